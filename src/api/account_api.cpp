@@ -1,0 +1,78 @@
+// POST /registration and POST /login: the two endpoints that cost an argon2id hash, so both
+// do all their work on the hash pool.
+#include "api/credentials.hpp"
+#include "api/services.hpp"
+#include "auth/passwords.hpp"
+#include "http/error_response.hpp"
+#include "util/json_writer.hpp"
+
+namespace gatehouse::api {
+namespace {
+
+http::Response TokensResponse(std::string_view message, const auth::TokenPair& tokens) {
+  http::Response response;
+  response.body = JsonObjectWriter()
+                      .Add("message", message)
+                      .Add("access_token", tokens.access_token)
+                      .Add("refresh_token", tokens.refresh_token)
+                      .Finish();
+  return response;
+}
+
+http::Response Taken(std::string_view username) {
+  return http::MessageResponse(409, "User " + std::string(username) + " already exists");
+}
+
+http::Response CreateAccount(const Credentials& credentials, Services& services) {
+  // Checking first spares an argon2id run for a taken name; the unique key in the store still
+  // decides races between concurrent registrations.
+  auto existing = services.store.FindUser(credentials.username);
+  if (!existing) return http::ErrorResponse(existing.error());
+  if (*existing) return Taken(credentials.username);
+
+  auto hash = auth::HashPassword(credentials.password);
+  if (!hash) return http::ErrorResponse(hash.error());
+  const store::UserRecord user{credentials.username, std::move(*hash), services.tokens.Now()};
+  if (Status created = services.store.CreateUser(user); !created) {
+    if (created.error().code == ErrorCode::kConflict) return Taken(credentials.username);
+    return http::ErrorResponse(created.error());
+  }
+  services.users.Put(store::UsernameKey(user.username), user.username, user.created_at);
+  return TokensResponse("User " + user.username + " was created",
+                        services.tokens.IssuePair(user.username));
+}
+
+http::Response CheckLogin(const Credentials& credentials, Services& services) {
+  auto user = services.store.FindUser(credentials.username);
+  if (!user) return http::ErrorResponse(user.error());
+  // An unknown user costs the same argon2id run as a wrong password: no enumeration by timing.
+  const bool matches = *user ? auth::VerifyPassword((*user)->password_hash, credentials.password)
+                             : auth::VerifyAgainstDummy(credentials.password);
+  if (!matches) return http::ErrorResponse(Error{ErrorCode::kWrongCredentials, {}});
+  const store::UserRecord& record = **user;
+  services.users.Put(store::UsernameKey(record.username), record.username, record.created_at);
+  return TokensResponse("Logged in as " + record.username,
+                        services.tokens.IssuePair(record.username));
+}
+
+}  // namespace
+
+void Registration(const http::Request& request, Services& services, Reply reply) {
+  auto credentials =
+      ReadCredentials(request, static_cast<std::size_t>(services.settings.password_min_length),
+                      /*check_rules=*/true);
+  if (!credentials) return reply(http::ErrorResponse(credentials.error()));
+  auto shared = std::make_shared<Credentials>(std::move(*credentials));
+  RunOnPool(services.hash_pool, std::move(reply),
+            [shared, &services] { return CreateAccount(*shared, services); });
+}
+
+void Login(const http::Request& request, Services& services, Reply reply) {
+  auto credentials = ReadCredentials(request, 1, /*check_rules=*/false);
+  if (!credentials) return reply(http::ErrorResponse(credentials.error()));
+  auto shared = std::make_shared<Credentials>(std::move(*credentials));
+  RunOnPool(services.hash_pool, std::move(reply),
+            [shared, &services] { return CheckLogin(*shared, services); });
+}
+
+}  // namespace gatehouse::api

@@ -1,0 +1,56 @@
+// GET /me, the smallest protected resource, and GET /healthz.
+#include <ctime>
+
+#include "api/services.hpp"
+#include "http/error_response.hpp"
+#include "util/json_writer.hpp"
+
+namespace gatehouse::api {
+namespace {
+
+std::string Rfc3339(int64_t unix_seconds) {
+  const std::time_t time = static_cast<std::time_t>(unix_seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+http::Response MeResponse(const store::UserCache::Entry& user) {
+  http::Response response;
+  response.body = JsonObjectWriter()
+                      .Add("username", user.username)
+                      .Add("created_at", Rfc3339(user.created_at))
+                      .Finish();
+  return response;
+}
+
+}  // namespace
+
+void Me(const http::Request& request, Services& services, Reply reply) {
+  auto token = auth::TokenService::BearerToken(request.authorization);
+  if (!token) return reply(http::ErrorResponse(token.error()));
+  auto claims = services.tokens.Verify(*token, auth::TokenType::kAccess);
+  if (!claims) return reply(http::ErrorResponse(claims.error()));
+
+  std::string key = store::UsernameKey(claims->sub);
+  if (auto cached = services.users.Get(key)) return reply(MeResponse(*cached));
+  // Not cached (e.g. after a restart): one indexed read, off the I/O thread.
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, key = std::move(key), sub = claims->sub] {
+              auto user = services.store.FindUser(sub);
+              if (!user) return http::ErrorResponse(user.error());
+              if (!*user) return http::MessageResponse(404, "User not found");
+              services.users.Put(key, (*user)->username, (*user)->created_at);
+              return MeResponse({(*user)->username, (*user)->created_at});
+            });
+}
+
+void Healthz(const http::Request&, Services&, Reply reply) {
+  http::Response response;
+  response.body = R"({"status":"ok"})";
+  reply(std::move(response));
+}
+
+}  // namespace gatehouse::api

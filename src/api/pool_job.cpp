@@ -1,0 +1,25 @@
+#include <spdlog/spdlog.h>
+
+#include "api/services.hpp"
+#include "http/error_response.hpp"
+
+namespace gatehouse::api {
+
+void RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> job) {
+  // The reply is shared between the job and this frame so that a refused submission can still
+  // answer (TrySubmit drops the job it refuses).
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  const bool queued = pool.TrySubmit([shared_reply, job = std::move(job)] {
+    http::Response response;
+    try {
+      response = job();
+    } catch (const std::exception& e) {
+      spdlog::error("handler failed: {}", e.what());
+      response = http::MessageResponse(500, "Something went wrong");
+    }
+    (*shared_reply)(std::move(response));
+  });
+  if (!queued) (*shared_reply)(http::ErrorResponse(Error{ErrorCode::kOverloaded, {}}));
+}
+
+}  // namespace gatehouse::api

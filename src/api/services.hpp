@@ -1,0 +1,43 @@
+// Everything a handler may use. Handlers are plain functions over a Request and these
+// services; they never see a socket.
+#pragma once
+
+#include <functional>
+
+#include "auth/revocation_set.hpp"
+#include "auth/token_service.hpp"
+#include "config/settings.hpp"
+#include "http/request.hpp"
+#include "store/store.hpp"
+#include "store/user_cache.hpp"
+#include "util/worker_pool.hpp"
+
+namespace gatehouse::api {
+
+struct Services {
+  const config::Settings& settings;
+  store::Store& store;
+  auth::TokenService& tokens;
+  auth::RevocationSet& revocations;
+  store::UserCache& users;
+  WorkerPool& hash_pool;   // argon2id work: registration, login
+  WorkerPool& store_pool;  // storage calls that the I/O threads must not wait on
+};
+
+// Delivers the answer. May be called on any thread, exactly once.
+using Reply = std::function<void(http::Response)>;
+
+// Runs `job` on `pool`; answers 503 at once when the pool's queue is full. A job that throws
+// answers 500 (the exception is a bug, logged, never shown).
+void RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> job);
+
+// The handlers, one per route. Each answers through `reply`, now or later.
+void Registration(const http::Request& request, Services& services, Reply reply);
+void Login(const http::Request& request, Services& services, Reply reply);
+void LogoutAccess(const http::Request& request, Services& services, Reply reply);
+void LogoutRefresh(const http::Request& request, Services& services, Reply reply);
+void TokenRefresh(const http::Request& request, Services& services, Reply reply);
+void Me(const http::Request& request, Services& services, Reply reply);
+void Healthz(const http::Request& request, Services& services, Reply reply);
+
+}  // namespace gatehouse::api

@@ -1,0 +1,66 @@
+// POST /logout/access, /logout/refresh and /token/refresh: the endpoints that take a token.
+#include "api/services.hpp"
+#include "http/error_response.hpp"
+#include "util/json_writer.hpp"
+
+namespace gatehouse::api {
+namespace {
+
+Result<auth::Claims> Authenticate(const http::Request& request, Services& services,
+                                  auth::TokenType type) {
+  auto token = auth::TokenService::BearerToken(request.authorization);
+  if (!token) return token.error();
+  return services.tokens.Verify(*token, type);
+}
+
+// Writes the revocation durably, then makes it visible to the verify path: the 200 goes out
+// only after both, so an acknowledged logout survives a crash.
+void Revoke(Services& services, Reply reply, store::Revocation revocation,
+            std::string_view failure_message, std::string_view success_message) {
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, revocation = std::move(revocation), failure = std::string(failure_message),
+             success = std::string(success_message)] {
+              if (Status stored = services.store.AddRevocation(revocation); !stored) {
+                return http::ErrorResponse(stored.error(), failure);
+              }
+              services.revocations.Revoke(revocation.id, revocation.expires_at);
+              return http::MessageResponse(200, success);
+            });
+}
+
+}  // namespace
+
+void LogoutAccess(const http::Request& request, Services& services, Reply reply) {
+  auto claims = Authenticate(request, services, auth::TokenType::kAccess);
+  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  Revoke(services, std::move(reply),
+         store::Revocation{claims->jti, store::RevocationKind::kToken, claims->exp},
+         "Logout access went wrong", "Access token has been revoked");
+}
+
+void LogoutRefresh(const http::Request& request, Services& services, Reply reply) {
+  auto claims = Authenticate(request, services, auth::TokenType::kRefresh);
+  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  // Revoking the session covers the refresh token and every access token minted from it, and
+  // no access token outlives the refresh token of its session. A Flask-minted refresh token
+  // has no session: then only that token goes.
+  store::Revocation revocation =
+      claims->sid.empty()
+          ? store::Revocation{claims->jti, store::RevocationKind::kToken, claims->exp}
+          : store::Revocation{claims->sid, store::RevocationKind::kSession, claims->exp};
+  Revoke(services, std::move(reply), std::move(revocation), "Logout refresh went wrong",
+         "Refresh token has been revoked");
+}
+
+void TokenRefresh(const http::Request& request, Services& services, Reply reply) {
+  auto claims = Authenticate(request, services, auth::TokenType::kRefresh);
+  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  http::Response response;
+  response.body =
+      JsonObjectWriter()
+          .Add("access_token", services.tokens.IssueAccess(claims->sub, claims->sid, false))
+          .Finish();
+  reply(std::move(response));
+}
+
+}  // namespace gatehouse::api

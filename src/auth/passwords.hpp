@@ -1,0 +1,35 @@
+// Password hashing: argon2id (libsodium) at OWASP's minimum m=19 MiB, t=2, p=1.
+// Every function here costs tens of milliseconds of CPU by design: call them only on the
+// hash pool, never on an I/O thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/result.hpp"
+
+namespace gatehouse::auth {
+
+inline constexpr unsigned long long kArgon2OpsLimit = 2;
+inline constexpr std::size_t kArgon2MemLimitBytes = 19u * 1024 * 1024;
+inline constexpr std::size_t kMaxPasswordBytes = 1024;
+
+// A PHC string ($argon2id$v=19$m=19456,t=2,p=1$...). kStorageFailure if memory runs out.
+Result<std::string> HashPassword(std::string_view password);
+
+// True when `password` matches `hash`. Compares in constant time; false for any hash format
+// it does not know.
+bool VerifyPassword(std::string_view hash, std::string_view password);
+
+// Costs the same as verifying against a real hash and always returns false: used for unknown
+// users so that "no such user" and "wrong password" take the same time.
+bool VerifyAgainstDummy(std::string_view password);
+
+// Overwrites a secret's bytes in a way the compiler cannot drop.
+void Wipe(std::string& secret);
+
+// Initialises libsodium; call once at start-up before any other auth function. False if the
+// library cannot initialise (no entropy source).
+bool InitCrypto();
+
+}  // namespace gatehouse::auth

@@ -1,0 +1,68 @@
+#include "auth/revocation_set.hpp"
+
+#include <sodium.h>
+
+#include <cstring>
+
+namespace gatehouse::auth {
+
+RevocationSet::Key RevocationSet::Digest(std::string_view id) {
+  // A keyed-free BLAKE2b digest: ids are chosen by whoever signed the token (us, or the Flask
+  // service with the same key), so collisions need a second preimage of a 128-bit hash.
+  unsigned char digest[16];
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(id.data()),
+                     id.size(), nullptr, 0);
+  Key key;
+  std::memcpy(key.data(), digest, sizeof digest);
+  return key;
+}
+
+void RevocationSet::Revoke(std::string_view id, int64_t expires_at) {
+  const Key key = Digest(id);
+  Shard& shard = ShardFor(key);
+  std::lock_guard lock(shard.mutex);
+  int64_t& stored = shard.ids[key];
+  stored = std::max(stored, expires_at);
+}
+
+bool RevocationSet::IsRevoked(std::string_view id) const {
+  const Key key = Digest(id);
+  const Shard& shard = ShardFor(key);
+  std::lock_guard lock(shard.mutex);
+  return shard.ids.find(key) != shard.ids.end();
+}
+
+void RevocationSet::RevokeUserBefore(std::string_view username_key, int64_t time) {
+  Shard& shard = shards_[std::hash<std::string_view>()(username_key) % kShards];
+  std::lock_guard lock(shard.mutex);
+  int64_t& stored = shard.users[std::string(username_key)];
+  stored = std::max(stored, time);
+}
+
+int64_t RevocationSet::UserRevokedBefore(std::string_view username_key) const {
+  const Shard& shard = shards_[std::hash<std::string_view>()(username_key) % kShards];
+  std::lock_guard lock(shard.mutex);
+  if (shard.users.empty()) return 0;
+  const auto it = shard.users.find(std::string(username_key));
+  return it == shard.users.end() ? 0 : it->second;
+}
+
+std::size_t RevocationSet::Prune(int64_t now) {
+  std::size_t removed = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    removed += std::erase_if(shard.ids, [now](const auto& entry) { return entry.second <= now; });
+  }
+  return removed;
+}
+
+std::size_t RevocationSet::Size() const {
+  std::size_t size = 0;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    size += shard.ids.size();
+  }
+  return size;
+}
+
+}  // namespace gatehouse::auth

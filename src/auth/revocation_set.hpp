@@ -1,0 +1,52 @@
+// The in-memory picture of every revocation that still matters, so that checking a token
+// never touches storage: revoked token ids (jti), revoked sessions (sid), and per-user
+// "revoked before" times. Thread safety: every method may be called from any thread; lookups
+// take one shard lock out of many, so threads rarely meet.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace gatehouse::auth {
+
+class RevocationSet {
+ public:
+  // Remembers `id` (a jti or sid) as revoked until `expires_at` (unix seconds).
+  void Revoke(std::string_view id, int64_t expires_at);
+  bool IsRevoked(std::string_view id) const;
+
+  // Every token of the user issued before `time` (unix seconds) is revoked; keeps the later
+  // of this and any earlier call.
+  void RevokeUserBefore(std::string_view username_key, int64_t time);
+  // 0 when the user has no such time.
+  int64_t UserRevokedBefore(std::string_view username_key) const;
+
+  // Forgets ids whose tokens have all expired. Returns how many went.
+  std::size_t Prune(int64_t now);
+  std::size_t Size() const;
+
+ private:
+  // Ids are random UUIDs; a 128-bit digest keeps entries small and fixed-size.
+  using Key = std::array<uint64_t, 2>;
+  struct KeyHash {
+    std::size_t operator()(const Key& key) const { return key[0] ^ (key[1] * 0x9E3779B97F4A7C15); }
+  };
+  struct Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<Key, int64_t, KeyHash> ids;
+    std::unordered_map<std::string, int64_t> users;
+  };
+  static constexpr std::size_t kShards = 64;
+
+  static Key Digest(std::string_view id);
+  const Shard& ShardFor(const Key& key) const { return shards_[key[0] % kShards]; }
+  Shard& ShardFor(const Key& key) { return shards_[key[0] % kShards]; }
+
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace gatehouse::auth

@@ -1,0 +1,63 @@
+#include "auth/secret_file.hpp"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "auth/jws.hpp"
+
+namespace gatehouse::auth {
+namespace {
+
+Error FileError(const std::string& path, const std::string& what) {
+  return Error{ErrorCode::kStorageFailure, path + ": " + what};
+}
+
+Result<std::string> ReadSecret(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return FileError(path, std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
+    secret.pop_back();
+  }
+  if (secret.size() < 32) return FileError(path, "secret shorter than 32 bytes");
+  return secret;
+}
+
+}  // namespace
+
+Result<std::string> LoadOrCreateSecret(const std::string& data_dir) {
+  const std::string path = data_dir + "/jwt-secret";
+  unsigned char random[32];
+  randombytes_buf(random, sizeof random);
+  std::string secret =
+      Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(random), sizeof random));
+  sodium_memzero(random, sizeof random);
+
+  // O_EXCL: when two instances start together on one data_dir, one creates and both read.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    sodium_memzero(secret.data(), secret.size());
+    if (errno == EEXIST) return ReadSecret(path);
+    return FileError(path, std::strerror(errno));
+  }
+  const std::string line = secret + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                       ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) {
+    ::unlink(path.c_str());
+    return FileError(path, "cannot write the generated secret");
+  }
+  return secret;
+}
+
+}  // namespace gatehouse::auth

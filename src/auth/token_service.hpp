@@ -1,0 +1,79 @@
+// Issuing and checking the service's tokens: Flask-JWT-Extended 4 claims over HS256 JWS.
+// Verification never touches storage: signature, time, type, then the in-memory revocations.
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "auth/jws.hpp"
+#include "auth/revocation_set.hpp"
+#include "util/result.hpp"
+
+namespace gatehouse::auth {
+
+enum class TokenType { kAccess, kRefresh };
+
+struct Claims {
+  std::string sub;
+  TokenType type = TokenType::kAccess;
+  bool fresh = false;
+  std::string jti;
+  std::string sid;  // empty for tokens minted elsewhere (Flask) that carry none
+  int64_t iat = 0;
+  int64_t exp = 0;
+};
+
+struct TokenPair {
+  std::string access_token;
+  std::string refresh_token;
+};
+
+struct TokenLifetimes {
+  int64_t access_seconds = 30 * 60;
+  int64_t refresh_seconds = 30 * 24 * 3600;
+};
+
+// Leeway for `nbf`/`iat` only: it absorbs clock skew between instances and a Flask service.
+// `exp` gets none, so a token is never honoured past the lifetime its issuer gave it.
+inline constexpr int64_t kNotBeforeLeewaySeconds = 10;
+
+class TokenService {
+ public:
+  using Clock = std::function<int64_t()>;  // unix seconds
+
+  TokenService(std::string_view secret, TokenLifetimes lifetimes, RevocationSet& revocations,
+               Clock clock);
+
+  // A new session (sid) with a fresh access token and a refresh token.
+  TokenPair IssuePair(std::string_view username);
+  // An access token in an existing session; fresh=false, as /token/refresh gives.
+  std::string IssueAccess(std::string_view username, std::string_view sid, bool fresh);
+
+  // Checks everything: shape and signature (kInvalidToken), exp (kTokenExpired), nbf
+  // (kTokenNotYetValid), type (kNeedAccessToken / kNeedRefreshToken), then revocation of the
+  // jti, the sid and the user (kTokenRevoked).
+  Result<Claims> Verify(std::string_view token, TokenType expected) const;
+
+  // The `Authorization` header's Bearer token, or kMissingToken.
+  static Result<std::string_view> BearerToken(std::string_view authorization);
+
+  int64_t Now() const { return clock_(); }
+  const TokenLifetimes& lifetimes() const { return lifetimes_; }
+
+ private:
+  std::string Sign(std::string_view username, TokenType type, bool fresh, std::string_view sid,
+                   int64_t now) const;
+
+  HmacKey key_;
+  TokenLifetimes lifetimes_;
+  RevocationSet& revocations_;
+  Clock clock_;
+};
+
+// A random UUIDv4 in its canonical 36-character form.
+std::string NewUuid();
+
+}  // namespace gatehouse::auth

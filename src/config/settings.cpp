@@ -1,0 +1,230 @@
+#include "config/settings.hpp"
+
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <thread>
+#include <toml++/toml.h>
+
+namespace gatehouse::config {
+namespace {
+
+// The table of every setting. Keep it in step with Apply() below and docs/api.md.
+const std::vector<SettingSpec> kSettings = {
+    {"listen", "127.0.0.1:5000", "address:port to listen on"},
+    {"data_dir", "./gatehouse-data", "directory for the database and generated keys"},
+    {"database", "sqlite://<data_dir>/gatehouse.db", "storage URL"},
+    {"jwt.secret", "", "HS256 key (>= 32 bytes); unset: generated into <data_dir>/jwt-secret"},
+    {"jwt.access_ttl", "30m", "lifetime of access tokens"},
+    {"jwt.refresh_ttl", "30d", "lifetime of refresh tokens"},
+    {"password.min_length", "8", "shortest accepted password, in bytes"},
+    {"threads", "cores", "I/O threads"},
+    {"hash_threads", "cores", "password-hashing threads"},
+    {"hash_queue", "64 x hash_threads", "hash jobs waiting beyond which 503 is answered"},
+    {"limits.body_bytes", "16384", "largest request body"},
+    {"limits.header_bytes", "8192", "largest request header block"},
+    {"limits.max_connections", "10000", "open connections beyond which new ones are refused"},
+    {"limits.read_timeout", "10s", "time to receive a whole request once it has begun"},
+    {"limits.idle_timeout", "60s", "time a keep-alive connection may sit idle"},
+};
+
+bool ParseInt(const std::string& text, int64_t low, int64_t high, int64_t& out) {
+  if (text.empty() || text.size() > 18) return false;
+  int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  if (value < low || value > high) return false;
+  out = value;
+  return true;
+}
+
+bool ParseListen(const std::string& text, Settings& s) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  int64_t port = 0;
+  if (!ParseInt(text.substr(colon + 1), 1, 65535, port)) return false;
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  s.listen_host = host;
+  s.listen_port = static_cast<uint16_t>(port);
+  return true;
+}
+
+using Applier = std::function<bool(const std::string&, Settings&)>;
+
+Applier IntSetting(int64_t low, int64_t high, std::function<void(Settings&, int64_t)> set) {
+  return [=](const std::string& text, Settings& s) {
+    int64_t value = 0;
+    if (!ParseInt(text, low, high, value)) return false;
+    set(s, value);
+    return true;
+  };
+}
+
+Applier DurationSetting(int64_t low, std::function<void(Settings&, int64_t)> set) {
+  return [=](const std::string& text, Settings& s) {
+    int64_t value = 0;
+    if (!ParseDuration(text, value) || value < low) return false;
+    set(s, value);
+    return true;
+  };
+}
+
+const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
+  static const std::map<std::string, std::pair<Applier, const char*>> appliers = {
+      {"listen", {ParseListen, "expected host:port"}},
+      {"data_dir",
+       {[](const std::string& t, Settings& s) { return !t.empty() && (s.data_dir = t, true); },
+        "must not be empty"}},
+      {"database",
+       {[](const std::string& t, Settings& s) { return !t.empty() && (s.database = t, true); },
+        "must not be empty"}},
+      {"jwt.secret",
+       {[](const std::string& t, Settings& s) { return t.size() >= 32 && (s.jwt_secret = t, true); },
+        "must be at least 32 bytes"}},
+      {"jwt.access_ttl",
+       {DurationSetting(1, [](Settings& s, int64_t v) { s.access_ttl_seconds = v; }),
+        "expected a duration such as 30m (s, m, h, d or plain seconds), at least 1s"}},
+      {"jwt.refresh_ttl",
+       {DurationSetting(1, [](Settings& s, int64_t v) { s.refresh_ttl_seconds = v; }),
+        "expected a duration such as 30d (s, m, h, d or plain seconds), at least 1s"}},
+      {"password.min_length",
+       {IntSetting(1, 1024, [](Settings& s, int64_t v) { s.password_min_length = int(v); }),
+        "expected a whole number from 1 to 1024"}},
+      {"threads",
+       {IntSetting(1, 256, [](Settings& s, int64_t v) { s.threads = int(v); }),
+        "expected a whole number from 1 to 256"}},
+      {"hash_threads",
+       {IntSetting(1, 256, [](Settings& s, int64_t v) { s.hash_threads = int(v); }),
+        "expected a whole number from 1 to 256"}},
+      {"hash_queue",
+       {IntSetting(1, 1000000, [](Settings& s, int64_t v) { s.hash_queue = int(v); }),
+        "expected a whole number from 1 to 1000000"}},
+      {"limits.body_bytes",
+       {IntSetting(256, 16 << 20, [](Settings& s, int64_t v) { s.body_bytes = size_t(v); }),
+        "expected a whole number of bytes from 256 to 16777216"}},
+      {"limits.header_bytes",
+       {IntSetting(1024, 1 << 20, [](Settings& s, int64_t v) { s.header_bytes = size_t(v); }),
+        "expected a whole number of bytes from 1024 to 1048576"}},
+      {"limits.max_connections",
+       {IntSetting(1, 1000000, [](Settings& s, int64_t v) { s.max_connections = int(v); }),
+        "expected a whole number from 1 to 1000000"}},
+      {"limits.read_timeout",
+       {DurationSetting(1, [](Settings& s, int64_t v) { s.read_timeout = std::chrono::seconds(v); }),
+        "expected a duration of at least 1s"}},
+      {"limits.idle_timeout",
+       {DurationSetting(1, [](Settings& s, int64_t v) { s.idle_timeout = std::chrono::seconds(v); }),
+        "expected a duration of at least 1s"}},
+  };
+  return appliers;
+}
+
+std::string TomlValueText(const toml::node& node) {
+  if (auto s = node.value<std::string>()) return *s;
+  if (auto i = node.value<int64_t>()) return std::to_string(*i);
+  return "\x01";  // not a string or integer: fails every applier's check
+}
+
+void FlattenToml(const toml::table& table, const std::string& prefix, RawSettings& out) {
+  for (const auto& [key, node] : table) {
+    const std::string name = prefix + std::string(key.str());
+    if (const auto* sub = node.as_table()) {
+      FlattenToml(*sub, name + ".", out);
+    } else {
+      out[name] = TomlValueText(node);
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<SettingSpec>& AllSettings() { return kSettings; }
+
+std::string FlagName(const std::string& setting) {
+  std::string out = setting;
+  for (char& c : out) {
+    if (c == '.' || c == '_') c = '-';
+  }
+  return out;
+}
+
+std::string EnvName(const std::string& setting) {
+  std::string out = "GATEHOUSE_";
+  for (char c : setting) {
+    out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+bool ParseDuration(const std::string& text, int64_t& seconds) {
+  if (text.empty()) return false;
+  int64_t unit = 1;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's': unit = 1; digits.pop_back(); break;
+    case 'm': unit = 60; digits.pop_back(); break;
+    case 'h': unit = 3600; digits.pop_back(); break;
+    case 'd': unit = 86400; digits.pop_back(); break;
+    default: break;
+  }
+  int64_t value = 0;
+  // Ten years is far beyond any sensible token lifetime and keeps arithmetic from overflowing.
+  if (!ParseInt(digits, 0, 10LL * 365 * 86400, value) || value * unit > 10LL * 365 * 86400) {
+    return false;
+  }
+  seconds = value * unit;
+  return true;
+}
+
+Result<RawSettings> ReadTomlFile(const std::string& path) {
+  // Debian's toml++ is built with exceptions: a parse failure arrives as toml::parse_error.
+  try {
+    const toml::table table = toml::parse_file(path);
+    RawSettings out;
+    FlattenToml(table, "", out);
+    return out;
+  } catch (const toml::parse_error& err) {
+    return Error{ErrorCode::kBadRequest,
+                 "config: " + path + ": " + std::string(err.description()) + " (line " +
+                     std::to_string(err.source().begin.line) + ")"};
+  }
+}
+
+RawSettings ReadEnvironment() {
+  RawSettings out;
+  for (const auto& spec : kSettings) {
+    if (const char* value = std::getenv(EnvName(spec.name).c_str())) out[spec.name] = value;
+  }
+  return out;
+}
+
+Result<Settings> Resolve(const RawSettings& file, const RawSettings& env,
+                         const RawSettings& flags) {
+  RawSettings merged = file;
+  for (const auto& [k, v] : env) merged[k] = v;
+  for (const auto& [k, v] : flags) merged[k] = v;
+
+  Settings settings;
+  for (const auto& [name, value] : merged) {
+    const auto it = Appliers().find(name);
+    if (it == Appliers().end()) {
+      return Error{ErrorCode::kBadRequest, "setting " + name + ": unknown setting"};
+    }
+    if (!it->second.first(value, settings)) {
+      return Error{ErrorCode::kBadRequest,
+                   "setting " + name + ": invalid value: " + it->second.second};
+    }
+  }
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  if (settings.threads == 0) settings.threads = cores;
+  if (settings.hash_threads == 0) settings.hash_threads = cores;
+  if (settings.hash_queue == 0) settings.hash_queue = 64 * settings.hash_threads;
+  if (settings.database.empty()) settings.database = "sqlite://" + settings.data_dir + "/gatehouse.db";
+  return settings;
+}
+
+}  // namespace gatehouse::config

@@ -1,0 +1,62 @@
+// Settings: every setting has one dotted name (e.g. "jwt.access_ttl") used three ways, with
+// this precedence: command-line flag (--jwt-access-ttl) > environment
+// (GATEHOUSE_JWT_ACCESS_TTL) > TOML file (--config; key access_ttl in table [jwt]) > default.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace gatehouse::config {
+
+struct Settings {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 5000;
+  std::string data_dir = "./gatehouse-data";
+  std::string database;    // empty until resolved: sqlite://<data_dir>/gatehouse.db
+  std::string jwt_secret;  // empty: generated into <data_dir>/jwt-secret
+  int64_t access_ttl_seconds = 30 * 60;
+  int64_t refresh_ttl_seconds = 30 * 24 * 3600;
+  int password_min_length = 8;
+  int threads = 0;       // resolved to the number of cores
+  int hash_threads = 0;  // resolved to the number of cores
+  int hash_queue = 0;    // pending hash jobs beyond which 503; resolved to 64 * hash_threads
+  size_t body_bytes = 16384;
+  size_t header_bytes = 8192;
+  int max_connections = 10000;
+  std::chrono::seconds read_timeout{10};
+  std::chrono::seconds idle_timeout{60};
+};
+
+// One known setting: its dotted name, its default as text, and a one-line description.
+struct SettingSpec {
+  const char* name;
+  const char* default_text;
+  const char* help;
+};
+const std::vector<SettingSpec>& AllSettings();
+
+// "jwt.access_ttl" -> "jwt-access-ttl" / "GATEHOUSE_JWT_ACCESS_TTL".
+std::string FlagName(const std::string& setting);
+std::string EnvName(const std::string& setting);
+
+// Raw text values gathered from the three sources, keyed by dotted name.
+using RawSettings = std::map<std::string, std::string>;
+
+// Reads a TOML file into raw values. Fails with a one-line message naming the file.
+Result<RawSettings> ReadTomlFile(const std::string& path);
+// Reads GATEHOUSE_* variables of the known settings from the environment.
+RawSettings ReadEnvironment();
+
+// Merges (later sources win: file, env, flags) and validates. On failure the error detail is
+// one line naming the setting and what is wrong.
+Result<Settings> Resolve(const RawSettings& file, const RawSettings& env, const RawSettings& flags);
+
+// "90", "90s", "15m", "2h", "30d" -> seconds. False on anything else or a negative value.
+bool ParseDuration(const std::string& text, int64_t& seconds);
+
+}  // namespace gatehouse::config

@@ -1,0 +1,36 @@
+// Request and Response: plain values the handlers see. No sockets, no Beast types, so a test
+// can build them by hand.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gatehouse::http {
+
+enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
+
+// Views into the connection's buffers: valid until the response to this request is sent.
+// A handler that finishes later (on a worker pool) copies what it needs first.
+struct Request {
+  Method method = Method::kGet;
+  std::string_view path;           // without the query string
+  std::string_view authorization;  // the Authorization header, empty if absent
+  std::string_view content_type;   // the Content-Type header, empty if absent
+  std::string_view body;
+  std::string client_address;  // the socket's peer address
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string body;  // JSON unless content_type says otherwise
+  std::string content_type = "application/json; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool close = false;  // close the connection after sending
+};
+
+// {"message": "<text>"} with the given status.
+Response MessageResponse(unsigned status, std::string_view message);
+
+}  // namespace gatehouse::http

@@ -1,0 +1,53 @@
+#include "http/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "http/error_response.hpp"
+
+namespace gatehouse::http {
+namespace {
+
+using Handler = void (*)(const Request&, api::Services&, api::Reply);
+
+struct Route {
+  std::string_view path;
+  Method method;
+  Handler handler;
+  std::string_view allow;  // the Allow header when another method is used
+};
+
+// Few routes: a linear scan over string_views beats hashing at this size.
+constexpr std::array kRoutes = {
+    Route{"/me", Method::kGet, api::Me, "GET"},
+    Route{"/token/refresh", Method::kPost, api::TokenRefresh, "POST"},
+    Route{"/login", Method::kPost, api::Login, "POST"},
+    Route{"/registration", Method::kPost, api::Registration, "POST"},
+    Route{"/logout/access", Method::kPost, api::LogoutAccess, "POST"},
+    Route{"/logout/refresh", Method::kPost, api::LogoutRefresh, "POST"},
+    Route{"/healthz", Method::kGet, api::Healthz, "GET"},
+};
+
+}  // namespace
+
+void Route(const Request& request, api::Services& services, api::Reply reply) {
+  for (const auto& route : kRoutes) {
+    if (route.path != request.path) continue;
+    if (route.method != request.method) {
+      Response response = MessageResponse(405, "Method not allowed");
+      response.headers.emplace_back("Allow", std::string(route.allow));
+      return reply(std::move(response));
+    }
+    // `reply` is copied so it is still ours if the handler throws before using it.
+    try {
+      return route.handler(request, services, reply);
+    } catch (const std::exception& e) {
+      spdlog::error("handler for {} failed: {}", route.path, e.what());
+      return reply(MessageResponse(500, "Something went wrong"));
+    }
+  }
+  reply(MessageResponse(404, "Not found"));
+}
+
+}  // namespace gatehouse::http

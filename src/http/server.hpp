@@ -1,0 +1,53 @@
+// The HTTP/1.1 server: one io_context and one SO_REUSEPORT acceptor per I/O thread, so the
+// kernel spreads connections and a connection never changes thread (no strands, no locks).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/services.hpp"
+#include "config/settings.hpp"
+#include "util/result.hpp"
+
+namespace gatehouse::http {
+
+class Server {
+ public:
+  Server(const config::Settings& settings, api::Services& services);
+  ~Server();
+
+  // Binds every acceptor. Fails with a one-line detail (e.g. address in use).
+  Status Listen();
+  // The port actually bound (differs from the setting when it was 0).
+  uint16_t port() const { return port_; }
+  // Serves until SIGTERM/SIGINT or Stop(), then drains in-flight requests (at most 10 s).
+  void Run();
+  // Starts the drain from any thread.
+  void Stop();
+
+  // Used by sessions.
+  const config::Settings& settings() const { return settings_; }
+  api::Services& services() { return services_; }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  std::atomic<int>& open_connections() { return open_connections_; }
+  std::atomic<int>& in_flight() { return in_flight_; }
+
+ private:
+  struct Worker;
+  void Accept(Worker& worker);
+  void BeginDrain();
+  void WaitForDrain(std::chrono::steady_clock::time_point deadline);
+
+  const config::Settings& settings_;
+  api::Services& services_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  uint16_t port_ = 0;
+  std::atomic<bool> draining_{false};
+  std::atomic<int> open_connections_{0};
+  std::atomic<int> in_flight_{0};
+};
+
+}  // namespace gatehouse::http

@@ -1,0 +1,368 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <iterator>
+#include <system_error>
+#include <utility>
+
+namespace gatehouse::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+// The store serialises every call on its own mutex, so SQLite's per-connection mutex would
+// only add cost.
+constexpr int kOpenFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+
+// Step N (1-based) takes the schema from version N-1 to N. A released step is never edited:
+// databases in the field have already run it. Schema changes go in a new step at the end.
+constexpr const char* kMigrations[] = {
+    R"sql(
+      CREATE TABLE users (
+        username TEXT NOT NULL,
+        username_key TEXT NOT NULL PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE revocations (
+        id TEXT NOT NULL PRIMARY KEY,
+        kind INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX revocations_by_expiry ON revocations (expires_at);
+      CREATE TABLE user_revocations (
+        username_key TEXT NOT NULL PRIMARY KEY,
+        revoked_before INTEGER NOT NULL
+      );
+    )sql",
+};
+
+constexpr const char* kCreateVersionTable =
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
+constexpr const char* kSelectVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+
+enum StatementId : std::size_t {
+  kInsertUser,
+  kFindUser,
+  kUpdatePasswordHash,
+  kAddRevocation,
+  kLoadRevocations,
+  kPruneRevocations,
+  kSetUserRevokedBefore,
+  kLoadUserRevocations,
+  kStatementCount,
+};
+
+constexpr const char* kStatementSql[] = {
+    "INSERT INTO users (username, username_key, password_hash, created_at) VALUES (?, ?, ?, ?)",
+    "SELECT username, password_hash, created_at FROM users WHERE username_key = ?",
+    "UPDATE users SET password_hash = ? WHERE username_key = ?",
+    // A re-add keeps the later expiry, so a row never goes before a token it covers expires.
+    "INSERT INTO revocations (id, kind, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
+    "SET expires_at = MAX(expires_at, excluded.expires_at)",
+    "SELECT id, kind, expires_at FROM revocations WHERE expires_at > ?",
+    "DELETE FROM revocations WHERE expires_at <= ?",
+    "INSERT INTO user_revocations (username_key, revoked_before) VALUES (?, ?) ON CONFLICT "
+    "(username_key) DO UPDATE SET revoked_before = MAX(revoked_before, excluded.revoked_before)",
+    "SELECT username_key, revoked_before FROM user_revocations",
+};
+static_assert(std::size(kStatementSql) == kStatementCount, "one SQL text per StatementId");
+
+using StatementPtr = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+
+Error Failure(std::string detail) { return Error{ErrorCode::kStorageFailure, std::move(detail)}; }
+
+// SQLite's messages name tables and columns, never bound values, so no secret leaks here.
+Error SqliteFailure(sqlite3* db, std::string_view what) {
+  return Failure("database: " + std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+int BindOne(sqlite3_stmt* stmt, int index, std::string_view text) {
+  // A null data pointer would bind SQL NULL instead of the empty string.
+  const char* data = text.data() != nullptr ? text.data() : "";
+  return sqlite3_bind_text64(stmt, index, data, text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+int BindOne(sqlite3_stmt* stmt, int index, int64_t number) {
+  return sqlite3_bind_int64(stmt, index, number);
+}
+
+// One use of a cached statement. Resetting on every exit path keeps a half-read SELECT from
+// holding its read transaction open and keeps stale bindings out of the next use.
+class BoundStatement {
+ public:
+  template <typename... Args>
+  explicit BoundStatement(sqlite3_stmt* stmt, const Args&... args) : stmt_(stmt) {
+    int index = 0;
+    ((rc_ = rc_ == SQLITE_OK ? BindOne(stmt_, ++index, args) : rc_), ...);
+  }
+  ~BoundStatement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  BoundStatement(const BoundStatement&) = delete;
+  BoundStatement& operator=(const BoundStatement&) = delete;
+
+  // SQLITE_ROW, SQLITE_DONE, or the (extended) code of a binding or step failure.
+  int Step() { return rc_ != SQLITE_OK ? rc_ : sqlite3_step(stmt_); }
+
+  std::string Text(int column) const {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    const int size = sqlite3_column_bytes(stmt_, column);
+    return text != nullptr ? std::string(text, static_cast<std::size_t>(size)) : std::string();
+  }
+  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+ private:
+  sqlite3_stmt* stmt_;
+  int rc_ = SQLITE_OK;
+};
+
+Status Exec(sqlite3* db, const char* sql, std::string_view what) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) == SQLITE_OK) return Ok{};
+  std::string detail =
+      std::string(what) + ": " + (message != nullptr ? message : sqlite3_errmsg(db));
+  sqlite3_free(message);
+  return Failure(std::move(detail));
+}
+
+// Prepares a one-off query and steps to its first row.
+Result<StatementPtr> FirstRow(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+  StatementPtr stmt(raw, &sqlite3_finalize);
+  if (rc == SQLITE_OK) rc = sqlite3_step(raw);
+  if (rc == SQLITE_ROW) return stmt;
+  return Failure(std::string(sql) + ": " + (rc == SQLITE_DONE ? "no row" : sqlite3_errmsg(db)));
+}
+
+// Checked up front because SQLite only says "unable to open database file".
+Status CheckParentDirectory(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return Ok{};
+  std::error_code error;
+  if (std::filesystem::is_directory(parent, error)) return Ok{};
+  return Failure("directory '" + parent.string() + "' does not exist (create it first)");
+}
+
+// SQLite would create the file world-readable and it holds password hashes. SQLite gives
+// the -wal and -shm files the mode of the database file, so they stay private too.
+Status CreatePrivateFileIfMissing(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return Ok{};
+  }
+  if (errno == EEXIST) return Ok{};
+  return Failure("create file: " + std::generic_category().message(errno));
+}
+
+Status Configure(sqlite3* db) {
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  // The pragma answers with the mode in force: where WAL is impossible (no shared memory)
+  // SQLite silently keeps the old mode, and the guarantees above would not hold.
+  Result<StatementPtr> mode = FirstRow(db, "PRAGMA journal_mode = WAL");
+  if (!mode) return mode.error();
+  const auto* mode_text = reinterpret_cast<const char*>(sqlite3_column_text(mode->get(), 0));
+  const std::string mode_name = mode_text != nullptr ? mode_text : "";
+  if (mode_name != "wal") return Failure("cannot use WAL journal mode (got '" + mode_name + "')");
+  // FULL fsyncs the WAL at every commit: a revocation survives power loss once it returns.
+  return Exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "configure");
+}
+
+Status ApplyPendingMigrations(sqlite3* db) {
+  if (Status created = Exec(db, kCreateVersionTable, "create schema_version"); !created) {
+    return created;
+  }
+  Result<StatementPtr> row = FirstRow(db, kSelectVersion);
+  if (!row) return row.error();
+  const int64_t version = sqlite3_column_int64(row->get(), 0);
+  const int64_t latest = SqliteStore::LatestSchemaVersion();
+  if (version > latest) {
+    return Failure("schema version " + std::to_string(version) +
+                   " is newer than this build supports (" + std::to_string(latest) + ")");
+  }
+  if (version == latest) return Ok{};
+  for (int64_t step = version; step < latest; ++step) {
+    const std::string what = "migration " + std::to_string(step + 1);
+    if (Status applied = Exec(db, kMigrations[step], what); !applied) return applied;
+  }
+  const std::string record =
+      "DELETE FROM schema_version; INSERT INTO schema_version (version) "
+      "VALUES (" +
+      std::to_string(latest) + ")";
+  return Exec(db, record.c_str(), "record schema version");
+}
+
+Status Migrate(sqlite3* db) {
+  // IMMEDIATE takes the write lock before the version is read, so two processes opening a
+  // new file at once cannot both apply the same step.
+  if (Status begun = Exec(db, "BEGIN IMMEDIATE", "begin migration"); !begun) return begun;
+  Status result = ApplyPendingMigrations(db);
+  if (result) result = Exec(db, "COMMIT", "commit migration");
+  if (!result) (void)sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  return result;
+}
+
+std::optional<RevocationKind> ToRevocationKind(int64_t value) {
+  switch (value) {
+    case static_cast<int64_t>(RevocationKind::kToken):
+      return RevocationKind::kToken;
+    case static_cast<int64_t>(RevocationKind::kSession):
+      return RevocationKind::kSession;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path) {
+  const auto with_path = [&path](const Error& error) {
+    return Failure("database '" + path + "': " + error.detail);
+  };
+  if (Status checked = CheckParentDirectory(path); !checked) return with_path(checked.error());
+  if (Status created = CreatePrivateFileIfMissing(path); !created) {
+    return with_path(created.error());
+  }
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, kOpenFlags, nullptr);
+  // The store owns the handle from here on, even when the open failed: it must be closed.
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  if (rc != SQLITE_OK) return with_path(Failure(std::string("open: ") + sqlite3_errmsg(db)));
+  if (Status configured = Configure(db); !configured) return with_path(configured.error());
+  if (Status migrated = Migrate(db); !migrated) return with_path(migrated.error());
+  if (Status prepared = store->PrepareStatements(); !prepared) {
+    return with_path(prepared.error());
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+int64_t SqliteStore::LatestSchemaVersion() { return static_cast<int64_t>(std::size(kMigrations)); }
+
+Result<int64_t> SqliteStore::ReadSchemaVersion(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  const std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, &sqlite3_close_v2);
+  if (rc != SQLITE_OK) return Failure("database '" + path + "': open: " + sqlite3_errmsg(raw));
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  Result<StatementPtr> exists = FirstRow(
+      raw, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  if (!exists) return Failure("database '" + path + "': " + exists.error().detail);
+  if (sqlite3_column_int64(exists->get(), 0) == 0) return int64_t{0};
+  Result<StatementPtr> row = FirstRow(raw, kSelectVersion);
+  if (!row) return Failure("database '" + path + "': " + row.error().detail);
+  return static_cast<int64_t>(sqlite3_column_int64(row->get(), 0));
+}
+
+SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
+
+SqliteStore::~SqliteStore() {
+  for (sqlite3_stmt* stmt : statements_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+Status SqliteStore::PrepareStatements() {
+  statements_.reserve(kStatementCount);
+  for (const char* sql : kStatementSql) {
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return Failure(std::string("prepare: ") + sqlite3_errmsg(db_));
+    statements_.push_back(stmt);
+  }
+  return Ok{};
+}
+
+Status SqliteStore::CreateUser(const UserRecord& user) {
+  const std::string key = UsernameKey(user.username);
+  std::lock_guard lock(mutex_);
+  BoundStatement insert(statements_[kInsertUser], user.username, key, user.password_hash,
+                        user.created_at);
+  const int rc = insert.Step();
+  if (rc == SQLITE_DONE) return Ok{};
+  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+    return Error{ErrorCode::kConflict, "database: create user: username is taken"};
+  }
+  return SqliteFailure(db_, "create user");
+}
+
+Result<std::optional<UserRecord>> SqliteStore::FindUser(std::string_view username) {
+  const std::string key = UsernameKey(username);
+  std::lock_guard lock(mutex_);
+  BoundStatement select(statements_[kFindUser], key);
+  const int rc = select.Step();
+  if (rc == SQLITE_DONE) return std::optional<UserRecord>();
+  if (rc != SQLITE_ROW) return SqliteFailure(db_, "find user");
+  return std::optional<UserRecord>(UserRecord{select.Text(0), select.Text(1), select.Int(2)});
+}
+
+Status SqliteStore::UpdatePasswordHash(std::string_view username, std::string_view hash) {
+  const std::string key = UsernameKey(username);
+  std::lock_guard lock(mutex_);
+  BoundStatement update(statements_[kUpdatePasswordHash], hash, key);
+  if (update.Step() != SQLITE_DONE) return SqliteFailure(db_, "update password hash");
+  if (sqlite3_changes64(db_) == 0) {
+    return Error{ErrorCode::kNotFound, "database: update password hash: no such user"};
+  }
+  return Ok{};
+}
+
+Status SqliteStore::AddRevocation(const Revocation& revocation) {
+  std::lock_guard lock(mutex_);
+  BoundStatement insert(statements_[kAddRevocation], revocation.id,
+                        static_cast<int64_t>(revocation.kind), revocation.expires_at);
+  if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "add revocation");
+  return Ok{};
+}
+
+Result<std::vector<Revocation>> SqliteStore::LoadRevocations(int64_t now) {
+  std::vector<Revocation> revocations;
+  std::lock_guard lock(mutex_);
+  BoundStatement select(statements_[kLoadRevocations], now);
+  int rc = SQLITE_OK;
+  while ((rc = select.Step()) == SQLITE_ROW) {
+    const std::optional<RevocationKind> kind = ToRevocationKind(select.Int(1));
+    if (!kind) {
+      return Failure("database: load revocations: unknown kind " + std::to_string(select.Int(1)));
+    }
+    revocations.push_back(Revocation{select.Text(0), *kind, select.Int(2)});
+  }
+  if (rc != SQLITE_DONE) return SqliteFailure(db_, "load revocations");
+  return revocations;
+}
+
+Result<int64_t> SqliteStore::PruneRevocations(int64_t now) {
+  std::lock_guard lock(mutex_);
+  BoundStatement prune(statements_[kPruneRevocations], now);
+  if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, "prune revocations");
+  return static_cast<int64_t>(sqlite3_changes64(db_));
+}
+
+Status SqliteStore::SetUserRevokedBefore(const UserRevocation& revocation) {
+  // Normalised again so a caller passing the username as typed still hits the same row.
+  const std::string key = UsernameKey(revocation.username_key);
+  std::lock_guard lock(mutex_);
+  BoundStatement upsert(statements_[kSetUserRevokedBefore], key, revocation.revoked_before);
+  if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
+  return Ok{};
+}
+
+Result<std::vector<UserRevocation>> SqliteStore::LoadUserRevocations() {
+  std::vector<UserRevocation> revocations;
+  std::lock_guard lock(mutex_);
+  BoundStatement select(statements_[kLoadUserRevocations]);
+  int rc = SQLITE_OK;
+  while ((rc = select.Step()) == SQLITE_ROW) {
+    revocations.push_back(UserRevocation{select.Text(0), select.Int(1)});
+  }
+  if (rc != SQLITE_DONE) return SqliteFailure(db_, "load user revocations");
+  return revocations;
+}
+
+}  // namespace gatehouse::store

@@ -1,0 +1,59 @@
+// The SQLite backend of the storage contract (store/store.hpp).
+// One connection in WAL mode with synchronous=FULL: every write is fsync'd before the call
+// returns. Thread safety: all calls are serialised on one mutex, so any method may be called
+// from several threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/store.hpp"
+#include "util/result.hpp"
+
+// Opaque SQLite handles; sqlite3.h stays inside src/store/sqlite/*.cpp.
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace gatehouse::store {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates the database file at `path` and applies pending migrations. The parent
+  // directory must exist. Fails with kStorageFailure and a readable detail.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+
+  // The schema version this build migrates to.
+  static int64_t LatestSchemaVersion();
+  // Reads the schema version of an existing database (0 when it was never migrated), without
+  // migrating it. For diagnostics and tests.
+  static Result<int64_t> ReadSchemaVersion(const std::string& path);
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Status CreateUser(const UserRecord& user) override;
+  Result<std::optional<UserRecord>> FindUser(std::string_view username) override;
+  Status UpdatePasswordHash(std::string_view username, std::string_view hash) override;
+
+  Status AddRevocation(const Revocation& revocation) override;
+  Result<std::vector<Revocation>> LoadRevocations(int64_t now) override;
+  Result<int64_t> PruneRevocations(int64_t now) override;
+
+  Status SetUserRevokedBefore(const UserRevocation& revocation) override;
+  Result<std::vector<UserRevocation>> LoadUserRevocations() override;
+
+ private:
+  explicit SqliteStore(sqlite3* db);
+  Status PrepareStatements();
+
+  std::mutex mutex_;  // guards db_ and every statement in statements_
+  sqlite3* db_;
+  std::vector<sqlite3_stmt*> statements_;  // indexed by the statement ids in the .cpp
+};
+
+}  // namespace gatehouse::store

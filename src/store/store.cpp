@@ -1,0 +1,59 @@
+#include "store/store.hpp"
+
+#include <algorithm>
+
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace gatehouse::store {
+namespace {
+
+constexpr std::string_view kSchemeSeparator = "://";
+constexpr std::size_t kMaxEchoedSchemeLength = 32;
+
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Spelled out rather than std::isalnum so the answer does not depend on the locale.
+bool IsSchemeChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+}
+
+// Only a well-formed scheme is echoed back: the setting may hold credentials
+// (postgresql://user:password@host), and those must not reach a log line.
+bool IsPrintableScheme(std::string_view scheme) {
+  if (scheme.empty() || scheme.size() > kMaxEchoedSchemeLength) return false;
+  return std::all_of(scheme.begin(), scheme.end(), IsSchemeChar);
+}
+
+Error StorageError(std::string detail) {
+  return Error{ErrorCode::kStorageFailure, "database: " + std::move(detail)};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url) {
+  const std::size_t separator = database_url.find(kSchemeSeparator);
+  if (separator == std::string::npos) {
+    return StorageError("expected a URL of the form sqlite://<path>");
+  }
+  // Schemes are case-insensitive (RFC 3986 section 3.1).
+  const std::string scheme = UsernameKey(std::string_view(database_url).substr(0, separator));
+  if (scheme != "sqlite") {
+    if (!IsPrintableScheme(scheme)) {
+      return StorageError("expected a URL of the form sqlite://<path>");
+    }
+    return StorageError("unsupported scheme '" + scheme + "' (this build supports sqlite://)");
+  }
+  const std::string path = database_url.substr(separator + kSchemeSeparator.size());
+  if (path.empty()) {
+    return StorageError("sqlite:// needs a file path, e.g. sqlite://./gatehouse.db");
+  }
+  return SqliteStore::Open(path);
+}
+
+std::string UsernameKey(std::string_view username) {
+  std::string key(username);
+  std::transform(key.begin(), key.end(), key.begin(), AsciiLower);
+  return key;
+}
+
+}  // namespace gatehouse::store

@@ -1,0 +1,69 @@
+// The storage contract every backend (SQLite now, PostgreSQL later) implements.
+// Calls may block (disk, network): call them only from worker pools, never from an I/O
+// thread. Every method is safe to call from several threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace gatehouse::store {
+
+struct UserRecord {
+  std::string username;       // as first given
+  std::string password_hash;  // PHC string ($argon2id$...) or legacy $pbkdf2-sha256$...
+  int64_t created_at = 0;     // unix seconds
+};
+
+enum class RevocationKind { kToken = 0, kSession = 1 };
+
+// A revoked token (by jti) or session (by sid); kept until the last token it covers expires.
+struct Revocation {
+  std::string id;  // the jti or the sid
+  RevocationKind kind = RevocationKind::kToken;
+  int64_t expires_at = 0;  // unix seconds; after this the row may be pruned
+};
+
+// Every token of `username` issued before `revoked_before` is refused (logout everywhere,
+// password change, removal).
+struct UserRevocation {
+  std::string username_key;  // lower-cased username
+  int64_t revoked_before = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Fails with kConflict when the username is taken (ignoring ASCII case).
+  virtual Status CreateUser(const UserRecord& user) = 0;
+  // nullopt when there is no such user (ASCII case ignored).
+  virtual Result<std::optional<UserRecord>> FindUser(std::string_view username) = 0;
+  // kNotFound when there is no such user.
+  virtual Status UpdatePasswordHash(std::string_view username, std::string_view hash) = 0;
+
+  // Durable (on disk, fsync'd) when it returns ok. Re-adding an existing id succeeds.
+  virtual Status AddRevocation(const Revocation& revocation) = 0;
+  // Revocations with expires_at > now, for loading the in-memory set at start-up.
+  virtual Result<std::vector<Revocation>> LoadRevocations(int64_t now) = 0;
+  // Deletes revocations with expires_at <= now; returns how many went.
+  virtual Result<int64_t> PruneRevocations(int64_t now) = 0;
+
+  // Keeps the later of the stored and the given time. Durable when it returns ok.
+  virtual Status SetUserRevokedBefore(const UserRevocation& revocation) = 0;
+  virtual Result<std::vector<UserRevocation>> LoadUserRevocations() = 0;
+};
+
+// Opens (creating and migrating when needed) the store named by a `database` setting:
+// "sqlite://<path>". Fails with kStorageFailure and a readable detail.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url);
+
+// Lower-cases ASCII letters: the uniqueness key of a username.
+std::string UsernameKey(std::string_view username);
+
+}  // namespace gatehouse::store

@@ -1,0 +1,41 @@
+// What the hot paths need to know about a user without asking storage: when the account was
+// created (for GET /me). Filled on registration, login and a first /me; bounded in size.
+// Thread safety: any thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace gatehouse::store {
+
+class UserCache {
+ public:
+  // Entries beyond this are dropped (a whole shard at a time) rather than grown without bound.
+  static constexpr std::size_t kMaxEntriesPerShard = 16384;
+
+  void Put(std::string_view username_key, std::string_view username, int64_t created_at);
+  struct Entry {
+    std::string username;
+    int64_t created_at = 0;
+  };
+  std::optional<Entry> Get(std::string_view username_key) const;
+  void Erase(std::string_view username_key);
+
+ private:
+  struct Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, Entry> entries;
+  };
+  static constexpr std::size_t kShards = 32;
+  Shard& ShardFor(std::string_view key) const {
+    return shards_[std::hash<std::string_view>()(key) % kShards];
+  }
+  mutable std::array<Shard, kShards> shards_;
+};
+
+}  // namespace gatehouse::store

@@ -1,0 +1,53 @@
+#include "util/worker_pool.hpp"
+
+#include <pthread.h>
+
+namespace gatehouse {
+
+WorkerPool::WorkerPool(std::string name, int threads, std::size_t max_queued)
+    : max_queued_(max_queued) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] { RunWorker(); });
+    pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
+  }
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  for (auto& thread : threads_) thread.join();
+}
+
+bool WorkerPool::TrySubmit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= max_queued_ || stopping_) return false;
+    queue_.push_back(std::move(job));
+  }
+  ready_.notify_one();
+  return true;
+}
+
+std::size_t WorkerPool::QueueDepth() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void WorkerPool::RunWorker() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(mutex_);
+      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job();
+  }
+}
+
+}  // namespace gatehouse
