@@ -55,6 +55,22 @@ http::Response CheckLogin(const Credentials& credentials, Services& services) {
                         services.tokens.IssuePair(record.username));
 }
 
+http::Response TooMany(int64_t wait_seconds) {
+  return http::ErrorResponse(Error{ErrorCode::kRateLimited, std::to_string(wait_seconds)});
+}
+
+// The limiter keys of one login attempt: per (username, client address) and per address.
+struct LoginKeys {
+  std::string user_and_address;
+  const std::string& address;
+};
+
+void GiveBack(auth::AbuseLimits& limits, const LoginKeys& keys) {
+  const int64_t now = auth::MonotonicMillis();
+  limits.login_per_user.GiveBack(keys.user_and_address, now);
+  limits.login_per_address.GiveBack(keys.address, now);
+}
+
 }  // namespace
 
 void Registration(const http::Request& request, Services& services, Reply reply) {
@@ -62,6 +78,12 @@ void Registration(const http::Request& request, Services& services, Reply reply)
       ReadCredentials(request, static_cast<std::size_t>(services.settings.password_min_length),
                       /*check_rules=*/true);
   if (!credentials) return reply(http::ErrorResponse(credentials.error()));
+  if (services.deny_list.Contains(credentials->password)) {
+    return reply(http::MessageResponse(400, "password: Too common, choose another"));
+  }
+  const int64_t wait = services.limits.registration_per_address.Take(request.client_address,
+                                                                     auth::MonotonicMillis());
+  if (wait > 0) return reply(TooMany(wait));
   auto shared = std::make_shared<Credentials>(std::move(*credentials));
   RunOnPool(services.hash_pool, std::move(reply),
             [shared, &services] { return CreateAccount(*shared, services); });
@@ -70,9 +92,31 @@ void Registration(const http::Request& request, Services& services, Reply reply)
 void Login(const http::Request& request, Services& services, Reply reply) {
   auto credentials = ReadCredentials(request, 1, /*check_rules=*/false);
   if (!credentials) return reply(http::ErrorResponse(credentials.error()));
+
+  // Attempts are taken before the argon2id work, so a burst of parallel guesses cannot all pass
+  // the check before the first failure is counted; a success gives them back.
+  const LoginKeys keys{store::UsernameKey(credentials->username) + " " + request.client_address,
+                       request.client_address};
+  auth::AbuseLimits& limits = services.limits;
+  const int64_t now = auth::MonotonicMillis();
+  if (const int64_t wait = limits.login_per_user.Take(keys.user_and_address, now); wait > 0) {
+    return reply(TooMany(wait));
+  }
+  if (const int64_t wait = limits.login_per_address.Take(keys.address, now); wait > 0) {
+    limits.login_per_user.GiveBack(keys.user_and_address, now);
+    return reply(TooMany(wait));
+  }
   auto shared = std::make_shared<Credentials>(std::move(*credentials));
-  RunOnPool(services.hash_pool, std::move(reply),
-            [shared, &services] { return CheckLogin(*shared, services); });
+  const bool queued = RunOnPool(services.hash_pool, std::move(reply),
+                                [shared, &services, user_key = keys.user_and_address,
+                                 address = request.client_address] {
+                                  http::Response response = CheckLogin(*shared, services);
+                                  if (response.status == 200) {
+                                    GiveBack(services.limits, LoginKeys{user_key, address});
+                                  }
+                                  return response;
+                                });
+  if (!queued) GiveBack(limits, keys);
 }
 
 }  // namespace gatehouse::api

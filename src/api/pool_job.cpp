@@ -5,7 +5,7 @@
 
 namespace gatehouse::api {
 
-void RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> job) {
+bool RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> job) {
   // The reply is shared between the job and this frame so that a refused submission can still
   // answer (TrySubmit drops the job it refuses).
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
@@ -20,6 +20,7 @@ void RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> jo
     (*shared_reply)(std::move(response));
   });
   if (!queued) (*shared_reply)(http::ErrorResponse(Error{ErrorCode::kOverloaded, {}}));
+  return queued;
 }
 
 }  // namespace gatehouse::api

@@ -4,6 +4,8 @@
 
 #include <functional>
 
+#include "auth/deny_list.hpp"
+#include "auth/rate_limiter.hpp"
 #include "auth/revocation_set.hpp"
 #include "auth/token_service.hpp"
 #include "config/settings.hpp"
@@ -20,6 +22,8 @@ struct Services {
   auth::TokenService& tokens;
   auth::RevocationSet& revocations;
   store::UserCache& users;
+  auth::AbuseLimits& limits;
+  const auth::PasswordDenyList& deny_list;
   WorkerPool& hash_pool;   // argon2id work: registration, login
   WorkerPool& store_pool;  // storage calls that the I/O threads must not wait on
 };
@@ -27,9 +31,9 @@ struct Services {
 // Delivers the answer. May be called on any thread, exactly once.
 using Reply = std::function<void(http::Response)>;
 
-// Runs `job` on `pool`; answers 503 at once when the pool's queue is full. A job that throws
-// answers 500 (the exception is a bug, logged, never shown).
-void RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> job);
+// Runs `job` on `pool`; answers 503 at once (and returns false) when the pool's queue is full.
+// A job that throws answers 500 (the exception is a bug, logged, never shown).
+bool RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> job);
 
 // The handlers, one per route. Each answers through `reply`, now or later.
 void Registration(const http::Request& request, Services& services, Reply reply);

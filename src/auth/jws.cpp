@@ -58,22 +58,28 @@ constexpr void EncodeTo(std::string_view in, char* out) {
   if (two) *out = kAlphabet[(v >> 6) & 63];
 }
 
-// Caller guarantees text.size() % 4 != 1 and room for the decoded bytes.
+// Four characters per step; an invalid character makes the OR of all lookups negative.
+// Caller guarantees text.size() % 4 != 1 and room for DecodedSize(text.size()) bytes.
 bool DecodeTo(std::string_view text, unsigned char* out) {
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (const char c : text) {
-    const std::int8_t v = kDecodeTable[static_cast<unsigned char>(c)];
-    if (v < 0) return false;
-    acc = (acc << 6 | static_cast<std::uint32_t>(v)) & 0xFFFFFF;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      *out++ = static_cast<unsigned char>(acc >> bits);
-    }
+  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+  std::int32_t invalid = 0;
+  auto sextet = [&](std::size_t i) {
+    invalid |= kDecodeTable[in[i]];
+    return static_cast<std::uint32_t>(kDecodeTable[in[i]] & 63);
+  };
+  std::size_t n = text.size();
+  for (; n >= 4; n -= 4, in += 4) {
+    const std::uint32_t v = sextet(0) << 18 | sextet(1) << 12 | sextet(2) << 6 | sextet(3);
+    *out++ = static_cast<unsigned char>(v >> 16);
+    *out++ = static_cast<unsigned char>(v >> 8);
+    *out++ = static_cast<unsigned char>(v);
   }
-  // Leftover bits must be zero, or several texts would decode to the same bytes.
-  return (acc & ((1u << bits) - 1)) == 0;
+  if (n == 0) return invalid >= 0;
+  const std::uint32_t v = sextet(0) << 18 | sextet(1) << 12 | (n == 3 ? sextet(2) << 6 : 0);
+  *out++ = static_cast<unsigned char>(v >> 16);
+  if (n == 3) *out = static_cast<unsigned char>(v >> 8);
+  // Bits below the last whole byte must be zero, or several texts would decode alike.
+  return invalid >= 0 && (v & (n == 3 ? 0xFFu : 0xFFFFu)) == 0;
 }
 
 constexpr std::size_t DecodedSize(std::size_t n) { return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0); }
@@ -87,22 +93,20 @@ constexpr auto kHeaderStorage = [] {
 constexpr std::string_view kHeaderB64(kHeaderStorage.data(), kHeaderStorage.size());
 
 // Gives every live thread a small dense index, recycled at thread exit, so a key can keep one
-// pre-keyed context per thread in a plain array that it owns and frees (and with it the key
-// material) when it is destroyed. The registry is leaked so threads exiting late stay safe.
+// pre-keyed context per thread in a plain array that it owns. Unlike a thread_local cache keyed
+// by key, nothing outlives the key (its material is freed with it) and a new key at a reused
+// address cannot meet an old context. The registry is leaked so late-exiting threads are safe.
 class ThreadSlot {
  public:
   ThreadSlot() {
     std::lock_guard lock(Shared().mutex);
-    if (Shared().free.empty()) {
-      index_ = Shared().next++;
-    } else {
-      index_ = Shared().free.back();
-      Shared().free.pop_back();
-    }
+    std::vector<std::size_t>& spare = Shared().spare;
+    index_ = spare.empty() ? Shared().next++ : spare.back();
+    if (!spare.empty()) spare.pop_back();
   }
   ~ThreadSlot() {
     std::lock_guard lock(Shared().mutex);
-    Shared().free.push_back(index_);
+    Shared().spare.push_back(index_);
   }
   ThreadSlot(const ThreadSlot&) = delete;
   ThreadSlot& operator=(const ThreadSlot&) = delete;
@@ -111,7 +115,7 @@ class ThreadSlot {
  private:
   struct State {
     std::mutex mutex;
-    std::vector<std::size_t> free;
+    std::vector<std::size_t> spare;
     std::size_t next = 0;
   };
   static State& Shared() {
@@ -125,69 +129,31 @@ bool IsAsciiJwt(std::string_view s) {
   return s.size() == 3 && (s[0] | 0x20) == 'j' && (s[1] | 0x20) == 'w' && (s[2] | 0x20) == 't';
 }
 
-// Validates the JOSE header while nlohmann parses it, without building a DOM. Duplicate
-// member names are rejected (RFC 7515 §4 permits either that or last-wins).
-class HeaderChecker {
- public:
-  bool null() { return Value(nullptr); }
-  bool boolean(bool) { return Value(nullptr); }
-  bool number_integer(Json::number_integer_t) { return Value(nullptr); }
-  bool number_unsigned(Json::number_unsigned_t) { return Value(nullptr); }
-  bool number_float(Json::number_float_t, const std::string&) { return Value(nullptr); }
-  bool string(std::string& s) { return Value(&s); }
-  bool binary(Json::binary_t&) { return false; }
-  bool start_object(std::size_t) { return Open(); }
-  bool start_array(std::size_t) { return depth_ > 0 && Open(); }
-  bool end_object() { return Close(); }
-  bool end_array() { return Close(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
-  bool key(std::string& name) {
-    if (depth_ != 1) return true;
-    if (name == "crit") return false;
-    member_ = name == "alg" ? Member::kAlg : name == "typ" ? Member::kTyp : Member::kOther;
-    names_.push_back(name);
-    return true;
-  }
-
-  bool Accepted() {
-    std::sort(names_.begin(), names_.end());
-    return alg_ok_ && std::adjacent_find(names_.begin(), names_.end()) == names_.end();
-  }
-
- private:
-  enum class Member { kAlg, kTyp, kOther };
-
-  bool Open() {
-    if (depth_ == 1 && !Value(nullptr)) return false;
-    ++depth_;
-    return true;
-  }
-  bool Close() {
-    --depth_;
-    return true;
-  }
-  bool Value(const std::string* s) {
-    if (depth_ != 1) return depth_ > 1;  // a bare top-level value is not a header
-    if (member_ == Member::kAlg) return alg_ok_ = s != nullptr && *s == "HS256";
-    if (member_ == Member::kTyp) return s != nullptr && IsAsciiJwt(*s);
-    return true;
-  }
-
-  int depth_ = 0;
-  Member member_ = Member::kOther;
-  bool alg_ok_ = false;
-  std::vector<std::string> names_;
-};
-
 // nlohmann stops at a NUL byte as if the input ended there, so "{}\0junk" would pass; JSON
 // text can never contain a raw NUL, so refuse it up front.
 bool HasNul(const std::string& text) { return text.find('\0') != std::string::npos; }
 
-bool HeaderAcceptable(const std::string& header_json) {
-  HeaderChecker checker;
-  return !HasNul(header_json) && Json::sax_parse(header_json, &checker) && checker.Accepted();
+// Only authenticated headers other than our own reach this, so a DOM parse is affordable.
+// Duplicate member names are refused (RFC 7515 §4 allows that or last-wins).
+bool HeaderAcceptable(const std::string& text) {
+  if (HasNul(text)) return false;
+  std::vector<std::string> names;
+  bool duplicate = false;
+  auto on_event = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    if (depth == 1 && event == Json::parse_event_t::key) {
+      const auto& name = parsed.get_ref<const std::string&>();
+      duplicate = duplicate || std::find(names.begin(), names.end(), name) != names.end();
+      names.push_back(name);
+    }
+    return true;
+  };
+  const Json header = Json::parse(text, on_event, /*allow_exceptions=*/false);
+  if (duplicate || !header.is_object() || header.contains("crit")) return false;
+  const auto alg = header.find("alg");
+  const auto typ = header.find("typ");
+  return alg != header.end() && *alg == "HS256" &&
+         (typ == header.end() ||
+          (typ->is_string() && IsAsciiJwt(typ->get_ref<const std::string&>())));
 }
 
 // A valid JSON text whose first significant character is '{' is an object.
@@ -219,19 +185,32 @@ bool Base64UrlDecode(std::string_view text, std::string& out) {
 }
 
 struct HmacKey::Impl {
-  MacCtxPtr keyed;  // template for the per-thread copies; never MACs itself
-  std::array<MacCtxPtr, kMaxThreadSlots> per_thread;
+ public:
+  explicit Impl(std::string_view secret) {
+    // An empty HMAC key lets anyone forge tokens: a configuration bug, not input.
+    if (secret.empty()) throw std::invalid_argument("HmacKey: empty secret");
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+    if (mac != nullptr) keyed_.reset(EVP_MAC_CTX_new(mac));
+    EVP_MAC_free(mac);  // the context holds its own reference
+    char digest[] = OSSL_DIGEST_NAME_SHA2_256;
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (!keyed_ || EVP_MAC_init(keyed_.get(), reinterpret_cast<const unsigned char*>(secret.data()),
+                                secret.size(), params) != 1) {
+      throw std::runtime_error("HmacKey: OpenSSL HMAC-SHA256 unavailable");
+    }
+  }
 
   bool Mac(std::string_view input, unsigned char (&out)[kMacBytes]) {
     thread_local const ThreadSlot slot;
     MacCtxPtr overflow;
     EVP_MAC_CTX* ctx = nullptr;
     if (slot.index() < kMaxThreadSlots) {
-      MacCtxPtr& mine = per_thread[slot.index()];
-      if (!mine) mine.reset(EVP_MAC_CTX_dup(keyed.get()));
+      MacCtxPtr& mine = per_thread_[slot.index()];
+      if (!mine) mine.reset(EVP_MAC_CTX_dup(keyed_.get()));
       ctx = mine.get();
     } else {
-      overflow.reset(EVP_MAC_CTX_dup(keyed.get()));
+      overflow.reset(EVP_MAC_CTX_dup(keyed_.get()));
       ctx = overflow.get();
     }
     std::size_t len = 0;
@@ -264,41 +243,27 @@ struct HmacKey::Impl {
     }
     return Base64UrlDecode(payload, payload_json) && IsJsonObject(payload_json);
   }
+
+ private:
+  // The only copies of the secret live in these contexts; EVP_MAC_CTX_free cleanses them.
+  MacCtxPtr keyed_;  // template for the per-thread copies; never MACs itself
+  std::array<MacCtxPtr, kMaxThreadSlots> per_thread_;
 };
 
-HmacKey::HmacKey(std::string_view secret) : impl_(std::make_unique<Impl>()) {
-  // An empty HMAC key lets anyone forge tokens; that is a configuration bug, not input.
-  if (secret.empty()) throw std::invalid_argument("HmacKey: empty secret");
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
-  if (mac != nullptr) impl_->keyed.reset(EVP_MAC_CTX_new(mac));
-  EVP_MAC_free(mac);  // the context holds its own reference
-  char digest[] = OSSL_DIGEST_NAME_SHA2_256;
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_construct_end()};
-  if (!impl_->keyed ||
-      EVP_MAC_init(impl_->keyed.get(), reinterpret_cast<const unsigned char*>(secret.data()),
-                   secret.size(), params) != 1) {
-    throw std::runtime_error("HmacKey: OpenSSL HMAC-SHA256 unavailable");
-  }
-}
+HmacKey::HmacKey(std::string_view secret) : impl_(std::make_unique<Impl>(secret)) {}
 
-// The only copies of the secret live inside the OpenSSL contexts; EVP_MAC_CTX_free cleanses them.
 HmacKey::~HmacKey() = default;
 
 std::string HmacKey::Sign(std::string_view payload_json) const {
-  const std::size_t payload_chars = EncodedSize(payload_json.size());
-  std::string token;
-  token.resize(kHeaderB64.size() + 1 + payload_chars + 1 + kMacChars);
-  char* out = std::copy(kHeaderB64.begin(), kHeaderB64.end(), token.data());
-  *out++ = '.';
-  EncodeTo(payload_json, out);
-  out += payload_chars;
+  const std::size_t signed_chars = kHeaderB64.size() + 1 + EncodedSize(payload_json.size());
+  std::string token(signed_chars + 1 + kMacChars, '.');  // the fill supplies both dots
+  std::copy(kHeaderB64.begin(), kHeaderB64.end(), token.data());
+  EncodeTo(payload_json, token.data() + kHeaderB64.size() + 1);
   unsigned char mac[kMacBytes];
-  if (!impl_->Mac(std::string_view(token.data(), out - token.data()), mac)) {
+  if (!impl_->Mac(std::string_view(token).substr(0, signed_chars), mac)) {
     throw std::runtime_error("HmacKey: HMAC computation failed");
   }
-  *out++ = '.';
-  EncodeTo(std::string_view(reinterpret_cast<const char*>(mac), kMacBytes), out);
+  EncodeTo({reinterpret_cast<const char*>(mac), kMacBytes}, token.data() + signed_chars + 1);
   return token;
 }
 

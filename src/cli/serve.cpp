@@ -97,6 +97,10 @@ int Serve(const config::Settings& settings) {
   auth::Wipe(secret);
   auth::VerifyAgainstDummy("");  // makes the dummy hash now, not on the first unknown login
   store::UserCache users;
+  auth::AbuseLimits limits(settings.login_per_user, settings.login_per_address,
+                           settings.registration_per_address);
+  auto deny_list = auth::PasswordDenyList::Load(settings.password_deny_list);
+  if (!deny_list) return StartupFailure(deny_list.error().detail);
 
   // Declared before the pools so that it is destroyed after them: a pool job finishing during
   // shutdown still posts its answer into a live (stopped) io_context.
@@ -104,7 +108,8 @@ int Serve(const config::Settings& settings) {
   WorkerPool hash_pool("gh-hash", settings.hash_threads,
                        static_cast<std::size_t>(settings.hash_queue));
   WorkerPool store_pool("gh-store", 2, 4096);
-  api::Services services{settings, **store, tokens, revocations, users, hash_pool, store_pool};
+  api::Services services{settings,   **store,    tokens,    revocations, users,
+                         limits,     *deny_list, hash_pool, store_pool};
   Pruner pruner(**store, revocations);
 
   server.emplace(settings, services);

@@ -1,5 +1,6 @@
 #include "config/settings.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <limits>
@@ -26,6 +27,11 @@ const std::vector<SettingSpec> kSettings = {
     {"limits.max_connections", "10000", "open connections beyond which new ones are refused"},
     {"limits.read_timeout", "10s", "time to receive a whole request once it has begun"},
     {"limits.idle_timeout", "60s", "time a keep-alive connection may sit idle"},
+    {"rate_limit.login_per_user", "10/15m", "failed logins per (username, client address)"},
+    {"rate_limit.login_per_address", "100/15m", "failed logins per client address"},
+    {"rate_limit.registration_per_address", "30/1m", "registrations per client address"},
+    {"trusted_proxies", "none", "comma-separated proxies (address or CIDR) whose X-Forwarded-For is believed"},
+    {"password.deny_list", "none", "file of refused passwords, one per line"},
 };
 
 bool ParseInt(const std::string& text, int64_t low, int64_t high, int64_t& out) {
@@ -74,15 +80,42 @@ Applier DurationSetting(int64_t low, std::function<void(Settings&, int64_t)> set
   };
 }
 
+Applier TextSetting(std::string Settings::*field) {
+  return [field](const std::string& text, Settings& s) {
+    const bool printable = std::none_of(text.begin(), text.end(),
+                                        [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+    return !text.empty() && printable && (s.*field = text, true);
+  };
+}
+
+Applier RateSetting(RateLimit Settings::*field) {
+  return [field](const std::string& text, Settings& s) { return ParseRateLimit(text, s.*field); };
+}
+
+bool ParseProxies(const std::string& text, Settings& s) {
+  s.trusted_proxies.clear();
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) {
+      auto network = ParseNetwork(item);
+      if (!network) return false;
+      s.trusted_proxies.push_back(*network);
+    }
+    start = comma + 1;
+  }
+  return true;
+}
+
 const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
   static const std::map<std::string, std::pair<Applier, const char*>> appliers = {
       {"listen", {ParseListen, "expected host:port"}},
-      {"data_dir",
-       {[](const std::string& t, Settings& s) { return !t.empty() && (s.data_dir = t, true); },
-        "must not be empty"}},
-      {"database",
-       {[](const std::string& t, Settings& s) { return !t.empty() && (s.database = t, true); },
-        "must not be empty"}},
+      {"data_dir", {TextSetting(&Settings::data_dir), "expected a non-empty path"}},
+      {"database", {TextSetting(&Settings::database), "expected a URL such as sqlite://path"}},
       {"jwt.secret",
        {[](const std::string& t, Settings& s) { return t.size() >= 32 && (s.jwt_secret = t, true); },
         "must be at least 32 bytes"}},
@@ -119,6 +152,15 @@ const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
       {"limits.idle_timeout",
        {DurationSetting(1, [](Settings& s, int64_t v) { s.idle_timeout = std::chrono::seconds(v); }),
         "expected a duration of at least 1s"}},
+      {"rate_limit.login_per_user",
+       {RateSetting(&Settings::login_per_user), "expected N/duration such as 10/15m, or 0"}},
+      {"rate_limit.login_per_address",
+       {RateSetting(&Settings::login_per_address), "expected N/duration such as 100/15m, or 0"}},
+      {"rate_limit.registration_per_address",
+       {RateSetting(&Settings::registration_per_address), "expected N/duration such as 30/1m, or 0"}},
+      {"trusted_proxies",
+       {ParseProxies, "expected comma-separated addresses or CIDR networks"}},
+      {"password.deny_list", {TextSetting(&Settings::password_deny_list), "expected a path"}},
   };
   return appliers;
 }
@@ -126,7 +168,12 @@ const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
 std::string TomlValueText(const toml::node& node) {
   if (auto s = node.value<std::string>()) return *s;
   if (auto i = node.value<int64_t>()) return std::to_string(*i);
-  return "\x01";  // not a string or integer: fails every applier's check
+  if (const auto* array = node.as_array()) {  // trusted_proxies = ["10.0.0.0/8", "::1"]
+    std::string joined;
+    for (const auto& item : *array) joined += (joined.empty() ? "" : ",") + TomlValueText(item);
+    return joined;
+  }
+  return "\x01";  // any other type: a control character, which every applier refuses
 }
 
 void FlattenToml(const toml::table& table, const std::string& prefix, RawSettings& out) {
@@ -158,26 +205,6 @@ std::string EnvName(const std::string& setting) {
     out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return out;
-}
-
-bool ParseDuration(const std::string& text, int64_t& seconds) {
-  if (text.empty()) return false;
-  int64_t unit = 1;
-  std::string digits = text;
-  switch (text.back()) {
-    case 's': unit = 1; digits.pop_back(); break;
-    case 'm': unit = 60; digits.pop_back(); break;
-    case 'h': unit = 3600; digits.pop_back(); break;
-    case 'd': unit = 86400; digits.pop_back(); break;
-    default: break;
-  }
-  int64_t value = 0;
-  // Ten years is far beyond any sensible token lifetime and keeps arithmetic from overflowing.
-  if (!ParseInt(digits, 0, 10LL * 365 * 86400, value) || value * unit > 10LL * 365 * 86400) {
-    return false;
-  }
-  seconds = value * unit;
-  return true;
 }
 
 Result<RawSettings> ReadTomlFile(const std::string& path) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "util/cidr.hpp"
+#include "util/duration.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::config {
@@ -30,6 +32,11 @@ struct Settings {
   int max_connections = 10000;
   std::chrono::seconds read_timeout{10};
   std::chrono::seconds idle_timeout{60};
+  RateLimit login_per_user{10, 15 * 60};
+  RateLimit login_per_address{100, 15 * 60};
+  RateLimit registration_per_address{30, 60};
+  std::vector<IpNetwork> trusted_proxies;  // whose X-Forwarded-For is believed
+  std::string password_deny_list;          // file of refused passwords, one per line; empty: none
 };
 
 // One known setting: its dotted name, its default as text, and a one-line description.
@@ -56,7 +63,6 @@ RawSettings ReadEnvironment();
 // one line naming the setting and what is wrong.
 Result<Settings> Resolve(const RawSettings& file, const RawSettings& env, const RawSettings& flags);
 
-// "90", "90s", "15m", "2h", "30d" -> seconds. False on anything else or a negative value.
-bool ParseDuration(const std::string& text, int64_t& seconds);
+using gatehouse::ParseDuration;  // util/duration.hpp
 
 }  // namespace gatehouse::config

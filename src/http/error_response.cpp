@@ -53,6 +53,11 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
       response.headers.emplace_back("Retry-After", kRetryAfterSeconds);
       return response;
     }
+    case ErrorCode::kRateLimited: {
+      Response response = MessageResponse(429, "Too many attempts, try again later");
+      response.headers.emplace_back("Retry-After", error.detail);
+      return response;
+    }
     case ErrorCode::kStorageFailure:
       return MessageResponse(500, context_message.empty() ? "Something went wrong"
                                                           : context_message);

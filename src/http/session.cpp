@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <optional>
 
+#include "http/client_address.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
@@ -94,7 +95,8 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.authorization = message[bhttp::field::authorization];
     request_.content_type = message[bhttp::field::content_type];
     request_.body = message.body();
-    request_.client_address = client_address_;
+    request_.client_address = ClientAddress(client_address_, message["X-Forwarded-For"],
+                                            server_.settings().trusted_proxies);
     keep_alive_ = message.keep_alive();
 
     auto self = shared_from_this();

@@ -25,6 +25,7 @@ enum class ErrorCode {
   kNeedAccessToken,     // a refresh token was sent where an access token is required
   kNotFound,            // a record does not exist
   kOverloaded,          // the password-hash queue is full
+  kRateLimited,         // too many attempts; detail holds the whole seconds to wait
   kStorageFailure,      // the store failed; detail is for the log only, never the client
 };
 

@@ -1,0 +1,40 @@
+#include "auth/deny_list.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace gatehouse::auth {
+namespace {
+
+std::string AsciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<PasswordDenyList> PasswordDenyList::Load(const std::string& path) {
+  PasswordDenyList list;
+  if (path.empty()) return list;
+  std::ifstream in(path);
+  if (!in) {
+    return Error{ErrorCode::kStorageFailure,
+                 "password.deny_list " + path + ": " + std::strerror(errno)};
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) list.passwords_.insert(AsciiLower(line));
+  }
+  return list;
+}
+
+bool PasswordDenyList::Contains(std::string_view password) const {
+  return !passwords_.empty() && passwords_.count(AsciiLower(password)) > 0;
+}
+
+}  // namespace gatehouse::auth

@@ -1,0 +1,33 @@
+#include "http/client_address.hpp"
+
+namespace gatehouse::http {
+namespace {
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+std::string ClientAddress(std::string_view peer, std::string_view forwarded_for,
+                          const std::vector<IpNetwork>& trusted_proxies) {
+  std::string_view client = peer;
+  if (forwarded_for.empty() || !InAnyNetwork(peer, trusted_proxies)) return std::string(client);
+  // Walk right to left: each hop was added by the proxy before it, and only trusted proxies'
+  // additions can be believed.
+  while (!forwarded_for.empty()) {
+    const std::size_t comma = forwarded_for.rfind(',');
+    const std::string_view hop =
+        Trim(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
+    forwarded_for = comma == std::string_view::npos ? std::string_view()
+                                                    : forwarded_for.substr(0, comma);
+    if (hop.find('/') != std::string_view::npos || !ParseNetwork(hop)) break;
+    client = hop;
+    if (!InAnyNetwork(hop, trusted_proxies)) break;
+  }
+  return std::string(client);
+}
+
+}  // namespace gatehouse::http
