@@ -2,6 +2,7 @@
 
 #include <utility>  // before Asio: Boost 1.74 under GCC 12 needs std::exchange declared
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -24,6 +25,10 @@ using ReusePort = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 struct Server::Worker {
   net::io_context context{1};
   tcp::acceptor acceptor{context};
+  // A request waiting on a worker pool leaves no operation pending in its io_context; without
+  // this guard the context would run out of work during a drain and never deliver the answer.
+  net::executor_work_guard<net::io_context::executor_type> keep_running =
+      net::make_work_guard(context);
   std::thread thread;
 };
 

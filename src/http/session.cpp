@@ -6,7 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <optional>
 
-#include "http/client_address.hpp"
+#include "http/beast_request.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
@@ -24,19 +24,6 @@ constexpr auto kDrainTime = std::chrono::seconds(2);
 
 const boost::system::error_category& kHttpErrors =
     bhttp::make_error_code(bhttp::error::bad_method).category();
-
-Method ToMethod(bhttp::verb verb) {
-  switch (verb) {
-    case bhttp::verb::get: return Method::kGet;
-    case bhttp::verb::head: return Method::kHead;
-    case bhttp::verb::post: return Method::kPost;
-    case bhttp::verb::put: return Method::kPut;
-    case bhttp::verb::patch: return Method::kPatch;
-    case bhttp::verb::delete_: return Method::kDelete;
-    case bhttp::verb::options: return Method::kOptions;
-    default: return Method::kOther;
-  }
-}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -65,8 +52,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadRequest() {
     const auto& settings = server_.settings();
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(settings.header_bytes));
-    parser_->body_limit(settings.body_bytes);
+    ConfigureParser(*parser_, settings);
     // The whole request, once begun, must arrive within the read timeout: a client stalling
     // mid-request is dropped and never holds more than its socket.
     stream_.expires_after(settings.read_timeout);
@@ -89,14 +75,7 @@ class Session : public std::enable_shared_from_this<Session> {
     server_.in_flight().fetch_add(1, std::memory_order_relaxed);
     stream_.expires_never();  // a slow handler (hash queue) is not the client's fault
     const auto& message = parser_->get();
-    request_.method = ToMethod(message.method());
-    const std::string_view target = message.target();
-    request_.path = target.substr(0, target.find('?'));
-    request_.authorization = message[bhttp::field::authorization];
-    request_.content_type = message[bhttp::field::content_type];
-    request_.body = message.body();
-    request_.client_address = ClientAddress(client_address_, message["X-Forwarded-For"],
-                                            server_.settings().trusted_proxies);
+    FillRequest(message, client_address_, server_.settings(), request_);
     keep_alive_ = message.keep_alive();
 
     auto self = shared_from_this();
@@ -165,7 +144,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   Server& server_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<BeastParser> parser_;
   bhttp::response<bhttp::string_body> response_;
   Request request_;
   std::string client_address_;

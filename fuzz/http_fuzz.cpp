@@ -1,0 +1,82 @@
+// Whole HTTP requests (possibly several, pipelined) through the same parser configuration,
+// request bridge and router that a connection uses, against a real SQLite store. Password
+// hashing is refused (a hash pool that takes no jobs answers 503) so that each run stays fast;
+// everything before and after the hash is exercised.
+#include <unistd.h>
+
+#include <boost/beast/core/buffers_prefix.hpp>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "api/services.hpp"
+#include "auth/passwords.hpp"
+#include "http/beast_request.hpp"
+#include "http/router.hpp"
+
+namespace {
+
+using namespace gatehouse;
+
+constexpr std::string_view kSecret = "fuzzing-secret-0123456789abcdefghijkl";
+
+struct World {
+  config::Settings settings;
+  std::unique_ptr<store::Store> store;
+  auth::RevocationSet revocations;
+  auth::TokenService tokens{kSecret, {}, revocations, [] { return int64_t{1700000000}; }};
+  store::UserCache users;
+  auth::AbuseLimits limits{{}, {}, {}};
+  auth::PasswordDenyList deny_list;
+  WorkerPool hash_pool{"fuzz-hash", 1, 0};
+  WorkerPool store_pool{"fuzz-store", 1, 64};
+  std::unique_ptr<api::Services> services;
+
+  World() {
+    auth::InitCrypto();
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("gatehouse-fuzz-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto opened = store::OpenStore("sqlite://" + (dir / "fuzz.db").string());
+    if (!opened) std::abort();
+    store = std::move(*opened);
+    services = std::make_unique<api::Services>(api::Services{
+        settings, *store, tokens, revocations, users, limits, deny_list, hash_pool, store_pool});
+  }
+};
+
+void CheckResponse(const http::Response& response) {
+  if (response.status < 200 || response.status > 599) __builtin_trap();
+  if (!nlohmann::json::accept(response.body)) __builtin_trap();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static World world;
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  // At most a few pipelined requests per input, as a connection would read them.
+  for (int request_index = 0; request_index < 4 && !input.empty(); ++request_index) {
+    http::BeastParser parser;
+    parser.eager(true);
+    http::ConfigureParser(parser, world.settings);
+    boost::beast::error_code ec;
+    const std::size_t used = parser.put(boost::asio::buffer(input.data(), input.size()), ec);
+    if (ec || !parser.is_done()) {
+      if (!ec) parser.put_eof(ec);
+      if (!parser.is_done()) return 0;
+    }
+    input.remove_prefix(used);
+    http::Request request;
+    http::FillRequest(parser.get(), "127.0.0.1", world.settings, request);
+    std::promise<http::Response> answer;
+    auto answered = answer.get_future();
+    http::Route(request, *world.services,
+                [&answer](http::Response response) { answer.set_value(std::move(response)); });
+    CheckResponse(answered.get());
+  }
+  return 0;
+}
