@@ -41,6 +41,8 @@ void Login(const http::Request& request, Services& services, Reply reply);
 void LogoutAccess(const http::Request& request, Services& services, Reply reply);
 void LogoutRefresh(const http::Request& request, Services& services, Reply reply);
 void TokenRefresh(const http::Request& request, Services& services, Reply reply);
+void LogoutAll(const http::Request& request, Services& services, Reply reply);
+void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply);
 void Me(const http::Request& request, Services& services, Reply reply);
 void Healthz(const http::Request& request, Services& services, Reply reply);
 

@@ -148,7 +148,10 @@ bool HeaderAcceptable(const std::string& text) {
     return true;
   };
   const Json header = Json::parse(text, on_event, /*allow_exceptions=*/false);
-  if (duplicate || !header.is_object() || header.contains("crit")) return false;
+  // One HMAC key has no id: a `kid` names a key this verifier does not have (RFC 8725 §3.1).
+  if (duplicate || !header.is_object() || header.contains("crit") || header.contains("kid")) {
+    return false;
+  }
   const auto alg = header.find("alg");
   const auto typ = header.find("typ");
   return alg != header.end() && *alg == "HS256" &&

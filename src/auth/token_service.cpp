@@ -4,7 +4,9 @@
 
 #include <strings.h>
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "store/store.hpp"
@@ -107,7 +109,12 @@ std::string TokenService::Sign(std::string_view username, TokenType type, bool f
 }
 
 TokenPair TokenService::IssuePair(std::string_view username) {
-  const int64_t now = clock_();
+  const int64_t not_before = revocations_.UserRevokedBefore(store::UsernameKey(username));
+  // Bounded: revoked-before times are at most one second ahead of the clock that set them.
+  for (int i = 0; i < 30 && clock_() < not_before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const int64_t now = std::max(clock_(), not_before);
   const std::string sid = NewUuid();
   return {Sign(username, TokenType::kAccess, true, sid, now),
           Sign(username, TokenType::kRefresh, false, sid, now)};

@@ -47,7 +47,10 @@ class TokenService {
   TokenService(std::string_view secret, TokenLifetimes lifetimes, RevocationSet& revocations,
                Clock clock);
 
-  // A new session (sid) with a fresh access token and a refresh token.
+  // A new session (sid) with a fresh access token and a refresh token. Issue times are whole
+  // seconds, so when the user's tokens were just revoked "before T" (logout everywhere, password
+  // change), this waits until second T so the new tokens are not caught by that revocation:
+  // call it only on a worker pool.
   TokenPair IssuePair(std::string_view username);
   // An access token in an existing session; fresh=false, as /token/refresh gives.
   std::string IssueAccess(std::string_view username, std::string_view sid, bool fresh);

@@ -166,8 +166,9 @@ const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
 }
 
 std::string TomlValueText(const toml::node& node) {
-  if (auto s = node.value<std::string>()) return *s;
-  if (auto i = node.value<int64_t>()) return std::to_string(*i);
+  // value<T>() converts between types (a boolean reads as 1): ask for the exact type instead.
+  if (const auto* text = node.as_string()) return text->get();
+  if (const auto* number = node.as_integer()) return std::to_string(number->get());
   if (const auto* array = node.as_array()) {  // trusted_proxies = ["10.0.0.0/8", "::1"]
     std::string joined;
     for (const auto& item : *array) joined += (joined.empty() ? "" : ",") + TomlValueText(item);

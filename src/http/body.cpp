@@ -97,6 +97,9 @@ class FieldCollector : public nlohmann::json_sax<nlohmann::json> {
 };
 
 Result<Fields> DecodeJson(std::string_view body, const std::vector<std::string_view>& wanted) {
+  // nlohmann's lexer takes a raw NUL for the end of input and would ignore what follows; a raw
+  // NUL is never valid JSON anyway (inside strings it must be escaped).
+  if (body.find('\0') != std::string_view::npos) return ErrorCode::kMalformedBody;
   Fields fields(wanted.size());
   FieldCollector collector(wanted, fields);
   const bool ok = nlohmann::json::sax_parse(body, &collector, nlohmann::json::input_format_t::json,

@@ -47,6 +47,7 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
     case ErrorCode::kTokenRevoked: return TokenError("Token has been revoked");
     case ErrorCode::kNeedRefreshToken: return TokenError("Only refresh tokens are allowed");
     case ErrorCode::kNeedAccessToken: return TokenError("Only access tokens are allowed");
+    case ErrorCode::kNeedFreshToken: return TokenError("Fresh token required");
     case ErrorCode::kNotFound: return MessageResponse(404, "Not found");
     case ErrorCode::kOverloaded: {
       Response response = MessageResponse(503, "Server is busy, try again shortly");

@@ -26,6 +26,8 @@ constexpr std::array kRoutes = {
     Route{"/registration", Method::kPost, api::Registration, "POST"},
     Route{"/logout/access", Method::kPost, api::LogoutAccess, "POST"},
     Route{"/logout/refresh", Method::kPost, api::LogoutRefresh, "POST"},
+    Route{"/logout/all", Method::kPost, api::LogoutAll, "POST"},
+    Route{"/password", Method::kPost, api::ChangePasswordHandler, "POST"},
     Route{"/healthz", Method::kGet, api::Healthz, "GET"},
 };
 

@@ -23,6 +23,7 @@ enum class ErrorCode {
   kTokenRevoked,        // jti, sid or user-wide revocation
   kNeedRefreshToken,    // an access token was sent where a refresh token is required
   kNeedAccessToken,     // a refresh token was sent where an access token is required
+  kNeedFreshToken,      // a non-fresh access token was sent where a fresh one is required
   kNotFound,            // a record does not exist
   kOverloaded,          // the password-hash queue is full
   kRateLimited,         // too many attempts; detail holds the whole seconds to wait

@@ -378,14 +378,18 @@ TEST_F(HmacKeyTest, HeaderWithoutTypAccepted) {
 }
 
 TEST_F(HmacKeyTest, UnknownHeaderMembersAccepted) {
-  EXPECT_TRUE(Accepts(MakeToken(R"({"kid":"k1","alg":"HS256","x5t":[1,{"a":null}]})", R"({})")));
+  EXPECT_TRUE(Accepts(MakeToken(R"({"alg":"HS256","x5t":[1,{"a":null}]})", R"({})")));
+}
+
+TEST_F(HmacKeyTest, KidNamesAKeyThisVerifierDoesNotHave) {
+  ExpectRejected(MakeToken(R"({"kid":"k1","alg":"HS256"})", R"({})"));
 }
 
 TEST_F(HmacKeyTest, DuplicateHeaderMembersRejected) {
   ExpectRejected(MakeToken(R"({"alg":"HS256","alg":"HS256"})", R"({})"));
   ExpectRejected(MakeToken(R"({"alg":"none","alg":"HS256"})", R"({})"));
   ExpectRejected(MakeToken(R"({"typ":"JWT","alg":"HS256","typ":"JWT"})", R"({})"));
-  ExpectRejected(MakeToken(R"({"kid":"a","alg":"HS256","kid":"b"})", R"({})"));
+  ExpectRejected(MakeToken(R"({"x":"a","alg":"HS256","x":"b"})", R"({})"));
 }
 
 TEST_F(HmacKeyTest, PayloadNotObjectRejected) {

@@ -1,0 +1,125 @@
+// POST /password and POST /logout/all: the endpoints that revoke every token of a user.
+#include "api/credentials.hpp"
+#include "api/services.hpp"
+#include "auth/passwords.hpp"
+#include "http/error_response.hpp"
+#include "util/json_writer.hpp"
+
+namespace gatehouse::api {
+namespace {
+
+struct PasswordChange {
+  std::string username;
+  std::string old_password;
+  std::string new_password;
+  ~PasswordChange() {
+    auth::Wipe(old_password);
+    auth::Wipe(new_password);
+  }
+};
+
+Error FieldError(std::string_view field, std::string_view what) {
+  return Error{ErrorCode::kBadRequest, std::string(field) + ": " + std::string(what)};
+}
+
+Result<PasswordChange> ReadPasswordChange(const http::Request& request, const Services& services,
+                                          std::string username) {
+  auto fields =
+      http::DecodeFields(request.content_type, request.body, {"old_password", "new_password"});
+  if (!fields) return fields.error();
+  auto& old_password = (*fields)[0];
+  auto& new_password = (*fields)[1];
+  if (!old_password || old_password->empty()) {
+    return FieldError("old_password", "This field cannot be blank");
+  }
+  if (!new_password || new_password->empty()) {
+    return FieldError("new_password", "This field cannot be blank");
+  }
+  if (old_password->size() > auth::kMaxPasswordBytes) {
+    return FieldError("old_password", "Must be at most 1024 bytes");
+  }
+  const auto min_length = static_cast<std::size_t>(services.settings.password_min_length);
+  if (auto problem = PasswordProblem(*new_password, min_length); !problem.empty()) {
+    return FieldError("new_password", problem);
+  }
+  if (services.deny_list.Contains(*new_password)) {
+    return FieldError("new_password", "Too common, choose another");
+  }
+  return PasswordChange{std::move(username), std::move(*old_password), std::move(*new_password)};
+}
+
+// Durable first, then visible: every token of the user issued up to this second is refused.
+Status RevokeAllOf(Services& services, std::string_view username) {
+  const store::UserRevocation revocation{store::UsernameKey(username), services.tokens.Now() + 1};
+  if (Status stored = services.store.SetUserRevokedBefore(revocation); !stored) return stored;
+  services.revocations.RevokeUserBefore(revocation.username_key, revocation.revoked_before);
+  return Ok{};
+}
+
+http::Response ChangePassword(const PasswordChange& change, Services& services) {
+  auto user = services.store.FindUser(change.username);
+  if (!user) return http::ErrorResponse(user.error());
+  const bool matches = *user ? auth::VerifyPassword((*user)->password_hash, change.old_password)
+                             : auth::VerifyAgainstDummy(change.old_password);
+  if (!matches) return http::ErrorResponse(Error{ErrorCode::kWrongCredentials, {}});
+  auto hash = auth::HashPassword(change.new_password);
+  if (!hash) return http::ErrorResponse(hash.error());
+  // Revoking before storing the new hash: a crash in between leaves the old password working
+  // and every old token refused, never the reverse.
+  if (Status revoked = RevokeAllOf(services, change.username); !revoked) {
+    return http::ErrorResponse(revoked.error());
+  }
+  if (Status updated = services.store.UpdatePasswordHash(change.username, *hash); !updated) {
+    return http::ErrorResponse(updated.error());
+  }
+  const auth::TokenPair tokens = services.tokens.IssuePair((*user)->username);
+  http::Response response;
+  response.body = JsonObjectWriter()
+                      .Add("message", "Password changed")
+                      .Add("access_token", tokens.access_token)
+                      .Add("refresh_token", tokens.refresh_token)
+                      .Finish();
+  return response;
+}
+
+}  // namespace
+
+void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply) {
+  auto token = auth::TokenService::BearerToken(request.authorization);
+  if (!token) return reply(http::ErrorResponse(token.error()));
+  auto claims = services.tokens.Verify(*token, auth::TokenType::kAccess);
+  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  if (!claims->fresh) return reply(http::ErrorResponse(Error{ErrorCode::kNeedFreshToken, {}}));
+  auto change = ReadPasswordChange(request, services, claims->sub);
+  if (!change) return reply(http::ErrorResponse(change.error()));
+
+  // A wrong old password counts as a failed login for this user and address.
+  const std::string limiter_key = store::UsernameKey(claims->sub) + " " + request.client_address;
+  const int64_t now = auth::MonotonicMillis();
+  if (const int64_t wait = services.limits.login_per_user.Take(limiter_key, now); wait > 0) {
+    return reply(http::ErrorResponse(Error{ErrorCode::kRateLimited, std::to_string(wait)}));
+  }
+  auto shared = std::make_shared<PasswordChange>(std::move(*change));
+  RunOnPool(services.hash_pool, std::move(reply), [shared, &services, limiter_key] {
+    http::Response response = ChangePassword(*shared, services);
+    if (response.status == 200) {
+      services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
+    }
+    return response;
+  });
+}
+
+void LogoutAll(const http::Request& request, Services& services, Reply reply) {
+  auto token = auth::TokenService::BearerToken(request.authorization);
+  if (!token) return reply(http::ErrorResponse(token.error()));
+  auto claims = services.tokens.Verify(*token, auth::TokenType::kAccess);
+  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  RunOnPool(services.store_pool, std::move(reply), [&services, username = claims->sub] {
+    if (Status revoked = RevokeAllOf(services, username); !revoked) {
+      return http::ErrorResponse(revoked.error(), "Logout all went wrong");
+    }
+    return http::MessageResponse(200, "All tokens have been revoked");
+  });
+}
+
+}  // namespace gatehouse::api
