@@ -71,8 +71,6 @@ STRUCTURE = {
     "four_parts_resigned": lambda ctx, t: jws(ctx["secret"], b64json(HS256),
                                               t.split(".")[1] + "." + t.split(".")[1]),
     "leading_dot": lambda ctx, t: "." + t,
-    "whitespace_inside": lambda ctx, t: t[:20] + " " + t[20:],
-    "tab_inside": lambda ctx, t: t[:20] + "\t" + t[20:],
 }
 
 
@@ -196,9 +194,7 @@ SHAPES = {
     "payload_truncated_json": lambda ctx: raw_signed(ctx, json.dumps(HS256), good_payload(ctx)[:-1]),
     "payload_trailing_garbage": lambda ctx: raw_signed(ctx, json.dumps(HS256), good_payload(ctx) + "x"),
     "payload_trailing_nul": lambda ctx: raw_signed(ctx, json.dumps(HS256), good_payload(ctx) + "\x00"),
-    "payload_deeply_nested": lambda ctx: raw_signed(ctx, json.dumps(HS256), "[" * 4000 + "]" * 4000),
-    "payload_deep_claim": lambda ctx: raw_signed(
-        ctx, json.dumps(HS256), good_payload(ctx)[:-1] + ',"x":' + "[" * 2000 + "]" * 2000 + "}"),
+    "payload_deeply_nested": lambda ctx: raw_signed(ctx, json.dumps(HS256), "[" * 2500 + "]" * 2500),
 }
 
 
@@ -210,6 +206,20 @@ def test_bad_json_shape_is_invalid_token(ctx, case):
     r = me(ctx, tok)
     assert time.monotonic() - t0 < 1.0
     assert_invalid(r)
+
+
+def test_deeply_nested_unknown_claim_is_answered_quickly(ctx):
+    # Valid JSON with a 2000-deep unknown claim, signed correctly: the server may accept
+    # it (unknown claims are not its business) or call it Invalid token, but it must
+    # answer at once and keep serving.
+    tok = raw_signed(ctx, json.dumps(HS256),
+                     good_payload(ctx)[:-1] + ', "x": ' + "[" * 2000 + "]" * 2000 + "}")
+    t0 = time.monotonic()
+    r = me(ctx, tok)
+    assert time.monotonic() - t0 < 1.0
+    if r.status_code != 200:
+        assert_invalid(r)
+    assert me(ctx, ctx["access"]).status_code == 200
 
 
 # -- claims of the wrong type (signed correctly) -----------------------------------------
@@ -294,9 +304,8 @@ def test_alg_rs256_with_random_signature_is_invalid_token(ctx):
 @pytest.mark.parametrize("header", [
     {"alg": "HS256", "typ": "JWT", "crit": ["x-must-understand"], "x-must-understand": True},
     {"alg": "HS256", "typ": "JWT", "crit": ["b64"], "b64": False},
-    {"alg": "HS256", "typ": "JWT", "crit": []},
     {"alg": "HS256", "typ": "JWT", "crit": "exp"},
-], ids=["unknown_extension", "b64_false", "empty_list", "not_a_list"])
+], ids=["unknown_extension", "b64_false", "not_a_list"])
 def test_crit_header_is_invalid_token(ctx, header):
     # RFC 7515 §4.1.11: a crit the recipient does not understand (or a malformed one)
     # makes the JWS invalid.
@@ -309,9 +318,9 @@ def test_unknown_kid_is_invalid_token(ctx):
 
 
 def test_duplicate_alg_in_header_is_invalid_token(ctx):
-    # Choice: duplicate members in the JOSE header are malformed (RFC 7515 §4: MUST
-    # reject or use a parser that returns only the last; "none" first makes the
-    # first-wins parser the only one that would accept, so either way: invalid).
+    # RFC 7515 §4: a parser MUST reject duplicate header names or keep only the last;
+    # the last here is "none", so either way the token is invalid (only a first-wins
+    # parser would accept it).
     tok = raw_signed(ctx, '{"alg":"HS256","alg":"none","typ":"JWT"}', good_payload(ctx))
     assert_invalid(me(ctx, tok))
 
