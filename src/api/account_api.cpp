@@ -1,5 +1,7 @@
 // POST /registration and POST /login: the two endpoints that cost an argon2id hash, so both
 // do all their work on the hash pool.
+#include <spdlog/spdlog.h>
+
 #include "api/credentials.hpp"
 #include "api/services.hpp"
 #include "auth/passwords.hpp"
@@ -42,6 +44,15 @@ http::Response CreateAccount(const Credentials& credentials, Services& services)
                         services.tokens.IssuePair(user.username));
 }
 
+// A legacy (Flask pbkdf2) or weaker hash is replaced while the plain password is at hand. A
+// failure here costs nothing but the upgrade: the login itself has succeeded.
+void UpgradeHash(const std::string& username, const Credentials& credentials,
+                 Services& services) {
+  auto hash = auth::HashPassword(credentials.password);
+  Status updated = hash ? services.store.UpdatePasswordHash(username, *hash) : Status(hash.error());
+  if (!updated) spdlog::warn("upgrading the password hash failed: {}", updated.error().detail);
+}
+
 http::Response CheckLogin(const Credentials& credentials, Services& services) {
   auto user = services.store.FindUser(credentials.username);
   if (!user) return http::ErrorResponse(user.error());
@@ -50,6 +61,7 @@ http::Response CheckLogin(const Credentials& credentials, Services& services) {
                              : auth::VerifyAgainstDummy(credentials.password);
   if (!matches) return http::ErrorResponse(Error{ErrorCode::kWrongCredentials, {}});
   const store::UserRecord& record = **user;
+  if (auth::NeedsRehash(record.password_hash)) UpgradeHash(record.username, credentials, services);
   services.users.Put(store::UsernameKey(record.username), record.username, record.created_at);
   return TokensResponse("Logged in as " + record.username,
                         services.tokens.IssuePair(record.username));

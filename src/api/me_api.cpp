@@ -3,19 +3,11 @@
 
 #include "api/services.hpp"
 #include "http/error_response.hpp"
+#include "util/clock.hpp"
 #include "util/json_writer.hpp"
 
 namespace gatehouse::api {
 namespace {
-
-std::string Rfc3339(int64_t unix_seconds) {
-  const std::time_t time = static_cast<std::time_t>(unix_seconds);
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 http::Response MeResponse(const store::UserCache::Entry& user) {
   http::Response response;

@@ -17,9 +17,14 @@ inline constexpr std::size_t kMaxPasswordBytes = 1024;
 // A PHC string ($argon2id$v=19$m=19456,t=2,p=1$...). kStorageFailure if memory runs out.
 Result<std::string> HashPassword(std::string_view password);
 
-// True when `password` matches `hash`. Compares in constant time; false for any hash format
-// it does not know.
+// True when `password` matches `hash`: argon2id PHC strings, and passlib's pbkdf2_sha256
+// strings ($pbkdf2-sha256$<rounds>$<salt>$<hash>, "ab64" alphabet) imported from the Flask
+// service. Compares in constant time; false for any format it does not know.
 bool VerifyPassword(std::string_view hash, std::string_view password);
+
+// True when `hash` should be replaced by a fresh HashPassword() at the next successful login:
+// a legacy pbkdf2 hash, or argon2id with weaker parameters than ours.
+bool NeedsRehash(std::string_view hash);
 
 // Costs the same as verifying against a real hash and always returns false: used for unknown
 // users so that "no such user" and "wrong password" take the same time.

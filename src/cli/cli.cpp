@@ -2,8 +2,9 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <iostream>
+#include <functional>
 
+#include "cli/commands.hpp"
 #include "cli/serve.hpp"
 #include "obs/logging.hpp"
 
@@ -12,21 +13,14 @@ namespace {
 
 constexpr int kUsageError = 2;
 
-int Fail(const std::string& line) {
+int UsageFailure(const std::string& line) {
   std::fprintf(stderr, "gatehouse: %s\n", line.c_str());
   return kUsageError;
 }
 
-}  // namespace
-
-int Main(int argc, char** argv) {
-  CLI::App app{"gatehouse: a self-hosted authentication token service", "gatehouse"};
-  app.set_help_all_flag("--help-all", "Show help for every command");
-  std::string config_file;
-  app.add_option("--config", config_file, "TOML configuration file");
-
-  // Every setting is a flag named after it; flags win over environment and file.
-  config::RawSettings flags;
+// Every setting is a flag named after it, accepted by every subcommand (they fall through to
+// the top level); flags win over environment and file.
+void AddSettingFlags(CLI::App& app, config::RawSettings& flags) {
   for (const auto& spec : config::AllSettings()) {
     app.add_option_function<std::string>(
         "--" + config::FlagName(spec.name),
@@ -34,36 +28,77 @@ int Main(int argc, char** argv) {
         std::string(spec.help) + " (default " + spec.default_text + ", env " +
             config::EnvName(spec.name) + ")");
   }
-  auto* serve = app.add_subcommand("serve", "Run the HTTP server (the default command)");
-  serve->fallthrough();
-  auto* version = app.add_subcommand("version", "Print the version");
+}
+
+CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::string& help) {
+  CLI::App* command = parent.add_subcommand(name, help);
+  command->fallthrough();
+  return command;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"gatehouse: a self-hosted authentication token service", "gatehouse"};
+  std::string config_file;
+  app.add_option("--config", config_file, "TOML configuration file");
+  config::RawSettings flags;
+  AddSettingFlags(app, flags);
   app.require_subcommand(0, 1);
+
+  // The chosen command runs after the settings are resolved.
+  std::function<int(const config::Settings&)> command;
+  UserOptions user;
+  std::string flask_file;
+  AddCommand(app, "serve", "Run the HTTP server (the default command)");
+  AddCommand(app, "version", "Print the version")->callback([] {
+    std::printf("gatehouse %s\n", GATEHOUSE_VERSION);
+    throw CLI::Success();  // done: no settings needed
+  });
+  auto* users = AddCommand(app, "user", "Manage accounts on the configured store");
+  users->require_subcommand(1);
+  auto* add = AddCommand(*users, "add", "Create an account (password asked, or read from stdin)");
+  auto* list = AddCommand(*users, "list", "List accounts: username and creation time");
+  auto* remove = AddCommand(*users, "remove", "Delete an account and revoke all its tokens");
+  auto* passwd = AddCommand(*users, "passwd", "Set a new password and revoke all tokens");
+  for (auto* sub : {add, remove, passwd}) {
+    sub->add_option("username", user.username, "The account")->required();
+  }
+  for (auto* sub : {add, passwd}) {
+    sub->add_flag("--password-stdin", user.password_stdin, "Read the password from stdin");
+  }
+  list->add_flag("--json", user.json, "Print a JSON array");
+  add->callback([&] { command = [&](const auto& s) { return UserAdd(s, user); }; });
+  list->callback([&] { command = [&](const auto& s) { return UserList(s, user); }; });
+  remove->callback([&] { command = [&](const auto& s) { return UserRemove(s, user); }; });
+  passwd->callback([&] { command = [&](const auto& s) { return UserPasswd(s, user); }; });
+  auto* import = AddCommand(app, "import-flask", "Copy users and revoked tokens from the Flask "
+                                                 "service's SQLite database (idempotent)");
+  import->add_option("file", flask_file, "The Flask service's SQLite file")->required();
+  import->callback([&] { command = [&](const auto& s) { return ImportFlask(s, flask_file); }; });
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
+  } catch (const CLI::CallForHelp& e) {  // before Success, which it derives from
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return Fail(e.what());
-  }
-
-  if (version->parsed()) {
-    std::printf("gatehouse %s\n", GATEHOUSE_VERSION);
+  } catch (const CLI::Success&) {
     return 0;
+  } catch (const CLI::ParseError& e) {
+    return UsageFailure(e.what());
   }
 
   config::RawSettings file;
   if (!config_file.empty()) {
     auto read = config::ReadTomlFile(config_file);
-    if (!read) return Fail(read.error().detail);
+    if (!read) return UsageFailure(read.error().detail);
     file = std::move(*read);
   }
   auto settings = config::Resolve(file, config::ReadEnvironment(), flags);
-  if (!settings) return Fail(settings.error().detail);
+  if (!settings) return UsageFailure(settings.error().detail);
   obs::InitLogging();
-  return Serve(*settings);
+  return command ? command(*settings) : Serve(*settings);
 }
 
 }  // namespace gatehouse::cli

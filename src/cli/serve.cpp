@@ -5,72 +5,28 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <optional>
 #include <thread>
 
 #include "api/services.hpp"
 #include "auth/passwords.hpp"
+#include "auth/revocation_sync.hpp"
 #include "auth/secret_file.hpp"
 #include "http/server.hpp"
+#include "util/clock.hpp"
 
 namespace gatehouse::cli {
 namespace {
 
-constexpr auto kPruneInterval = std::chrono::minutes(5);
-
-int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// How often the revocation feed is polled: a revocation made elsewhere (the CLI, another
+// instance) is honoured here within about this long.
+constexpr auto kFeedPollInterval = std::chrono::milliseconds(500);
 
 int StartupFailure(const std::string& line) {
   spdlog::error("cannot start: {}", line);
   return 1;
 }
-
-Status LoadRevocations(store::Store& store, auth::RevocationSet& revocations) {
-  auto tokens = store.LoadRevocations(UnixNow());
-  if (!tokens) return tokens.error();
-  for (const auto& revocation : *tokens) revocations.Revoke(revocation.id, revocation.expires_at);
-  auto users = store.LoadUserRevocations();
-  if (!users) return users.error();
-  for (const auto& user : *users) revocations.RevokeUserBefore(user.username_key, user.revoked_before);
-  return Ok{};
-}
-
-// Forgets expired revocations, in memory and in the store, every few minutes until stopped.
-class Pruner {
- public:
-  Pruner(store::Store& store, auth::RevocationSet& revocations)
-      : thread_([this, &store, &revocations] { Run(store, revocations); }) {}
-  ~Pruner() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-
- private:
-  void Run(store::Store& store, auth::RevocationSet& revocations) {
-    std::unique_lock lock(mutex_);
-    while (!wake_.wait_for(lock, kPruneInterval, [this] { return stopping_; })) {
-      const int64_t now = UnixNow();
-      revocations.Prune(now);
-      if (auto pruned = store.PruneRevocations(now); !pruned) {
-        spdlog::warn("pruning revocations failed: {}", pruned.error().detail);
-      }
-    }
-  }
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
 
 }  // namespace
 
@@ -89,14 +45,15 @@ int Serve(const config::Settings& settings) {
     secret = std::move(*generated);
   }
   auth::RevocationSet revocations;
-  if (Status loaded = LoadRevocations(**store, revocations); !loaded) {
+  store::UserCache users;  // before revocation_sync, whose thread erases from it
+  auth::RevocationSync revocation_sync(**store, revocations, UnixNow);
+  if (Status loaded = revocation_sync.LoadAll(); !loaded) {
     return StartupFailure(loaded.error().detail);
   }
   auth::TokenService tokens(secret, {settings.access_ttl_seconds, settings.refresh_ttl_seconds},
                             revocations, UnixNow);
   auth::Wipe(secret);
   auth::VerifyAgainstDummy("");  // makes the dummy hash now, not on the first unknown login
-  store::UserCache users;
   auth::AbuseLimits limits(settings.login_per_user, settings.login_per_address,
                            settings.registration_per_address);
   auto deny_list = auth::PasswordDenyList::Load(settings.password_deny_list);
@@ -110,7 +67,9 @@ int Serve(const config::Settings& settings) {
   WorkerPool store_pool("gh-store", 2, 4096);
   api::Services services{settings,   **store,    tokens,    revocations, users,
                          limits,     *deny_list, hash_pool, store_pool};
-  Pruner pruner(**store, revocations);
+  revocation_sync.Start(kFeedPollInterval, [&users](const std::string& username_key) {
+    users.Erase(username_key);  // a removed user's /me must not be served from the cache
+  });
 
   server.emplace(settings, services);
   if (Status listening = server->Listen(); !listening) {

@@ -36,6 +36,16 @@ struct UserRevocation {
   int64_t revoked_before = 0;
 };
 
+// One entry of the revocation feed, in commit order. Token and session events carry the jti or
+// sid and its expiry; user events carry the username key and the revoked-before time.
+struct RevocationEvent {
+  enum class Kind { kToken = 0, kSession = 1, kUser = 2 };
+  int64_t seq = 0;
+  Kind kind = Kind::kToken;
+  std::string subject;
+  int64_t value = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -47,16 +57,41 @@ class Store {
   // kNotFound when there is no such user.
   virtual Status UpdatePasswordHash(std::string_view username, std::string_view hash) = 0;
 
+  // Removes the user and, in the same transaction, revokes every token issued before
+  // `revoked_before`. kNotFound when there is no such user.
+  virtual Status RemoveUser(std::string_view username, int64_t revoked_before) = 0;
+  // Up to `limit` users whose username key sorts after `after_key` (empty: from the start), in
+  // key order, without password hashes. For listing page by page.
+  virtual Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) = 0;
+  // Ok when the storage answers a trivial query.
+  virtual Status Ping() = 0;
+
   // Durable (on disk, fsync'd) when it returns ok. Re-adding an existing id succeeds.
+  // Also appends to the revocation feed, in the same transaction.
   virtual Status AddRevocation(const Revocation& revocation) = 0;
+
+  // Bulk import (gatehouse import-flask): one transaction per call; rows whose username key or
+  // revocation id already exists are left exactly as they are, so importing twice changes
+  // nothing. Return how many rows were new. Imported revocations do not enter the feed:
+  // servers load them at their next start.
+  virtual Result<int64_t> ImportUsers(const std::vector<UserRecord>& users) = 0;
+  virtual Result<int64_t> ImportRevocations(const std::vector<Revocation>& revocations) = 0;
   // Revocations with expires_at > now, for loading the in-memory set at start-up.
   virtual Result<std::vector<Revocation>> LoadRevocations(int64_t now) = 0;
   // Deletes revocations with expires_at <= now; returns how many went.
   virtual Result<int64_t> PruneRevocations(int64_t now) = 0;
 
-  // Keeps the later of the stored and the given time. Durable when it returns ok.
+  // Keeps the later of the stored and the given time. Durable when it returns ok. Also
+  // appends to the revocation feed, in the same transaction.
   virtual Status SetUserRevokedBefore(const UserRevocation& revocation) = 0;
   virtual Result<std::vector<UserRevocation>> LoadUserRevocations() = 0;
+
+  // The feed's latest sequence number (0 when empty): read it before loading revocations, then
+  // poll RevocationsSince from it, and nothing is missed.
+  virtual Result<int64_t> LatestRevocationEvent() = 0;
+  virtual Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit) = 0;
+  // Drops feed entries written at or before `before` (unix seconds).
+  virtual Result<int64_t> PruneRevocationEvents(int64_t before) = 0;
 };
 
 // Opens (creating and migrating when needed) the store named by a `database` setting:

@@ -39,6 +39,18 @@ constexpr const char* kMigrations[] = {
         revoked_before INTEGER NOT NULL
       );
     )sql",
+    // 2: a feed of revocations in commit order, so that other processes (a running server
+    // when the CLI removes a user, other instances) learn of them by polling a cursor.
+    R"sql(
+      CREATE TABLE revocation_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        subject TEXT NOT NULL,
+        kind INTEGER NOT NULL,
+        value INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX revocation_events_by_time ON revocation_events (created_at);
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =
@@ -54,6 +66,14 @@ enum StatementId : std::size_t {
   kPruneRevocations,
   kSetUserRevokedBefore,
   kLoadUserRevocations,
+  kAddEvent,
+  kLatestEvent,
+  kEventsSince,
+  kPruneEvents,
+  kDeleteUser,
+  kListUsers,
+  kImportUser,
+  kImportRevocation,
   kStatementCount,
 };
 
@@ -69,6 +89,17 @@ constexpr const char* kStatementSql[] = {
     "INSERT INTO user_revocations (username_key, revoked_before) VALUES (?, ?) ON CONFLICT "
     "(username_key) DO UPDATE SET revoked_before = MAX(revoked_before, excluded.revoked_before)",
     "SELECT username_key, revoked_before FROM user_revocations",
+    "INSERT INTO revocation_events (subject, kind, value, created_at) "
+    "VALUES (?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))",
+    "SELECT COALESCE(MAX(seq), 0) FROM revocation_events",
+    "SELECT seq, subject, kind, value FROM revocation_events WHERE seq > ? ORDER BY seq LIMIT ?",
+    "DELETE FROM revocation_events WHERE created_at <= ?",
+    "DELETE FROM users WHERE username_key = ?",
+    "SELECT username, created_at, username_key FROM users WHERE username_key > ? "
+    "ORDER BY username_key LIMIT ?",
+    "INSERT OR IGNORE INTO users (username, username_key, password_hash, created_at) "
+    "VALUES (?, ?, ?, ?)",
+    "INSERT OR IGNORE INTO revocations (id, kind, expires_at) VALUES (?, ?, ?)",
 };
 static_assert(std::size(kStatementSql) == kStatementCount, "one SQL text per StatementId");
 
@@ -313,12 +344,95 @@ Status SqliteStore::UpdatePasswordHash(std::string_view username, std::string_vi
   return Ok{};
 }
 
+template <typename Body>
+Status SqliteStore::InTransaction(std::string_view what, Body body) {
+  if (Status begun = Exec(db_, "BEGIN IMMEDIATE", what); !begun) return begun;
+  Status result = body();
+  if (result) result = Exec(db_, "COMMIT", what);
+  if (!result) (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  return result;
+}
+
+Status SqliteStore::AppendEvent(RevocationEvent::Kind kind, std::string_view subject,
+                                int64_t value) {
+  BoundStatement insert(statements_[kAddEvent], subject, static_cast<int64_t>(kind), value);
+  if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "append revocation event");
+  return Ok{};
+}
+
 Status SqliteStore::AddRevocation(const Revocation& revocation) {
   std::lock_guard lock(mutex_);
-  BoundStatement insert(statements_[kAddRevocation], revocation.id,
-                        static_cast<int64_t>(revocation.kind), revocation.expires_at);
-  if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "add revocation");
-  return Ok{};
+  return InTransaction("add revocation", [&]() -> Status {
+    BoundStatement insert(statements_[kAddRevocation], revocation.id,
+                          static_cast<int64_t>(revocation.kind), revocation.expires_at);
+    if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "add revocation");
+    return AppendEvent(static_cast<RevocationEvent::Kind>(revocation.kind), revocation.id,
+                       revocation.expires_at);
+  });
+}
+
+Result<int64_t> SqliteStore::ImportUsers(const std::vector<UserRecord>& users) {
+  int64_t inserted = 0;
+  std::lock_guard lock(mutex_);
+  Status done = InTransaction("import users", [&]() -> Status {
+    for (const UserRecord& user : users) {
+      BoundStatement insert(statements_[kImportUser], user.username, UsernameKey(user.username),
+                            user.password_hash, user.created_at);
+      if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "import user");
+      inserted += sqlite3_changes64(db_);
+    }
+    return Ok{};
+  });
+  if (!done) return done.error();
+  return inserted;
+}
+
+Result<int64_t> SqliteStore::ImportRevocations(const std::vector<Revocation>& revocations) {
+  int64_t inserted = 0;
+  std::lock_guard lock(mutex_);
+  Status done = InTransaction("import revocations", [&]() -> Status {
+    for (const Revocation& revocation : revocations) {
+      BoundStatement insert(statements_[kImportRevocation], revocation.id,
+                            static_cast<int64_t>(revocation.kind), revocation.expires_at);
+      if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "import revocation");
+      inserted += sqlite3_changes64(db_);
+    }
+    return Ok{};
+  });
+  if (!done) return done.error();
+  return inserted;
+}
+
+Status SqliteStore::RemoveUser(std::string_view username, int64_t revoked_before) {
+  const std::string key = UsernameKey(username);
+  std::lock_guard lock(mutex_);
+  return InTransaction("remove user", [&]() -> Status {
+    BoundStatement remove(statements_[kDeleteUser], key);
+    if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove user");
+    if (sqlite3_changes64(db_) == 0) {
+      return Error{ErrorCode::kNotFound, "database: remove user: no such user"};
+    }
+    BoundStatement upsert(statements_[kSetUserRevokedBefore], key, revoked_before);
+    if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
+    return AppendEvent(RevocationEvent::Kind::kUser, key, revoked_before);
+  });
+}
+
+Result<std::vector<UserRecord>> SqliteStore::ListUsers(std::string_view after_key, int limit) {
+  std::vector<UserRecord> users;
+  std::lock_guard lock(mutex_);
+  BoundStatement select(statements_[kListUsers], after_key, static_cast<int64_t>(limit));
+  int rc = SQLITE_OK;
+  while ((rc = select.Step()) == SQLITE_ROW) {
+    users.push_back(UserRecord{select.Text(0), {}, select.Int(1)});
+  }
+  if (rc != SQLITE_DONE) return SqliteFailure(db_, "list users");
+  return users;
+}
+
+Status SqliteStore::Ping() {
+  std::lock_guard lock(mutex_);
+  return Exec(db_, "SELECT 1", "ping");
 }
 
 Result<std::vector<Revocation>> SqliteStore::LoadRevocations(int64_t now) {
@@ -348,9 +462,11 @@ Status SqliteStore::SetUserRevokedBefore(const UserRevocation& revocation) {
   // Normalised again so a caller passing the username as typed still hits the same row.
   const std::string key = UsernameKey(revocation.username_key);
   std::lock_guard lock(mutex_);
-  BoundStatement upsert(statements_[kSetUserRevokedBefore], key, revocation.revoked_before);
-  if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
-  return Ok{};
+  return InTransaction("set user revoked-before", [&]() -> Status {
+    BoundStatement upsert(statements_[kSetUserRevokedBefore], key, revocation.revoked_before);
+    if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
+    return AppendEvent(RevocationEvent::Kind::kUser, key, revocation.revoked_before);
+  });
 }
 
 Result<std::vector<UserRevocation>> SqliteStore::LoadUserRevocations() {
@@ -363,6 +479,35 @@ Result<std::vector<UserRevocation>> SqliteStore::LoadUserRevocations() {
   }
   if (rc != SQLITE_DONE) return SqliteFailure(db_, "load user revocations");
   return revocations;
+}
+
+Result<int64_t> SqliteStore::LatestRevocationEvent() {
+  std::lock_guard lock(mutex_);
+  BoundStatement select(statements_[kLatestEvent]);
+  if (select.Step() != SQLITE_ROW) return SqliteFailure(db_, "latest revocation event");
+  return select.Int(0);
+}
+
+Result<std::vector<RevocationEvent>> SqliteStore::RevocationsSince(int64_t seq, int limit) {
+  std::vector<RevocationEvent> events;
+  std::lock_guard lock(mutex_);
+  BoundStatement select(statements_[kEventsSince], seq, static_cast<int64_t>(limit));
+  int rc = SQLITE_OK;
+  while ((rc = select.Step()) == SQLITE_ROW) {
+    const int64_t kind = select.Int(2);
+    if (kind < 0 || kind > 2) return Failure("database: revocation event of unknown kind");
+    events.push_back(RevocationEvent{select.Int(0), static_cast<RevocationEvent::Kind>(kind),
+                                     select.Text(1), select.Int(3)});
+  }
+  if (rc != SQLITE_DONE) return SqliteFailure(db_, "revocations since");
+  return events;
+}
+
+Result<int64_t> SqliteStore::PruneRevocationEvents(int64_t before) {
+  std::lock_guard lock(mutex_);
+  BoundStatement prune(statements_[kPruneEvents], before);
+  if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, "prune revocation events");
+  return static_cast<int64_t>(sqlite3_changes64(db_));
 }
 
 }  // namespace gatehouse::store

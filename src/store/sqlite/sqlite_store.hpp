@@ -40,16 +40,30 @@ class SqliteStore final : public Store {
   Result<std::optional<UserRecord>> FindUser(std::string_view username) override;
   Status UpdatePasswordHash(std::string_view username, std::string_view hash) override;
 
+  Status RemoveUser(std::string_view username, int64_t revoked_before) override;
+  Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) override;
+  Status Ping() override;
+
   Status AddRevocation(const Revocation& revocation) override;
+  Result<int64_t> ImportUsers(const std::vector<UserRecord>& users) override;
+  Result<int64_t> ImportRevocations(const std::vector<Revocation>& revocations) override;
   Result<std::vector<Revocation>> LoadRevocations(int64_t now) override;
   Result<int64_t> PruneRevocations(int64_t now) override;
 
   Status SetUserRevokedBefore(const UserRevocation& revocation) override;
   Result<std::vector<UserRevocation>> LoadUserRevocations() override;
 
+  Result<int64_t> LatestRevocationEvent() override;
+  Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit) override;
+  Result<int64_t> PruneRevocationEvents(int64_t before) override;
+
  private:
   explicit SqliteStore(sqlite3* db);
   Status PrepareStatements();
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it fails). Caller holds mutex_.
+  template <typename Body>
+  Status InTransaction(std::string_view what, Body body);
+  Status AppendEvent(RevocationEvent::Kind kind, std::string_view subject, int64_t value);
 
   std::mutex mutex_;  // guards db_ and every statement in statements_
   sqlite3* db_;

@@ -1,0 +1,30 @@
+// The subcommands besides `serve`. Each returns the process exit status: 0 on success, 1 when
+// the operation fails (one line on stderr says why), 2 for bad usage.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/settings.hpp"
+#include "store/store.hpp"
+
+namespace gatehouse::cli {
+
+struct UserOptions {
+  std::string username;
+  bool password_stdin = false;  // read the password from stdin instead of prompting
+  bool json = false;            // `user list --json`
+};
+
+int UserAdd(const config::Settings& settings, const UserOptions& options);
+int UserList(const config::Settings& settings, const UserOptions& options);
+int UserRemove(const config::Settings& settings, const UserOptions& options);
+int UserPasswd(const config::Settings& settings, const UserOptions& options);
+int ImportFlask(const config::Settings& settings, const std::string& flask_database);
+
+// Opens the configured store (creating data_dir when needed); prints why on failure.
+std::unique_ptr<store::Store> OpenStoreOrReport(const config::Settings& settings);
+// Prints "gatehouse: <line>" to stderr and returns 1.
+int Failure(const std::string& line);
+
+}  // namespace gatehouse::cli

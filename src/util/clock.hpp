@@ -1,0 +1,13 @@
+// Wall-clock time as the tokens and the store use it: whole unix seconds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace gatehouse {
+
+int64_t UnixNow();
+// "2026-11-24T10:21:20Z" (RFC 3339, UTC, whole seconds).
+std::string Rfc3339(int64_t unix_seconds);
+
+}  // namespace gatehouse
