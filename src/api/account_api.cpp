@@ -6,6 +6,7 @@
 #include "api/services.hpp"
 #include "auth/passwords.hpp"
 #include "http/error_response.hpp"
+#include "obs/metrics.hpp"
 #include "util/json_writer.hpp"
 
 namespace gatehouse::api {
@@ -67,7 +68,8 @@ http::Response CheckLogin(const Credentials& credentials, Services& services) {
                         services.tokens.IssuePair(record.username));
 }
 
-http::Response TooMany(int64_t wait_seconds) {
+http::Response TooMany(int64_t wait_seconds, obs::RateLimitKind kind) {
+  obs::GlobalMetrics().RecordRateLimited(kind);
   return http::ErrorResponse(Error{ErrorCode::kRateLimited, std::to_string(wait_seconds)});
 }
 
@@ -95,7 +97,7 @@ void Registration(const http::Request& request, Services& services, Reply reply)
   }
   const int64_t wait = services.limits.registration_per_address.Take(request.client_address,
                                                                      auth::MonotonicMillis());
-  if (wait > 0) return reply(TooMany(wait));
+  if (wait > 0) return reply(TooMany(wait, obs::RateLimitKind::kRegistrationPerAddress));
   auto shared = std::make_shared<Credentials>(std::move(*credentials));
   RunOnPool(services.hash_pool, std::move(reply),
             [shared, &services] { return CreateAccount(*shared, services); });
@@ -112,11 +114,11 @@ void Login(const http::Request& request, Services& services, Reply reply) {
   auth::AbuseLimits& limits = services.limits;
   const int64_t now = auth::MonotonicMillis();
   if (const int64_t wait = limits.login_per_user.Take(keys.user_and_address, now); wait > 0) {
-    return reply(TooMany(wait));
+    return reply(TooMany(wait, obs::RateLimitKind::kLoginPerUser));
   }
   if (const int64_t wait = limits.login_per_address.Take(keys.address, now); wait > 0) {
     limits.login_per_user.GiveBack(keys.user_and_address, now);
-    return reply(TooMany(wait));
+    return reply(TooMany(wait, obs::RateLimitKind::kLoginPerAddress));
   }
   auto shared = std::make_shared<Credentials>(std::move(*credentials));
   const bool queued = RunOnPool(services.hash_pool, std::move(reply),

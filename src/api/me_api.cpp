@@ -1,4 +1,4 @@
-// GET /me, the smallest protected resource, and GET /healthz.
+// GET /me, the smallest protected resource.
 #include <ctime>
 
 #include "api/services.hpp"
@@ -37,12 +37,6 @@ void Me(const http::Request& request, Services& services, Reply reply) {
               services.users.Put(key, (*user)->username, (*user)->created_at);
               return MeResponse({(*user)->username, (*user)->created_at});
             });
-}
-
-void Healthz(const http::Request&, Services&, Reply reply) {
-  http::Response response;
-  response.body = R"({"status":"ok"})";
-  reply(std::move(response));
 }
 
 }  // namespace gatehouse::api

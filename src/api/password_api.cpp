@@ -3,6 +3,7 @@
 #include "api/services.hpp"
 #include "auth/passwords.hpp"
 #include "http/error_response.hpp"
+#include "obs/metrics.hpp"
 #include "util/json_writer.hpp"
 
 namespace gatehouse::api {
@@ -97,6 +98,7 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
   const std::string limiter_key = store::UsernameKey(claims->sub) + " " + request.client_address;
   const int64_t now = auth::MonotonicMillis();
   if (const int64_t wait = services.limits.login_per_user.Take(limiter_key, now); wait > 0) {
+    obs::GlobalMetrics().RecordRateLimited(obs::RateLimitKind::kLoginPerUser);
     return reply(http::ErrorResponse(Error{ErrorCode::kRateLimited, std::to_string(wait)}));
   }
   auto shared = std::make_shared<PasswordChange>(std::move(*change));

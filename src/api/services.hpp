@@ -45,5 +45,7 @@ void LogoutAll(const http::Request& request, Services& services, Reply reply);
 void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply);
 void Me(const http::Request& request, Services& services, Reply reply);
 void Healthz(const http::Request& request, Services& services, Reply reply);
+void Readyz(const http::Request& request, Services& services, Reply reply);
+void Metrics(const http::Request& request, Services& services, Reply reply);
 
 }  // namespace gatehouse::api

@@ -13,7 +13,9 @@
 #include "auth/passwords.hpp"
 #include "auth/revocation_sync.hpp"
 #include "auth/secret_file.hpp"
+#include "http/router.hpp"
 #include "http/server.hpp"
+#include "obs/metrics.hpp"
 #include "util/clock.hpp"
 
 namespace gatehouse::cli {
@@ -65,6 +67,8 @@ int Serve(const config::Settings& settings) {
   WorkerPool hash_pool("gh-hash", settings.hash_threads,
                        static_cast<std::size_t>(settings.hash_queue));
   WorkerPool store_pool("gh-store", 2, 4096);
+  obs::GlobalMetrics().SetRouteNames(http::RouteNames());
+  hash_pool.SetWaitObserver([](double seconds) { obs::GlobalMetrics().RecordHashWait(seconds); });
   api::Services services{settings,   **store,    tokens,    revocations, users,
                          limits,     *deny_list, hash_pool, store_pool};
   revocation_sync.Start(kFeedPollInterval, [&users](const std::string& username_key) {

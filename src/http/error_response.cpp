@@ -1,5 +1,6 @@
 #include "http/error_response.hpp"
 
+#include "obs/metrics.hpp"
 #include "util/json_writer.hpp"
 
 namespace gatehouse::http {
@@ -60,6 +61,7 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
       return response;
     }
     case ErrorCode::kStorageFailure:
+      obs::GlobalMetrics().RecordStoreError();
       return MessageResponse(500, context_message.empty() ? "Something went wrong"
                                                           : context_message);
   }

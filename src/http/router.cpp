@@ -5,6 +5,7 @@
 #include <array>
 
 #include "http/error_response.hpp"
+#include "obs/metrics.hpp"
 
 namespace gatehouse::http {
 namespace {
@@ -19,6 +20,7 @@ struct Route {
 };
 
 // Few routes: a linear scan over string_views beats hashing at this size.
+// The metrics label each route by its index here; keep it under obs::Metrics::kMaxRoutes.
 constexpr std::array kRoutes = {
     Route{"/me", Method::kGet, api::Me, "GET"},
     Route{"/token/refresh", Method::kPost, api::TokenRefresh, "POST"},
@@ -29,9 +31,24 @@ constexpr std::array kRoutes = {
     Route{"/logout/all", Method::kPost, api::LogoutAll, "POST"},
     Route{"/password", Method::kPost, api::ChangePasswordHandler, "POST"},
     Route{"/healthz", Method::kGet, api::Healthz, "GET"},
+    Route{"/readyz", Method::kGet, api::Readyz, "GET"},
+    Route{"/metrics", Method::kGet, api::Metrics, "GET"},
 };
 
 }  // namespace
+
+std::size_t RouteIndex(std::string_view path) {
+  for (std::size_t i = 0; i < kRoutes.size(); ++i) {
+    if (kRoutes[i].path == path) return i;
+  }
+  return obs::Metrics::kMaxRoutes - 1;
+}
+
+std::vector<std::string> RouteNames() {
+  std::vector<std::string> names;
+  for (const auto& route : kRoutes) names.emplace_back(route.path);
+  return names;
+}
 
 void Route(const Request& request, api::Services& services, api::Reply reply) {
   for (const auto& route : kRoutes) {

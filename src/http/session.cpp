@@ -8,6 +8,7 @@
 
 #include "http/beast_request.hpp"
 #include "http/router.hpp"
+#include "obs/metrics.hpp"
 #include "http/server.hpp"
 
 namespace gatehouse::http {
@@ -73,6 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     server_.in_flight().fetch_add(1, std::memory_order_relaxed);
+    started_ = std::chrono::steady_clock::now();
     stream_.expires_never();  // a slow handler (hash queue) is not the client's fault
     const auto& message = parser_->get();
     FillRequest(message, client_address_, server_.settings(), request_);
@@ -95,6 +97,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Send(Response response, bool counted) {
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started_;
+    obs::GlobalMetrics().RecordRequest(counted ? RouteIndex(request_.path) : obs::Metrics::kMaxRoutes - 1,
+                                       response.status, counted ? elapsed.count() : 0.0);
     response_ = {};
     response_.version(11);
     response_.result(response.status);
@@ -151,6 +156,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   std::size_t drained_ = 0;
   std::chrono::steady_clock::time_point drain_deadline_;
+  std::chrono::steady_clock::time_point started_;
 };
 
 }  // namespace

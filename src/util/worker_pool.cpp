@@ -25,7 +25,7 @@ bool WorkerPool::TrySubmit(std::function<void()> job) {
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= max_queued_ || stopping_) return false;
-    queue_.push_back(std::move(job));
+    queue_.push_back({std::move(job), std::chrono::steady_clock::now()});
   }
   ready_.notify_one();
   return true;
@@ -38,15 +38,19 @@ std::size_t WorkerPool::QueueDepth() const {
 
 void WorkerPool::RunWorker() {
   for (;;) {
-    std::function<void()> job;
+    Queued queued;
     {
       std::unique_lock lock(mutex_);
       ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      job = std::move(queue_.front());
+      queued = std::move(queue_.front());
       queue_.pop_front();
     }
-    job();
+    if (wait_observer_) {
+      const std::chrono::duration<double> waited = std::chrono::steady_clock::now() - queued.enqueued;
+      wait_observer_(waited.count());
+    }
+    queued.job();
   }
 }
 

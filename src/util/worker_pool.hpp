@@ -3,6 +3,7 @@
 // grow without bound: the caller answers 503.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -24,13 +25,20 @@ class WorkerPool {
   // False (and `job` dropped) when max_queued jobs are already waiting. Any thread.
   bool TrySubmit(std::function<void()> job);
   std::size_t QueueDepth() const;
+  // Called on a worker with the seconds each job waited in the queue. Set before submitting.
+  void SetWaitObserver(std::function<void(double)> observer) { wait_observer_ = std::move(observer); }
 
  private:
   void RunWorker();
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<std::function<void()>> queue_;
+  struct Queued {
+    std::function<void()> job;
+    std::chrono::steady_clock::time_point enqueued;
+  };
+  std::deque<Queued> queue_;
+  std::function<void(double)> wait_observer_;
   const std::size_t max_queued_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
