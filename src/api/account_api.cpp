@@ -1,11 +1,10 @@
 // POST /registration and POST /login: the two endpoints that cost an argon2id hash, so both
 // do all their work on the hash pool.
-#include <spdlog/spdlog.h>
-
 #include "api/credentials.hpp"
 #include "api/services.hpp"
 #include "auth/passwords.hpp"
 #include "http/error_response.hpp"
+#include "obs/logging.hpp"
 #include "obs/metrics.hpp"
 #include "util/json_writer.hpp"
 
@@ -51,7 +50,7 @@ void UpgradeHash(const std::string& username, const Credentials& credentials,
                  Services& services) {
   auto hash = auth::HashPassword(credentials.password);
   Status updated = hash ? services.store.UpdatePasswordHash(username, *hash) : Status(hash.error());
-  if (!updated) spdlog::warn("upgrading the password hash failed: {}", updated.error().detail);
+  if (!updated) obs::Warn("upgrading a password hash failed", {{"error", updated.error().detail}});
 }
 
 http::Response CheckLogin(const Credentials& credentials, Services& services) {

@@ -1,7 +1,6 @@
-#include <spdlog/spdlog.h>
-
 #include "api/services.hpp"
 #include "http/error_response.hpp"
+#include "obs/logging.hpp"
 
 namespace gatehouse::api {
 
@@ -14,7 +13,7 @@ bool RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> jo
     try {
       response = job();
     } catch (const std::exception& e) {
-      spdlog::error("handler failed: {}", e.what());
+      obs::Error("handler failed", {{"error", e.what()}});
       response = http::MessageResponse(500, "Something went wrong");
     }
     (*shared_reply)(std::move(response));

@@ -1,6 +1,6 @@
 #include "auth/revocation_sync.hpp"
 
-#include <spdlog/spdlog.h>
+#include "obs/logging.hpp"
 
 namespace gatehouse::auth {
 namespace {
@@ -69,10 +69,10 @@ void RevocationSync::Prune() {
   const int64_t now = clock_();
   revocations_.Prune(now);
   if (auto pruned = store_.PruneRevocations(now); !pruned) {
-    spdlog::warn("pruning revocations failed: {}", pruned.error().detail);
+    obs::Warn("pruning revocations failed", {{"error", pruned.error().detail}});
   }
   if (auto pruned = store_.PruneRevocationEvents(now - kEventRetentionSeconds); !pruned) {
-    spdlog::warn("pruning the revocation feed failed: {}", pruned.error().detail);
+    obs::Warn("pruning the revocation feed failed", {{"error", pruned.error().detail}});
   }
 }
 
@@ -82,7 +82,7 @@ void RevocationSync::Run(std::chrono::milliseconds poll_interval) {
   while (!wake_.wait_for(lock, poll_interval, [this] { return stopping_; })) {
     lock.unlock();
     if (auto polled = PollOnce(); !polled) {
-      spdlog::warn("following the revocation feed failed: {}", polled.error().detail);
+      obs::Warn("following the revocation feed failed", {{"error", polled.error().detail}});
     }
     if (clock_() - last_prune >= kPruneEverySeconds) {
       Prune();

@@ -1,6 +1,5 @@
 #include "cli/serve.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -15,6 +14,7 @@
 #include "auth/secret_file.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "obs/logging.hpp"
 #include "obs/metrics.hpp"
 #include "util/clock.hpp"
 
@@ -26,7 +26,7 @@ namespace {
 constexpr auto kFeedPollInterval = std::chrono::milliseconds(500);
 
 int StartupFailure(const std::string& line) {
-  spdlog::error("cannot start: {}", line);
+  obs::Error("cannot start", {{"error", line}});
   return 1;
 }
 
@@ -79,13 +79,18 @@ int Serve(const config::Settings& settings) {
   if (Status listening = server->Listen(); !listening) {
     return StartupFailure(listening.error().detail);
   }
-  spdlog::info("gatehouse {} listening on http://{}:{} (store {}, algorithm HS256, {} I/O threads, "
-               "{} hash threads, {} revocations loaded)",
-               GATEHOUSE_VERSION, settings.listen_host, server->port(),
-               settings.database.substr(0, settings.database.find("://")), settings.threads,
-               settings.hash_threads, revocations.Size());
+  const std::string address =
+      "http://" + settings.listen_host + ":" + std::to_string(server->port());
+  obs::Info("gatehouse listening",
+            {{"version", GATEHOUSE_VERSION},
+             {"address", address},
+             {"store", settings.database.substr(0, settings.database.find("://"))},
+             {"algorithm", "HS256"},
+             {"io_threads", std::to_string(settings.threads)},
+             {"hash_threads", std::to_string(settings.hash_threads)},
+             {"revocations_loaded", std::to_string(revocations.Size())}});
   server->Run();
-  spdlog::info("stopped");
+  obs::Info("stopped");
   return 0;
 }
 

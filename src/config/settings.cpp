@@ -32,6 +32,7 @@ const std::vector<SettingSpec> kSettings = {
     {"rate_limit.registration_per_address", "30/1m", "registrations per client address"},
     {"trusted_proxies", "none", "comma-separated proxies (address or CIDR) whose X-Forwarded-For is believed"},
     {"password.deny_list", "none", "file of refused passwords, one per line"},
+    {"log.requests", "false", "log one line per request (method, path, status, time, client)"},
 };
 
 bool ParseInt(const std::string& text, int64_t low, int64_t high, int64_t& out) {
@@ -161,6 +162,13 @@ const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
       {"trusted_proxies",
        {ParseProxies, "expected comma-separated addresses or CIDR networks"}},
       {"password.deny_list", {TextSetting(&Settings::password_deny_list), "expected a path"}},
+      {"log.requests",
+       {[](const std::string& t, Settings& s) {
+          if (t != "true" && t != "false") return false;
+          s.log_requests = t == "true";
+          return true;
+        },
+        "expected true or false"}},
   };
   return appliers;
 }
@@ -169,6 +177,7 @@ std::string TomlValueText(const toml::node& node) {
   // value<T>() converts between types (a boolean reads as 1): ask for the exact type instead.
   if (const auto* text = node.as_string()) return text->get();
   if (const auto* number = node.as_integer()) return std::to_string(number->get());
+  if (const auto* flag = node.as_boolean()) return flag->get() ? "true" : "false";
   if (const auto* array = node.as_array()) {  // trusted_proxies = ["10.0.0.0/8", "::1"]
     std::string joined;
     for (const auto& item : *array) joined += (joined.empty() ? "" : ",") + TomlValueText(item);

@@ -1,10 +1,9 @@
 #include "http/router.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <array>
 
 #include "http/error_response.hpp"
+#include "obs/logging.hpp"
 #include "obs/metrics.hpp"
 
 namespace gatehouse::http {
@@ -62,7 +61,7 @@ void Route(const Request& request, api::Services& services, api::Reply reply) {
     try {
       return route.handler(request, services, reply);
     } catch (const std::exception& e) {
-      spdlog::error("handler for {} failed: {}", route.path, e.what());
+      obs::Error("handler failed", {{"route", route.path}, {"error", e.what()}});
       return reply(MessageResponse(500, "Something went wrong"));
     }
   }

@@ -8,9 +8,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 
 #include "http/session.hpp"
+#include "obs/logging.hpp"
 
 namespace gatehouse::http {
 
@@ -107,7 +107,7 @@ void Server::Stop() {
 
 void Server::BeginDrain() {
   if (draining_.exchange(true)) return;
-  spdlog::info("draining: no new connections, finishing in-flight requests");
+  obs::Info("draining: no new connections, finishing in-flight requests");
   for (auto& worker : workers_) {
     net::post(worker->context, [&worker] {
       boost::system::error_code ec;

@@ -8,6 +8,7 @@
 
 #include "http/beast_request.hpp"
 #include "http/router.hpp"
+#include "obs/logging.hpp"
 #include "obs/metrics.hpp"
 #include "http/server.hpp"
 
@@ -75,6 +76,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     server_.in_flight().fetch_add(1, std::memory_order_relaxed);
     started_ = std::chrono::steady_clock::now();
+    request_id_ = obs::NewRequestId();
     stream_.expires_never();  // a slow handler (hash queue) is not the client's fault
     const auto& message = parser_->get();
     FillRequest(message, client_address_, server_.settings(), request_);
@@ -105,6 +107,10 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.result(response.status);
     response_.set(bhttp::field::content_type, response.content_type);
     for (auto& [name, value] : response.headers) response_.set(name, value);
+    if (counted) {
+      response_.set("X-Request-Id", request_id_);
+      if (server_.settings().log_requests) LogRequest(response.status, elapsed.count());
+    }
     const bool close = response.close || !keep_alive_ || server_.draining();
     response_.keep_alive(!close);
     response_.body() = std::move(response.body);
@@ -117,6 +123,17 @@ class Session : public std::enable_shared_from_this<Session> {
                          if (close) return self->DrainAndClose();
                          self->WaitForRequest();
                        });
+  }
+
+  void LogRequest(unsigned status, double seconds) {
+    static constexpr const char* kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH",
+                                               "DELETE", "OPTIONS", "OTHER"};
+    obs::Info("request", {{"request_id", request_id_},
+                          {"method", kMethods[static_cast<int>(request_.method)]},
+                          {"path", request_.path},
+                          {"status", std::to_string(status)},
+                          {"ms", std::to_string(seconds * 1000.0)},
+                          {"client", request_.client_address}});
   }
 
   void DrainAndClose() {
@@ -157,6 +174,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t drained_ = 0;
   std::chrono::steady_clock::time_point drain_deadline_;
   std::chrono::steady_clock::time_point started_;
+  std::string request_id_;
 };
 
 }  // namespace

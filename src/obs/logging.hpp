@@ -1,9 +1,32 @@
-// Logging: plain text on a terminal, one JSON object per line otherwise (for journald and log
-// shippers). Never log a password, a hash, a token or a secret.
+// Logging: one JSON object per line on stderr (for journald and log shippers), or readable
+// text when stderr is a terminal. Every line is an event with a message and named fields;
+// values are escaped, so a client-controlled string (a path) cannot forge log lines.
+// Never pass a password, a hash, a token or a secret as a field.
+// Thread safety: any thread, after InitLogging().
 #pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
 
 namespace gatehouse::obs {
 
+enum class Level { kDebug, kInfo, kWarn, kError };
+
+using Field = std::pair<std::string_view, std::string_view>;
+
+// Chooses the format from whether stderr is a terminal. Before it is called, events go to a
+// plain default logger.
 void InitLogging();
+
+void Log(Level level, std::string_view message, std::initializer_list<Field> fields = {});
+inline void Info(std::string_view m, std::initializer_list<Field> f = {}) { Log(Level::kInfo, m, f); }
+inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) { Log(Level::kWarn, m, f); }
+inline void Error(std::string_view m, std::initializer_list<Field> f = {}) { Log(Level::kError, m, f); }
+
+// A short id for one request ("5f3a9c21-1b"), unique within the process, random across
+// processes; answered as X-Request-Id and written with every event about the request.
+std::string NewRequestId();
 
 }  // namespace gatehouse::obs
