@@ -43,6 +43,7 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
 void TokenRefresh(const http::Request& request, Services& services, Reply reply);
 void LogoutAll(const http::Request& request, Services& services, Reply reply);
 void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply);
+void Introspect(const http::Request& request, Services& services, Reply reply);
 void Me(const http::Request& request, Services& services, Reply reply);
 void Healthz(const http::Request& request, Services& services, Reply reply);
 void Readyz(const http::Request& request, Services& services, Reply reply);

@@ -12,7 +12,8 @@
 
 #include "util/result.hpp"
 
-// OpenSSL's EVP_PKEY, declared here so this header needs no OpenSSL include.
+// OpenSSL's EVP_PKEY (typedef'd in openssl/types.h), declared so this header needs no OpenSSL
+// include.
 struct evp_pkey_st;
 
 namespace gatehouse::auth {
@@ -44,9 +45,9 @@ class PublicKey {
   // configuration or storage defect, never show it to a client.
   static Result<std::shared_ptr<const PublicKey>> FromJwk(const nlohmann::json& jwk);
 
-  // Wraps an OpenSSL key (private or public; only its public half is used) after checking it
-  // fits `algorithm` as SigningKey requires (Ed25519, P-256, RSA >= 2048 bits). Takes a new
-  // reference; the caller keeps its own. Failure: kBadRequest. For signing_key.cpp and tests.
+  // The public half of an OpenSSL key (private or public), copied out of it, after checking
+  // the key fits `algorithm` (Ed25519, P-256, RSA of 2048..8192 bits). Keeps no reference to
+  // `key`. Failure (nullptr, wrong type or size, HS256): kBadRequest. Used by SigningKey.
   static Result<std::shared_ptr<const PublicKey>> FromEvpKey(evp_pkey_st* key, Algorithm algorithm);
 
   ~PublicKey();

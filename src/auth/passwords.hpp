@@ -30,6 +30,10 @@ bool NeedsRehash(std::string_view hash);
 // users so that "no such user" and "wrong password" take the same time.
 bool VerifyAgainstDummy(std::string_view password);
 
+// Compares two secrets in time that depends on neither their contents nor their lengths
+// (both are hashed first, then the digests compared in constant time).
+bool SecretEquals(std::string_view given, std::string_view expected);
+
 // Overwrites a secret's bytes in a way the compiler cannot drop.
 void Wipe(std::string& secret);
 

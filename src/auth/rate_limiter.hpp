@@ -57,11 +57,10 @@ namespace gatehouse::auth {
 
 // The three limits of the brute-force protection, as configured.
 struct AbuseLimits {
-  AbuseLimits(RateLimit login_per_user, RateLimit login_per_address,
-              RateLimit registration_per_address)
-      : login_per_user(login_per_user),
-        login_per_address(login_per_address),
-        registration_per_address(registration_per_address) {}
+  AbuseLimits(RateLimit per_user, RateLimit per_address, RateLimit registrations)
+      : login_per_user(per_user),
+        login_per_address(per_address),
+        registration_per_address(registrations) {}
   RateLimiter login_per_user;     // keyed by "<username key> <client address>"
   RateLimiter login_per_address;  // keyed by client address
   RateLimiter registration_per_address;

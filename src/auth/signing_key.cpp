@@ -8,10 +8,11 @@
 #include <openssl/rsa.h>
 
 #include <algorithm>
-#include <limits>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace gatehouse::auth {
 namespace {

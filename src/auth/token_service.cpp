@@ -126,6 +126,15 @@ std::string TokenService::IssueAccess(std::string_view username, std::string_vie
 }
 
 Result<Claims> TokenService::Verify(std::string_view token, TokenType expected) const {
+  return Check(token, expected);
+}
+
+Result<Claims> TokenService::VerifyAnyType(std::string_view token) const {
+  return Check(token, std::nullopt);
+}
+
+Result<Claims> TokenService::Check(std::string_view token,
+                                   std::optional<TokenType> expected) const {
   std::string payload;
   if (Status status = key_.Verify(token, payload); !status) return status.error();
   int64_t nbf = 0;
@@ -134,8 +143,8 @@ Result<Claims> TokenService::Verify(std::string_view token, TokenType expected) 
   const int64_t now = clock_();
   if (now >= claims->exp) return ErrorCode::kTokenExpired;
   if (nbf > now + kNotBeforeLeewaySeconds) return ErrorCode::kTokenNotYetValid;
-  if (claims->type != expected) {
-    return expected == TokenType::kRefresh ? ErrorCode::kNeedRefreshToken
+  if (expected && claims->type != *expected) {
+    return *expected == TokenType::kRefresh ? ErrorCode::kNeedRefreshToken
                                            : ErrorCode::kNeedAccessToken;
   }
   if (revocations_.IsRevoked(claims->jti) ||

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -59,6 +60,8 @@ class TokenService {
   // (kTokenNotYetValid), type (kNeedAccessToken / kNeedRefreshToken), then revocation of the
   // jti, the sid and the user (kTokenRevoked).
   Result<Claims> Verify(std::string_view token, TokenType expected) const;
+  // The same checks without the type check (introspection answers for either type).
+  Result<Claims> VerifyAnyType(std::string_view token) const;
 
   // The `Authorization` header's Bearer token, or kMissingToken.
   static Result<std::string_view> BearerToken(std::string_view authorization);
@@ -67,6 +70,7 @@ class TokenService {
   const TokenLifetimes& lifetimes() const { return lifetimes_; }
 
  private:
+  Result<Claims> Check(std::string_view token, std::optional<TokenType> expected) const;
   std::string Sign(std::string_view username, TokenType type, bool fresh, std::string_view sid,
                    int64_t now) const;
 

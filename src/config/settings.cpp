@@ -32,6 +32,7 @@ const std::vector<SettingSpec> kSettings = {
     {"rate_limit.registration_per_address", "30/1m", "registrations per client address"},
     {"trusted_proxies", "none", "comma-separated proxies (address or CIDR) whose X-Forwarded-For is believed"},
     {"password.deny_list", "none", "file of refused passwords, one per line"},
+    {"introspection.secret", "none", "Bearer secret for POST /token/introspect (>= 16 bytes)"},
     {"log.requests", "false", "log one line per request (method, path, status, time, client)"},
 };
 
@@ -162,6 +163,11 @@ const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
       {"trusted_proxies",
        {ParseProxies, "expected comma-separated addresses or CIDR networks"}},
       {"password.deny_list", {TextSetting(&Settings::password_deny_list), "expected a path"}},
+      {"introspection.secret",
+       {[](const std::string& t, Settings& s) {
+          return t.size() >= 16 && (s.introspection_secret = t, true);
+        },
+        "must be at least 16 bytes"}},
       {"log.requests",
        {[](const std::string& t, Settings& s) {
           if (t != "true" && t != "false") return false;

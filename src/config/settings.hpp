@@ -37,7 +37,8 @@ struct Settings {
   RateLimit registration_per_address{30, 60};
   std::vector<IpNetwork> trusted_proxies;  // whose X-Forwarded-For is believed
   std::string password_deny_list;          // file of refused passwords, one per line; empty: none
-  bool log_requests = false;               // one access-log event per request
+  bool log_requests = false;
+  std::string introspection_secret;  // Bearer secret of /token/introspect; empty: endpoint off               // one access-log event per request
 };
 
 // One known setting: its dotted name, its default as text, and a one-line description.

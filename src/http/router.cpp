@@ -28,6 +28,7 @@ constexpr std::array kRoutes = {
     Route{"/logout/access", Method::kPost, api::LogoutAccess, "POST"},
     Route{"/logout/refresh", Method::kPost, api::LogoutRefresh, "POST"},
     Route{"/logout/all", Method::kPost, api::LogoutAll, "POST"},
+    Route{"/token/introspect", Method::kPost, api::Introspect, "POST"},
     Route{"/password", Method::kPost, api::ChangePasswordHandler, "POST"},
     Route{"/healthz", Method::kGet, api::Healthz, "GET"},
     Route{"/readyz", Method::kGet, api::Readyz, "GET"},

@@ -1,0 +1,57 @@
+// POST /token/introspect (RFC 7662): lets a resource server ask whether a token is still good,
+// including revocation, which a signature check alone cannot tell.
+#include "api/services.hpp"
+#include "auth/passwords.hpp"
+#include "http/body.hpp"
+#include "http/error_response.hpp"
+#include "util/json_writer.hpp"
+
+namespace gatehouse::api {
+namespace {
+
+http::Response Inactive() {
+  http::Response response;
+  response.body = R"({"active":false})";
+  return response;
+}
+
+http::Response Active(const auth::Claims& claims) {
+  JsonObjectWriter body;
+  body.Add("active", true)
+      .Add("sub", claims.sub)
+      .Add("username", claims.sub)
+      .Add("type", claims.type == auth::TokenType::kAccess ? "access" : "refresh")
+      .Add("exp", claims.exp)
+      .Add("iat", claims.iat)
+      .Add("jti", claims.jti);
+  if (!claims.sid.empty()) body.Add("sid", claims.sid);
+  http::Response response;
+  response.body = body.Finish();
+  // RFC 7662 §4: answers about tokens must not be cached.
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
+}
+
+}  // namespace
+
+void Introspect(const http::Request& request, Services& services, Reply reply) {
+  const std::string& secret = services.settings.introspection_secret;
+  if (secret.empty()) return reply(http::MessageResponse(404, "Not found"));
+  auto caller = auth::TokenService::BearerToken(request.authorization);
+  if (!caller || !auth::SecretEquals(*caller, secret)) {
+    http::Response response = http::MessageResponse(401, "Invalid introspection credentials");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gatehouse\"");
+    return reply(std::move(response));
+  }
+  auto fields = http::DecodeFields(request.content_type, request.body, {"token", "token_type_hint"});
+  if (!fields) return reply(http::ErrorResponse(fields.error()));
+  const auto& token = (*fields)[0];
+  if (!token || token->empty()) {
+    return reply(http::MessageResponse(400, "token: This field cannot be blank"));
+  }
+  // The hint only speeds a search up (RFC 7662 §2.1); one check covers both types here.
+  auto claims = services.tokens.VerifyAnyType(*token);
+  reply(claims ? Active(*claims) : Inactive());
+}
+
+}  // namespace gatehouse::api

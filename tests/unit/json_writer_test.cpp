@@ -1,0 +1,114 @@
+#include "util/json_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace gatehouse {
+namespace {
+
+using std::string_literals::operator""s;
+
+std::string Quoted(std::string_view text) {
+  std::string out;
+  AppendJsonString(out, text);
+  return out;
+}
+
+TEST(AppendJsonString, PlainTextIsQuoted) { EXPECT_EQ(Quoted("hello"), "\"hello\""); }
+
+TEST(AppendJsonString, EmptyStringIsTwoQuotes) { EXPECT_EQ(Quoted(""), "\"\""); }
+
+TEST(AppendJsonString, QuoteIsEscaped) { EXPECT_EQ(Quoted("a\"b"), R"("a\"b")"); }
+
+TEST(AppendJsonString, BackslashIsEscaped) { EXPECT_EQ(Quoted("a\\b"), R"("a\\b")"); }
+
+TEST(AppendJsonString, NewlineTabAndCarriageReturnUseUnicodeEscapes) {
+  EXPECT_EQ(Quoted("a\nb\tc\rd"), R"("a\u000ab\u0009c\u000dd")");
+}
+
+TEST(AppendJsonString, UnitSeparatorUsesLowerCaseHexEscape) {
+  EXPECT_EQ(Quoted("\x1f"), R"("\u001f")");
+}
+
+TEST(AppendJsonString, NulIsEscaped) { EXPECT_EQ(Quoted("a\0b"s), R"("a\u0000b")"); }
+
+TEST(AppendJsonString, SpaceAndDeleteAreNotEscaped) { EXPECT_EQ(Quoted(" \x7f"), "\" \x7f\""); }
+
+TEST(AppendJsonString, SlashIsNotEscaped) { EXPECT_EQ(Quoted("a/b"), "\"a/b\""); }
+
+TEST(AppendJsonString, Utf8PassesThroughUnchanged) {
+  EXPECT_EQ(Quoted("J\xC3\xBCrgen \xF0\x9F\x98\x80"), "\"J\xC3\xBCrgen \xF0\x9F\x98\x80\"");
+}
+
+TEST(AppendJsonString, AppendsToExistingText) {
+  std::string out = "x=";
+  AppendJsonString(out, "y");
+  EXPECT_EQ(out, "x=\"y\"");
+}
+
+TEST(AppendJsonString, EveryAsciiCharacterRoundTrips) {
+  std::string all;
+  for (int c = 0; c < 0x80; ++c) all += static_cast<char>(c);
+  const nlohmann::json parsed = nlohmann::json::parse(Quoted(all));
+  ASSERT_TRUE(parsed.is_string());
+  EXPECT_EQ(parsed.get<std::string>(), all);
+}
+
+TEST(JsonObjectWriter, EmptyObject) { EXPECT_EQ(JsonObjectWriter().Finish(), "{}"); }
+
+TEST(JsonObjectWriter, StringMember) {
+  EXPECT_EQ(JsonObjectWriter().Add("message", std::string_view("hi")).Finish(),
+            R"({"message":"hi"})");
+}
+
+TEST(JsonObjectWriter, StringLiteralIsWrittenAsStringNotBool) {
+  EXPECT_EQ(JsonObjectWriter().Add("type", "access").Finish(), R"({"type":"access"})");
+}
+
+TEST(JsonObjectWriter, IntegerMembers) {
+  EXPECT_EQ(JsonObjectWriter()
+                .Add("zero", int64_t{0})
+                .Add("neg", int64_t{-42})
+                .Add("max", std::numeric_limits<int64_t>::max())
+                .Add("min", std::numeric_limits<int64_t>::min())
+                .Finish(),
+            R"({"zero":0,"neg":-42,"max":9223372036854775807,"min":-9223372036854775808})");
+}
+
+TEST(JsonObjectWriter, BoolMembers) {
+  EXPECT_EQ(JsonObjectWriter().Add("t", true).Add("f", false).Finish(), R"({"t":true,"f":false})");
+}
+
+TEST(JsonObjectWriter, MembersKeepInsertionOrder) {
+  EXPECT_EQ(JsonObjectWriter().Add("b", "1").Add("a", "2").Add("c", "3").Finish(),
+            R"({"b":"1","a":"2","c":"3"})");
+}
+
+TEST(JsonObjectWriter, KeysAreEscaped) {
+  EXPECT_EQ(JsonObjectWriter().Add("a\"b\n", "v").Finish(), R"({"a\"b\u000a":"v"})");
+}
+
+TEST(JsonObjectWriter, ValuesAreEscaped) {
+  EXPECT_EQ(JsonObjectWriter().Add("message", "User a\\\"b\x01 was created").Finish(),
+            R"({"message":"User a\\\"b\u0001 was created"})");
+}
+
+TEST(JsonObjectWriter, OutputParsesBackToTheSameValues) {
+  const std::string nasty = "q\" b\\ c\x01\x1f\x7f/ \xC3\xA9\n\t\0end"s;
+  const std::string text = JsonObjectWriter()
+                               .Add("s", std::string_view(nasty))
+                               .Add(nasty, "key")
+                               .Add("n", int64_t{-1700000000})
+                               .Add("b", true)
+                               .Finish();
+  const nlohmann::json parsed = nlohmann::json::parse(text);
+  EXPECT_EQ(parsed,
+            (nlohmann::json{{"s", nasty}, {nasty, "key"}, {"n", -1700000000}, {"b", true}}));
+}
+
+}  // namespace
+}  // namespace gatehouse
