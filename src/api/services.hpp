@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "auth/deny_list.hpp"
+#include "auth/keyring.hpp"
 #include "auth/rate_limiter.hpp"
 #include "auth/revocation_set.hpp"
 #include "auth/token_service.hpp"
@@ -26,6 +27,7 @@ struct Services {
   const auth::PasswordDenyList& deny_list;
   WorkerPool& hash_pool;   // argon2id work: registration, login
   WorkerPool& store_pool;  // storage calls that the I/O threads must not wait on
+  const auth::Keyring& keyring;
 };
 
 // Delivers the answer. May be called on any thread, exactly once.
@@ -44,6 +46,7 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
 void LogoutAll(const http::Request& request, Services& services, Reply reply);
 void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply);
 void Introspect(const http::Request& request, Services& services, Reply reply);
+void Jwks(const http::Request& request, Services& services, Reply reply);
 void Me(const http::Request& request, Services& services, Reply reply);
 void Healthz(const http::Request& request, Services& services, Reply reply);
 void Readyz(const http::Request& request, Services& services, Reply reply);

@@ -41,8 +41,9 @@ Status RevocationSync::LoadAll() {
 }
 
 void RevocationSync::Start(std::chrono::milliseconds poll_interval,
-                           UserRevokedHook on_user_revoked) {
+                           UserRevokedHook on_user_revoked, std::function<void()> every_poll) {
   on_user_revoked_ = std::move(on_user_revoked);
+  every_poll_ = std::move(every_poll);
   thread_ = std::thread([this, poll_interval] { Run(poll_interval); });
 }
 
@@ -84,6 +85,7 @@ void RevocationSync::Run(std::chrono::milliseconds poll_interval) {
     if (auto polled = PollOnce(); !polled) {
       obs::Warn("following the revocation feed failed", {{"error", polled.error().detail}});
     }
+    if (every_poll_) every_poll_();
     if (clock_() - last_prune >= kPruneEverySeconds) {
       Prune();
       last_prune = clock_();

@@ -27,8 +27,10 @@ class RevocationSync {
 
   // Loads unexpired revocations and the feed cursor. Call once, before Start().
   Status LoadAll();
-  // Starts following the feed every `poll_interval`.
-  void Start(std::chrono::milliseconds poll_interval, UserRevokedHook on_user_revoked);
+  // Starts following the feed every `poll_interval`; `every_poll` (optional) runs on the same
+  // thread after each poll (the server reloads rotated signing keys there).
+  void Start(std::chrono::milliseconds poll_interval, UserRevokedHook on_user_revoked,
+             std::function<void()> every_poll = {});
   // Applies feed entries newer than the cursor now; returns how many.
   Result<int64_t> PollOnce();
 
@@ -40,6 +42,7 @@ class RevocationSync {
   RevocationSet& revocations_;
   Clock clock_;
   UserRevokedHook on_user_revoked_;
+  std::function<void()> every_poll_;
   int64_t cursor_ = 0;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -4,6 +4,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -38,9 +39,26 @@ bool ReadTime(const nlohmann::json& claims, const char* name, int64_t& out, bool
   return true;
 }
 
-Result<Claims> ParseClaims(const std::string& payload, int64_t& nbf) {
+// RFC 7519 §4.1.3: `aud` is a string or an array of strings, one of which must be ours.
+bool HasAudience(const nlohmann::json& claims, const std::string& audience) {
+  const auto it = claims.find("aud");
+  if (it == claims.end()) return false;
+  if (it->is_string()) return *it == audience;
+  if (!it->is_array()) return false;
+  return std::any_of(it->begin(), it->end(), [&](const auto& item) { return item == audience; });
+}
+
+Result<Claims> ParseClaims(const std::string& payload, int64_t& nbf,
+                           const TokenLifetimes& policy) {
   const nlohmann::json claims = nlohmann::json::parse(payload, nullptr, /*exceptions=*/false);
   if (!claims.is_object()) return ErrorCode::kInvalidToken;
+  if (!policy.issuer.empty()) {
+    const auto iss = claims.find("iss");
+    if (iss == claims.end() || *iss != policy.issuer) return ErrorCode::kInvalidToken;
+  }
+  if (!policy.audience.empty() && !HasAudience(claims, policy.audience)) {
+    return ErrorCode::kInvalidToken;
+  }
   Claims out;
   std::string type;
   if (!ReadString(claims, "sub", out.sub, true) || !ReadString(claims, "type", type, true) ||
@@ -86,9 +104,17 @@ std::string NewUuid() {
   return out;
 }
 
+TokenService::TokenService(std::shared_ptr<const Keyring> keyring, TokenLifetimes lifetimes,
+                           RevocationSet& revocations, Clock clock)
+    : keyring_(std::move(keyring)),
+      lifetimes_(std::move(lifetimes)),
+      revocations_(revocations),
+      clock_(std::move(clock)) {}
+
 TokenService::TokenService(std::string_view secret, TokenLifetimes lifetimes,
                            RevocationSet& revocations, Clock clock)
-    : key_(secret), lifetimes_(lifetimes), revocations_(revocations), clock_(std::move(clock)) {}
+    : TokenService(Keyring::Open({Algorithm::kHS256, std::string(secret), {}, {}, 0}, 0).value(),
+                   std::move(lifetimes), revocations, std::move(clock)) {}
 
 std::string TokenService::Sign(std::string_view username, TokenType type, bool fresh,
                                std::string_view sid, int64_t now) const {
@@ -105,7 +131,9 @@ std::string TokenService::Sign(std::string_view username, TokenType type, bool f
       .Add("exp", now + ttl);
   // A refresh token minted by the Flask service has no session; its access tokens have none.
   if (!sid.empty()) payload.Add("sid", sid);
-  return key_.Sign(payload.Finish());
+  if (!lifetimes_.issuer.empty()) payload.Add("iss", lifetimes_.issuer);
+  if (!lifetimes_.audience.empty()) payload.Add("aud", lifetimes_.audience);
+  return keyring_->Sign(payload.Finish());
 }
 
 TokenPair TokenService::IssuePair(std::string_view username) {
@@ -136,9 +164,9 @@ Result<Claims> TokenService::VerifyAnyType(std::string_view token) const {
 Result<Claims> TokenService::Check(std::string_view token,
                                    std::optional<TokenType> expected) const {
   std::string payload;
-  if (Status status = key_.Verify(token, payload); !status) return status.error();
+  if (Status status = keyring_->Verify(token, payload); !status) return status.error();
   int64_t nbf = 0;
-  Result<Claims> claims = ParseClaims(payload, nbf);
+  Result<Claims> claims = ParseClaims(payload, nbf, lifetimes_);
   if (!claims) return claims;
   const int64_t now = clock_();
   if (now >= claims->exp) return ErrorCode::kTokenExpired;

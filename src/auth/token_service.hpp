@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "auth/jws.hpp"
+#include "auth/keyring.hpp"
 #include "auth/revocation_set.hpp"
 #include "util/result.hpp"
 
@@ -35,6 +36,8 @@ struct TokenPair {
 struct TokenLifetimes {
   int64_t access_seconds = 30 * 60;
   int64_t refresh_seconds = 30 * 24 * 3600;
+  std::string issuer;    // when set: written as `iss` and required on verification
+  std::string audience;  // when set: written as `aud` and required on verification
 };
 
 // Leeway for `nbf`/`iat` only: it absorbs clock skew between instances and a Flask service.
@@ -45,6 +48,10 @@ class TokenService {
  public:
   using Clock = std::function<int64_t()>;  // unix seconds
 
+  // Signs with `keyring` (shared: the server reloads it when keys rotate).
+  TokenService(std::shared_ptr<const Keyring> keyring, TokenLifetimes lifetimes,
+               RevocationSet& revocations, Clock clock);
+  // HS256 with `secret`, for tests and tools.
   TokenService(std::string_view secret, TokenLifetimes lifetimes, RevocationSet& revocations,
                Clock clock);
 
@@ -74,7 +81,7 @@ class TokenService {
   std::string Sign(std::string_view username, TokenType type, bool fresh, std::string_view sid,
                    int64_t now) const;
 
-  HmacKey key_;
+  std::shared_ptr<const Keyring> keyring_;
   TokenLifetimes lifetimes_;
   RevocationSet& revocations_;
   Clock clock_;

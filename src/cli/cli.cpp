@@ -77,6 +77,11 @@ int Main(int argc, char** argv) {
   import->add_option("file", flask_file, "The Flask service's SQLite file")->required();
   import->callback([&] { command = [&](const auto& s) { return ImportFlask(s, flask_file); }; });
 
+  auto* keys = AddCommand(app, "keys", "Manage signing keys (EdDSA, ES256, RS256)");
+  keys->require_subcommand(1);
+  AddCommand(*keys, "rotate", "Create a new signing key; older keys verify until their tokens expire")
+      ->callback([&] { command = [](const auto& s) { return KeysRotate(s); }; });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {  // before Success, which it derives from

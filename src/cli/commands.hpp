@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "auth/keyring.hpp"
+#include "auth/token_service.hpp"
 #include "config/settings.hpp"
 #include "store/store.hpp"
 
@@ -21,6 +23,12 @@ int UserList(const config::Settings& settings, const UserOptions& options);
 int UserRemove(const config::Settings& settings, const UserOptions& options);
 int UserPasswd(const config::Settings& settings, const UserOptions& options);
 int ImportFlask(const config::Settings& settings, const std::string& flask_database);
+int KeysRotate(const config::Settings& settings);
+
+// The signing keys of the configured algorithm: the HS256 secret (generated into data_dir on
+// first use when unset) or the asymmetric keys (created on first use).
+Result<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings);
+auth::TokenLifetimes TokenPolicyFor(const config::Settings& settings);
 
 // Opens the configured store (creating data_dir when needed); prints why on failure.
 std::unique_ptr<store::Store> OpenStoreOrReport(const config::Settings& settings);

@@ -11,7 +11,7 @@
 #include "api/services.hpp"
 #include "auth/passwords.hpp"
 #include "auth/revocation_sync.hpp"
-#include "auth/secret_file.hpp"
+#include "cli/commands.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "obs/logging.hpp"
@@ -40,21 +40,15 @@ int Serve(const config::Settings& settings) {
   auto store = store::OpenStore(settings.database);
   if (!store) return StartupFailure(store.error().detail);
 
-  std::string secret = settings.jwt_secret;
-  if (secret.empty()) {
-    auto generated = auth::LoadOrCreateSecret(settings.data_dir);
-    if (!generated) return StartupFailure(generated.error().detail);
-    secret = std::move(*generated);
-  }
+  auto keyring = OpenKeyring(settings);
+  if (!keyring) return StartupFailure(keyring.error().detail);
   auth::RevocationSet revocations;
   store::UserCache users;  // before revocation_sync, whose thread erases from it
   auth::RevocationSync revocation_sync(**store, revocations, UnixNow);
   if (Status loaded = revocation_sync.LoadAll(); !loaded) {
     return StartupFailure(loaded.error().detail);
   }
-  auth::TokenService tokens(secret, {settings.access_ttl_seconds, settings.refresh_ttl_seconds},
-                            revocations, UnixNow);
-  auth::Wipe(secret);
+  auth::TokenService tokens(*keyring, TokenPolicyFor(settings), revocations, UnixNow);
   auth::VerifyAgainstDummy("");  // makes the dummy hash now, not on the first unknown login
   auth::AbuseLimits limits(settings.login_per_user, settings.login_per_address,
                            settings.registration_per_address);
@@ -69,11 +63,20 @@ int Serve(const config::Settings& settings) {
   WorkerPool store_pool("gh-store", 2, 4096);
   obs::GlobalMetrics().SetRouteNames(http::RouteNames());
   hash_pool.SetWaitObserver([](double seconds) { obs::GlobalMetrics().RecordHashWait(seconds); });
-  api::Services services{settings,   **store,    tokens,    revocations, users,
-                         limits,     *deny_list, hash_pool, store_pool};
-  revocation_sync.Start(kFeedPollInterval, [&users](const std::string& username_key) {
-    users.Erase(username_key);  // a removed user's /me must not be served from the cache
-  });
+  api::Services services{settings,   **store,    tokens,    revocations, users,   limits,
+                         *deny_list, hash_pool, store_pool, **keyring};
+  revocation_sync.Start(
+      kFeedPollInterval,
+      [&users](const std::string& username_key) {
+        users.Erase(username_key);  // a removed user's /me must not be served from the cache
+      },
+      [keyring = *keyring] {  // `gatehouse keys rotate` writes a key file; pick it up
+        if (auto reloaded = keyring->Reload(UnixNow()); !reloaded) {
+          obs::Warn("reloading signing keys failed", {{"error", reloaded.error().detail}});
+        } else if (*reloaded) {
+          obs::Info("signing keys reloaded", {{"signing_kid", keyring->SigningKid()}});
+        }
+      });
 
   server.emplace(settings, services);
   if (Status listening = server->Listen(); !listening) {
@@ -85,7 +88,7 @@ int Serve(const config::Settings& settings) {
             {{"version", GATEHOUSE_VERSION},
              {"address", address},
              {"store", settings.database.substr(0, settings.database.find("://"))},
-             {"algorithm", "HS256"},
+             {"algorithm", settings.jwt_algorithm},
              {"io_threads", std::to_string(settings.threads)},
              {"hash_threads", std::to_string(settings.hash_threads)},
              {"revocations_loaded", std::to_string(revocations.Size())}});

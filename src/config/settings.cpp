@@ -16,6 +16,10 @@ const std::vector<SettingSpec> kSettings = {
     {"data_dir", "./gatehouse-data", "directory for the database and generated keys"},
     {"database", "sqlite://<data_dir>/gatehouse.db", "storage URL"},
     {"jwt.secret", "", "HS256 key (>= 32 bytes); unset: generated into <data_dir>/jwt-secret"},
+    {"jwt.algorithm", "HS256", "HS256, EdDSA, ES256 or RS256"},
+    {"jwt.private_key_file", "none", "PEM private key for EdDSA/ES256/RS256; unset: <data_dir>/keys"},
+    {"jwt.issuer", "none", "iss claim written and required"},
+    {"jwt.audience", "none", "aud claim written and required"},
     {"jwt.access_ttl", "30m", "lifetime of access tokens"},
     {"jwt.refresh_ttl", "30d", "lifetime of refresh tokens"},
     {"password.min_length", "8", "shortest accepted password, in bytes"},
@@ -121,6 +125,15 @@ const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
       {"jwt.secret",
        {[](const std::string& t, Settings& s) { return t.size() >= 32 && (s.jwt_secret = t, true); },
         "must be at least 32 bytes"}},
+      {"jwt.algorithm",
+       {[](const std::string& t, Settings& s) {
+          const bool known = t == "HS256" || t == "EdDSA" || t == "ES256" || t == "RS256";
+          return known && (s.jwt_algorithm = t, true);
+        },
+        "expected HS256, EdDSA, ES256 or RS256"}},
+      {"jwt.private_key_file", {TextSetting(&Settings::jwt_private_key_file), "expected a path"}},
+      {"jwt.issuer", {TextSetting(&Settings::jwt_issuer), "expected a non-empty string"}},
+      {"jwt.audience", {TextSetting(&Settings::jwt_audience), "expected a non-empty string"}},
       {"jwt.access_ttl",
        {DurationSetting(1, [](Settings& s, int64_t v) { s.access_ttl_seconds = v; }),
         "expected a duration such as 30m (s, m, h, d or plain seconds), at least 1s"}},

@@ -21,6 +21,10 @@ struct Settings {
   std::string data_dir = "./gatehouse-data";
   std::string database;    // empty until resolved: sqlite://<data_dir>/gatehouse.db
   std::string jwt_secret;  // empty: generated into <data_dir>/jwt-secret
+  std::string jwt_algorithm = "HS256";  // HS256 | EdDSA | ES256 | RS256
+  std::string jwt_private_key_file;     // asymmetric: a fixed key instead of <data_dir>/keys
+  std::string jwt_issuer;
+  std::string jwt_audience;
   int64_t access_ttl_seconds = 30 * 60;
   int64_t refresh_ttl_seconds = 30 * 24 * 3600;
   int password_min_length = 8;

@@ -29,6 +29,7 @@ constexpr std::array kRoutes = {
     Route{"/logout/refresh", Method::kPost, api::LogoutRefresh, "POST"},
     Route{"/logout/all", Method::kPost, api::LogoutAll, "POST"},
     Route{"/token/introspect", Method::kPost, api::Introspect, "POST"},
+    Route{"/.well-known/jwks.json", Method::kGet, api::Jwks, "GET"},
     Route{"/password", Method::kPost, api::ChangePasswordHandler, "POST"},
     Route{"/healthz", Method::kGet, api::Healthz, "GET"},
     Route{"/readyz", Method::kGet, api::Readyz, "GET"},

@@ -277,8 +277,7 @@ TEST(DecodeJson, HugeFiniteFloatsInIgnoredFieldsAreAccepted) {
 TEST(DecodeJson, NumberBeyondDoubleRangeIsMalformed) {
   // RFC 8259 §6 lets implementations limit the range of numbers; one that no double can hold
   // is refused (issue 3: huge numbers answer 400), even in a field that would be ignored.
-  EXPECT_EQ(DecodeError(kJson, R"({"exp":1e400,"username":"u"})").code,
-            ErrorCode::kMalformedBody);
+  EXPECT_EQ(DecodeError(kJson, R"({"exp":1e400,"username":"u"})").code, ErrorCode::kMalformedBody);
 }
 
 TEST(DecodeJson, TruncatedObjectIsMalformed) {

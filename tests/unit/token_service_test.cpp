@@ -24,6 +24,14 @@ constexpr int64_t kStart = 1'700'000'000;
 constexpr int64_t kAccessTtl = 900;
 constexpr int64_t kRefreshTtl = 86400;
 
+// Field by field, so that fields added to TokenLifetimes later keep their defaults.
+TokenLifetimes Lifetimes() {
+  TokenLifetimes lifetimes;
+  lifetimes.access_seconds = kAccessTtl;
+  lifetimes.refresh_seconds = kRefreshTtl;
+  return lifetimes;
+}
+
 // xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx, lower-case hex, V one of 8 9 a b (RFC 4122 variant).
 bool IsUuidV4(const std::string& text) {
   if (text.size() != 36) return false;
@@ -84,8 +92,7 @@ class TokenServiceTest : public ::testing::Test {
 
   int64_t now = kStart;
   RevocationSet revocations;
-  TokenService service{kSecret, TokenLifetimes{kAccessTtl, kRefreshTtl}, revocations,
-                       [this] { return now; }};
+  TokenService service{kSecret, Lifetimes(), revocations, [this] { return now; }};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -385,7 +392,7 @@ TEST_F(TokenServiceTest, IssuePairRightAfterUserRevocationWaitsForTheRevocationS
   // second must get tokens that survive it. This clock reaches kStart + 1 on its second reading.
   revocations.RevokeUserBefore("alice", kStart + 1);
   int calls = 0;
-  TokenService ticking(kSecret, TokenLifetimes{kAccessTtl, kRefreshTtl}, revocations,
+  TokenService ticking(kSecret, Lifetimes(), revocations,
                        [&calls] { return kStart + (calls++ == 0 ? 0 : 1); });
   const TokenPair pair = ticking.IssuePair("alice");
   EXPECT_EQ(Payload(pair.access_token)["iat"], kStart + 1);
@@ -427,8 +434,7 @@ TEST_F(TokenServiceTest, UserRevocationLeavesOtherUsersValid) {
 
 TEST_F(TokenServiceTest, TokenSignedWithAnotherKeyIsInvalid) {
   RevocationSet other_revocations;
-  TokenService other(kOtherSecret, TokenLifetimes{kAccessTtl, kRefreshTtl}, other_revocations,
-                     [this] { return now; });
+  TokenService other(kOtherSecret, Lifetimes(), other_revocations, [this] { return now; });
   const std::string token = other.IssuePair("alice").access_token;
   EXPECT_EQ(VerifyError(token, TokenType::kAccess), ErrorCode::kInvalidToken);
 }

@@ -1,5 +1,5 @@
-// POST /token/introspect (RFC 7662): lets a resource server ask whether a token is still good,
-// including revocation, which a signature check alone cannot tell.
+// What resource servers use to check tokens without the HS256 secret: POST /token/introspect
+// (RFC 7662: is this token still good, revocation included) and GET /.well-known/jwks.json.
 #include "api/services.hpp"
 #include "auth/passwords.hpp"
 #include "http/body.hpp"
@@ -52,6 +52,19 @@ void Introspect(const http::Request& request, Services& services, Reply reply) {
   // The hint only speeds a search up (RFC 7662 §2.1); one check covers both types here.
   auto claims = services.tokens.VerifyAnyType(*token);
   reply(claims ? Active(*claims) : Inactive());
+}
+
+}  // namespace gatehouse::api
+
+namespace gatehouse::api {
+
+void Jwks(const http::Request&, Services& services, Reply reply) {
+  http::Response response;
+  response.body = *services.keyring.JwksJson();
+  // Resource servers may cache the key set for a few minutes; a rotated-in key is published
+  // at once, and clients such as PyJWT's PyJWKClient refetch on an unknown kid.
+  response.headers.emplace_back("Cache-Control", "public, max-age=300");
+  reply(std::move(response));
 }
 
 }  // namespace gatehouse::api

@@ -1,0 +1,218 @@
+#include "auth/keyring.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "auth/passwords.hpp"
+#include "auth/signing_key.hpp"
+
+namespace gatehouse::auth {
+namespace {
+
+// "<10-digit unix seconds>-<8 hex>.pem": names sort in creation order.
+constexpr std::size_t kKeyNameLength = 10 + 1 + 8 + 4;
+
+Error KeyError(const std::string& what) { return Error{ErrorCode::kStorageFailure, what}; }
+
+std::string KeysDir(const KeyringOptions& options) { return options.data_dir + "/keys"; }
+
+bool IsKeyFileName(const std::string& name) {
+  if (name.size() != kKeyNameLength || name.compare(19, 4, ".pem") != 0 || name[10] != '-') {
+    return false;
+  }
+  return std::all_of(name.begin(), name.begin() + 10, ::isdigit) &&
+         std::all_of(name.begin() + 11, name.begin() + 19, ::isxdigit);
+}
+
+int64_t CreatedAt(const std::string& name) { return std::stoll(name.substr(0, 10)); }
+
+Result<std::vector<std::string>> ListKeyFiles(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* handle = ::opendir(dir.c_str());
+  if (handle == nullptr) {
+    if (errno == ENOENT) return names;
+    return KeyError(dir + ": " + std::strerror(errno));
+  }
+  while (const dirent* entry = ::readdir(handle)) {
+    if (IsKeyFileName(entry->d_name)) names.emplace_back(entry->d_name);
+  }
+  ::closedir(handle);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return KeyError(path + ": " + std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Written to a temporary name and renamed, so a reader never sees half a key.
+Status WritePrivateFile(const std::string& path, std::string& contents) {
+  const std::string temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return KeyError(temporary + ": " + std::strerror(errno));
+  const bool written =
+      ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
+      ::fsync(fd) == 0;
+  ::close(fd);
+  Wipe(contents);
+  if (!written || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    ::unlink(temporary.c_str());
+    return KeyError(path + ": cannot write the key");
+  }
+  return Ok{};
+}
+
+Result<std::string> CreateKeyFile(const KeyringOptions& options, int64_t now) {
+  const std::string dir = KeysDir(options);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return KeyError(dir + ": " + std::strerror(errno));
+  }
+  auto key = SigningKey::Generate(options.algorithm);
+  if (!key) return key.error();
+  unsigned char random[4];
+  randombytes_buf(random, sizeof random);
+  char name[32];
+  std::snprintf(name, sizeof name, "%010lld-%02x%02x%02x%02x.pem", static_cast<long long>(now),
+                random[0], random[1], random[2], random[3]);
+  std::string pem = (*key)->PrivatePem();
+  if (Status written = WritePrivateFile(dir + "/" + name, pem); !written) return written.error();
+  return (*key)->kid();
+}
+
+}  // namespace
+
+struct Keyring::State {
+  VerifierSet verifiers;
+  std::shared_ptr<const HmacKey> hmac;
+  std::shared_ptr<const SigningKey> signer;
+  std::shared_ptr<const std::string> jwks;
+  std::vector<std::string> files;  // the key files this state was built from, oldest first
+};
+
+Keyring::Keyring(KeyringOptions options) : options_(std::move(options)) {}
+
+std::string Keyring::Sign(std::string_view payload_json) const {
+  const auto state = Current();
+  return state->signer ? state->signer->Sign(payload_json) : state->hmac->Sign(payload_json);
+}
+
+Status Keyring::Verify(std::string_view token, std::string& payload_json) const {
+  return Current()->verifiers.Verify(token, payload_json);
+}
+
+std::shared_ptr<const std::string> Keyring::JwksJson() const { return Current()->jwks; }
+
+std::string Keyring::SigningKid() const {
+  const auto state = Current();
+  return state->signer ? state->signer->kid() : std::string();
+}
+
+Result<bool> Keyring::Reload(int64_t now) {
+  if (!IsAsymmetric(options_.algorithm) || !options_.private_key_file.empty()) return false;
+  auto names = ListKeyFiles(KeysDir(options_));
+  if (!names) return names.error();
+  for (const auto& name : *names) {
+    if (parsed_.count(name) != 0) continue;
+    auto pem = ReadFile(KeysDir(options_) + "/" + name);
+    // A key of another algorithm (left from before jwt.algorithm changed) is not ours to use.
+    auto key = pem ? SigningKey::FromPrivatePem(*pem, options_.algorithm)
+                   : Result<std::unique_ptr<SigningKey>>(pem.error());
+    if (pem) Wipe(*pem);
+    parsed_[name] = key ? std::shared_ptr<const SigningKey>(std::move(key).value()) : nullptr;
+  }
+  // Newest first: the newest usable key signs; an older one verifies while the key that
+  // replaced it is younger than the longest token lifetime.
+  std::vector<std::string> included;
+  int64_t successor_created = 0;
+  for (auto it = names->rbegin(); it != names->rend(); ++it) {
+    if (!parsed_[*it]) continue;
+    if (!included.empty() && successor_created + options_.max_token_lifetime <= now) break;
+    included.push_back(*it);
+    successor_created = CreatedAt(*it);
+  }
+  if (included.empty()) return KeyError(KeysDir(options_) + ": no key for the algorithm");
+  const auto current = Current();
+  if (current && current->files == included) return false;
+
+  auto state = std::make_shared<State>();
+  state->signer = parsed_[included.front()];
+  for (const auto& name : included) {
+    if (Status added = state->verifiers.AddPublicKey(parsed_[name]->Public()); !added) {
+      return added.error();
+    }
+  }
+  state->jwks = std::make_shared<const std::string>(state->verifiers.Jwks().dump());
+  state->files = std::move(included);
+  std::atomic_store(&state_, std::shared_ptr<const State>(std::move(state)));
+  return true;
+}
+
+Result<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t now) {
+  std::unique_ptr<Keyring> keyring(new Keyring(std::move(options)));
+  const KeyringOptions& opts = keyring->options_;
+  auto state = std::make_shared<State>();
+  if (!IsAsymmetric(opts.algorithm)) {
+    state->hmac = std::make_shared<const HmacKey>(opts.hmac_secret);
+    state->verifiers.SetHmacKey(state->hmac);
+  } else if (!opts.private_key_file.empty()) {
+    auto pem = ReadFile(opts.private_key_file);
+    if (!pem) return pem.error();
+    auto key = SigningKey::FromPrivatePem(*pem, opts.algorithm);
+    Wipe(*pem);
+    if (!key) return KeyError("jwt.private_key_file " + opts.private_key_file + ": " +
+                              key.error().detail);
+    state->signer = std::move(key).value();
+    if (Status added = state->verifiers.AddPublicKey(state->signer->Public()); !added) {
+      return added.error();
+    }
+  } else {
+    auto loaded = keyring->Reload(now);
+    if (!loaded) {
+      // A first start (or a switch of algorithm): make the first key, then load again.
+      if (auto created = CreateKeyFile(opts, now); !created) return created.error();
+      loaded = keyring->Reload(now);
+    }
+    if (!loaded) return loaded.error();
+    return keyring;
+  }
+  state->jwks = std::make_shared<const std::string>(state->verifiers.Jwks().dump());
+  keyring->state_ = std::move(state);
+  return keyring;
+}
+
+Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now) {
+  if (!IsAsymmetric(options.algorithm)) {
+    return KeyError("keys rotate needs jwt.algorithm EdDSA, ES256 or RS256 (HS256: change jwt.secret)");
+  }
+  if (!options.private_key_file.empty()) {
+    return KeyError("keys rotate cannot replace jwt.private_key_file: put a new key there instead");
+  }
+  auto kid = CreateKeyFile(options, now);
+  if (!kid) return kid;
+  // Files whose window has closed go: every key but the newest whose successor is older than
+  // the longest token lifetime (the same rule the servers apply).
+  auto names = ListKeyFiles(KeysDir(options));
+  if (!names) return names.error();
+  for (std::size_t i = 0; i + 1 < names->size(); ++i) {
+    if (CreatedAt((*names)[i + 1]) + options.max_token_lifetime <= now) {
+      ::unlink((KeysDir(options) + "/" + (*names)[i]).c_str());
+    }
+  }
+  return kid;
+}
+
+}  // namespace gatehouse::auth

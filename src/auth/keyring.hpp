@@ -1,0 +1,68 @@
+// The keys that sign and verify tokens, for the configured algorithm.
+// - HS256: one secret; nothing to rotate; the JWKS is empty.
+// - EdDSA, ES256, RS256: private keys in <data_dir>/keys/<created>-<random>.pem (0600), or the
+//   one key of jwt.private_key_file. The newest key signs; an older key keeps verifying until
+//   every token it can have signed has expired (its successor is older than the longest token
+//   lifetime), then drops out. `gatehouse keys rotate` adds a key while a server runs; the
+//   server picks it up at its next Reload().
+// Thread safety: Sign, Verify and JwksJson from any thread; Reload from one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <map>
+
+#include "auth/jwk.hpp"
+#include "auth/signing_key.hpp"
+#include "util/result.hpp"
+
+namespace gatehouse::auth {
+
+struct KeyringOptions {
+  Algorithm algorithm = Algorithm::kHS256;
+  std::string hmac_secret;       // HS256 only
+  std::string data_dir;          // asymmetric: keys live in <data_dir>/keys
+  std::string private_key_file;  // asymmetric: a fixed key instead of the keys directory
+  int64_t max_token_lifetime = 0;  // seconds: how long a replaced key keeps verifying
+};
+
+class Keyring {
+ public:
+  // Loads the keys, creating the first one when the keys directory has none for the
+  // algorithm. Fails (one-line detail, never key material) on unreadable or mismatched keys.
+  static Result<std::unique_ptr<Keyring>> Open(KeyringOptions options, int64_t now);
+
+  std::string Sign(std::string_view payload_json) const;
+  // kInvalidToken for every defect, including a kid or algorithm this keyring does not have.
+  Status Verify(std::string_view token, std::string& payload_json) const;
+  // {"keys":[...]} of the public keys that verify now; {"keys":[]} under HS256.
+  std::shared_ptr<const std::string> JwksJson() const;
+  Algorithm algorithm() const { return options_.algorithm; }
+  // The kid of the signing key ("" under HS256).
+  std::string SigningKid() const;
+
+  // Rescans the keys directory and swaps in the new key set if anything changed (a rotation,
+  // or an old key's verification window closing). Returns whether it changed.
+  Result<bool> Reload(int64_t now);
+
+ private:
+  struct State;
+  explicit Keyring(KeyringOptions options);
+  std::shared_ptr<const State> Current() const { return std::atomic_load(&state_); }
+
+  const KeyringOptions options_;
+  std::shared_ptr<const State> state_;  // replaced whole by Reload, read with atomic_load
+  // Keys parsed by Reload, by file name (null: unreadable or another algorithm). Reload only.
+  std::map<std::string, std::shared_ptr<const SigningKey>> parsed_;
+};
+
+// `gatehouse keys rotate`: writes a new signing key into <data_dir>/keys and deletes key files
+// whose verification window has closed. Returns the new key's kid. Fails for HS256 and when a
+// fixed jwt.private_key_file is configured.
+Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now);
+
+}  // namespace gatehouse::auth

@@ -1,0 +1,61 @@
+// Signing keys for serve and `gatehouse keys rotate`.
+#include <algorithm>
+#include <iostream>
+
+#include "auth/passwords.hpp"
+#include "auth/secret_file.hpp"
+#include "cli/commands.hpp"
+#include "util/clock.hpp"
+
+namespace gatehouse::cli {
+namespace {
+
+Result<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings) {
+  auth::KeyringOptions options;
+  options.algorithm = auth::ParseAlgorithm(settings.jwt_algorithm).value_or(auth::Algorithm::kHS256);
+  options.data_dir = settings.data_dir;
+  options.private_key_file = settings.jwt_private_key_file;
+  // A replaced key verifies as long as any token it signed can live.
+  options.max_token_lifetime = std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds);
+  if (options.algorithm == auth::Algorithm::kHS256) {
+    options.hmac_secret = settings.jwt_secret;
+    if (options.hmac_secret.empty()) {
+      auto generated = auth::LoadOrCreateSecret(settings.data_dir);
+      if (!generated) return generated.error();
+      options.hmac_secret = std::move(*generated);
+    }
+  }
+  return options;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings) {
+  auto options = KeyringOptionsFor(settings);
+  if (!options) return options.error();
+  auto keyring = auth::Keyring::Open(*options, UnixNow());
+  auth::Wipe(options->hmac_secret);
+  if (!keyring) return keyring.error();
+  return std::shared_ptr<auth::Keyring>(std::move(keyring).value());
+}
+
+auth::TokenLifetimes TokenPolicyFor(const config::Settings& settings) {
+  return {settings.access_ttl_seconds, settings.refresh_ttl_seconds, settings.jwt_issuer,
+          settings.jwt_audience};
+}
+
+int KeysRotate(const config::Settings& settings) {
+  if (!auth::InitCrypto()) return Failure("libsodium failed to initialise");
+  if (settings.jwt_algorithm == "HS256") {
+    return Failure("keys rotate needs jwt.algorithm EdDSA, ES256 or RS256 (HS256: change jwt.secret)");
+  }
+  auto options = KeyringOptionsFor(settings);
+  if (!options) return Failure(options.error().detail);
+  auto kid = auth::RotateSigningKey(*options, UnixNow());
+  if (!kid) return Failure(kid.error().detail);
+  std::cout << "new signing key " << *kid << " (" << settings.jwt_algorithm
+            << "); running servers switch to it within a second\n";
+  return 0;
+}
+
+}  // namespace gatehouse::cli
