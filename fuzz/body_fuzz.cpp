@@ -15,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (fields->size() != 2) __builtin_trap();
     for (const auto& field : *fields) {
       // Decoded fields never carry NUL bytes or invalid UTF-8 onward.
-      if (field && (field->find('\0') != std::string::npos ||
-                    !gatehouse::http::IsValidUtf8(*field))) {
+      if (field &&
+          (field->find('\0') != std::string::npos || !gatehouse::http::IsValidUtf8(*field))) {
         __builtin_trap();
       }
     }

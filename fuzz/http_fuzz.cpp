@@ -37,8 +37,8 @@ struct World {
 
   World() {
     auth::InitCrypto();
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("gatehouse-fuzz-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("gatehouse-fuzz-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     auto opened = store::OpenStore("sqlite://" + (dir / "fuzz.db").string());
     if (!opened) std::abort();

@@ -46,8 +46,7 @@ http::Response CreateAccount(const Credentials& credentials, Services& services)
 
 // A legacy (Flask pbkdf2) or weaker hash is replaced while the plain password is at hand. A
 // failure here costs nothing but the upgrade: the login itself has succeeded.
-void UpgradeHash(const std::string& username, const Credentials& credentials,
-                 Services& services) {
+void UpgradeHash(const std::string& username, const Credentials& credentials, Services& services) {
   auto hash = auth::HashPassword(credentials.password);
   Status updated = hash ? services.store.UpdatePasswordHash(username, *hash) : Status(hash.error());
   if (!updated) obs::Warn("upgrading a password hash failed", {{"error", updated.error().detail}});
@@ -120,15 +119,15 @@ void Login(const http::Request& request, Services& services, Reply reply) {
     return reply(TooMany(wait, obs::RateLimitKind::kLoginPerAddress));
   }
   auto shared = std::make_shared<Credentials>(std::move(*credentials));
-  const bool queued = RunOnPool(services.hash_pool, std::move(reply),
-                                [shared, &services, user_key = keys.user_and_address,
-                                 address = request.client_address] {
-                                  http::Response response = CheckLogin(*shared, services);
-                                  if (response.status == 200) {
-                                    GiveBack(services.limits, LoginKeys{user_key, address});
-                                  }
-                                  return response;
-                                });
+  const bool queued = RunOnPool(
+      services.hash_pool, std::move(reply),
+      [shared, &services, user_key = keys.user_and_address, address = request.client_address] {
+        http::Response response = CheckLogin(*shared, services);
+        if (response.status == 200) {
+          GiveBack(services.limits, LoginKeys{user_key, address});
+        }
+        return response;
+      });
   if (!queued) GiveBack(limits, keys);
 }
 

@@ -43,7 +43,8 @@ void Introspect(const http::Request& request, Services& services, Reply reply) {
     response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gatehouse\"");
     return reply(std::move(response));
   }
-  auto fields = http::DecodeFields(request.content_type, request.body, {"token", "token_type_hint"});
+  auto fields =
+      http::DecodeFields(request.content_type, request.body, {"token", "token_type_hint"});
   if (!fields) return reply(http::ErrorResponse(fields.error()));
   const auto& token = (*fields)[0];
   if (!token || token->empty()) {

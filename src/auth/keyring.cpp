@@ -173,8 +173,8 @@ Result<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t n
     if (!pem) return pem.error();
     auto key = SigningKey::FromPrivatePem(*pem, opts.algorithm);
     Wipe(*pem);
-    if (!key) return KeyError("jwt.private_key_file " + opts.private_key_file + ": " +
-                              key.error().detail);
+    if (!key)
+      return KeyError("jwt.private_key_file " + opts.private_key_file + ": " + key.error().detail);
     state->signer = std::move(key).value();
     if (Status added = state->verifiers.AddPublicKey(state->signer->Public()); !added) {
       return added.error();
@@ -196,7 +196,8 @@ Result<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t n
 
 Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now) {
   if (!IsAsymmetric(options.algorithm)) {
-    return KeyError("keys rotate needs jwt.algorithm EdDSA, ES256 or RS256 (HS256: change jwt.secret)");
+    return KeyError(
+        "keys rotate needs jwt.algorithm EdDSA, ES256 or RS256 (HS256: change jwt.secret)");
   }
   if (!options.private_key_file.empty()) {
     return KeyError("keys rotate cannot replace jwt.private_key_file: put a new key there instead");

@@ -9,12 +9,11 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <map>
 
 #include "auth/jwk.hpp"
 #include "auth/signing_key.hpp"
@@ -24,9 +23,9 @@ namespace gatehouse::auth {
 
 struct KeyringOptions {
   Algorithm algorithm = Algorithm::kHS256;
-  std::string hmac_secret;       // HS256 only
-  std::string data_dir;          // asymmetric: keys live in <data_dir>/keys
-  std::string private_key_file;  // asymmetric: a fixed key instead of the keys directory
+  std::string hmac_secret;         // HS256 only
+  std::string data_dir;            // asymmetric: keys live in <data_dir>/keys
+  std::string private_key_file;    // asymmetric: a fixed key instead of the keys directory
   int64_t max_token_lifetime = 0;  // seconds: how long a replaced key keeps verifying
 };
 

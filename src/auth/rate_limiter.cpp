@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 
-
 namespace gatehouse::auth {
 
 void RateLimiter::Refill(Bucket& bucket, int64_t now_ms) const {

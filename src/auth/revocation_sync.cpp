@@ -40,8 +40,8 @@ Status RevocationSync::LoadAll() {
   return Ok{};
 }
 
-void RevocationSync::Start(std::chrono::milliseconds poll_interval,
-                           UserRevokedHook on_user_revoked, std::function<void()> every_poll) {
+void RevocationSync::Start(std::chrono::milliseconds poll_interval, UserRevokedHook on_user_revoked,
+                           std::function<void()> every_poll) {
   on_user_revoked_ = std::move(on_user_revoked);
   every_poll_ = std::move(every_poll);
   thread_ = std::thread([this, poll_interval] { Run(poll_interval); });

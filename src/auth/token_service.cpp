@@ -1,14 +1,13 @@
 #include "auth/token_service.hpp"
 
 #include <sodium.h>
-
 #include <strings.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "store/store.hpp"
 #include "util/json_writer.hpp"
@@ -48,8 +47,7 @@ bool HasAudience(const nlohmann::json& claims, const std::string& audience) {
   return std::any_of(it->begin(), it->end(), [&](const auto& item) { return item == audience; });
 }
 
-Result<Claims> ParseClaims(const std::string& payload, int64_t& nbf,
-                           const TokenLifetimes& policy) {
+Result<Claims> ParseClaims(const std::string& payload, int64_t& nbf, const TokenLifetimes& policy) {
   const nlohmann::json claims = nlohmann::json::parse(payload, nullptr, /*exceptions=*/false);
   if (!claims.is_object()) return ErrorCode::kInvalidToken;
   if (!policy.issuer.empty()) {
@@ -148,8 +146,7 @@ TokenPair TokenService::IssuePair(std::string_view username) {
           Sign(username, TokenType::kRefresh, false, sid, now)};
 }
 
-std::string TokenService::IssueAccess(std::string_view username, std::string_view sid,
-                                      bool fresh) {
+std::string TokenService::IssueAccess(std::string_view username, std::string_view sid, bool fresh) {
   return Sign(username, TokenType::kAccess, fresh, sid, clock_());
 }
 
@@ -173,7 +170,7 @@ Result<Claims> TokenService::Check(std::string_view token,
   if (nbf > now + kNotBeforeLeewaySeconds) return ErrorCode::kTokenNotYetValid;
   if (expected && claims->type != *expected) {
     return *expected == TokenType::kRefresh ? ErrorCode::kNeedRefreshToken
-                                           : ErrorCode::kNeedAccessToken;
+                                            : ErrorCode::kNeedAccessToken;
   }
   if (revocations_.IsRevoked(claims->jti) ||
       (!claims->sid.empty() && revocations_.IsRevoked(claims->sid)) ||

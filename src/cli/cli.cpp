@@ -72,38 +72,42 @@ int Main(int argc, char** argv) {
   list->callback([&] { command = [&](const auto& s) { return UserList(s, user); }; });
   remove->callback([&] { command = [&](const auto& s) { return UserRemove(s, user); }; });
   passwd->callback([&] { command = [&](const auto& s) { return UserPasswd(s, user); }; });
-  auto* import = AddCommand(app, "import-flask", "Copy users and revoked tokens from the Flask "
-                                                 "service's SQLite database (idempotent)");
+  auto* import = AddCommand(app, "import-flask",
+                            "Copy users and revoked tokens from the Flask "
+                            "service's SQLite database (idempotent)");
   import->add_option("file", flask_file, "The Flask service's SQLite file")->required();
-  import->callback([&] { command = [&](const auto& s) { return ImportFlask(s, flask_file); }; });
+  import->callback([&] { command = [&](const auto& s) { return ImportFlask(s, flask_file);
+};
+}  // namespace gatehouse::cli
+);
 
-  auto* keys = AddCommand(app, "keys", "Manage signing keys (EdDSA, ES256, RS256)");
-  keys->require_subcommand(1);
-  AddCommand(*keys, "rotate", "Create a new signing key; older keys verify until their tokens expire")
-      ->callback([&] { command = [](const auto& s) { return KeysRotate(s); }; });
+auto* keys = AddCommand(app, "keys", "Manage signing keys (EdDSA, ES256, RS256)");
+keys->require_subcommand(1);
+AddCommand(*keys, "rotate", "Create a new signing key; older keys verify until their tokens expire")
+    ->callback([&] { command = [](const auto& s) { return KeysRotate(s); }; });
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {  // before Success, which it derives from
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::Success&) {
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    return UsageFailure(e.what());
-  }
+try {
+  app.parse(argc, argv);
+} catch (const CLI::CallForHelp& e) {  // before Success, which it derives from
+  return app.exit(e);
+} catch (const CLI::CallForAllHelp& e) {
+  return app.exit(e);
+} catch (const CLI::Success&) {
+  return 0;
+} catch (const CLI::ParseError& e) {
+  return UsageFailure(e.what());
+}
 
-  config::RawSettings file;
-  if (!config_file.empty()) {
-    auto read = config::ReadTomlFile(config_file);
-    if (!read) return UsageFailure(read.error().detail);
-    file = std::move(*read);
-  }
-  auto settings = config::Resolve(file, config::ReadEnvironment(), flags);
-  if (!settings) return UsageFailure(settings.error().detail);
-  obs::InitLogging();
-  return command ? command(*settings) : Serve(*settings);
+config::RawSettings file;
+if (!config_file.empty()) {
+  auto read = config::ReadTomlFile(config_file);
+  if (!read) return UsageFailure(read.error().detail);
+  file = std::move(*read);
+}
+auto settings = config::Resolve(file, config::ReadEnvironment(), flags);
+if (!settings) return UsageFailure(settings.error().detail);
+obs::InitLogging();
+return command ? command(*settings) : Serve(*settings);
 }
 
 }  // namespace gatehouse::cli

@@ -76,7 +76,8 @@ int ImportFlask(const config::Settings& settings, const std::string& flask_datab
   }
   Tally revoked;
   const int64_t keep = std::max(settings.refresh_ttl_seconds, kFlaskRefreshSeconds);
-  if (Status done = ImportRevocations(*store, flask_database, counts->revoked_tokens, keep, revoked);
+  if (Status done =
+          ImportRevocations(*store, flask_database, counts->revoked_tokens, keep, revoked);
       !done) {
     return Failure(done.error().detail);
   }

@@ -12,7 +12,8 @@ namespace {
 
 Result<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings) {
   auth::KeyringOptions options;
-  options.algorithm = auth::ParseAlgorithm(settings.jwt_algorithm).value_or(auth::Algorithm::kHS256);
+  options.algorithm =
+      auth::ParseAlgorithm(settings.jwt_algorithm).value_or(auth::Algorithm::kHS256);
   options.data_dir = settings.data_dir;
   options.private_key_file = settings.jwt_private_key_file;
   // A replaced key verifies as long as any token it signed can live.
@@ -47,7 +48,8 @@ auth::TokenLifetimes TokenPolicyFor(const config::Settings& settings) {
 int KeysRotate(const config::Settings& settings) {
   if (!auth::InitCrypto()) return Failure("libsodium failed to initialise");
   if (settings.jwt_algorithm == "HS256") {
-    return Failure("keys rotate needs jwt.algorithm EdDSA, ES256 or RS256 (HS256: change jwt.secret)");
+    return Failure(
+        "keys rotate needs jwt.algorithm EdDSA, ES256 or RS256 (HS256: change jwt.secret)");
   }
   auto options = KeyringOptionsFor(settings);
   if (!options) return Failure(options.error().detail);

@@ -63,8 +63,8 @@ int Serve(const config::Settings& settings) {
   WorkerPool store_pool("gh-store", 2, 4096);
   obs::GlobalMetrics().SetRouteNames(http::RouteNames());
   hash_pool.SetWaitObserver([](double seconds) { obs::GlobalMetrics().RecordHashWait(seconds); });
-  api::Services services{settings,   **store,    tokens,    revocations, users,   limits,
-                         *deny_list, hash_pool, store_pool, **keyring};
+  api::Services services{settings, **store,    tokens,    revocations, users,
+                         limits,   *deny_list, hash_pool, store_pool,  **keyring};
   revocation_sync.Start(
       kFeedPollInterval,
       [&users](const std::string& username_key) {

@@ -1,11 +1,12 @@
 #include "config/settings.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <limits>
 #include <thread>
-#include <toml++/toml.h>
 
 namespace gatehouse::config {
 namespace {
@@ -17,7 +18,8 @@ const std::vector<SettingSpec> kSettings = {
     {"database", "sqlite://<data_dir>/gatehouse.db", "storage URL"},
     {"jwt.secret", "", "HS256 key (>= 32 bytes); unset: generated into <data_dir>/jwt-secret"},
     {"jwt.algorithm", "HS256", "HS256, EdDSA, ES256 or RS256"},
-    {"jwt.private_key_file", "none", "PEM private key for EdDSA/ES256/RS256; unset: <data_dir>/keys"},
+    {"jwt.private_key_file", "none",
+     "PEM private key for EdDSA/ES256/RS256; unset: <data_dir>/keys"},
     {"jwt.issuer", "none", "iss claim written and required"},
     {"jwt.audience", "none", "aud claim written and required"},
     {"jwt.access_ttl", "30m", "lifetime of access tokens"},
@@ -34,7 +36,8 @@ const std::vector<SettingSpec> kSettings = {
     {"rate_limit.login_per_user", "10/15m", "failed logins per (username, client address)"},
     {"rate_limit.login_per_address", "100/15m", "failed logins per client address"},
     {"rate_limit.registration_per_address", "30/1m", "registrations per client address"},
-    {"trusted_proxies", "none", "comma-separated proxies (address or CIDR) whose X-Forwarded-For is believed"},
+    {"trusted_proxies", "none",
+     "comma-separated proxies (address or CIDR) whose X-Forwarded-For is believed"},
     {"password.deny_list", "none", "file of refused passwords, one per line"},
     {"introspection.secret", "none", "Bearer secret for POST /token/introspect (>= 16 bytes)"},
     {"log.requests", "false", "log one line per request (method, path, status, time, client)"},
@@ -88,8 +91,8 @@ Applier DurationSetting(int64_t low, std::function<void(Settings&, int64_t)> set
 
 Applier TextSetting(std::string Settings::*field) {
   return [field](const std::string& text, Settings& s) {
-    const bool printable = std::none_of(text.begin(), text.end(),
-                                        [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+    const bool printable = std::none_of(
+        text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
     return !text.empty() && printable && (s.*field = text, true);
   };
 }
@@ -123,7 +126,9 @@ const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
       {"data_dir", {TextSetting(&Settings::data_dir), "expected a non-empty path"}},
       {"database", {TextSetting(&Settings::database), "expected a URL such as sqlite://path"}},
       {"jwt.secret",
-       {[](const std::string& t, Settings& s) { return t.size() >= 32 && (s.jwt_secret = t, true); },
+       {[](const std::string& t, Settings& s) {
+          return t.size() >= 32 && (s.jwt_secret = t, true);
+        },
         "must be at least 32 bytes"}},
       {"jwt.algorithm",
        {[](const std::string& t, Settings& s) {
@@ -162,19 +167,21 @@ const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
        {IntSetting(1, 1000000, [](Settings& s, int64_t v) { s.max_connections = int(v); }),
         "expected a whole number from 1 to 1000000"}},
       {"limits.read_timeout",
-       {DurationSetting(1, [](Settings& s, int64_t v) { s.read_timeout = std::chrono::seconds(v); }),
+       {DurationSetting(1,
+                        [](Settings& s, int64_t v) { s.read_timeout = std::chrono::seconds(v); }),
         "expected a duration of at least 1s"}},
       {"limits.idle_timeout",
-       {DurationSetting(1, [](Settings& s, int64_t v) { s.idle_timeout = std::chrono::seconds(v); }),
+       {DurationSetting(1,
+                        [](Settings& s, int64_t v) { s.idle_timeout = std::chrono::seconds(v); }),
         "expected a duration of at least 1s"}},
       {"rate_limit.login_per_user",
        {RateSetting(&Settings::login_per_user), "expected N/duration such as 10/15m, or 0"}},
       {"rate_limit.login_per_address",
        {RateSetting(&Settings::login_per_address), "expected N/duration such as 100/15m, or 0"}},
       {"rate_limit.registration_per_address",
-       {RateSetting(&Settings::registration_per_address), "expected N/duration such as 30/1m, or 0"}},
-      {"trusted_proxies",
-       {ParseProxies, "expected comma-separated addresses or CIDR networks"}},
+       {RateSetting(&Settings::registration_per_address),
+        "expected N/duration such as 30/1m, or 0"}},
+      {"trusted_proxies", {ParseProxies, "expected comma-separated addresses or CIDR networks"}},
       {"password.deny_list", {TextSetting(&Settings::password_deny_list), "expected a path"}},
       {"introspection.secret",
        {[](const std::string& t, Settings& s) {
@@ -244,9 +251,9 @@ Result<RawSettings> ReadTomlFile(const std::string& path) {
     FlattenToml(table, "", out);
     return out;
   } catch (const toml::parse_error& err) {
-    return Error{ErrorCode::kBadRequest,
-                 "config: " + path + ": " + std::string(err.description()) + " (line " +
-                     std::to_string(err.source().begin.line) + ")"};
+    return Error{ErrorCode::kBadRequest, "config: " + path + ": " + std::string(err.description()) +
+                                             " (line " + std::to_string(err.source().begin.line) +
+                                             ")"};
   }
 }
 
@@ -279,7 +286,8 @@ Result<Settings> Resolve(const RawSettings& file, const RawSettings& env,
   if (settings.threads == 0) settings.threads = cores;
   if (settings.hash_threads == 0) settings.hash_threads = cores;
   if (settings.hash_queue == 0) settings.hash_queue = 64 * settings.hash_threads;
-  if (settings.database.empty()) settings.database = "sqlite://" + settings.data_dir + "/gatehouse.db";
+  if (settings.database.empty())
+    settings.database = "sqlite://" + settings.data_dir + "/gatehouse.db";
   return settings;
 }
 

@@ -19,8 +19,8 @@ struct Settings {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 5000;
   std::string data_dir = "./gatehouse-data";
-  std::string database;    // empty until resolved: sqlite://<data_dir>/gatehouse.db
-  std::string jwt_secret;  // empty: generated into <data_dir>/jwt-secret
+  std::string database;                 // empty until resolved: sqlite://<data_dir>/gatehouse.db
+  std::string jwt_secret;               // empty: generated into <data_dir>/jwt-secret
   std::string jwt_algorithm = "HS256";  // HS256 | EdDSA | ES256 | RS256
   std::string jwt_private_key_file;     // asymmetric: a fixed key instead of <data_dir>/keys
   std::string jwt_issuer;
@@ -42,7 +42,8 @@ struct Settings {
   std::vector<IpNetwork> trusted_proxies;  // whose X-Forwarded-For is believed
   std::string password_deny_list;          // file of refused passwords, one per line; empty: none
   bool log_requests = false;
-  std::string introspection_secret;  // Bearer secret of /token/introspect; empty: endpoint off               // one access-log event per request
+  std::string introspection_secret;  // Bearer secret of /token/introspect; empty: endpoint off //
+                                     // one access-log event per request
 };
 
 // One known setting: its dotted name, its default as text, and a one-line description.

@@ -2,12 +2,11 @@
 // session and the HTTP fuzz target so that both exercise the same path.
 #pragma once
 
-#include <utility>  // before Asio/Beast: Boost 1.74 under GCC 12 needs std::exchange declared
-
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <string_view>
+#include <utility>  // before Asio/Beast: Boost 1.74 under GCC 12 needs std::exchange declared
 
 #include "config/settings.hpp"
 #include "http/request.hpp"

@@ -60,7 +60,9 @@ class FieldCollector : public nlohmann::json_sax<nlohmann::json> {
   }
   bool start_object(std::size_t) override { return Open(); }
   bool end_object() override { return --depth_, true; }
-  bool start_array(std::size_t) override { return depth_ == 0 ? Fail(ErrorCode::kMalformedBody) : Open(); }
+  bool start_array(std::size_t) override {
+    return depth_ == 0 ? Fail(ErrorCode::kMalformedBody) : Open();
+  }
   bool end_array() override { return --depth_, true; }
   bool key(string_t& key) override {
     if (depth_ != 1) return true;
@@ -166,11 +168,21 @@ bool IsValidUtf8(std::string_view text) {
     const unsigned char c = *p;
     int extra = 0;
     uint32_t code = 0;
-    if (c < 0x80) { ++p; continue; }
-    if ((c & 0xE0) == 0xC0) { extra = 1; code = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { extra = 2; code = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { extra = 3; code = c & 0x07; }
-    else return false;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      code = c & 0x07;
+    } else
+      return false;
     if (end - p <= extra) return false;
     for (int i = 1; i <= extra; ++i) {
       if ((p[i] & 0xC0) != 0x80) return false;
@@ -188,12 +200,15 @@ bool IsValidUtf8(std::string_view text) {
 Result<Fields> DecodeFields(std::string_view content_type, std::string_view body,
                             const std::vector<std::string_view>& wanted) {
   switch (ClassifyContentType(content_type)) {
-    case MediaType::kJson: return DecodeJson(body, wanted);
-    case MediaType::kForm: return DecodeForm(body, wanted);
+    case MediaType::kJson:
+      return DecodeJson(body, wanted);
+    case MediaType::kForm:
+      return DecodeForm(body, wanted);
     case MediaType::kNone:
       if (body.empty()) return Fields(wanted.size());
       return ErrorCode::kUnsupportedMedia;
-    case MediaType::kOther: break;
+    case MediaType::kOther:
+      break;
   }
   return ErrorCode::kUnsupportedMedia;
 }

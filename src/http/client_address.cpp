@@ -21,8 +21,8 @@ std::string ClientAddress(std::string_view peer, std::string_view forwarded_for,
     const std::size_t comma = forwarded_for.rfind(',');
     const std::string_view hop =
         Trim(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
-    forwarded_for = comma == std::string_view::npos ? std::string_view()
-                                                    : forwarded_for.substr(0, comma);
+    forwarded_for =
+        comma == std::string_view::npos ? std::string_view() : forwarded_for.substr(0, comma);
     if (hop.find('/') != std::string_view::npos || !ParseNetwork(hop)) break;
     client = hop;
     if (!InAnyNetwork(hop, trusted_proxies)) break;

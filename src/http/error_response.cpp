@@ -30,26 +30,39 @@ Response MessageResponse(unsigned status, std::string_view message) {
 
 Response ErrorResponse(const Error& error, std::string_view context_message) {
   switch (error.code) {
-    case ErrorCode::kBadRequest: return MessageResponse(400, error.detail);
-    case ErrorCode::kMalformedBody: return MessageResponse(400, "Malformed request body");
+    case ErrorCode::kBadRequest:
+      return MessageResponse(400, error.detail);
+    case ErrorCode::kMalformedBody:
+      return MessageResponse(400, "Malformed request body");
     case ErrorCode::kUnsupportedMedia:
-      return MessageResponse(415, "Content-Type must be application/json or "
-                                  "application/x-www-form-urlencoded");
-    case ErrorCode::kConflict: return MessageResponse(409, error.detail);
-    case ErrorCode::kWrongCredentials: return MessageResponse(401, "Wrong credentials");
+      return MessageResponse(415,
+                             "Content-Type must be application/json or "
+                             "application/x-www-form-urlencoded");
+    case ErrorCode::kConflict:
+      return MessageResponse(409, error.detail);
+    case ErrorCode::kWrongCredentials:
+      return MessageResponse(401, "Wrong credentials");
     case ErrorCode::kMissingToken: {
       Response response = MessageResponse(401, "Missing Authorization Header");
       response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gatehouse\"");
       return response;
     }
-    case ErrorCode::kInvalidToken: return TokenError("Invalid token");
-    case ErrorCode::kTokenExpired: return TokenError("Token has expired");
-    case ErrorCode::kTokenNotYetValid: return TokenError("Token not yet valid");
-    case ErrorCode::kTokenRevoked: return TokenError("Token has been revoked");
-    case ErrorCode::kNeedRefreshToken: return TokenError("Only refresh tokens are allowed");
-    case ErrorCode::kNeedAccessToken: return TokenError("Only access tokens are allowed");
-    case ErrorCode::kNeedFreshToken: return TokenError("Fresh token required");
-    case ErrorCode::kNotFound: return MessageResponse(404, "Not found");
+    case ErrorCode::kInvalidToken:
+      return TokenError("Invalid token");
+    case ErrorCode::kTokenExpired:
+      return TokenError("Token has expired");
+    case ErrorCode::kTokenNotYetValid:
+      return TokenError("Token not yet valid");
+    case ErrorCode::kTokenRevoked:
+      return TokenError("Token has been revoked");
+    case ErrorCode::kNeedRefreshToken:
+      return TokenError("Only refresh tokens are allowed");
+    case ErrorCode::kNeedAccessToken:
+      return TokenError("Only access tokens are allowed");
+    case ErrorCode::kNeedFreshToken:
+      return TokenError("Fresh token required");
+    case ErrorCode::kNotFound:
+      return MessageResponse(404, "Not found");
     case ErrorCode::kOverloaded: {
       Response response = MessageResponse(503, "Server is busy, try again shortly");
       response.headers.emplace_back("Retry-After", kRetryAfterSeconds);
@@ -62,8 +75,8 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
     }
     case ErrorCode::kStorageFailure:
       obs::GlobalMetrics().RecordStoreError();
-      return MessageResponse(500, context_message.empty() ? "Something went wrong"
-                                                          : context_message);
+      return MessageResponse(500,
+                             context_message.empty() ? "Something went wrong" : context_message);
   }
   return MessageResponse(500, "Something went wrong");
 }

@@ -1,13 +1,12 @@
 #include "http/server.hpp"
 
-#include <utility>  // before Asio: Boost 1.74 under GCC 12 needs std::exchange declared
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <utility>  // before Asio: Boost 1.74 under GCC 12 needs std::exchange declared
 
 #include "http/session.hpp"
 #include "obs/logging.hpp"
@@ -61,10 +60,9 @@ Status Server::Listen() {
       port_ = acceptor.local_endpoint().port();  // port 0: every acceptor shares the first's
       continue;
     }
-    return Error{ErrorCode::kBadRequest, "setting listen: cannot listen on " +
-                                             settings_.listen_host + ":" +
-                                             std::to_string(settings_.listen_port) + ": " +
-                                             ec.message()};
+    return Error{ErrorCode::kBadRequest,
+                 "setting listen: cannot listen on " + settings_.listen_host + ":" +
+                     std::to_string(settings_.listen_port) + ": " + ec.message()};
   }
   return Ok{};
 }

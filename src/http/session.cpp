@@ -8,9 +8,9 @@
 
 #include "http/beast_request.hpp"
 #include "http/router.hpp"
+#include "http/server.hpp"
 #include "obs/logging.hpp"
 #include "obs/metrics.hpp"
-#include "http/server.hpp"
 
 namespace gatehouse::http {
 namespace {
@@ -58,10 +58,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // The whole request, once begun, must arrive within the read timeout: a client stalling
     // mid-request is dropped and never holds more than its socket.
     stream_.expires_after(settings.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->OnRead(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -100,8 +99,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Send(Response response, bool counted) {
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started_;
-    obs::GlobalMetrics().RecordRequest(counted ? RouteIndex(request_.path) : obs::Metrics::kMaxRoutes - 1,
-                                       response.status, counted ? elapsed.count() : 0.0);
+    obs::GlobalMetrics().RecordRequest(
+        counted ? RouteIndex(request_.path) : obs::Metrics::kMaxRoutes - 1, response.status,
+        counted ? elapsed.count() : 0.0);
     response_ = {};
     response_.version(11);
     response_.result(response.status);
@@ -116,18 +116,19 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.body() = std::move(response.body);
     response_.prepare_payload();
     stream_.expires_after(server_.settings().read_timeout);
-    bhttp::async_write(stream_, response_,
-                       [self = shared_from_this(), close, counted](beast::error_code ec, std::size_t) {
-                         if (counted) self->server_.in_flight().fetch_sub(1);
-                         if (ec) return self->Close();
-                         if (close) return self->DrainAndClose();
-                         self->WaitForRequest();
-                       });
+    bhttp::async_write(
+        stream_, response_,
+        [self = shared_from_this(), close, counted](beast::error_code ec, std::size_t) {
+          if (counted) self->server_.in_flight().fetch_sub(1);
+          if (ec) return self->Close();
+          if (close) return self->DrainAndClose();
+          self->WaitForRequest();
+        });
   }
 
   void LogRequest(unsigned status, double seconds) {
-    static constexpr const char* kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH",
-                                               "DELETE", "OPTIONS", "OTHER"};
+    static constexpr const char* kMethods[] = {"GET",   "HEAD",   "POST",    "PUT",
+                                               "PATCH", "DELETE", "OPTIONS", "OTHER"};
     obs::Info("request", {{"request_id", request_id_},
                           {"method", kMethods[static_cast<int>(request_.method)]},
                           {"path", request_.path},

@@ -3,9 +3,8 @@
 // pipelining client's next request waits in the buffer until the current one is answered.
 #pragma once
 
-#include <utility>  // before Asio: Boost 1.74 under GCC 12 needs std::exchange declared
-
 #include <boost/asio/ip/tcp.hpp>
+#include <utility>  // before Asio: Boost 1.74 under GCC 12 needs std::exchange declared
 
 namespace gatehouse::http {
 

@@ -21,9 +21,15 @@ using Field = std::pair<std::string_view, std::string_view>;
 void InitLogging();
 
 void Log(Level level, std::string_view message, std::initializer_list<Field> fields = {});
-inline void Info(std::string_view m, std::initializer_list<Field> f = {}) { Log(Level::kInfo, m, f); }
-inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) { Log(Level::kWarn, m, f); }
-inline void Error(std::string_view m, std::initializer_list<Field> f = {}) { Log(Level::kError, m, f); }
+inline void Info(std::string_view m, std::initializer_list<Field> f = {}) {
+  Log(Level::kInfo, m, f);
+}
+inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) {
+  Log(Level::kWarn, m, f);
+}
+inline void Error(std::string_view m, std::initializer_list<Field> f = {}) {
+  Log(Level::kError, m, f);
+}
 
 // A short id for one request ("5f3a9c21-1b"), unique within the process, random across
 // processes; answered as X-Request-Id and written with every event about the request.

@@ -23,7 +23,8 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view type
 }  // namespace
 
 void Metrics::Histogram::Record(double seconds) {
-  const auto bucket = std::lower_bound(kBuckets.begin(), kBuckets.end(), seconds) - kBuckets.begin();
+  const auto bucket =
+      std::lower_bound(kBuckets.begin(), kBuckets.end(), seconds) - kBuckets.begin();
   counts[static_cast<std::size_t>(bucket)].fetch_add(1, kRelaxed);
   sum_nanos.fetch_add(static_cast<uint64_t>(std::max(0.0, seconds) * 1e9), kRelaxed);
 }
@@ -73,7 +74,8 @@ void Metrics::RecordStoreError() { store_errors_.fetch_add(1, kRelaxed); }
 std::string Metrics::Render(const Gauges& gauges) const {
   std::string out;
   out.reserve(16384);
-  AppendHeader(out, "gatehouse_http_requests_total", "counter", "HTTP requests by route and status");
+  AppendHeader(out, "gatehouse_http_requests_total", "counter",
+               "HTTP requests by route and status");
   for (std::size_t route = 0; route < route_names_.size(); ++route) {
     if (route_names_[route].empty()) continue;
     for (std::size_t s = 0; s < kStatuses.size(); ++s) {

@@ -13,7 +13,10 @@ void AppendJsonString(std::string& out, std::string_view text);
 
 class JsonObjectWriter {
  public:
-  JsonObjectWriter() { out_.reserve(256); out_ += '{'; }
+  JsonObjectWriter() {
+    out_.reserve(256);
+    out_ += '{';
+  }
   JsonObjectWriter& Add(std::string_view key, std::string_view value);
   JsonObjectWriter& Add(std::string_view key, const char* value) {
     return Add(key, std::string_view(value));

@@ -47,7 +47,8 @@ void WorkerPool::RunWorker() {
       queue_.pop_front();
     }
     if (wait_observer_) {
-      const std::chrono::duration<double> waited = std::chrono::steady_clock::now() - queued.enqueued;
+      const std::chrono::duration<double> waited =
+          std::chrono::steady_clock::now() - queued.enqueued;
       wait_observer_(waited.count());
     }
     queued.job();

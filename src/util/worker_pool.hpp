@@ -26,7 +26,9 @@ class WorkerPool {
   bool TrySubmit(std::function<void()> job);
   std::size_t QueueDepth() const;
   // Called on a worker with the seconds each job waited in the queue. Set before submitting.
-  void SetWaitObserver(std::function<void(double)> observer) { wait_observer_ = std::move(observer); }
+  void SetWaitObserver(std::function<void(double)> observer) {
+    wait_observer_ = std::move(observer);
+  }
 
  private:
   void RunWorker();

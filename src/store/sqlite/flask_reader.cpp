@@ -34,8 +34,9 @@ Result<Statement> Prepare(sqlite3* db, const std::string& path, const char* sql)
 
 std::string Column(sqlite3_stmt* stmt, int column) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-  return text != nullptr ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)))
-                         : std::string();
+  return text != nullptr
+             ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)))
+             : std::string();
 }
 
 template <typename Row, typename Make>
@@ -81,7 +82,10 @@ Status ReadFlaskUsers(const std::string& path, int batch_size,
                       const std::function<Status(const std::vector<FlaskUser>&)>& on_batch) {
   return Stream<FlaskUser>(
       path, "SELECT username, password FROM users ORDER BY rowid", batch_size,
-      [](sqlite3_stmt* stmt) { return FlaskUser{Column(stmt, 0), Column(stmt, 1)}; }, on_batch);
+      [](sqlite3_stmt* stmt) {
+        return FlaskUser{Column(stmt, 0), Column(stmt, 1)};
+      },
+      on_batch);
 }
 
 Status ReadFlaskRevokedJtis(

@@ -1,0 +1,151 @@
+#include "auth/keyring.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "auth/passwords.hpp"
+
+namespace gatehouse::auth {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kNow = 1'800'000'000;
+constexpr int64_t kLifetime = 3600;
+
+class KeyringTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(InitCrypto());
+    dir_ = fs::temp_directory_path() / ("keyring-test-" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  KeyringOptions Options(Algorithm algorithm) const {
+    KeyringOptions options;
+    options.algorithm = algorithm;
+    options.data_dir = dir_.string();
+    options.max_token_lifetime = kLifetime;
+    return options;
+  }
+  std::vector<std::string> Kids(const Keyring& keyring) const {
+    std::vector<std::string> kids;
+    const nlohmann::json jwks = nlohmann::json::parse(*keyring.JwksJson());
+    for (const auto& key : jwks["keys"]) {
+      kids.push_back(key["kid"]);
+    }
+    return kids;
+  }
+  bool Verifies(const Keyring& keyring, const std::string& token) const {
+    std::string payload;
+    return keyring.Verify(token, payload).ok();
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(KeyringTest, FirstOpenCreatesOnePrivateKeyFile) {
+  auto keyring = Keyring::Open(Options(Algorithm::kEdDSA), kNow);
+  ASSERT_TRUE(keyring.ok()) << keyring.error().detail;
+  std::vector<fs::path> files(fs::directory_iterator(dir_ / "keys"), fs::directory_iterator());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(fs::status(files[0]).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fs::status(dir_ / "keys").permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(Kids(**keyring), std::vector<std::string>{(*keyring)->SigningKid()});
+}
+
+TEST_F(KeyringTest, ReopeningUsesTheSameKey) {
+  auto first = Keyring::Open(Options(Algorithm::kES256), kNow);
+  auto second = Keyring::Open(Options(Algorithm::kES256), kNow + 5);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ((*first)->SigningKid(), (*second)->SigningKid());
+  EXPECT_TRUE(Verifies(**second, (*first)->Sign(R"({"sub":"a"})")));
+}
+
+TEST_F(KeyringTest, RotationSwitchesTheSigningKeyAndKeepsTheOldOneVerifying) {
+  auto keyring = Keyring::Open(Options(Algorithm::kEdDSA), kNow);
+  ASSERT_TRUE(keyring.ok());
+  const std::string old_kid = (*keyring)->SigningKid();
+  const std::string old_token = (*keyring)->Sign(R"({"sub":"a"})");
+  auto new_kid = RotateSigningKey(Options(Algorithm::kEdDSA), kNow + 10);
+  ASSERT_TRUE(new_kid.ok()) << new_kid.error().detail;
+  auto changed = (*keyring)->Reload(kNow + 11);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_TRUE(*changed);
+  EXPECT_EQ((*keyring)->SigningKid(), *new_kid);
+  EXPECT_EQ(Kids(**keyring), (std::vector<std::string>{*new_kid, old_kid}));
+  EXPECT_TRUE(Verifies(**keyring, old_token));
+}
+
+TEST_F(KeyringTest, OldKeyDropsOutWhenItsSuccessorOutlivesTheLongestToken) {
+  auto keyring = Keyring::Open(Options(Algorithm::kEdDSA), kNow);
+  ASSERT_TRUE(keyring.ok());
+  const std::string old_token = (*keyring)->Sign(R"({"sub":"a"})");
+  ASSERT_TRUE(RotateSigningKey(Options(Algorithm::kEdDSA), kNow + 10).ok());
+  ASSERT_TRUE((*keyring)->Reload(kNow + 10 + kLifetime - 1).ok());
+  EXPECT_TRUE(Verifies(**keyring, old_token));
+  auto changed = (*keyring)->Reload(kNow + 10 + kLifetime);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_TRUE(*changed);
+  EXPECT_EQ(Kids(**keyring).size(), 1u);
+  EXPECT_FALSE(Verifies(**keyring, old_token));
+}
+
+TEST_F(KeyringTest, ReloadWithoutChangesReportsNoChange) {
+  auto keyring = Keyring::Open(Options(Algorithm::kES256), kNow);
+  ASSERT_TRUE(keyring.ok());
+  auto changed = (*keyring)->Reload(kNow + 1);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_FALSE(*changed);
+}
+
+TEST_F(KeyringTest, KeysOfAnotherAlgorithmAreIgnoredAndAFreshKeyIsMade) {
+  auto eddsa = Keyring::Open(Options(Algorithm::kEdDSA), kNow);
+  auto es256 = Keyring::Open(Options(Algorithm::kES256), kNow + 1);
+  ASSERT_TRUE(eddsa.ok() && es256.ok()) << es256.error().detail;
+  EXPECT_NE((*eddsa)->SigningKid(), (*es256)->SigningKid());
+  EXPECT_FALSE(Verifies(**es256, (*eddsa)->Sign(R"({"sub":"a"})")));
+}
+
+TEST_F(KeyringTest, HmacKeyringHasAnEmptyJwksAndNoKid) {
+  KeyringOptions options;
+  options.hmac_secret = std::string(32, 's');
+  auto keyring = Keyring::Open(options, kNow);
+  ASSERT_TRUE(keyring.ok());
+  EXPECT_EQ(*(*keyring)->JwksJson(), R"({"keys":[]})");
+  EXPECT_EQ((*keyring)->SigningKid(), "");
+  EXPECT_TRUE(Verifies(**keyring, (*keyring)->Sign(R"({"sub":"a"})")));
+}
+
+TEST_F(KeyringTest, RotateRefusesHmacAndAFixedKeyFile) {
+  KeyringOptions hmac;
+  hmac.hmac_secret = std::string(32, 's');
+  EXPECT_FALSE(RotateSigningKey(hmac, kNow).ok());
+  KeyringOptions fixed = Options(Algorithm::kEdDSA);
+  fixed.private_key_file = (dir_ / "key.pem").string();
+  EXPECT_FALSE(RotateSigningKey(fixed, kNow).ok());
+}
+
+TEST_F(KeyringTest, PrivateKeyFileOfTheWrongTypeFailsToOpen) {
+  auto key = SigningKey::Generate(Algorithm::kES256);
+  ASSERT_TRUE(key.ok());
+  const fs::path path = dir_ / "key.pem";
+  std::ofstream(path) << (*key)->PrivatePem();
+  KeyringOptions options = Options(Algorithm::kEdDSA);
+  options.private_key_file = path.string();
+  EXPECT_FALSE(Keyring::Open(options, kNow).ok());
+  options.algorithm = Algorithm::kES256;
+  auto keyring = Keyring::Open(options, kNow);
+  ASSERT_TRUE(keyring.ok());
+  EXPECT_EQ((*keyring)->SigningKid(), (*key)->kid());
+}
+
+}  // namespace
+}  // namespace gatehouse::auth
