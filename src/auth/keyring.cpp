@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,7 +18,7 @@
 namespace gatehouse::auth {
 namespace {
 
-// "<10-digit unix seconds>-<8 hex>.pem": names sort in creation order.
+// "<10-digit unix seconds>-<8 hex sequence>.pem": names sort in creation order.
 constexpr std::size_t kKeyNameLength = 10 + 1 + 8 + 4;
 
 Error KeyError(const std::string& what) { return Error{ErrorCode::kStorageFailure, what}; }
@@ -83,11 +82,20 @@ Result<std::string> CreateKeyFile(const KeyringOptions& options, int64_t now) {
   }
   auto key = SigningKey::Generate(options.algorithm);
   if (!key) return key.error();
-  unsigned char random[4];
-  randombytes_buf(random, sizeof random);
+  // Names must sort in creation order, also for two keys made within one second: the second
+  // part is one more than the largest already used in this second.
+  auto existing = ListKeyFiles(dir);
+  if (!existing) return existing.error();
+  char prefix[16];
+  std::snprintf(prefix, sizeof prefix, "%010lld-", static_cast<long long>(now));
+  unsigned long sequence = 0;
+  for (const auto& name : *existing) {
+    if (name.compare(0, 11, prefix) == 0) {
+      sequence = std::max(sequence, std::stoul(name.substr(11, 8), nullptr, 16) + 1);
+    }
+  }
   char name[32];
-  std::snprintf(name, sizeof name, "%010lld-%02x%02x%02x%02x.pem", static_cast<long long>(now),
-                random[0], random[1], random[2], random[3]);
+  std::snprintf(name, sizeof name, "%s%08lx.pem", prefix, sequence);
   std::string pem = (*key)->PrivatePem();
   if (Status written = WritePrivateFile(dir + "/" + name, pem); !written) return written.error();
   return (*key)->kid();

@@ -1,6 +1,6 @@
 // The keys that sign and verify tokens, for the configured algorithm.
 // - HS256: one secret; nothing to rotate; the JWKS is empty.
-// - EdDSA, ES256, RS256: private keys in <data_dir>/keys/<created>-<random>.pem (0600), or the
+// - EdDSA, ES256, RS256: private keys in <data_dir>/keys/<created>-<sequence>.pem (0600), or the
 //   one key of jwt.private_key_file. The newest key signs; an older key keeps verifying until
 //   every token it can have signed has expired (its successor is older than the longest token
 //   lifetime), then drops out. `gatehouse keys rotate` adds a key while a server runs; the

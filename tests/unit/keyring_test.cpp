@@ -98,6 +98,19 @@ TEST_F(KeyringTest, OldKeyDropsOutWhenItsSuccessorOutlivesTheLongestToken) {
   EXPECT_FALSE(Verifies(**keyring, old_token));
 }
 
+TEST_F(KeyringTest, KeysRotatedWithinOneSecondSignInCreationOrder) {
+  auto keyring = Keyring::Open(Options(Algorithm::kEdDSA), kNow);
+  ASSERT_TRUE(keyring.ok());
+  std::string last_kid;
+  for (int i = 0; i < 5; ++i) {
+    auto kid = RotateSigningKey(Options(Algorithm::kEdDSA), kNow);
+    ASSERT_TRUE(kid.ok());
+    last_kid = *kid;
+  }
+  ASSERT_TRUE((*keyring)->Reload(kNow).ok());
+  EXPECT_EQ((*keyring)->SigningKid(), last_kid);
+}
+
 TEST_F(KeyringTest, ReloadWithoutChangesReportsNoChange) {
   auto keyring = Keyring::Open(Options(Algorithm::kES256), kNow);
   ASSERT_TRUE(keyring.ok());
