@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "auth/jose_json.hpp"
+
 namespace gatehouse::auth {
 namespace {
 
@@ -125,44 +127,13 @@ class ThreadSlot {
   std::size_t index_;
 };
 
-bool IsAsciiJwt(std::string_view s) {
-  return s.size() == 3 && (s[0] | 0x20) == 'j' && (s[1] | 0x20) == 'w' && (s[2] | 0x20) == 't';
-}
-
-// nlohmann stops at a NUL byte as if the input ended there, so "{}\0junk" would pass; JSON
-// text can never contain a raw NUL, so refuse it up front.
-bool HasNul(const std::string& text) { return text.find('\0') != std::string::npos; }
-
 // Only authenticated headers other than our own reach this, so a DOM parse is affordable.
-// Duplicate member names are refused (RFC 7515 §4 allows that or last-wins).
 bool HeaderAcceptable(const std::string& text) {
-  if (HasNul(text)) return false;
-  std::vector<std::string> names;
-  bool duplicate = false;
-  auto on_event = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    if (depth == 1 && event == Json::parse_event_t::key) {
-      const auto& name = parsed.get_ref<const std::string&>();
-      duplicate = duplicate || std::find(names.begin(), names.end(), name) != names.end();
-      names.push_back(name);
-    }
-    return true;
-  };
-  const Json header = Json::parse(text, on_event, /*allow_exceptions=*/false);
+  const auto header = ParseJoseHeader(text);
   // One HMAC key has no id: a `kid` names a key this verifier does not have (RFC 8725 §3.1).
-  if (duplicate || !header.is_object() || header.contains("crit") || header.contains("kid")) {
-    return false;
-  }
-  const auto alg = header.find("alg");
-  const auto typ = header.find("typ");
-  return alg != header.end() && *alg == "HS256" &&
-         (typ == header.end() ||
-          (typ->is_string() && IsAsciiJwt(typ->get_ref<const std::string&>())));
-}
-
-// A valid JSON text whose first significant character is '{' is an object.
-bool IsJsonObject(const std::string& text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  return first != std::string::npos && text[first] == '{' && !HasNul(text) && Json::accept(text);
+  if (!header || header->contains("kid")) return false;
+  const auto alg = header->find("alg");
+  return alg != header->end() && *alg == "HS256";
 }
 
 struct MacCtxFree {
@@ -224,18 +195,15 @@ struct HmacKey::Impl {
   }
 
   bool Verify(std::string_view token, std::string& payload_json) {
-    if (token.size() > kMaxTokenBytes) return false;
-    const std::size_t dot1 = token.find('.');
-    const std::size_t dot2 = dot1 == token.npos ? dot1 : token.find('.', dot1 + 1);
-    if (dot2 == token.npos || token.find('.', dot2 + 1) != token.npos) return false;
-    const std::string_view header = token.substr(0, dot1);
-    const std::string_view payload = token.substr(dot1 + 1, dot2 - dot1 - 1);
-    const std::string_view signature = token.substr(dot2 + 1);
-    if (header.empty() || payload.empty() || signature.size() != kMacChars) return false;
+    CompactParts parts;
+    if (!SplitCompact(token, parts) || parts.signature.size() != kMacChars) return false;
+    const std::string_view header = parts.header;
+    const std::string_view payload = parts.payload;
+    const std::string_view signature = parts.signature;
 
     unsigned char given[kMacBytes];
     unsigned char expected[kMacBytes];
-    if (!DecodeTo(signature, given) || !Mac(token.substr(0, dot2), expected) ||
+    if (!DecodeTo(signature, given) || !Mac(parts.signing_input, expected) ||
         CRYPTO_memcmp(given, expected, kMacBytes) != 0) {
       return false;
     }
@@ -244,7 +212,7 @@ struct HmacKey::Impl {
         !(Base64UrlDecode(header, payload_json) && HeaderAcceptable(payload_json))) {
       return false;
     }
-    return Base64UrlDecode(payload, payload_json) && IsJsonObject(payload_json);
+    return Base64UrlDecode(payload, payload_json) && IsJsonObjectText(payload_json);
   }
 
  private:

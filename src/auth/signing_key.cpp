@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "auth/jose_json.hpp"
+
 namespace gatehouse::auth {
 namespace {
 
@@ -79,18 +81,6 @@ bool DerToRaw(std::string_view der, std::string& raw) {
          BN_bn2binpad(s, out + kP256CoordinateBytes, kP256CoordinateBytes) == kP256CoordinateBytes;
 }
 
-bool IsAsciiJwt(std::string_view s) {
-  return s.size() == 3 && (s[0] | 0x20) == 'j' && (s[1] | 0x20) == 'w' && (s[2] | 0x20) == 't';
-}
-
-// nlohmann stops at a NUL byte as if the input ended there; JSON text never holds a raw NUL.
-bool HasNul(const std::string& text) { return text.find('\0') != std::string::npos; }
-
-bool IsJsonObject(const std::string& text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  return first != std::string::npos && text[first] == '{' && !HasNul(text) && Json::accept(text);
-}
-
 struct HeaderFields {
   Algorithm algorithm = Algorithm::kHS256;
   std::optional<std::string> kid;
@@ -101,27 +91,13 @@ struct HeaderFields {
 // than JWT and a non-string kid.
 bool ParseHeader(std::string_view header_b64, HeaderFields& fields) {
   std::string text;
-  if (!Base64UrlDecode(header_b64, text) || HasNul(text)) return false;
-  std::vector<std::string> names;
-  bool duplicate = false;
-  auto on_event = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    if (depth == 1 && event == Json::parse_event_t::key) {
-      const auto& name = parsed.get_ref<const std::string&>();
-      duplicate = duplicate || std::find(names.begin(), names.end(), name) != names.end();
-      names.push_back(name);
-    }
-    return true;
-  };
-  const Json header = Json::parse(text, on_event, /*allow_exceptions=*/false);
-  if (duplicate || !header.is_object() || header.contains("crit")) return false;
+  if (!Base64UrlDecode(header_b64, text)) return false;
+  const auto parsed = ParseJoseHeader(text);
+  if (!parsed) return false;
+  const Json& header = *parsed;
   const auto alg = header.find("alg");
-  const auto typ = header.find("typ");
   const auto kid = header.find("kid");
   if (alg == header.end() || !alg->is_string()) return false;
-  if (typ != header.end() &&
-      !(typ->is_string() && IsAsciiJwt(typ->get_ref<const std::string&>()))) {
-    return false;
-  }
   if (kid != header.end() && !kid->is_string()) return false;
   const auto algorithm = ParseAlgorithm(alg->get_ref<const std::string&>());
   if (!algorithm) return false;
@@ -288,14 +264,11 @@ Status VerifierSet::Verify(std::string_view token, std::string& payload_json) co
 }
 
 bool VerifierSet::VerifyToken(std::string_view token, std::string& payload_json) const {
-  if (token.size() > kMaxTokenBytes) return false;
-  const std::size_t dot1 = token.find('.');
-  const std::size_t dot2 = dot1 == token.npos ? dot1 : token.find('.', dot1 + 1);
-  if (dot2 == token.npos || token.find('.', dot2 + 1) != token.npos) return false;
-  const std::string_view header = token.substr(0, dot1);
-  const std::string_view payload = token.substr(dot1 + 1, dot2 - dot1 - 1);
-  const std::string_view signature = token.substr(dot2 + 1);
-  if (header.empty() || payload.empty() || signature.empty()) return false;
+  CompactParts parts;
+  if (!SplitCompact(token, parts)) return false;
+  const std::string_view header = parts.header;
+  const std::string_view payload = parts.payload;
+  const std::string_view signature = parts.signature;
   // HS256 is HmacKey's business alone: it checks the MAC before parsing anything.
   if (header == Hs256HeaderB64()) return hmac_ && hmac_->Verify(token, payload_json).ok();
 
@@ -313,8 +286,8 @@ bool VerifierSet::VerifyToken(std::string_view token, std::string& payload_json)
   }
   std::string signature_bytes;
   return Base64UrlDecode(signature, signature_bytes) &&
-         key->VerifySignature(token.substr(0, dot2), signature_bytes) &&
-         Base64UrlDecode(payload, payload_json) && IsJsonObject(payload_json);
+         key->VerifySignature(parts.signing_input, signature_bytes) &&
+         Base64UrlDecode(payload, payload_json) && IsJsonObjectText(payload_json);
 }
 
 const PublicKey* VerifierSet::SelectKey(Algorithm algorithm, const std::string* kid) const {

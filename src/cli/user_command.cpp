@@ -69,6 +69,25 @@ bool CheckNewPassword(const config::Settings& settings, const std::string& passw
   return true;
 }
 
+// Reads, checks and hashes a new password; nullopt (after printing why) when any step fails.
+std::optional<std::string> NewPasswordHash(const config::Settings& settings, bool from_stdin) {
+  auto password = ReadNewPassword(from_stdin);
+  if (!password) {
+    Failure("the two passwords differ, or none was given");
+    return std::nullopt;
+  }
+  const bool acceptable = CheckNewPassword(settings, *password);
+  auto hash =
+      acceptable ? auth::HashPassword(*password) : Result<std::string>(ErrorCode::kBadRequest);
+  auth::Wipe(*password);
+  if (!acceptable) return std::nullopt;
+  if (!hash) {
+    Failure(hash.error().detail);
+    return std::nullopt;
+  }
+  return std::move(*hash);
+}
+
 }  // namespace
 
 int UserAdd(const config::Settings& settings, const UserOptions& options) {
@@ -78,12 +97,8 @@ int UserAdd(const config::Settings& settings, const UserOptions& options) {
   }
   auto store = OpenStoreOrReport(settings);
   if (!store || !auth::InitCrypto()) return 1;
-  auto password = ReadNewPassword(options.password_stdin);
-  if (!password) return Failure("the two passwords differ, or none was given");
-  if (!CheckNewPassword(settings, *password)) return 1;
-  auto hash = auth::HashPassword(*password);
-  auth::Wipe(*password);
-  if (!hash) return Failure(hash.error().detail);
+  auto hash = NewPasswordHash(settings, options.password_stdin);
+  if (!hash) return 1;
   Status created = store->CreateUser({options.username, *hash, UnixNow()});
   if (!created && created.error().code == ErrorCode::kConflict) {
     return Failure("user " + options.username + " already exists");
@@ -135,12 +150,8 @@ int UserPasswd(const config::Settings& settings, const UserOptions& options) {
   auto user = store->FindUser(options.username);
   if (!user) return Failure(user.error().detail);
   if (!*user) return Failure("no user " + options.username);
-  auto password = ReadNewPassword(options.password_stdin);
-  if (!password) return Failure("the two passwords differ, or none was given");
-  if (!CheckNewPassword(settings, *password)) return 1;
-  auto hash = auth::HashPassword(*password);
-  auth::Wipe(*password);
-  if (!hash) return Failure(hash.error().detail);
+  auto hash = NewPasswordHash(settings, options.password_stdin);
+  if (!hash) return 1;
   // As with POST /password: the old tokens go first, so a failure never leaves them valid
   // under a new password.
   const store::UserRevocation revocation{store::UsernameKey(options.username), UnixNow() + 1};
