@@ -85,7 +85,8 @@ BENCHMARK(BM_RevocationLookup)->Arg(0)->Arg(1000000);
 void BM_DecodeJsonBody(benchmark::State& state) {
   const std::string body = R"({"username":"alice","password":"correct horse battery"})";
   for (auto _ : state) {
-    benchmark::DoNotOptimize(http::DecodeFields("application/json", body, {"username", "password"}));
+    benchmark::DoNotOptimize(
+        http::DecodeFields("application/json", body, {"username", "password"}));
   }
 }
 BENCHMARK(BM_DecodeJsonBody);
