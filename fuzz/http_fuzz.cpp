@@ -27,7 +27,9 @@ struct World {
   config::Settings settings;
   std::unique_ptr<store::Store> store;
   auth::RevocationSet revocations;
-  auth::TokenService tokens{kSecret, {}, revocations, [] { return int64_t{1700000000}; }};
+  std::shared_ptr<auth::Keyring> keyring =
+      auth::Keyring::Open({auth::Algorithm::kHS256, std::string(kSecret), {}, {}, 0}, 0).value();
+  auth::TokenService tokens{keyring, {}, revocations, [] { return int64_t{1700000000}; }};
   store::UserCache users;
   auth::AbuseLimits limits{{}, {}, {}};
   auth::PasswordDenyList deny_list;
@@ -43,8 +45,9 @@ struct World {
     auto opened = store::OpenStore("sqlite://" + (dir / "fuzz.db").string());
     if (!opened) std::abort();
     store = std::move(*opened);
-    services = std::make_unique<api::Services>(api::Services{
-        settings, *store, tokens, revocations, users, limits, deny_list, hash_pool, store_pool});
+    services = std::make_unique<api::Services>(api::Services{settings, *store, tokens, revocations,
+                                                             users, limits, deny_list, hash_pool,
+                                                             store_pool, *keyring});
   }
 };
 
