@@ -453,3 +453,13 @@ class Factory:
             s.stop()
             if s in LIVE_SERVERS:
                 LIVE_SERVERS.remove(s)
+
+
+def poll(fn, timeout: float = 3.0, interval: float = 0.1):
+    """Call fn() until it returns a truthy value or timeout passes; return the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)

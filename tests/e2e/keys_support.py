@@ -302,14 +302,7 @@ def wait_past_key_seconds(data_dir: Path) -> None:
         time.sleep(0.05)
 
 
-def poll(fn, timeout: float, interval: float = 0.1):
-    """Call fn until it returns something truthy; return it (or the last falsy value)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
+poll = gh.poll  # one polling helper for the whole suite
 
 
 def wait_exit(srv, timeout: float = 15.0) -> tuple[int | None, bool]:

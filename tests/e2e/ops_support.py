@@ -73,14 +73,7 @@ def assert_failed(p: subprocess.CompletedProcess, *, contains: str | None = None
 
 # -- polling ---------------------------------------------------------------------------
 
-def poll(fn, timeout: float = 3.0, interval: float = 0.1):
-    """Call fn() until it returns a truthy value or timeout passes; return the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
+poll = gh.poll  # one polling helper for the whole suite
 
 
 def is_revoked(r) -> bool:
