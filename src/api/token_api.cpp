@@ -28,6 +28,15 @@ void Revoke(Services& services, Reply reply, store::Revocation revocation,
             });
 }
 
+http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
+  http::Response response;
+  response.body =
+      JsonObjectWriter()
+          .Add("access_token", services.tokens.IssueAccess(claims.sub, claims.sid, false))
+          .Finish();
+  return response;
+}
+
 }  // namespace
 
 void LogoutAccess(const http::Request& request, Services& services, Reply reply) {
@@ -55,12 +64,15 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
 void TokenRefresh(const http::Request& request, Services& services, Reply reply) {
   auto claims = Authenticate(request, services, auth::TokenType::kRefresh);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
-  http::Response response;
-  response.body =
-      JsonObjectWriter()
-          .Add("access_token", services.tokens.IssueAccess(claims->sub, claims->sid, false))
-          .Finish();
-  reply(std::move(response));
+  if (!services.store.IsShared()) return reply(NewAccessToken(services, *claims));
+  // Several instances: a logout on another one may not have reached this one's memory yet, so
+  // the database itself is asked (off the I/O thread) before a refresh token mints anything.
+  RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
+    auto revoked = services.store.IsRevoked(claims.jti, claims.sid, claims.sub, claims.iat);
+    if (!revoked) return http::ErrorResponse(revoked.error());
+    if (*revoked) return http::ErrorResponse(Error{ErrorCode::kTokenRevoked, {}});
+    return NewAccessToken(services, claims);
+  });
 }
 
 }  // namespace gatehouse::api

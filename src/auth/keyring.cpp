@@ -75,7 +75,44 @@ Status WritePrivateFile(const std::string& path, std::string& contents) {
   return Ok{};
 }
 
+// One key as its source lists it; sources list oldest first.
+struct KeyListing {
+  std::string name;  // the file name, or the kid in a store
+  int64_t created_at = 0;
+  std::string pem;  // from a store; empty for files, which are read when first seen
+};
+
+Result<std::vector<KeyListing>> ListKeys(const KeyringOptions& options) {
+  std::vector<KeyListing> keys;
+  if (options.store != nullptr) {
+    auto stored = options.store->LoadSigningKeys(AlgorithmName(options.algorithm));
+    if (!stored) return stored.error();
+    for (auto& key : *stored) keys.push_back({key.kid, key.created_at, std::move(key.material)});
+    return keys;
+  }
+  auto names = ListKeyFiles(KeysDir(options));
+  if (!names) return names.error();
+  for (auto& name : *names) keys.push_back({name, CreatedAt(name), {}});
+  return keys;
+}
+
+std::string KeySourceName(const KeyringOptions& options) {
+  return options.store != nullptr ? std::string("database") : KeysDir(options);
+}
+
+Result<std::string> CreateStoredKey(const KeyringOptions& options, int64_t now) {
+  auto key = SigningKey::Generate(options.algorithm);
+  if (!key) return key.error();
+  store::StoredKey stored{(*key)->kid(), std::string(AlgorithmName(options.algorithm)),
+                          (*key)->PrivatePem(), now};
+  auto added = options.store->AddSigningKey(stored);
+  Wipe(stored.material);
+  if (!added) return added.error();
+  return (*key)->kid();
+}
+
 Result<std::string> CreateKeyFile(const KeyringOptions& options, int64_t now) {
+  if (options.store != nullptr) return CreateStoredKey(options, now);
   const std::string dir = KeysDir(options);
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return KeyError(dir + ": " + std::strerror(errno));
@@ -131,28 +168,32 @@ std::string Keyring::SigningKid() const {
 
 Result<bool> Keyring::Reload(int64_t now) {
   if (!IsAsymmetric(options_.algorithm) || !options_.private_key_file.empty()) return false;
-  auto names = ListKeyFiles(KeysDir(options_));
-  if (!names) return names.error();
-  for (const auto& name : *names) {
-    if (parsed_.count(name) != 0) continue;
-    auto pem = ReadFile(KeysDir(options_) + "/" + name);
-    // A key of another algorithm (left from before jwt.algorithm changed) is not ours to use.
-    auto key = pem ? SigningKey::FromPrivatePem(*pem, options_.algorithm)
-                   : Result<std::unique_ptr<SigningKey>>(pem.error());
-    if (pem) Wipe(*pem);
-    parsed_[name] = key ? std::shared_ptr<const SigningKey>(std::move(key).value()) : nullptr;
+  auto listed = ListKeys(options_);
+  if (!listed) return listed.error();
+  for (auto& listing : *listed) {
+    if (parsed_.count(listing.name) == 0) {
+      auto pem = listing.pem.empty() ? ReadFile(KeysDir(options_) + "/" + listing.name)
+                                     : Result<std::string>(listing.pem);
+      // A key of another algorithm (left from before jwt.algorithm changed) is not ours to use.
+      auto key = pem ? SigningKey::FromPrivatePem(*pem, options_.algorithm)
+                     : Result<std::unique_ptr<SigningKey>>(pem.error());
+      if (pem) Wipe(*pem);
+      parsed_[listing.name] =
+          key ? std::shared_ptr<const SigningKey>(std::move(key).value()) : nullptr;
+    }
+    Wipe(listing.pem);
   }
   // Newest first: the newest usable key signs; an older one verifies while the key that
   // replaced it is younger than the longest token lifetime.
   std::vector<std::string> included;
   int64_t successor_created = 0;
-  for (auto it = names->rbegin(); it != names->rend(); ++it) {
-    if (!parsed_[*it]) continue;
+  for (auto it = listed->rbegin(); it != listed->rend(); ++it) {
+    if (!parsed_[it->name]) continue;
     if (!included.empty() && successor_created + options_.max_token_lifetime <= now) break;
-    included.push_back(*it);
-    successor_created = CreatedAt(*it);
+    included.push_back(it->name);
+    successor_created = it->created_at;
   }
-  if (included.empty()) return KeyError(KeysDir(options_) + ": no key for the algorithm");
+  if (included.empty()) return KeyError(KeySourceName(options_) + ": no key for the algorithm");
   const auto current = Current();
   if (current && current->files == included) return false;
 
@@ -212,13 +253,17 @@ Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now)
   }
   auto kid = CreateKeyFile(options, now);
   if (!kid) return kid;
-  // Files whose window has closed go: every key but the newest whose successor is older than
+  // Keys whose window has closed go: every key but the newest whose successor is older than
   // the longest token lifetime (the same rule the servers apply).
-  auto names = ListKeyFiles(KeysDir(options));
-  if (!names) return names.error();
-  for (std::size_t i = 0; i + 1 < names->size(); ++i) {
-    if (CreatedAt((*names)[i + 1]) + options.max_token_lifetime <= now) {
-      ::unlink((KeysDir(options) + "/" + (*names)[i]).c_str());
+  auto listed = ListKeys(options);
+  if (!listed) return listed.error();
+  for (auto& listing : *listed) Wipe(listing.pem);
+  for (std::size_t i = 0; i + 1 < listed->size(); ++i) {
+    if ((*listed)[i + 1].created_at + options.max_token_lifetime > now) continue;
+    if (options.store != nullptr) {
+      (void)options.store->RemoveSigningKey((*listed)[i].name);
+    } else {
+      ::unlink((KeysDir(options) + "/" + (*listed)[i].name).c_str());
     }
   }
   return kid;

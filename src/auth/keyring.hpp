@@ -1,7 +1,8 @@
 // The keys that sign and verify tokens, for the configured algorithm.
 // - HS256: one secret; nothing to rotate; the JWKS is empty.
-// - EdDSA, ES256, RS256: private keys in <data_dir>/keys/<created>-<sequence>.pem (0600), or the
-//   one key of jwt.private_key_file. The newest key signs; an older key keeps verifying until
+// - EdDSA, ES256, RS256: private keys in <data_dir>/keys/<created>-<sequence>.pem (0600), in the
+//   store when it is shared by several instances (PostgreSQL), or the one key of
+//   jwt.private_key_file. The newest key signs; an older key keeps verifying until
 //   every token it can have signed has expired (its successor is older than the longest token
 //   lifetime), then drops out. `gatehouse keys rotate` adds a key while a server runs; the
 //   server picks it up at its next Reload().
@@ -17,6 +18,7 @@
 
 #include "auth/jwk.hpp"
 #include "auth/signing_key.hpp"
+#include "store/store.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::auth {
@@ -26,6 +28,7 @@ struct KeyringOptions {
   std::string hmac_secret;         // HS256 only
   std::string data_dir;            // asymmetric: keys live in <data_dir>/keys
   std::string private_key_file;    // asymmetric: a fixed key instead of the keys directory
+  store::Store* store = nullptr;   // asymmetric: keys live in this store instead of data_dir
   int64_t max_token_lifetime = 0;  // seconds: how long a replaced key keeps verifying
 };
 
@@ -55,12 +58,12 @@ class Keyring {
 
   const KeyringOptions options_;
   std::shared_ptr<const State> state_;  // replaced whole by Reload, read with atomic_load
-  // Keys parsed by Reload, by file name (null: unreadable or another algorithm). Reload only.
+  // Keys parsed by Reload, by file name or kid (null: unreadable or another algorithm).
   std::map<std::string, std::shared_ptr<const SigningKey>> parsed_;
 };
 
-// `gatehouse keys rotate`: writes a new signing key into <data_dir>/keys and deletes key files
-// whose verification window has closed. Returns the new key's kid. Fails for HS256 and when a
+// `gatehouse keys rotate`: writes a new signing key into <data_dir>/keys (or the store) and
+// deletes keys whose verification window has closed. Returns the new key's kid. Fails for HS256 and when a
 // fixed jwt.private_key_file is configured.
 Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now);
 

@@ -9,11 +9,27 @@ constexpr int kEventsPerPoll = 1000;
 constexpr int64_t kPruneEverySeconds = 300;
 // Feed entries are only needed until every instance has polled them; a day is generous.
 constexpr int64_t kEventRetentionSeconds = 86400;
+// How late an entry may commit after the entries numbered above it and still be seen. The
+// store's connections end transactions idle for 10 s, so 30 s is a wide margin.
+constexpr int64_t kLookbackMs = 30000;
+// At start-up the cursor is moved back this many entries, for transactions that took their
+// number before the load and commit after it.
+constexpr int64_t kStartupRewind = 1000;
+
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
-RevocationSync::RevocationSync(store::Store& store, RevocationSet& revocations, Clock clock)
-    : store_(store), revocations_(revocations), clock_(std::move(clock)) {}
+RevocationSync::RevocationSync(store::Store& store, RevocationSet& revocations, Clock clock,
+                               int64_t max_token_lifetime)
+    : store_(store),
+      revocations_(revocations),
+      clock_(std::move(clock)),
+      max_token_lifetime_(max_token_lifetime) {}
 
 RevocationSync::~RevocationSync() {
   {
@@ -37,7 +53,33 @@ Status RevocationSync::LoadAll() {
     revocations_.RevokeUserBefore(user.username_key, user.revoked_before);
   }
   cursor_ = *cursor;
+  history_.assign({{SteadyMillis(), std::max<int64_t>(0, *cursor - kStartupRewind)}});
   return Ok{};
+}
+
+void RevocationSync::Wake() {
+  {
+    std::lock_guard lock(mutex_);
+    wake_requested_ = true;
+  }
+  wake_.notify_all();
+}
+
+int64_t RevocationSync::ReadFrom(int64_t now_ms) {
+  // Keep the newest entry that is at least kLookbackMs old, and everything after it.
+  while (history_.size() > 1 && history_[1].first <= now_ms - kLookbackMs) history_.pop_front();
+  return history_.empty() ? cursor_ : history_.front().second;
+}
+
+void RevocationSync::Apply(const store::RevocationEvent& event) {
+  if (!applied_.insert(event.seq).second) return;
+  if (event.kind == store::RevocationEvent::Kind::kUser) {
+    revocations_.RevokeUserBefore(event.subject, event.value);
+    if (on_user_revoked_) on_user_revoked_(event.subject);
+  } else {
+    revocations_.Revoke(event.subject, event.value);
+  }
+  cursor_ = std::max(cursor_, event.seq);
 }
 
 void RevocationSync::Start(std::chrono::milliseconds poll_interval, UserRevokedHook on_user_revoked,
@@ -48,22 +90,22 @@ void RevocationSync::Start(std::chrono::milliseconds poll_interval, UserRevokedH
 }
 
 Result<int64_t> RevocationSync::PollOnce() {
+  const int64_t now_ms = SteadyMillis();
+  int64_t after = ReadFrom(now_ms);
+  applied_.erase(applied_.begin(), applied_.upper_bound(after));
   int64_t applied = 0;
   for (;;) {
-    auto events = store_.RevocationsSince(cursor_, kEventsPerPoll);
+    auto events = store_.RevocationsSince(after, kEventsPerPoll);
     if (!events) return events.error();
     for (const auto& event : *events) {
-      if (event.kind == store::RevocationEvent::Kind::kUser) {
-        revocations_.RevokeUserBefore(event.subject, event.value);
-        if (on_user_revoked_) on_user_revoked_(event.subject);
-      } else {
-        revocations_.Revoke(event.subject, event.value);
-      }
-      cursor_ = event.seq;
+      applied += applied_.count(event.seq) == 0 ? 1 : 0;
+      Apply(event);
+      after = event.seq;
     }
-    applied += static_cast<int64_t>(events->size());
-    if (events->size() < static_cast<std::size_t>(kEventsPerPoll)) return applied;
+    if (events->size() < static_cast<std::size_t>(kEventsPerPoll)) break;
   }
+  history_.emplace_back(now_ms, cursor_);
+  return applied;
 }
 
 void RevocationSync::Prune() {
@@ -75,12 +117,20 @@ void RevocationSync::Prune() {
   if (auto pruned = store_.PruneRevocationEvents(now - kEventRetentionSeconds); !pruned) {
     obs::Warn("pruning the revocation feed failed", {{"error", pruned.error().detail}});
   }
+  // A user-wide time refuses only tokens issued before it; once those have all expired the
+  // row refuses nothing (it stays in memory until restart, which costs one entry per user).
+  if (auto pruned = store_.PruneUserRevocations(now - max_token_lifetime_); !pruned) {
+    obs::Warn("pruning user revocations failed", {{"error", pruned.error().detail}});
+  }
 }
 
 void RevocationSync::Run(std::chrono::milliseconds poll_interval) {
   int64_t last_prune = clock_();
   std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, poll_interval, [this] { return stopping_; })) {
+  for (;;) {
+    wake_.wait_for(lock, poll_interval, [this] { return stopping_ || wake_requested_; });
+    if (stopping_) return;
+    wake_requested_ = false;
     lock.unlock();
     if (auto polled = PollOnce(); !polled) {
       obs::Warn("following the revocation feed failed", {{"error", polled.error().detail}});

@@ -32,15 +32,39 @@ Result<std::string> ReadSecret(const std::string& path) {
   return secret;
 }
 
-}  // namespace
+constexpr const char* kStoredSecretKid = "hs256";
 
-Result<std::string> LoadOrCreateSecret(const std::string& data_dir) {
-  const std::string path = data_dir + "/jwt-secret";
+// 32 random bytes as 43 base64url characters.
+std::string GenerateSecret() {
   unsigned char random[32];
   randombytes_buf(random, sizeof random);
   std::string secret =
       Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(random), sizeof random));
   sodium_memzero(random, sizeof random);
+  return secret;
+}
+
+}  // namespace
+
+Result<std::string> LoadOrCreateStoredSecret(store::Store& store, int64_t now) {
+  store::StoredKey key{kStoredSecretKid, "HS256", GenerateSecret(), now};
+  auto added = store.AddSigningKey(key);
+  sodium_memzero(key.material.data(), key.material.size());
+  if (!added) return added.error();
+  auto keys = store.LoadSigningKeys("HS256");
+  if (!keys) return keys.error();
+  for (auto& stored : *keys) {
+    if (stored.kid == kStoredSecretKid && stored.material.size() >= 32) {
+      std::string secret = std::move(stored.material);
+      return secret;
+    }
+  }
+  return Error{ErrorCode::kStorageFailure, "database: the stored HS256 secret is missing or short"};
+}
+
+Result<std::string> LoadOrCreateSecret(const std::string& data_dir) {
+  const std::string path = data_dir + "/jwt-secret";
+  std::string secret = GenerateSecret();
 
   // O_EXCL: when two instances start together on one data_dir, one creates and both read.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

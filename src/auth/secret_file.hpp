@@ -1,9 +1,11 @@
 // The HS256 secret when none is configured: generated once into <data_dir>/jwt-secret (mode
-// 0600) and reused by every later start, so tokens survive restarts.
+// 0600), or into the store when it is shared by several instances, and reused by every later
+// start, so tokens survive restarts.
 #pragma once
 
 #include <string>
 
+#include "store/store.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::auth {
@@ -12,5 +14,9 @@ namespace gatehouse::auth {
 // characters (the key is those characters, so a Flask service can use the same string).
 // Fails with kStorageFailure and a one-line detail (never the secret itself).
 Result<std::string> LoadOrCreateSecret(const std::string& data_dir);
+
+// The same, kept in the store's signing keys (kid "hs256"): instances starting at once on one
+// database agree on the first one written. Fails with the store's error.
+Result<std::string> LoadOrCreateStoredSecret(store::Store& store, int64_t now);
 
 }  // namespace gatehouse::auth

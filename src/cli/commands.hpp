@@ -25,9 +25,11 @@ int UserPasswd(const config::Settings& settings, const UserOptions& options);
 int ImportFlask(const config::Settings& settings, const std::string& flask_database);
 int KeysRotate(const config::Settings& settings);
 
-// The signing keys of the configured algorithm: the HS256 secret (generated into data_dir on
-// first use when unset) or the asymmetric keys (created on first use).
-Result<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings);
+// The signing keys of the configured algorithm: the HS256 secret (generated on first use when
+// unset) or the asymmetric keys (created on first use); in data_dir, or in `store` when it is
+// shared by several instances.
+Result<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings,
+                                                   store::Store& store);
 auth::TokenLifetimes TokenPolicyFor(const config::Settings& settings);
 
 // Opens the configured store (creating data_dir when needed); prints why on failure.

@@ -10,8 +10,12 @@
 namespace gatehouse::cli {
 namespace {
 
-Result<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings) {
+// A store shared by several instances keeps the keys (and the generated HS256 secret), so a
+// new instance needs no files copied; a store of one machine leaves them in data_dir.
+Result<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings,
+                                               store::Store& store) {
   auth::KeyringOptions options;
+  if (store.IsShared()) options.store = &store;
   options.algorithm =
       auth::ParseAlgorithm(settings.jwt_algorithm).value_or(auth::Algorithm::kHS256);
   options.data_dir = settings.data_dir;
@@ -21,7 +25,8 @@ Result<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings)
   if (options.algorithm == auth::Algorithm::kHS256) {
     options.hmac_secret = settings.jwt_secret;
     if (options.hmac_secret.empty()) {
-      auto generated = auth::LoadOrCreateSecret(settings.data_dir);
+      auto generated = store.IsShared() ? auth::LoadOrCreateStoredSecret(store, UnixNow())
+                                        : auth::LoadOrCreateSecret(settings.data_dir);
       if (!generated) return generated.error();
       options.hmac_secret = std::move(*generated);
     }
@@ -31,8 +36,9 @@ Result<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings)
 
 }  // namespace
 
-Result<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings) {
-  auto options = KeyringOptionsFor(settings);
+Result<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings,
+                                                   store::Store& store) {
+  auto options = KeyringOptionsFor(settings, store);
   if (!options) return options.error();
   auto keyring = auth::Keyring::Open(*options, UnixNow());
   auth::Wipe(options->hmac_secret);
@@ -51,7 +57,9 @@ int KeysRotate(const config::Settings& settings) {
     return Failure(
         "keys rotate needs jwt.algorithm EdDSA, ES256 or RS256 (HS256: change jwt.secret)");
   }
-  auto options = KeyringOptionsFor(settings);
+  auto store = OpenStoreOrReport(settings);
+  if (!store) return 1;
+  auto options = KeyringOptionsFor(settings, *store);
   if (!options) return Failure(options.error().detail);
   auto kid = auth::RotateSigningKey(*options, UnixNow());
   if (!kid) return Failure(kid.error().detail);

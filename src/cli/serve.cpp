@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -37,14 +38,16 @@ int Serve(const config::Settings& settings) {
   if (::mkdir(settings.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return StartupFailure("data_dir " + settings.data_dir + ": " + std::strerror(errno));
   }
-  auto store = store::OpenStore(settings.database);
+  auto store = store::OpenStore(settings.database, {settings.database_pool_size});
   if (!store) return StartupFailure(store.error().detail);
 
-  auto keyring = OpenKeyring(settings);
+  auto keyring = OpenKeyring(settings, **store);
   if (!keyring) return StartupFailure(keyring.error().detail);
   auth::RevocationSet revocations;
   store::UserCache users;  // before revocation_sync, whose thread erases from it
-  auth::RevocationSync revocation_sync(**store, revocations, UnixNow);
+  auth::RevocationSync revocation_sync(
+      **store, revocations, UnixNow,
+      std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds));
   if (Status loaded = revocation_sync.LoadAll(); !loaded) {
     return StartupFailure(loaded.error().detail);
   }
@@ -60,7 +63,9 @@ int Serve(const config::Settings& settings) {
   std::optional<http::Server> server;
   WorkerPool hash_pool("gh-hash", settings.hash_threads,
                        static_cast<std::size_t>(settings.hash_queue));
-  WorkerPool store_pool("gh-store", 2, 4096);
+  // A shared store answers over the network: as many store threads as connections.
+  const int store_threads = (*store)->IsShared() ? settings.database_pool_size : 2;
+  WorkerPool store_pool("gh-store", static_cast<std::size_t>(store_threads), 4096);
   obs::GlobalMetrics().SetRouteNames(http::RouteNames());
   hash_pool.SetWaitObserver([](double seconds) { obs::GlobalMetrics().RecordHashWait(seconds); });
   api::Services services{settings, **store,    tokens,    revocations, users,
@@ -70,13 +75,22 @@ int Serve(const config::Settings& settings) {
       [&users](const std::string& username_key) {
         users.Erase(username_key);  // a removed user's /me must not be served from the cache
       },
-      [keyring = *keyring] {  // `gatehouse keys rotate` writes a key file; pick it up
+      [keyring = *keyring, last_reload = std::chrono::steady_clock::time_point()]() mutable {
+        // `gatehouse keys rotate` adds a key file or row; pick it up. At most twice a second,
+        // however often revocations wake the sync thread.
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_reload < kFeedPollInterval) return;
+        last_reload = now;
         if (auto reloaded = keyring->Reload(UnixNow()); !reloaded) {
           obs::Warn("reloading signing keys failed", {{"error", reloaded.error().detail}});
         } else if (*reloaded) {
           obs::Info("signing keys reloaded", {{"signing_kid", keyring->SigningKid()}});
         }
       });
+  // PostgreSQL: another instance's revocation wakes the sync thread at once (LISTEN/NOTIFY).
+  // Declared after revocation_sync so that the signal stops before the sync goes.
+  const auto feed_watch =
+      (*store)->WatchRevocationFeed([&revocation_sync] { revocation_sync.Wake(); });
 
   server.emplace(settings, services);
   if (Status listening = server->Listen(); !listening) {
@@ -91,7 +105,8 @@ int Serve(const config::Settings& settings) {
              {"algorithm", settings.jwt_algorithm},
              {"io_threads", std::to_string(settings.threads)},
              {"hash_threads", std::to_string(settings.hash_threads)},
-             {"revocations_loaded", std::to_string(revocations.Size())}});
+             {"revocations_loaded", std::to_string(revocations.Size())},
+             {"revocation_signal", feed_watch ? "listen/notify" : "polling"}});
   server->Run();
   obs::Info("stopped");
   return 0;

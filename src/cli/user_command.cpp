@@ -170,7 +170,7 @@ std::unique_ptr<store::Store> OpenStoreOrReport(const config::Settings& settings
     Failure("data_dir " + settings.data_dir + ": " + std::strerror(errno));
     return nullptr;
   }
-  auto store = store::OpenStore(settings.database);
+  auto store = store::OpenStore(settings.database, {settings.database_pool_size});
   if (!store) {
     Failure(store.error().detail);
     return nullptr;

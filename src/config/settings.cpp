@@ -15,7 +15,8 @@ namespace {
 const std::vector<SettingSpec> kSettings = {
     {"listen", "127.0.0.1:5000", "address:port to listen on"},
     {"data_dir", "./gatehouse-data", "directory for the database and generated keys"},
-    {"database", "sqlite://<data_dir>/gatehouse.db", "storage URL"},
+    {"database", "sqlite://<data_dir>/gatehouse.db", "storage URL (or postgresql://...)"},
+    {"database_pool_size", "8", "PostgreSQL: connections per instance"},
     {"jwt.secret", "", "HS256 key (>= 32 bytes); unset: generated into <data_dir>/jwt-secret"},
     {"jwt.algorithm", "HS256", "HS256, EdDSA, ES256 or RS256"},
     {"jwt.private_key_file", "none",
@@ -124,7 +125,12 @@ const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
   static const std::map<std::string, std::pair<Applier, const char*>> appliers = {
       {"listen", {ParseListen, "expected host:port"}},
       {"data_dir", {TextSetting(&Settings::data_dir), "expected a non-empty path"}},
-      {"database", {TextSetting(&Settings::database), "expected a URL such as sqlite://path"}},
+      {"database",
+       {TextSetting(&Settings::database),
+        "expected a URL such as sqlite://path or postgresql://user:password@host:port/db"}},
+      {"database_pool_size",
+       {IntSetting(1, 1000, [](Settings& s, int64_t v) { s.database_pool_size = int(v); }),
+        "expected a whole number from 1 to 1000"}},
       {"jwt.secret",
        {[](const std::string& t, Settings& s) {
           return t.size() >= 32 && (s.jwt_secret = t, true);

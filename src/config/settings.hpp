@@ -20,6 +20,7 @@ struct Settings {
   uint16_t listen_port = 5000;
   std::string data_dir = "./gatehouse-data";
   std::string database;                 // empty until resolved: sqlite://<data_dir>/gatehouse.db
+  int database_pool_size = 8;           // PostgreSQL connections of this instance
   std::string jwt_secret;               // empty: generated into <data_dir>/jwt-secret
   std::string jwt_algorithm = "HS256";  // HS256 | EdDSA | ES256 | RS256
   std::string jwt_private_key_file;     // asymmetric: a fixed key instead of <data_dir>/keys

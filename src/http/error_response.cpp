@@ -77,6 +77,13 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
       obs::GlobalMetrics().RecordStoreError();
       return MessageResponse(500,
                              context_message.empty() ? "Something went wrong" : context_message);
+    case ErrorCode::kStorageUnavailable: {
+      // The database is down or restarting: nothing was written, so the client may retry.
+      obs::GlobalMetrics().RecordStoreError();
+      Response response = MessageResponse(503, "Storage unavailable, try again shortly");
+      response.headers.emplace_back("Retry-After", kRetryAfterSeconds);
+      return response;
+    }
   }
   return MessageResponse(500, "Something went wrong");
 }

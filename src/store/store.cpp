@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace gatehouse::store {
@@ -30,18 +31,23 @@ Error StorageError(std::string detail) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url) {
+Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url,
+                                         const StoreOptions& options) {
   const std::size_t separator = database_url.find(kSchemeSeparator);
   if (separator == std::string::npos) {
-    return StorageError("expected a URL of the form sqlite://<path>");
+    return StorageError("expected a URL of the form sqlite://<path> or postgresql://...");
   }
   // Schemes are case-insensitive (RFC 3986 section 3.1).
   const std::string scheme = UsernameKey(std::string_view(database_url).substr(0, separator));
+  if (scheme == "postgresql" || scheme == "postgres") {
+    return PostgresStore::Open(database_url, options.pool_size);
+  }
   if (scheme != "sqlite") {
     if (!IsPrintableScheme(scheme)) {
-      return StorageError("expected a URL of the form sqlite://<path>");
+      return StorageError("expected a URL of the form sqlite://<path> or postgresql://...");
     }
-    return StorageError("unsupported scheme '" + scheme + "' (this build supports sqlite://)");
+    return StorageError("unsupported scheme '" + scheme +
+                        "' (expected sqlite:// or postgresql://)");
   }
   const std::string path = database_url.substr(separator + kSchemeSeparator.size());
   if (path.empty()) {

@@ -1,9 +1,12 @@
-// The storage contract every backend (SQLite now, PostgreSQL later) implements.
+// The storage contract every backend (SQLite, PostgreSQL) implements.
 // Calls may block (disk, network): call them only from worker pools, never from an I/O
 // thread. Every method is safe to call from several threads at once.
+// Failures: kStorageUnavailable when the database cannot be reached (the caller answers 503
+// and retries later), kStorageFailure for any other error; the detail never holds a bound value.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +47,21 @@ struct RevocationEvent {
   Kind kind = Kind::kToken;
   std::string subject;
   int64_t value = 0;
+};
+
+// A signing key kept in the store, so that every instance on a shared database signs and
+// verifies with the same keys without copying files.
+struct StoredKey {
+  std::string kid;        // unique; the RFC 7638 thumbprint, or "hs256" for the HS256 secret
+  std::string algorithm;  // "HS256", "EdDSA", "ES256" or "RS256"
+  std::string material;   // HS256: the secret string; otherwise a PKCS#8 PEM private key
+  int64_t created_at = 0;
+};
+
+// A running subscription to the revocation feed's signal; destroying it ends the signal.
+class FeedWatch {
+ public:
+  virtual ~FeedWatch() = default;
 };
 
 class Store {
@@ -92,11 +110,44 @@ class Store {
   virtual Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit) = 0;
   // Drops feed entries written at or before `before` (unix seconds).
   virtual Result<int64_t> PruneRevocationEvents(int64_t before) = 0;
+  // Drops user revoked-before times at or before `before`: once every token issued before
+  // them has expired they refuse nothing.
+  virtual Result<int64_t> PruneUserRevocations(int64_t before) = 0;
+
+  // Asks the database itself whether a token is revoked: its jti or sid, or its user's
+  // revoked-before time after `issued_at`. For the refresh path on a shared database, where
+  // another instance's revocation may not have reached this one's memory yet.
+  virtual Result<bool> IsRevoked(std::string_view jti, std::string_view sid,
+                                 std::string_view username, int64_t issued_at) = 0;
+
+  // Calls `on_new_events` (on a thread of the store's) whenever another process may have
+  // appended to the revocation feed, so that the feed is polled at once instead of at the
+  // next interval, until the returned watch is destroyed. nullptr when the backend has no
+  // such signal: then polling alone serves.
+  virtual std::unique_ptr<FeedWatch> WatchRevocationFeed(std::function<void()> on_new_events) = 0;
+
+  // Adds a signing key. When a key with the same kid exists, the stored one stays (two
+  // instances creating the HS256 secret at once agree on one); returns whether it was new.
+  virtual Result<bool> AddSigningKey(const StoredKey& key) = 0;
+  // The keys of `algorithm`, oldest first (created_at, then kid).
+  virtual Result<std::vector<StoredKey>> LoadSigningKeys(std::string_view algorithm) = 0;
+  // Deletes a key; ok when there is none with that kid.
+  virtual Status RemoveSigningKey(std::string_view kid) = 0;
+
+  // True when several gatehouse instances may share this store (PostgreSQL): signing keys
+  // then live in the store, and refresh tokens are checked against it.
+  virtual bool IsShared() const = 0;
+};
+
+struct StoreOptions {
+  int pool_size = 8;  // PostgreSQL: connections in the pool
 };
 
 // Opens (creating and migrating when needed) the store named by a `database` setting:
-// "sqlite://<path>". Fails with kStorageFailure and a readable detail.
-Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url);
+// "sqlite://<path>" or "postgresql://user:password@host:port/db" (also "postgres://").
+// Fails with kStorageFailure or kStorageUnavailable and a readable detail without the password.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url,
+                                         const StoreOptions& options = {});
 
 // Lower-cases ASCII letters: the uniqueness key of a username.
 std::string UsernameKey(std::string_view username);

@@ -28,6 +28,7 @@ enum class ErrorCode {
   kOverloaded,        // the password-hash queue is full
   kRateLimited,       // too many attempts; detail holds the whole seconds to wait
   kStorageFailure,    // the store failed; detail is for the log only, never the client
+  kStorageUnavailable,  // the database cannot be reached now (503, retry); detail log-only
 };
 
 struct Error {

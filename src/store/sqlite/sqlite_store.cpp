@@ -51,6 +51,17 @@ constexpr const char* kMigrations[] = {
       );
       CREATE INDEX revocation_events_by_time ON revocation_events (created_at);
     )sql",
+    // 3: signing keys kept in the store (used when the store is shared), and pruning of
+    // user revoked-before times that no longer refuse anything.
+    R"sql(
+      CREATE TABLE signing_keys (
+        kid TEXT NOT NULL PRIMARY KEY,
+        algorithm TEXT NOT NULL,
+        material TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX user_revocations_by_time ON user_revocations (revoked_before);
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =
@@ -74,6 +85,11 @@ enum StatementId : std::size_t {
   kListUsers,
   kImportUser,
   kImportRevocation,
+  kPruneUserRevocations,
+  kIsRevoked,
+  kAddSigningKey,
+  kLoadSigningKeys,
+  kRemoveSigningKey,
   kStatementCount,
 };
 
@@ -100,6 +116,13 @@ constexpr const char* kStatementSql[] = {
     "INSERT OR IGNORE INTO users (username, username_key, password_hash, created_at) "
     "VALUES (?, ?, ?, ?)",
     "INSERT OR IGNORE INTO revocations (id, kind, expires_at) VALUES (?, ?, ?)",
+    "DELETE FROM user_revocations WHERE revoked_before <= ?",
+    "SELECT EXISTS (SELECT 1 FROM revocations WHERE id IN (?, ?)) OR EXISTS (SELECT 1 FROM "
+    "user_revocations WHERE username_key = ? AND revoked_before > ?)",
+    "INSERT OR IGNORE INTO signing_keys (kid, algorithm, material, created_at) VALUES (?, ?, ?, ?)",
+    "SELECT kid, algorithm, material, created_at FROM signing_keys WHERE algorithm = ? "
+    "ORDER BY created_at, kid",
+    "DELETE FROM signing_keys WHERE kid = ?",
 };
 static_assert(std::size(kStatementSql) == kStatementCount, "one SQL text per StatementId");
 
@@ -508,6 +531,53 @@ Result<int64_t> SqliteStore::PruneRevocationEvents(int64_t before) {
   BoundStatement prune(statements_[kPruneEvents], before);
   if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, "prune revocation events");
   return static_cast<int64_t>(sqlite3_changes64(db_));
+}
+
+Result<int64_t> SqliteStore::PruneUserRevocations(int64_t before) {
+  std::lock_guard lock(mutex_);
+  BoundStatement prune(statements_[kPruneUserRevocations], before);
+  if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, "prune user revocations");
+  return static_cast<int64_t>(sqlite3_changes64(db_));
+}
+
+Result<bool> SqliteStore::IsRevoked(std::string_view jti, std::string_view sid,
+                                    std::string_view username, int64_t issued_at) {
+  const std::string key = UsernameKey(username);
+  std::lock_guard lock(mutex_);
+  BoundStatement select(statements_[kIsRevoked], jti, sid, key, issued_at);
+  if (select.Step() != SQLITE_ROW) return SqliteFailure(db_, "is revoked");
+  return select.Int(0) != 0;
+}
+
+std::unique_ptr<FeedWatch> SqliteStore::WatchRevocationFeed(std::function<void()>) {
+  return nullptr;
+}
+
+Result<bool> SqliteStore::AddSigningKey(const StoredKey& key) {
+  std::lock_guard lock(mutex_);
+  BoundStatement insert(statements_[kAddSigningKey], key.kid, key.algorithm, key.material,
+                        key.created_at);
+  if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "add signing key");
+  return sqlite3_changes64(db_) != 0;
+}
+
+Result<std::vector<StoredKey>> SqliteStore::LoadSigningKeys(std::string_view algorithm) {
+  std::vector<StoredKey> keys;
+  std::lock_guard lock(mutex_);
+  BoundStatement select(statements_[kLoadSigningKeys], algorithm);
+  int rc = SQLITE_OK;
+  while ((rc = select.Step()) == SQLITE_ROW) {
+    keys.push_back(StoredKey{select.Text(0), select.Text(1), select.Text(2), select.Int(3)});
+  }
+  if (rc != SQLITE_DONE) return SqliteFailure(db_, "load signing keys");
+  return keys;
+}
+
+Status SqliteStore::RemoveSigningKey(std::string_view kid) {
+  std::lock_guard lock(mutex_);
+  BoundStatement remove(statements_[kRemoveSigningKey], kid);
+  if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove signing key");
+  return Ok{};
 }
 
 }  // namespace gatehouse::store

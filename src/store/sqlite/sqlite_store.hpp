@@ -56,6 +56,18 @@ class SqliteStore final : public Store {
   Result<int64_t> LatestRevocationEvent() override;
   Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit) override;
   Result<int64_t> PruneRevocationEvents(int64_t before) override;
+  Result<int64_t> PruneUserRevocations(int64_t before) override;
+
+  Result<bool> IsRevoked(std::string_view jti, std::string_view sid, std::string_view username,
+                         int64_t issued_at) override;
+  // SQLite has no notifications: the feed is polled.
+  std::unique_ptr<FeedWatch> WatchRevocationFeed(std::function<void()> on_new_events) override;
+
+  Result<bool> AddSigningKey(const StoredKey& key) override;
+  Result<std::vector<StoredKey>> LoadSigningKeys(std::string_view algorithm) override;
+  Status RemoveSigningKey(std::string_view kid) override;
+  // One file, one machine: keys stay in data_dir files and memory is the truth.
+  bool IsShared() const override { return false; }
 
  private:
   explicit SqliteStore(sqlite3* db);

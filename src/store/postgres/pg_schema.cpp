@@ -1,0 +1,131 @@
+#include "store/postgres/pg_schema.hpp"
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <iterator>
+#include <string>
+#include <thread>
+
+namespace gatehouse::store::pg {
+namespace {
+
+// Step N (1-based) takes the schema from version N-1 to N. A released step is never edited.
+// Sized for 10 million users and 100 thousand revocations a day: every lookup is by primary
+// key, start-up and pruning use the time indexes, nothing scans a whole table.
+constexpr const char* kMigrations[] = {
+    R"sql(
+      CREATE TABLE users (
+        username_key TEXT NOT NULL PRIMARY KEY,
+        username TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE revocations (
+        id TEXT NOT NULL PRIMARY KEY,
+        kind SMALLINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX revocations_by_expiry ON revocations (expires_at);
+      CREATE TABLE user_revocations (
+        username_key TEXT NOT NULL PRIMARY KEY,
+        revoked_before BIGINT NOT NULL
+      );
+      CREATE INDEX user_revocations_by_time ON user_revocations (revoked_before);
+      CREATE TABLE revocation_events (
+        seq BIGSERIAL PRIMARY KEY,
+        kind SMALLINT NOT NULL,
+        subject TEXT NOT NULL,
+        value BIGINT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX revocation_events_by_time ON revocation_events (created_at);
+      CREATE TABLE signing_keys (
+        kid TEXT NOT NULL PRIMARY KEY,
+        algorithm TEXT NOT NULL,
+        material TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+    )sql",
+};
+
+constexpr const char* kCreateVersionTable =
+    "CREATE TABLE IF NOT EXISTS schema_version (id INT NOT NULL PRIMARY KEY, version BIGINT NOT "
+    "NULL)";
+constexpr const char* kSeedVersionRow =
+    "INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING";
+constexpr int kBootstrapAttempts = 5;
+
+Error Failure(std::string detail) {
+  return Error{ErrorCode::kStorageFailure, "database: " + std::move(detail)};
+}
+
+Status Exec(PGconn* conn, const char* sql, std::string_view what) {
+  PGresult* result = PQexec(conn, sql);
+  const ExecStatusType status = PQresultStatus(result);
+  std::string message;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+    message = primary ? primary : PQerrorMessage(conn);
+  }
+  PQclear(result);
+  if (message.empty()) return Ok{};
+  const ErrorCode code =
+      PQstatus(conn) == CONNECTION_OK ? ErrorCode::kStorageFailure : ErrorCode::kStorageUnavailable;
+  return Error{code, "database: " + std::string(what) + ": " + message};
+}
+
+// Two instances creating the version table at the same moment can collide inside PostgreSQL's
+// catalog (a unique violation on pg_type) even with IF NOT EXISTS; the loser tries again.
+Status Bootstrap(PGconn* conn) {
+  Status created = Ok{};
+  for (int attempt = 0; attempt < kBootstrapAttempts; ++attempt) {
+    created = Exec(conn, kCreateVersionTable, "create schema_version");
+    if (created) created = Exec(conn, kSeedVersionRow, "seed schema_version");
+    if (created || created.error().code == ErrorCode::kStorageUnavailable) return created;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 * (attempt + 1)));
+  }
+  return created;
+}
+
+Result<int64_t> LockedVersion(PGconn* conn) {
+  PGresult* result = PQexec(conn, "SELECT version FROM schema_version WHERE id = 1 FOR UPDATE");
+  const bool ok = PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1;
+  const int64_t version = ok ? std::stoll(PQgetvalue(result, 0, 0)) : 0;
+  PQclear(result);
+  if (!ok) return Failure(std::string("read schema version: ") + PQerrorMessage(conn));
+  return version;
+}
+
+Status ApplyPending(PGconn* conn) {
+  auto version = LockedVersion(conn);
+  if (!version) return version.error();
+  const int64_t latest = LatestSchemaVersion();
+  if (*version > latest) {
+    return Failure("schema version " + std::to_string(*version) +
+                   " is newer than this build supports (" + std::to_string(latest) + ")");
+  }
+  for (int64_t step = *version; step < latest; ++step) {
+    const std::string what = "migration " + std::to_string(step + 1);
+    if (Status applied = Exec(conn, kMigrations[step], what); !applied) return applied;
+  }
+  if (*version == latest) return Ok{};
+  const std::string record =
+      "UPDATE schema_version SET version = " + std::to_string(latest) + " WHERE id = 1";
+  return Exec(conn, record.c_str(), "record schema version");
+}
+
+}  // namespace
+
+int64_t LatestSchemaVersion() { return static_cast<int64_t>(std::size(kMigrations)); }
+
+Status Migrate(PGconn* conn) {
+  if (Status ready = Bootstrap(conn); !ready) return ready;
+  if (Status begun = Exec(conn, "BEGIN", "begin migration"); !begun) return begun;
+  Status result = ApplyPending(conn);
+  if (result) result = Exec(conn, "COMMIT", "commit migration");
+  if (!result) PQclear(PQexec(conn, "ROLLBACK"));
+  return result;
+}
+
+}  // namespace gatehouse::store::pg

@@ -1,0 +1,70 @@
+// The PostgreSQL backend of the storage contract (store/store.hpp), for several instances
+// sharing one database. Every call borrows a connection from a pool (`pool_size`); each write
+// is one statement (a CTE where a row and its feed entry go together), committed with
+// PostgreSQL's default synchronous commit before the call returns. Revocation feed writes
+// NOTIFY the feed's channel so other instances poll at once.
+// Thread safety: any method from any thread; calls block on the network, so never call them
+// from an I/O thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/postgres/feed_listener.hpp"
+#include "store/postgres/pg_pool.hpp"
+#include "store/store.hpp"
+
+namespace gatehouse::store {
+
+class PostgresStore final : public Store {
+ public:
+  // Connects, migrates the schema and prepares the pool. kStorageUnavailable when the server
+  // cannot be reached, kStorageFailure for anything else; the detail hides the password.
+  static Result<std::unique_ptr<Store>> Open(const std::string& url, int pool_size);
+  ~PostgresStore() override;
+
+  Status CreateUser(const UserRecord& user) override;
+  Result<std::optional<UserRecord>> FindUser(std::string_view username) override;
+  Status UpdatePasswordHash(std::string_view username, std::string_view hash) override;
+  Status RemoveUser(std::string_view username, int64_t revoked_before) override;
+  Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) override;
+  Status Ping() override;
+
+  Status AddRevocation(const Revocation& revocation) override;
+  Result<int64_t> ImportUsers(const std::vector<UserRecord>& users) override;
+  Result<int64_t> ImportRevocations(const std::vector<Revocation>& revocations) override;
+  Result<std::vector<Revocation>> LoadRevocations(int64_t now) override;
+  Result<int64_t> PruneRevocations(int64_t now) override;
+
+  Status SetUserRevokedBefore(const UserRevocation& revocation) override;
+  Result<std::vector<UserRevocation>> LoadUserRevocations() override;
+
+  Result<int64_t> LatestRevocationEvent() override;
+  Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit) override;
+  Result<int64_t> PruneRevocationEvents(int64_t before) override;
+  Result<int64_t> PruneUserRevocations(int64_t before) override;
+
+  Result<bool> IsRevoked(std::string_view jti, std::string_view sid, std::string_view username,
+                         int64_t issued_at) override;
+  // LISTEN/NOTIFY where the engine has it; false (poll only) where it does not.
+  std::unique_ptr<FeedWatch> WatchRevocationFeed(std::function<void()> on_new_events) override;
+
+  Result<bool> AddSigningKey(const StoredKey& key) override;
+  Result<std::vector<StoredKey>> LoadSigningKeys(std::string_view algorithm) override;
+  Status RemoveSigningKey(std::string_view kid) override;
+  bool IsShared() const override { return true; }
+
+ private:
+  PostgresStore(std::string url, int pool_size, bool notify);
+  // Wakes the other instances after a feed write. Best effort: they poll anyway.
+  void Notify();
+  // Runs statement `index` once per row inside one transaction on one connection.
+  template <typename Row, typename Params>
+  Result<int64_t> ImportRows(const std::vector<Row>& rows, std::size_t index, Params params);
+
+  const std::string url_;
+  const bool notify_;  // whether the engine has NOTIFY (PostgreSQL yes, CockroachDB no)
+  pg::Pool pool_;
+};
+
+}  // namespace gatehouse::store
