@@ -119,21 +119,28 @@ void RevocationSync::Prune() {
   }
   // A user-wide time refuses only tokens issued before it; once those have all expired the
   // row refuses nothing (it stays in memory until restart, which costs one entry per user).
-  if (auto pruned = store_.PruneUserRevocations(now - max_token_lifetime_); !pruned) {
+  // The margin covers the verifier's leeway on exp.
+  if (auto pruned = store_.PruneUserRevocations(now - max_token_lifetime_ - 60); !pruned) {
     obs::Warn("pruning user revocations failed", {{"error", pruned.error().detail}});
   }
 }
 
 void RevocationSync::Run(std::chrono::milliseconds poll_interval) {
   int64_t last_prune = clock_();
+  bool feed_failing = false;
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait_for(lock, poll_interval, [this] { return stopping_ || wake_requested_; });
     if (stopping_) return;
     wake_requested_ = false;
     lock.unlock();
-    if (auto polled = PollOnce(); !polled) {
+    // Logged when following starts and stops failing, not at every poll of an outage.
+    if (auto polled = PollOnce(); !polled && !feed_failing) {
       obs::Warn("following the revocation feed failed", {{"error", polled.error().detail}});
+      feed_failing = true;
+    } else if (polled && feed_failing) {
+      obs::Info("following the revocation feed again");
+      feed_failing = false;
     }
     if (every_poll_) every_poll_();
     if (clock_() - last_prune >= kPruneEverySeconds) {
