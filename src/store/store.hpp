@@ -105,7 +105,10 @@ class Store {
   virtual Result<std::vector<UserRevocation>> LoadUserRevocations() = 0;
 
   // The feed's latest sequence number (0 when empty): read it before loading revocations, then
-  // poll RevocationsSince from it, and nothing is missed.
+  // poll RevocationsSince from it. Numbers grow with each append, but on a shared database an
+  // entry can become visible after entries numbered above it (PostgreSQL hands out the number
+  // before the commit): a follower re-reads a window behind its cursor (auth::RevocationSync
+  // does) and nothing is missed.
   virtual Result<int64_t> LatestRevocationEvent() = 0;
   virtual Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit) = 0;
   // Drops feed entries written at or before `before` (unix seconds).

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "store/store.hpp"
 
@@ -79,6 +80,45 @@ TEST_F(PostgresSyncTest, AnEntryCommittedAfterAHigherNumberedOneIsStillApplied) 
   ASSERT_TRUE(applied);
   EXPECT_EQ(*applied, 1);  // only the late entry: the early one is not applied twice
   EXPECT_TRUE(revocations.IsRevoked("late-jti"));
+}
+
+TEST_F(PostgresSyncTest, PollingDuringConcurrentWritesOnTwoStoresMissesNothing) {
+  auto other = store::OpenStore(base_ + name_);
+  ASSERT_TRUE(other) << other.error().detail;
+  RevocationSet revocations;
+  RevocationSync sync(
+      *store_, revocations, [] { return kNow; }, kLifetime);
+  ASSERT_TRUE(sync.LoadAll());
+  constexpr int kWriters = 8;
+  constexpr int kPerWriter = 40;
+  std::atomic<int> writers_left{kWriters};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      store::Store& store = w % 2 == 0 ? *store_ : **other;
+      for (int n = 0; n < kPerWriter; ++n) {
+        const std::string id = "w" + std::to_string(w) + "-" + std::to_string(n);
+        if (!store.AddRevocation({id, store::RevocationKind::kToken, kNow + 60})) {
+          ADD_FAILURE() << "write " << id;
+        }
+      }
+      --writers_left;
+    });
+  }
+  // Poll while the writers race (their numbers commit out of order), then once more.
+  while (writers_left > 0) {
+    ASSERT_TRUE(sync.PollOnce());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (auto& writer : writers) writer.join();
+  ASSERT_TRUE(sync.PollOnce());
+  int missing = 0;
+  for (int w = 0; w < kWriters; ++w) {
+    for (int n = 0; n < kPerWriter; ++n) {
+      missing += revocations.IsRevoked("w" + std::to_string(w) + "-" + std::to_string(n)) ? 0 : 1;
+    }
+  }
+  EXPECT_EQ(missing, 0);
 }
 
 TEST_F(PostgresSyncTest, ARevocationOnOneStoreWakesTheWatcherOfAnother) {
