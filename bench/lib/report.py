@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Prints the table of scripts/bench from its results file (one JSON object a line).
+
+    report.py RESULTS.jsonl
+
+Records written by bench/run.sh:
+  {"type": "run", "series": "me.gatehouse", "label": ..., "round": 1, "rps": ..., "p50_us": ...,
+   "p99_us": ..., "non2xx": ..., "socket_errors": ..., "cmd": ...}      one wrk or driver run
+  {"type": "value", "key": "rss.idle_empty", "label": ..., "value": ..., "unit": ..., "cmd": ...}
+Every figure is printed with a reference [n] to the exact command in the list at the end.
+Nothing here fails on a timing: a missed target prints "no".
+"""
+import json
+import statistics
+import sys
+
+# (row label, series A, series B, least A/B ratio)
+COMPARISONS = [
+    ("GET /me: gatehouse / nginx", "me.gatehouse", "me.nginx", 0.9),
+    ("POST /token/refresh: gatehouse / nginx", "refresh.gatehouse", "refresh.nginx", 0.8),
+    ("POST /login: gatehouse / raw argon2id", "login.gatehouse", "login.argon2", 0.9),
+    ("GET /me: under login flood / unloaded", "flood.me_flooded", "flood.me_unloaded", 0.5),
+    ("GET /me: 1M users+revocations / empty", "big.me", "big.me_empty", 0.9),
+    ("POST /token/refresh: 1M / empty", "big.refresh", "big.refresh_empty", 0.9),
+]
+# Extra conditions on one series' median p99 (microseconds).
+P99_LIMITS = {"flood.me_flooded": 10000}
+# (value key, "<" or ">", limit) for the single figures that have a target.
+VALUE_TARGETS = {
+    "rss.idle_empty": ("<", 30.0),
+    "startup.big": ("<", 2000.0),
+}
+
+
+def fmt_ms(us):
+    return "-" if us is None else f"{us / 1000:.2f}"
+
+
+def main():
+    records = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    commands = []  # the n-th command is [n]
+
+    def ref(cmd):
+        if cmd not in commands:
+            commands.append(cmd)
+        return commands.index(cmd) + 1
+
+    runs = [r for r in records if r["type"] == "run"]
+    values = [r for r in records if r["type"] == "value"]
+    for r in runs + values:
+        r["ref"] = ref(r["cmd"])
+
+    print("== Runs, in the order they ran ([n]: the command, listed at the end)")
+    print(f"{'':5} {'series':40} {'round':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  notes")
+    for r in runs:
+        notes = []
+        if r.get("non2xx"):
+            notes.append(f"{r['non2xx']} non-2xx")
+        if r.get("socket_errors"):
+            notes.append(f"{r['socket_errors']} socket errors")
+        if r.get("note"):
+            notes.append(r["note"])
+        print(f"[{r['ref']:>3}] {r['label']:40} {r['round']:>5} {r['rps']:>9.1f} "
+              f"{fmt_ms(r.get('p50_us')):>8} {fmt_ms(r.get('p99_us')):>8}  {'; '.join(notes)}")
+
+    def series(name):
+        return {r["round"]: r for r in runs if r["series"] == name}
+
+    def median_of(rows, field):
+        figures = [r[field] for r in rows.values() if r.get(field) is not None]
+        return statistics.median(figures) if figures else None
+
+    print()
+    print("== Comparisons (A and B alternate A B A B; medians over rounds; "
+          "A/B = median of the per-round ratios)")
+    print(f"{'':40} {'A req/s':>9} {'p50':>6} {'p99':>7} | {'B req/s':>9} {'p50':>6} "
+          f"{'p99':>7} | {'A/B':>5} {'target':>7} {'met':>4}  runs")
+    for label, a_name, b_name, least in COMPARISONS:
+        a, b = series(a_name), series(b_name)
+        rounds = sorted(set(a) & set(b))
+        if not rounds:
+            print(f"{label:40} (not measured)")
+            continue
+        ratio = statistics.median(a[i]["rps"] / b[i]["rps"] for i in rounds if b[i]["rps"])
+        target = f">={least:g}"
+        met = ratio >= least
+        a_p99 = median_of(a, "p99_us")
+        if a_name in P99_LIMITS:
+            target += f", p99<{P99_LIMITS[a_name] / 1000:g}ms"
+            met = met and a_p99 is not None and a_p99 < P99_LIMITS[a_name]
+        refs = ",".join(str(n) for n in sorted({x["ref"] for x in [*a.values(), *b.values()]}))
+        print(f"{label:40} {median_of(a, 'rps'):>9.0f} {fmt_ms(median_of(a, 'p50_us')):>6} "
+              f"{fmt_ms(a_p99):>7} | {median_of(b, 'rps'):>9.0f} "
+              f"{fmt_ms(median_of(b, 'p50_us')):>6} {fmt_ms(median_of(b, 'p99_us')):>7} | "
+              f"{ratio:>5.2f} {target:>7} {'yes' if met else 'NO':>4}  [{refs}]")
+        print(f"{'':40}   A = {a[rounds[0]]['label']}; B = {b[rounds[0]]['label']}")
+
+    print()
+    print("== Single figures")
+    for v in values:
+        target, met = "", ""
+        if v["key"] in VALUE_TARGETS:
+            op, limit = VALUE_TARGETS[v["key"]]
+            target = f"{op} {limit:g} {v['unit']}"
+            met = "yes" if (v["value"] < limit if op == "<" else v["value"] > limit) else "NO"
+        print(f"[{v['ref']:>3}] {v['label']:56} {v['value']:>10.1f} {v['unit']:<4} "
+              f"{target:>14} {met:>4}")
+
+    print()
+    print("== Commands")
+    for n, cmd in enumerate(commands, 1):
+        print(f"[{n:>3}] {cmd}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# The load benchmark of issue 7, run by scripts/bench: gatehouse against nginx (the machine's
+# HTTP limit) and against the raw argon2id rate, side by side, then one table.
+#
+# Settings (environment):
+#   BENCH_SECONDS      length of each wrk run (default 5)
+#   BENCH_ROUNDS       A B rounds per comparison (default 3)
+#   BENCH_CONNECTIONS  wrk connections (default 64); BENCH_FLOOD_CONNECTIONS (default 16)
+#   BENCH_THREADS      gatehouse --threads and --hash-threads, nginx workers (default: cores)
+#   BENCH_BIG_USERS, BENCH_BIG_REVOCATIONS   the seeded store (default 1000000 each)
+#   BENCH_LOGIN_USERS  users of the login store (default 10000)
+#   BENCH_KEEP=1       keep the temporary directory (stores, logs, token files)
+#
+# Every figure goes to $work/results.jsonl with the exact command that produced it;
+# bench/lib/report.py prints the table. Nothing here fails on a timing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${BENCH_SECONDS:-5}
+rounds=${BENCH_ROUNDS:-3}
+connections=${BENCH_CONNECTIONS:-64}
+flood_connections=${BENCH_FLOOD_CONNECTIONS:-16}
+threads=${BENCH_THREADS:-$(nproc)}
+big_users=${BENCH_BIG_USERS:-1000000}
+big_revocations=${BENCH_BIG_REVOCATIONS:-1000000}
+login_users=${BENCH_LOGIN_USERS:-10000}
+password=bench-password-1
+
+build=build/bench
+gatehouse=$build/gatehouse
+seed_store=$build/bench/gatehouse_seed_store
+argon2_rate=$build/bench/gatehouse_argon2_rate
+
+work=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
+results=$work/results.jsonl
+started_pids=()
+
+cleanup() {
+  local pid
+  for pid in "${started_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${started_pids[@]}"; do wait_gone "$pid"; done
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+log() { echo "[bench $(date +%T)] $*" >&2; }
+
+wait_gone() {  # waits (at most 15 s) until process $1 has exited
+  local i
+  for i in $(seq 150); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+}
+
+stop() {  # stops a server this script started, and forgets it
+  kill "$1" 2>/dev/null || true
+  wait_gone "$1"
+  local pid kept=()
+  for pid in "${started_pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+  started_pids=("${kept[@]}")
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+rss_mib() {  # VmRSS of process $1 in MiB
+  awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+}
+
+record_value() {  # key label value unit command
+  python3 bench/lib/record.py value "$results" --key "$1" --label "$2" --value "$3" \
+    --unit "$4" --cmd "$5"
+}
+
+# ---- servers ---------------------------------------------------------------------------------
+
+# start_gatehouse NAME: serves the data dir $work/NAME on a free port; sets gh_pid, gh_port,
+# gh_startup_ms and gh_cmd (the launch command as run).
+start_gatehouse() {
+  local name=$1
+  mkdir -p "$work/$name"
+  gh_port=$(free_port)
+  gh_cmd="python3 bench/lib/launch.py --log $work/$name.log --ready-url http://127.0.0.1:$gh_port/healthz -- $gatehouse serve --listen 127.0.0.1:$gh_port --data-dir $work/$name --threads $threads --hash-threads $threads --rate-limit-login-per-user 0 --rate-limit-login-per-address 0 --rate-limit-registration-per-address 0"
+  local launched
+  launched=$(bash -c "$gh_cmd")
+  gh_pid=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])' <<<"$launched")
+  gh_startup_ms=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["startup_ms"])' <<<"$launched")
+  started_pids+=("$gh_pid")
+  log "gatehouse $name: pid $gh_pid, port $gh_port, ready after $gh_startup_ms ms"
+}
+
+# login_tokens PORT USER: logs in, writes $work/tokens-PORT.{access,refresh}.
+login_tokens() {
+  local answer
+  answer=$(curl -sf "http://127.0.0.1:$1/login" -d "username=$2&password=$password")
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' <<<"$answer" \
+    >"$work/tokens-$1.access"
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["refresh_token"])' <<<"$answer" \
+    >"$work/tokens-$1.refresh"
+}
+
+# start_nginx: nginx from Debian as the baseline, one worker per gatehouse I/O thread,
+# keep-alive, no access log, answering GET /me and POST /token/refresh with the bodies and
+# Content-Type gatehouse answered them with (captured into $work/body.me, body.refresh).
+start_nginx() {
+  local dir=$work/nginx content_type me refresh
+  mkdir -p "$dir/tmp"
+  nginx_port=$(free_port)
+  content_type=$(curl -s -o /dev/null -w '%{content_type}' \
+    -H "Authorization: Bearer $(cat "$work/tokens-$empty_port.access")" \
+    "http://127.0.0.1:$empty_port/me")
+  me=$(cat "$work/body.me")
+  refresh=$(cat "$work/body.refresh")
+  case "$me$refresh" in *[\$\'\\]*) echo "bench: a body holds \$, ' or \\" >&2; exit 1 ;; esac
+  cat >"$dir/nginx.conf" <<EOF
+worker_processes $threads;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server_tokens off;
+  keepalive_timeout 60s;
+  keepalive_requests 100000000;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  types { }
+  default_type "$content_type";
+  server {
+    listen 127.0.0.1:$nginx_port reuseport;
+    location = /me { return 200 '$me'; }
+    location = /token/refresh { return 200 '$refresh'; }
+  }
+}
+EOF
+  local launched
+  launched=$(python3 bench/lib/launch.py --log "$dir/stdout.log" \
+    --ready-url "http://127.0.0.1:$nginx_port/me" -- nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log")
+  nginx_pid=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])' <<<"$launched")
+  started_pids+=("$nginx_pid")
+  log "nginx: pid $nginx_pid, port $nginx_port, $threads workers, config $dir/nginx.conf"
+}
+
+# ---- measurements ----------------------------------------------------------------------------
+
+wrk_cmd() {  # wrk_cmd SCRIPT URL [TOKENFILE] [CONNECTIONS] [SECONDS]: the command line
+  local token=""
+  [ -n "${3:-}" ] && token="BENCH_TOKEN=\$(cat $3) "
+  echo "${token}wrk -t1 -c${4:-$connections} -d${5:-$seconds}s --latency -s bench/wrk/$1 $2"
+}
+
+login_wrk_cmd() {  # login_wrk_cmd PORT CONNECTIONS SECONDS
+  echo "BENCH_USERS=$login_users BENCH_PASSWORD=$password wrk -t1 -c$2 -d$3s --timeout 10s --latency -s bench/wrk/login.lua http://127.0.0.1:$1/login"
+}
+
+# measure SERIES LABEL ROUND COMMAND [RSS_PID RSS_KEY RSS_LABEL]: runs COMMAND, records its
+# figures; with RSS_PID, also samples that process's VmRSS every 0.25 s during the run and
+# records the largest sample.
+measure() {
+  local series=$1 label=$2 round=$3 cmd=$4 rss_pid=${5:-} output sampler
+  log "$label, round $round: $cmd"
+  if [ -n "$rss_pid" ]; then
+    (peak=0; while kill -0 "$rss_pid" 2>/dev/null; do
+       now=$(awk '/^VmRSS:/ { print $2 }' "/proc/$rss_pid/status" 2>/dev/null || echo 0)
+       [ "${now:-0}" -gt "$peak" ] && { peak=$now; echo "$peak" >"$work/rss-peak"; }
+       sleep 0.25
+     done) &
+    sampler=$!
+  fi
+  output=$(bash -c "$cmd" 2>&1)
+  python3 bench/lib/record.py run "$results" --series "$series" --label "$label" \
+    --round "$round" --cmd "$cmd" <<<"$output"
+  if [ -n "$rss_pid" ]; then
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    local peak_kib
+    peak_kib=$(cat "$work/rss-peak" 2>/dev/null || echo 0)
+    python3 bench/lib/record.py value "$results" --key "$6" --label "$7 (round $round)" \
+      --value "$(awk -v k="$peak_kib" 'BEGIN { printf "%.1f", k / 1024 }')" --unit MiB \
+      --cmd "largest VmRSS in /proc/$rss_pid/status, sampled every 0.25 s during: $cmd"
+    rm -f "$work/rss-peak"
+  fi
+}
+
+# ---- the run ---------------------------------------------------------------------------------
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+log "work dir $work; $rounds rounds x ${seconds}s, wrk -t1 -c$connections, $threads threads"
+
+# 1. The empty store: start-up and idle RSS, then GET /me and POST /token/refresh vs nginx.
+start_gatehouse empty
+empty_pid=$gh_pid empty_port=$gh_port
+record_value startup.empty "start-up to /healthz 200, empty store" "$gh_startup_ms" ms "$gh_cmd"
+sleep 1
+record_value rss.idle_empty "idle RSS, empty store, fresh start" "$(rss_mib "$empty_pid")" MiB \
+  "grep VmRSS /proc/$empty_pid/status  # 1 s after the start of: $gh_cmd"
+# The load user: named like the seeded users, so that the answers have the same size.
+curl -sf "http://127.0.0.1:$empty_port/registration" \
+  -d "username=user0&password=$password" >/dev/null
+login_tokens "$empty_port" user0
+curl -sf -H "Authorization: Bearer $(cat "$work/tokens-$empty_port.access")" \
+  "http://127.0.0.1:$empty_port/me" >"$work/body.me"
+curl -sf -X POST -H "Authorization: Bearer $(cat "$work/tokens-$empty_port.refresh")" \
+  "http://127.0.0.1:$empty_port/token/refresh" >"$work/body.refresh"
+start_nginx
+
+empty_access=$work/tokens-$empty_port.access
+empty_refresh=$work/tokens-$empty_port.refresh
+for round in $(seq "$rounds"); do
+  measure me.gatehouse "GET /me gatehouse (empty store)" "$round" \
+    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$empty_port/me" "$empty_access")" \
+    "$empty_pid" rss.load_empty "RSS under GET /me load, empty store"
+  measure me.nginx "GET /me nginx (same body)" "$round" \
+    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$nginx_port/me" "$empty_access")"
+done
+for round in $(seq "$rounds"); do
+  measure refresh.gatehouse "POST /token/refresh gatehouse (empty store)" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$empty_port/token/refresh" "$empty_refresh")"
+  measure refresh.nginx "POST /token/refresh nginx (same body)" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$nginx_port/token/refresh" "$empty_refresh")"
+done
+stop "$nginx_pid"
+
+# 2. A million users and a million unexpired revocations, seeded straight into the store.
+mkdir -p "$work/big"
+seed_cmd="$seed_store --database sqlite://$work/big/gatehouse.db --users $big_users --revocations $big_revocations --password $password"
+log "seeding: $seed_cmd"
+seed_start=$EPOCHREALTIME
+bash -c "$seed_cmd" >&2
+record_value seed.big "seeding $big_users users + $big_revocations revocations" \
+  "$(awk -v a="$seed_start" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" s "$seed_cmd"
+for start in 1 2 3; do
+  start_gatehouse big
+  record_value startup.big "start-up to /healthz 200, 1M users+revocations (start $start)" \
+    "$gh_startup_ms" ms "$gh_cmd"
+  [ "$start" = 3 ] || stop "$gh_pid"
+done
+big_pid=$gh_pid big_port=$gh_port
+sleep 1
+record_value rss.idle_big "idle RSS, 1M users+revocations loaded" "$(rss_mib "$big_pid")" MiB \
+  "grep VmRSS /proc/$big_pid/status  # 1 s after the start of: $gh_cmd"
+login_tokens "$big_port" user0
+big_access=$work/tokens-$big_port.access
+big_refresh=$work/tokens-$big_port.refresh
+for round in $(seq "$rounds"); do
+  measure big.me "GET /me gatehouse (1M store)" "$round" \
+    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$big_port/me" "$big_access")" \
+    "$big_pid" rss.load_big "RSS under GET /me load, 1M store"
+  measure big.me_empty "GET /me gatehouse (empty store)" "$round" \
+    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$empty_port/me" "$empty_access")"
+done
+for round in $(seq "$rounds"); do
+  measure big.refresh "POST /token/refresh gatehouse (1M store)" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$big_port/token/refresh" "$big_refresh")"
+  measure big.refresh_empty "POST /token/refresh gatehouse (empty store)" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$empty_port/token/refresh" "$empty_refresh")"
+done
+stop "$big_pid"
+
+# 3. Logins of many existing users against the raw argon2id rate on as many threads; then
+#    GET /me alone and under a login flood that keeps the hash pool busy.
+mkdir -p "$work/login"
+seed_cmd="$seed_store --database sqlite://$work/login/gatehouse.db --users $login_users --password $password"
+bash -c "$seed_cmd" >&2
+start_gatehouse login
+login_pid=$gh_pid login_port=$gh_port
+for round in $(seq "$rounds"); do
+  measure login.gatehouse "POST /login gatehouse ($login_users users)" "$round" \
+    "$(login_wrk_cmd "$login_port" "$connections" "$seconds")" \
+    "$login_pid" rss.load_login "RSS under POST /login load"
+  measure login.argon2 "raw argon2id verify, libsodium" "$round" \
+    "$argon2_rate --threads $threads --seconds $seconds"
+done
+
+login_tokens "$login_port" user0
+login_access=$work/tokens-$login_port.access
+flood_cmd=$(login_wrk_cmd "$login_port" "$flood_connections" $((seconds + 2)))
+for round in $(seq "$rounds"); do
+  measure flood.me_unloaded "GET /me gatehouse, no other load" "$round" \
+    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$login_port/me" "$login_access")"
+  log "login flood, round $round: $flood_cmd"
+  bash -c "$flood_cmd" >"$work/flood.out" 2>&1 &
+  flood=$!
+  sleep 1
+  measure flood.me_flooded "GET /me gatehouse, login flood running" "$round" \
+    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$login_port/me" "$login_access")  # while: $flood_cmd"
+  wait "$flood" || true
+  python3 bench/lib/record.py run "$results" --series flood.login \
+    --label "POST /login, the flood itself" --round "$round" --cmd "$flood_cmd" <"$work/flood.out"
+done
+stop "$login_pid"
+
+sleep 1
+record_value rss.idle_empty_after "idle RSS, empty store, after all its load" \
+  "$(rss_mib "$empty_pid")" MiB "grep VmRSS /proc/$empty_pid/status  # after the runs above"
+
+echo
+if revision=$(git rev-parse --short HEAD 2>/dev/null); then
+  git diff --quiet HEAD || revision+=" + uncommitted changes"
+else
+  revision="not a git checkout"
+fi
+echo "gatehouse benchmark: $(nproc) cores, $revision, $rounds rounds x ${seconds}s, wrk -t1 -c$connections, gatehouse --threads $threads --hash-threads $threads, nginx $threads workers"
+echo "load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+python3 bench/lib/report.py "$results"
