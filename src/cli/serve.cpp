@@ -61,8 +61,11 @@ int Serve(const config::Settings& settings) {
   // Declared before the pools so that it is destroyed after them: a pool job finishing during
   // shutdown still posts its answer into a live (stopped) io_context.
   std::optional<http::Server> server;
+  // argon2id runs below the I/O threads' priority: a login flood then slows logins, not every
+  // token check (issue 7: /me keeps its throughput and p99 under a flood).
+  constexpr int kHashThreadNice = 10;
   WorkerPool hash_pool("gh-hash", settings.hash_threads,
-                       static_cast<std::size_t>(settings.hash_queue));
+                       static_cast<std::size_t>(settings.hash_queue), kHashThreadNice);
   // A shared store answers over the network: as many store threads as connections.
   const int store_threads = (*store)->IsShared() ? settings.database_pool_size : 2;
   WorkerPool store_pool("gh-store", static_cast<std::size_t>(store_threads), 4096);

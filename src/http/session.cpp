@@ -2,11 +2,13 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
 
 #include "http/beast_request.hpp"
+#include "http/response_writer.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "obs/logging.hpp"
@@ -102,22 +104,13 @@ class Session : public std::enable_shared_from_this<Session> {
     obs::GlobalMetrics().RecordRequest(
         counted ? RouteIndex(request_.path) : obs::Metrics::kMaxRoutes - 1, response.status,
         counted ? elapsed.count() : 0.0);
-    response_ = {};
-    response_.version(11);
-    response_.result(response.status);
-    response_.set(bhttp::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers) response_.set(name, value);
-    if (counted) {
-      response_.set("X-Request-Id", request_id_);
-      if (server_.settings().log_requests) LogRequest(response.status, elapsed.count());
-    }
     const bool close = response.close || !keep_alive_ || server_.draining();
-    response_.keep_alive(!close);
-    response_.body() = std::move(response.body);
-    response_.prepare_payload();
+    if (counted && server_.settings().log_requests) LogRequest(response.status, elapsed.count());
+    WriteResponse(response, counted ? std::string_view(request_id_) : std::string_view(), close,
+                  out_);
     stream_.expires_after(server_.settings().read_timeout);
-    bhttp::async_write(
-        stream_, response_,
+    net::async_write(
+        stream_, net::buffer(out_),
         [self = shared_from_this(), close, counted](beast::error_code ec, std::size_t) {
           if (counted) self->server_.in_flight().fetch_sub(1);
           if (ec) return self->Close();
@@ -168,7 +161,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Server& server_;
   beast::flat_buffer buffer_;
   std::optional<BeastParser> parser_;
-  bhttp::response<bhttp::string_body> response_;
+  std::string out_;  // the answer being written; reused, so its capacity is kept
   Request request_;
   std::string client_address_;
   bool keep_alive_ = true;

@@ -1,13 +1,15 @@
 #include "util/worker_pool.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace gatehouse {
 
-WorkerPool::WorkerPool(std::string name, int threads, std::size_t max_queued)
+WorkerPool::WorkerPool(std::string name, int threads, std::size_t max_queued, int nice)
     : max_queued_(max_queued) {
   for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] { RunWorker(); });
+    threads_.emplace_back([this, nice] { RunWorker(nice); });
     pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
   }
 }
@@ -36,7 +38,9 @@ std::size_t WorkerPool::QueueDepth() const {
   return queue_.size();
 }
 
-void WorkerPool::RunWorker() {
+void WorkerPool::RunWorker(int nice) {
+  // On Linux a thread id names one thread to setpriority. Failure only costs the priority.
+  if (nice > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
   for (;;) {
     Queued queued;
     {

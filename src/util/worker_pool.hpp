@@ -17,7 +17,9 @@ namespace gatehouse {
 
 class WorkerPool {
  public:
-  WorkerPool(std::string name, int threads, std::size_t max_queued);
+  // `nice` > 0 lowers the threads' scheduling priority by that much (setpriority): for CPU-heavy
+  // work (argon2id) that must not take the cores from the I/O threads when both want them.
+  WorkerPool(std::string name, int threads, std::size_t max_queued, int nice = 0);
   ~WorkerPool();  // runs what is queued, then joins
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -31,7 +33,7 @@ class WorkerPool {
   }
 
  private:
-  void RunWorker();
+  void RunWorker(int nice);
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;

@@ -12,11 +12,12 @@ namespace {
 
 // Step N (1-based) takes the schema from version N-1 to N. A released step is never edited.
 // Sized for 10 million users and 100 thousand revocations a day: every lookup is by primary
-// key, start-up and pruning use the time indexes, nothing scans a whole table.
+// key, start-up and pruning use the time indexes, nothing scans a whole table. Username keys
+// sort by byte ("C"), as in SQLite, whatever the database's default collation.
 constexpr const char* kMigrations[] = {
     R"sql(
       CREATE TABLE users (
-        username_key TEXT NOT NULL PRIMARY KEY,
+        username_key TEXT COLLATE "C" NOT NULL PRIMARY KEY,
         username TEXT NOT NULL,
         password_hash TEXT NOT NULL,
         created_at BIGINT NOT NULL

@@ -1,0 +1,40 @@
+#include "http/response_writer.hpp"
+
+#include <boost/beast/http/status.hpp>
+#include <charconv>
+
+namespace gatehouse::http {
+namespace {
+
+void AppendNumber(std::string& out, std::size_t number) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
+  out.append(digits, end);
+}
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+}  // namespace
+
+void WriteResponse(const Response& response, std::string_view request_id, bool close,
+                   std::string& out) {
+  out.clear();
+  out.append("HTTP/1.1 ");
+  AppendNumber(out, response.status);
+  out.push_back(' ');
+  out.append(boost::beast::http::obsolete_reason(
+      static_cast<boost::beast::http::status>(response.status)));
+  out.append("\r\n");
+  AppendHeader(out, "Content-Type", response.content_type);
+  for (const auto& [name, value] : response.headers) AppendHeader(out, name, value);
+  if (!request_id.empty()) AppendHeader(out, "X-Request-Id", request_id);
+  if (close) AppendHeader(out, "Connection", "close");
+  out.append("Content-Length: ");
+  AppendNumber(out, response.body.size());
+  out.append("\r\n\r\n");
+  out.append(response.body);
+}
+
+}  // namespace gatehouse::http

@@ -1,0 +1,19 @@
+// Turns a Response into the bytes of an HTTP/1.1 answer in one buffer, so that a session
+// writes it with a single send: on the hot paths (GET /me, /token/refresh) Beast's serializer
+// of a header container plus body cost more than the token check.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "http/request.hpp"
+
+namespace gatehouse::http {
+
+// Replaces `out` with the status line, Content-Type, the response's headers, X-Request-Id
+// (when `request_id` is not empty), "Connection: close" when `close`, Content-Length and the
+// body. `out` keeps its capacity, so a session that reuses it does not allocate.
+void WriteResponse(const Response& response, std::string_view request_id, bool close,
+                   std::string& out);
+
+}  // namespace gatehouse::http

@@ -1,0 +1,1146 @@
+// The storage contract (store/store.hpp), run against every backend. Each test gets a fresh,
+// empty store: SQLite in a temporary file, PostgreSQL in a database created for the test (on
+// the server named by GATEHOUSE_TEST_PG_URL, e.g. postgresql://user:pass@127.0.0.1:55432/) and
+// dropped afterwards. Without GATEHOUSE_TEST_PG_URL the PostgreSQL tests are skipped.
+// Backend-specific behaviour (files, modes, schema-version reads) lives in <backend>_store_test.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <latch>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "store/store.hpp"
+#include "util/result.hpp"
+
+namespace gatehouse::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kPgUrlVariable = "GATEHOUSE_TEST_PG_URL";
+constexpr int kPoolSize = 4;  // fewer connections than the 8 threads of the concurrency tests
+constexpr int kThreads = 8;
+
+std::string RandomHex() {
+  std::random_device random;
+  std::mt19937_64 generator((static_cast<uint64_t>(random()) << 32) ^ random());
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(generator()));
+  return text;
+}
+
+std::string ShellQuote(std::string_view text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+// Runs one statement with psql against `url`; false (and psql's output in `output`) on failure.
+bool RunPsql(const std::string& url, const std::string& sql, std::string& output) {
+  const std::string command =
+      "psql -X -q -v ON_ERROR_STOP=1 -d " + ShellQuote(url) + " -c " + ShellQuote(sql) + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    output = "popen failed";
+    return false;
+  }
+  char buffer[512];
+  std::size_t read = 0;
+  while ((read = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, read);
+  return ::pclose(pipe) == 0;
+}
+
+template <typename T>
+std::string Why(const Result<T>& result) {
+  return result ? std::string() : result.error().detail;
+}
+
+int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
+
+UserRecord MakeUser(std::string username, std::string hash = "$argon2id$v=19$m=19456,t=2,p=1$x$y",
+                    int64_t created_at = 1700000000) {
+  return UserRecord{std::move(username), std::move(hash), created_at};
+}
+
+std::vector<std::string> SortedIds(const std::vector<Revocation>& revocations) {
+  std::vector<std::string> ids;
+  for (const Revocation& revocation : revocations) ids.push_back(revocation.id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::map<std::string, int64_t> ByUser(const std::vector<UserRevocation>& revocations) {
+  std::map<std::string, int64_t> by_user;
+  for (const UserRevocation& revocation : revocations) {
+    by_user[revocation.username_key] = revocation.revoked_before;
+  }
+  return by_user;
+}
+
+const char* KindName(RevocationEvent::Kind kind) {
+  switch (kind) {
+    case RevocationEvent::Kind::kToken:
+      return "token";
+    case RevocationEvent::Kind::kSession:
+      return "session";
+    case RevocationEvent::Kind::kUser:
+      return "user";
+  }
+  return "unknown";
+}
+
+// "<kind> <subject> <value>" per event, so that a mismatch prints readably.
+std::vector<std::string> Describe(const std::vector<RevocationEvent>& events) {
+  std::vector<std::string> lines;
+  for (const RevocationEvent& event : events) {
+    lines.push_back(std::string(KindName(event.kind)) + " " + event.subject + " " +
+                    std::to_string(event.value));
+  }
+  return lines;
+}
+
+std::vector<std::string> Usernames(const std::vector<UserRecord>& users) {
+  std::vector<std::string> names;
+  for (const UserRecord& user : users) names.push_back(user.username);
+  return names;
+}
+
+std::vector<std::string> Kids(const std::vector<StoredKey>& keys) {
+  std::vector<std::string> kids;
+  for (const StoredKey& key : keys) kids.push_back(key.kid);
+  return kids;
+}
+
+const std::string kPem =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIFq6lT9wSgR2mWmR0Q2sJ2b8rPp3s2I1v4X1rJ0Uo0cX\n"
+    "-----END PRIVATE KEY-----\n";
+
+class StoreContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  bool IsPostgres() const { return GetParam() == "postgresql"; }
+
+  void SetUp() override {
+    if (!IsPostgres()) {
+      dir_ = fs::temp_directory_path() / ("gatehouse-contract-" + RandomHex());
+      ASSERT_TRUE(fs::create_directory(dir_));
+    } else {
+      const char* base = std::getenv(kPgUrlVariable);
+      if (base == nullptr || *base == '\0') {
+        GTEST_SKIP() << kPgUrlVariable
+                     << " is not set: PostgreSQL contract tests skipped (set it to a base URL "
+                        "such as postgresql://gatehouse:gatehouse@127.0.0.1:55432/)";
+      }
+      pg_base_ = base;
+      if (pg_base_.back() != '/') pg_base_ += '/';
+    }
+    url_ = CreateEmptyDatabase();
+    ASSERT_FALSE(url_.empty());
+    store_ = OpenDatabase();
+    ASSERT_TRUE(store_);
+  }
+
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) {
+      std::error_code ignored;
+      fs::remove_all(dir_, ignored);
+    }
+    for (const std::string& database : databases_) {
+      std::string output;
+      EXPECT_TRUE(RunPsql(pg_base_ + "postgres",
+                          "DROP DATABASE IF EXISTS " + database + " WITH (FORCE)", output))
+          << "DROP DATABASE " << database << " failed: " << output;
+    }
+  }
+
+  // A new, empty database (SQLite: a file name in dir_; PostgreSQL: CREATE DATABASE), dropped
+  // after the test. Returns its URL, or "" after recording a failure.
+  std::string CreateEmptyDatabase() {
+    if (!IsPostgres()) {
+      return "sqlite://" + (dir_ / ("gatehouse-" + RandomHex() + ".db")).string();
+    }
+    const std::string database = "gh_test_" + RandomHex();
+    std::string output;
+    if (!RunPsql(pg_base_ + "postgres", "CREATE DATABASE " + database, output)) {
+      ADD_FAILURE() << "CREATE DATABASE " << database << " failed: " << output;
+      return "";
+    }
+    databases_.push_back(database);
+    return pg_base_ + database;
+  }
+
+  // Opens one more store on this test's database, recording a failure (and returning null)
+  // when that fails.
+  std::unique_ptr<Store> OpenDatabase() {
+    Result<std::unique_ptr<Store>> opened = OpenStore(url_, StoreOptions{kPoolSize});
+    if (!opened) {
+      ADD_FAILURE() << "open failed: " << opened.error().detail;
+      return nullptr;
+    }
+    return std::move(opened).value();
+  }
+
+  std::vector<RevocationEvent> AllEvents() {
+    Result<std::vector<RevocationEvent>> events = store_->RevocationsSince(0, 1000);
+    EXPECT_TRUE(events) << Why(events);
+    return events ? *events : std::vector<RevocationEvent>{};
+  }
+
+  fs::path dir_;
+  std::string pg_base_;
+  std::vector<std::string> databases_;  // PostgreSQL databases to drop
+  std::string url_;
+  std::unique_ptr<Store> store_;
+};
+
+// --- users ---------------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, CreateThenFindReturnsTheStoredRecord) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("alice", "$argon2id$hash-a")));
+
+  Result<std::optional<UserRecord>> found = store_->FindUser("alice");
+  ASSERT_TRUE(found) << Why(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->username, "alice");
+  EXPECT_EQ((*found)->password_hash, "$argon2id$hash-a");
+  EXPECT_EQ((*found)->created_at, 1700000000);
+}
+
+TEST_P(StoreContractTest, FindOfUnknownUserReturnsNullopt) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("alice")));
+  Result<std::optional<UserRecord>> found = store_->FindUser("nobody");
+  ASSERT_TRUE(found) << Why(found);
+  EXPECT_FALSE(found->has_value());
+}
+
+TEST_P(StoreContractTest, FindIgnoresCaseAndReturnsTheNameAsFirstGiven) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Alice")));
+
+  for (const char* spelling : {"alice", "ALICE", "aLiCe", "Alice"}) {
+    Result<std::optional<UserRecord>> found = store_->FindUser(spelling);
+    ASSERT_TRUE(found) << Why(found);
+    ASSERT_TRUE(found->has_value()) << spelling;
+    EXPECT_EQ((*found)->username, "Alice");
+  }
+}
+
+TEST_P(StoreContractTest, CreatingTheSameUsernameInAnotherCaseConflicts) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("alice", "$argon2id$first")));
+
+  Status second = store_->CreateUser(MakeUser("ALICE", "$argon2id$second"));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(second.error().detail.find("$argon2id$"), std::string::npos) << second.error().detail;
+  Result<std::optional<UserRecord>> found = store_->FindUser("alice");
+  ASSERT_TRUE(found) << Why(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->username, "alice");
+  EXPECT_EQ((*found)->password_hash, "$argon2id$first");
+}
+
+// Only ASCII letters are folded (UsernameKey): "Ärger" and "ärger" are two users.
+TEST_P(StoreContractTest, NonAsciiLettersAreNotFoldedInTheUsernameKey) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("\xC3\x84rger", "$argon2id$upper")));     // "Ärger"
+  Status second = store_->CreateUser(MakeUser("\xC3\xA4rger", "$argon2id$lower"));  // "ärger"
+  ASSERT_TRUE(second) << Why(second);
+
+  Result<std::optional<UserRecord>> found = store_->FindUser("\xC3\xA4RGER");
+  ASSERT_TRUE(found) << Why(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->username, "\xC3\xA4rger");
+  EXPECT_EQ((*found)->password_hash, "$argon2id$lower");
+}
+
+TEST_P(StoreContractTest, ConcurrentCreatesOfOneUsernameLetExactlyOneSucceed) {
+  constexpr int kRounds = 10;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string name = "bob" + std::to_string(round);
+    std::atomic<int> succeeded{0};
+    std::atomic<int> conflicted{0};
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        start.arrive_and_wait();
+        Status created = store_->CreateUser(MakeUser(i % 2 == 0 ? name : UsernameKey(name)));
+        if (created) {
+          ++succeeded;
+        } else if (created.error().code == ErrorCode::kConflict) {
+          ++conflicted;
+        } else {
+          ADD_FAILURE() << "thread " << i << ": " << created.error().detail;
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(succeeded.load(), 1) << name;
+    EXPECT_EQ(conflicted.load(), kThreads - 1) << name;
+  }
+}
+
+// Two stores on one database stand for two gatehouse instances registering one name at once.
+TEST_P(StoreContractTest, ConcurrentCreatesThroughTwoStoresLetExactlyOneSucceed) {
+  std::unique_ptr<Store> other = OpenDatabase();
+  ASSERT_TRUE(other);
+  constexpr int kRounds = 10;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string name = "Carol" + std::to_string(round);
+    std::atomic<int> succeeded{0};
+    std::atomic<int> conflicted{0};
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        Store& store = i % 2 == 0 ? *store_ : *other;
+        start.arrive_and_wait();
+        Status created = store.CreateUser(MakeUser(name, "$argon2id$" + std::to_string(i)));
+        if (created) {
+          ++succeeded;
+        } else if (created.error().code == ErrorCode::kConflict) {
+          ++conflicted;
+        } else {
+          ADD_FAILURE() << "thread " << i << ": " << created.error().detail;
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(succeeded.load(), 1) << name;
+    EXPECT_EQ(conflicted.load(), kThreads - 1) << name;
+  }
+}
+
+TEST_P(StoreContractTest, UpdatePasswordHashReplacesTheHash) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("carol", "$pbkdf2-sha256$old")));
+  ASSERT_TRUE(store_->CreateUser(MakeUser("dave", "$argon2id$dave")));
+
+  Status updated = store_->UpdatePasswordHash("CAROL", "$argon2id$new");
+  ASSERT_TRUE(updated) << Why(updated);
+  Result<std::optional<UserRecord>> found = store_->FindUser("carol");
+  ASSERT_TRUE(found) << Why(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->password_hash, "$argon2id$new");
+  EXPECT_EQ((*found)->username, "carol");
+  EXPECT_EQ((*found)->created_at, 1700000000);
+  EXPECT_EQ(store_->FindUser("dave")->value().password_hash, "$argon2id$dave");
+}
+
+TEST_P(StoreContractTest, UpdatePasswordHashOfUnknownUserIsNotFound) {
+  Status updated = store_->UpdatePasswordHash("ghost", "$argon2id$secret");
+  ASSERT_FALSE(updated);
+  EXPECT_EQ(updated.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(updated.error().detail.find("secret"), std::string::npos) << updated.error().detail;
+}
+
+TEST_P(StoreContractTest, RemoveUserDeletesOnlyThatUser) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Erin")));
+  ASSERT_TRUE(store_->CreateUser(MakeUser("frank")));
+
+  Status removed = store_->RemoveUser("ERIN", 5000);
+  ASSERT_TRUE(removed) << Why(removed);
+  Result<std::optional<UserRecord>> erin = store_->FindUser("erin");
+  ASSERT_TRUE(erin) << Why(erin);
+  EXPECT_FALSE(erin->has_value());
+  Result<std::optional<UserRecord>> frank = store_->FindUser("frank");
+  ASSERT_TRUE(frank) << Why(frank);
+  EXPECT_TRUE(frank->has_value());
+}
+
+TEST_P(StoreContractTest, RemoveUserSetsTheUsersRevokedBefore) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Erin")));
+
+  ASSERT_TRUE(store_->RemoveUser("Erin", 5000));
+  Result<std::vector<UserRevocation>> loaded = store_->LoadUserRevocations();
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(ByUser(*loaded), (std::map<std::string, int64_t>{{"erin", 5000}}));
+}
+
+TEST_P(StoreContractTest, RemoveUserAppendsAUserEventToTheFeed) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Erin")));
+
+  ASSERT_TRUE(store_->RemoveUser("Erin", 5000));
+  EXPECT_EQ(Describe(AllEvents()), (std::vector<std::string>{"user erin 5000"}));
+}
+
+TEST_P(StoreContractTest, RemoveUserOfUnknownUserIsNotFoundAndRevokesNothing) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("frank")));
+
+  Status removed = store_->RemoveUser("ghost", 5000);
+  ASSERT_FALSE(removed);
+  EXPECT_EQ(removed.error().code, ErrorCode::kNotFound);
+  Result<std::vector<UserRevocation>> loaded = store_->LoadUserRevocations();
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_TRUE(loaded->empty());
+  Result<int64_t> latest = store_->LatestRevocationEvent();
+  ASSERT_TRUE(latest) << Why(latest);
+  EXPECT_EQ(*latest, 0);
+}
+
+TEST_P(StoreContractTest, RemovedUsernameCanBeCreatedAgain) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Erin", "$argon2id$old")));
+  ASSERT_TRUE(store_->RemoveUser("erin", 5000));
+
+  Status created = store_->CreateUser(MakeUser("ERIN", "$argon2id$new"));
+  ASSERT_TRUE(created) << Why(created);
+  EXPECT_EQ(store_->FindUser("erin")->value().username, "ERIN");
+  EXPECT_EQ(store_->FindUser("erin")->value().password_hash, "$argon2id$new");
+}
+
+TEST_P(StoreContractTest, ListUsersPagesInKeyOrderAfterTheGivenKey) {
+  for (const char* name : {"dave", "Carol", "alice", "Bob", "erin"}) {
+    ASSERT_TRUE(store_->CreateUser(MakeUser(name)));
+  }
+
+  Result<std::vector<UserRecord>> first = store_->ListUsers("", 2);
+  ASSERT_TRUE(first) << Why(first);
+  EXPECT_EQ(Usernames(*first), (std::vector<std::string>{"alice", "Bob"}));
+  Result<std::vector<UserRecord>> second = store_->ListUsers("bob", 2);
+  ASSERT_TRUE(second) << Why(second);
+  EXPECT_EQ(Usernames(*second), (std::vector<std::string>{"Carol", "dave"}));
+  Result<std::vector<UserRecord>> third = store_->ListUsers("dave", 2);
+  ASSERT_TRUE(third) << Why(third);
+  EXPECT_EQ(Usernames(*third), (std::vector<std::string>{"erin"}));
+  Result<std::vector<UserRecord>> past_end = store_->ListUsers("erin", 2);
+  ASSERT_TRUE(past_end) << Why(past_end);
+  EXPECT_TRUE(past_end->empty());
+}
+
+// Punctuation and digits sort by byte value in the key (as UsernameKey strings compare), and
+// paging one by one visits every user exactly once.
+TEST_P(StoreContractTest, ListUsersPagingVisitsEveryUserOnceInByteOrderOfTheKey) {
+  const std::vector<std::string> names = {"b10", "A.b", "a_b", "a-b", "AB", "b2", "B1", "a b"};
+  for (const std::string& name : names) ASSERT_TRUE(store_->CreateUser(MakeUser(name)));
+  std::vector<std::string> expected_keys;
+  for (const std::string& name : names) expected_keys.push_back(UsernameKey(name));
+  std::sort(expected_keys.begin(), expected_keys.end());
+
+  std::vector<std::string> keys;
+  std::string after;
+  for (std::size_t page = 0; page <= names.size(); ++page) {
+    Result<std::vector<UserRecord>> users = store_->ListUsers(after, 1);
+    ASSERT_TRUE(users) << Why(users);
+    if (users->empty()) break;
+    ASSERT_EQ(users->size(), 1u);
+    after = UsernameKey(users->front().username);
+    keys.push_back(after);
+  }
+  EXPECT_EQ(keys, expected_keys);
+}
+
+TEST_P(StoreContractTest, ListUsersLeavesOutPasswordHashes) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("alice", "$argon2id$secret-a", 1700000001)));
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Bob", "$argon2id$secret-b", 1700000002)));
+
+  Result<std::vector<UserRecord>> users = store_->ListUsers("", 10);
+  ASSERT_TRUE(users) << Why(users);
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].username, "alice");
+  EXPECT_EQ((*users)[0].created_at, 1700000001);
+  EXPECT_EQ((*users)[0].password_hash, "");
+  EXPECT_EQ((*users)[1].username, "Bob");
+  EXPECT_EQ((*users)[1].created_at, 1700000002);
+  EXPECT_EQ((*users)[1].password_hash, "");
+}
+
+// --- import --------------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, ImportUsersCountsNewRowsAndLeavesExistingOnesAsTheyAre) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("alice", "$argon2id$kept", 1600000000)));
+
+  Result<int64_t> imported =
+      store_->ImportUsers({MakeUser("ALICE", "$pbkdf2-sha256$imported", 1500000000),
+                           MakeUser("Bob", "$pbkdf2-sha256$bob", 1500000001),
+                           MakeUser("carol", "$pbkdf2-sha256$carol", 1500000002)});
+  ASSERT_TRUE(imported) << Why(imported);
+  EXPECT_EQ(*imported, 2);
+
+  Result<std::optional<UserRecord>> alice = store_->FindUser("alice");
+  ASSERT_TRUE(alice) << Why(alice);
+  ASSERT_TRUE(alice->has_value());
+  EXPECT_EQ((*alice)->username, "alice");
+  EXPECT_EQ((*alice)->password_hash, "$argon2id$kept");
+  EXPECT_EQ((*alice)->created_at, 1600000000);
+  Result<std::optional<UserRecord>> bob = store_->FindUser("bob");
+  ASSERT_TRUE(bob) << Why(bob);
+  ASSERT_TRUE(bob->has_value());
+  EXPECT_EQ((*bob)->username, "Bob");
+  EXPECT_EQ((*bob)->password_hash, "$pbkdf2-sha256$bob");
+  EXPECT_EQ((*bob)->created_at, 1500000001);
+}
+
+TEST_P(StoreContractTest, ImportingTheSameUsersTwiceChangesNothing) {
+  const std::vector<UserRecord> users = {MakeUser("alice", "$pbkdf2-sha256$a"),
+                                         MakeUser("Bob", "$pbkdf2-sha256$b")};
+  Result<int64_t> first = store_->ImportUsers(users);
+  ASSERT_TRUE(first) << Why(first);
+  EXPECT_EQ(*first, 2);
+
+  Result<int64_t> second = store_->ImportUsers(users);
+  ASSERT_TRUE(second) << Why(second);
+  EXPECT_EQ(*second, 0);
+  Result<std::vector<UserRecord>> listed = store_->ListUsers("", 10);
+  ASSERT_TRUE(listed) << Why(listed);
+  EXPECT_EQ(Usernames(*listed), (std::vector<std::string>{"alice", "Bob"}));
+}
+
+// A Flask database may hold "Bob" and "bob" (its usernames are case-sensitive): the first wins.
+TEST_P(StoreContractTest, ImportUsersWithOneKeyTwiceInOneCallKeepsTheFirst) {
+  Result<int64_t> imported = store_->ImportUsers(
+      {MakeUser("Bob", "$pbkdf2-sha256$first"), MakeUser("bob", "$pbkdf2-sha256$second")});
+  ASSERT_TRUE(imported) << Why(imported);
+  EXPECT_EQ(*imported, 1);
+  Result<std::optional<UserRecord>> bob = store_->FindUser("bob");
+  ASSERT_TRUE(bob) << Why(bob);
+  ASSERT_TRUE(bob->has_value());
+  EXPECT_EQ((*bob)->username, "Bob");
+  EXPECT_EQ((*bob)->password_hash, "$pbkdf2-sha256$first");
+}
+
+TEST_P(StoreContractTest, ImportOfNoRowsCountsZero) {
+  Result<int64_t> users = store_->ImportUsers({});
+  ASSERT_TRUE(users) << Why(users);
+  EXPECT_EQ(*users, 0);
+  Result<int64_t> revocations = store_->ImportRevocations({});
+  ASSERT_TRUE(revocations) << Why(revocations);
+  EXPECT_EQ(*revocations, 0);
+}
+
+TEST_P(StoreContractTest, ImportRevocationsCountsNewRowsAndLeavesExistingOnesAsTheyAre) {
+  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+
+  Result<int64_t> imported = store_->ImportRevocations(
+      {{"jti-1", RevocationKind::kSession, 9000}, {"jti-2", RevocationKind::kToken, 3000}});
+  ASSERT_TRUE(imported) << Why(imported);
+  EXPECT_EQ(*imported, 1);
+
+  Result<std::vector<Revocation>> loaded = store_->LoadRevocations(0);
+  ASSERT_TRUE(loaded) << Why(loaded);
+  std::sort(loaded->begin(), loaded->end(),
+            [](const Revocation& a, const Revocation& b) { return a.id < b.id; });
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].id, "jti-1");
+  EXPECT_EQ((*loaded)[0].kind, RevocationKind::kToken);
+  EXPECT_EQ((*loaded)[0].expires_at, 2000);
+  EXPECT_EQ((*loaded)[1].id, "jti-2");
+  EXPECT_EQ((*loaded)[1].kind, RevocationKind::kToken);
+  EXPECT_EQ((*loaded)[1].expires_at, 3000);
+}
+
+TEST_P(StoreContractTest, ImportingTheSameRevocationsTwiceChangesNothing) {
+  const std::vector<Revocation> revocations = {{"jti-1", RevocationKind::kToken, 2000},
+                                               {"sid-1", RevocationKind::kSession, 3000}};
+  Result<int64_t> first = store_->ImportRevocations(revocations);
+  ASSERT_TRUE(first) << Why(first);
+  EXPECT_EQ(*first, 2);
+
+  Result<int64_t> second = store_->ImportRevocations(revocations);
+  ASSERT_TRUE(second) << Why(second);
+  EXPECT_EQ(*second, 0);
+  Result<std::vector<Revocation>> loaded = store_->LoadRevocations(0);
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(SortedIds(*loaded), (std::vector<std::string>{"jti-1", "sid-1"}));
+}
+
+TEST_P(StoreContractTest, ImportedRevocationsDoNotEnterTheFeed) {
+  Result<int64_t> imported = store_->ImportRevocations({{"jti-1", RevocationKind::kToken, 2000}});
+  ASSERT_TRUE(imported) << Why(imported);
+  ASSERT_EQ(*imported, 1);
+
+  Result<int64_t> latest = store_->LatestRevocationEvent();
+  ASSERT_TRUE(latest) << Why(latest);
+  EXPECT_EQ(*latest, 0);
+  EXPECT_TRUE(AllEvents().empty());
+}
+
+// --- revocations ---------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, AddedTokenRevocationLoadsWithItsKindAndExpiry) {
+  Status added = store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000});
+  ASSERT_TRUE(added) << Why(added);
+
+  Result<std::vector<Revocation>> loaded = store_->LoadRevocations(1000);
+  ASSERT_TRUE(loaded) << Why(loaded);
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].id, "jti-1");
+  EXPECT_EQ((*loaded)[0].kind, RevocationKind::kToken);
+  EXPECT_EQ((*loaded)[0].expires_at, 2000);
+}
+
+TEST_P(StoreContractTest, SessionRevocationRoundTripsWithKindSession) {
+  Status added = store_->AddRevocation({"sid-1", RevocationKind::kSession, 2000});
+  ASSERT_TRUE(added) << Why(added);
+
+  Result<std::vector<Revocation>> loaded = store_->LoadRevocations(1000);
+  ASSERT_TRUE(loaded) << Why(loaded);
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].id, "sid-1");
+  EXPECT_EQ((*loaded)[0].kind, RevocationKind::kSession);
+  EXPECT_EQ((*loaded)[0].expires_at, 2000);
+}
+
+TEST_P(StoreContractTest, ReAddingARevocationSucceeds) {
+  const Revocation revocation{"jti-1", RevocationKind::kToken, 2000};
+  ASSERT_TRUE(store_->AddRevocation(revocation));
+  Status again = store_->AddRevocation(revocation);
+  ASSERT_TRUE(again) << Why(again);
+
+  Result<std::vector<Revocation>> loaded = store_->LoadRevocations(1000);
+  ASSERT_TRUE(loaded) << Why(loaded);
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].id, "jti-1");
+  EXPECT_EQ((*loaded)[0].expires_at, 2000);
+}
+
+TEST_P(StoreContractTest, ReAddingARevocationKeepsTheLaterExpiry) {
+  ASSERT_TRUE(store_->AddRevocation({"earlier-then-later", RevocationKind::kSession, 2000}));
+  ASSERT_TRUE(store_->AddRevocation({"earlier-then-later", RevocationKind::kSession, 3000}));
+  ASSERT_TRUE(store_->AddRevocation({"later-then-earlier", RevocationKind::kSession, 3000}));
+  ASSERT_TRUE(store_->AddRevocation({"later-then-earlier", RevocationKind::kSession, 2000}));
+
+  Result<std::vector<Revocation>> loaded = store_->LoadRevocations(2500);
+  ASSERT_TRUE(loaded) << Why(loaded);
+  ASSERT_EQ(loaded->size(), 2u);
+  for (const Revocation& revocation : *loaded) {
+    EXPECT_EQ(revocation.expires_at, 3000) << revocation.id;
+    EXPECT_EQ(revocation.kind, RevocationKind::kSession) << revocation.id;
+  }
+}
+
+TEST_P(StoreContractTest, LoadRevocationsReturnsOnlyUnexpiredRows) {
+  ASSERT_TRUE(store_->AddRevocation({"expired", RevocationKind::kToken, 999}));
+  ASSERT_TRUE(store_->AddRevocation({"expires-now", RevocationKind::kToken, 1000}));
+  ASSERT_TRUE(store_->AddRevocation({"live-token", RevocationKind::kToken, 1001}));
+  ASSERT_TRUE(store_->AddRevocation({"live-session", RevocationKind::kSession, 5000}));
+
+  Result<std::vector<Revocation>> loaded = store_->LoadRevocations(1000);
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(SortedIds(*loaded), (std::vector<std::string>{"live-session", "live-token"}));
+}
+
+TEST_P(StoreContractTest, PruneRevocationsDeletesExpiredRowsAndCountsThem) {
+  ASSERT_TRUE(store_->AddRevocation({"old-1", RevocationKind::kToken, 500}));
+  ASSERT_TRUE(store_->AddRevocation({"old-2", RevocationKind::kSession, 1000}));
+  ASSERT_TRUE(store_->AddRevocation({"live", RevocationKind::kToken, 1001}));
+
+  Result<int64_t> pruned = store_->PruneRevocations(1000);
+  ASSERT_TRUE(pruned) << Why(pruned);
+  EXPECT_EQ(*pruned, 2);
+  Result<std::vector<Revocation>> remaining = store_->LoadRevocations(0);
+  ASSERT_TRUE(remaining) << Why(remaining);
+  EXPECT_EQ(SortedIds(*remaining), (std::vector<std::string>{"live"}));
+  Result<int64_t> again = store_->PruneRevocations(1000);
+  ASSERT_TRUE(again) << Why(again);
+  EXPECT_EQ(*again, 0);
+}
+
+// --- per-user revoked-before ---------------------------------------------------------------
+
+TEST_P(StoreContractTest, UserRevokedBeforeKeepsTheLaterTime) {
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"dave", 2000}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"dave", 1500}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"erin", 100}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"erin", 300}));
+
+  Result<std::vector<UserRevocation>> loaded = store_->LoadUserRevocations();
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(loaded->size(), 2u);
+  EXPECT_EQ(ByUser(*loaded), (std::map<std::string, int64_t>{{"dave", 2000}, {"erin", 300}}));
+}
+
+TEST_P(StoreContractTest, UserRevokedBeforeKeyIgnoresCase) {
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"Frank", 10}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"frank", 20}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"FRANK", 15}));
+
+  Result<std::vector<UserRevocation>> loaded = store_->LoadUserRevocations();
+  ASSERT_TRUE(loaded) << Why(loaded);
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].username_key, "frank");
+  EXPECT_EQ((*loaded)[0].revoked_before, 20);
+}
+
+TEST_P(StoreContractTest, PruneUserRevocationsDropsTimesAtOrBeforeTheCutoffAndCountsThem) {
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"early", 100}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"at-cutoff", 200}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"late", 201}));
+
+  Result<int64_t> pruned = store_->PruneUserRevocations(200);
+  ASSERT_TRUE(pruned) << Why(pruned);
+  EXPECT_EQ(*pruned, 2);
+  Result<std::vector<UserRevocation>> loaded = store_->LoadUserRevocations();
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(ByUser(*loaded), (std::map<std::string, int64_t>{{"late", 201}}));
+  Result<int64_t> again = store_->PruneUserRevocations(200);
+  ASSERT_TRUE(again) << Why(again);
+  EXPECT_EQ(*again, 0);
+}
+
+// --- the revocation feed -------------------------------------------------------------------
+
+TEST_P(StoreContractTest, LatestRevocationEventIsZeroWhenTheFeedIsEmpty) {
+  Result<int64_t> latest = store_->LatestRevocationEvent();
+  ASSERT_TRUE(latest) << Why(latest);
+  EXPECT_EQ(*latest, 0);
+  Result<std::vector<RevocationEvent>> events = store_->RevocationsSince(0, 10);
+  ASSERT_TRUE(events) << Why(events);
+  EXPECT_TRUE(events->empty());
+}
+
+TEST_P(StoreContractTest, FeedHoldsTokenSessionAndUserEventsInAppendOrder) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Grace")));
+  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+  ASSERT_TRUE(store_->AddRevocation({"sid-1", RevocationKind::kSession, 3000}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"Dave", 50}));
+  ASSERT_TRUE(store_->RemoveUser("GRACE", 60));
+
+  std::vector<RevocationEvent> events = AllEvents();
+  EXPECT_EQ(Describe(events), (std::vector<std::string>{"token jti-1 2000", "session sid-1 3000",
+                                                        "user dave 50", "user grace 60"}));
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    EXPECT_GT(events[i].seq, events[i - 1].seq) << "event " << i;
+  }
+  ASSERT_FALSE(events.empty());
+  EXPECT_GT(events.front().seq, 0);
+  Result<int64_t> latest = store_->LatestRevocationEvent();
+  ASSERT_TRUE(latest) << Why(latest);
+  EXPECT_EQ(*latest, events.back().seq);
+}
+
+TEST_P(StoreContractTest, RevocationsSincePagesFromTheCursorUpToTheLimit) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        store_->AddRevocation({"jti-" + std::to_string(i), RevocationKind::kToken, 1000 + i}));
+  }
+
+  std::vector<std::string> seen;
+  std::vector<std::size_t> page_sizes;
+  int64_t cursor = 0;
+  for (int page = 0; page < 10; ++page) {
+    Result<std::vector<RevocationEvent>> events = store_->RevocationsSince(cursor, 2);
+    ASSERT_TRUE(events) << Why(events);
+    page_sizes.push_back(events->size());
+    if (events->empty()) break;
+    for (const RevocationEvent& event : *events) {
+      EXPECT_GT(event.seq, cursor);
+      seen.push_back(event.subject);
+      cursor = event.seq;
+    }
+  }
+  EXPECT_EQ(page_sizes, (std::vector<std::size_t>{2, 2, 1, 0}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"jti-0", "jti-1", "jti-2", "jti-3", "jti-4"}));
+  Result<int64_t> latest = store_->LatestRevocationEvent();
+  ASSERT_TRUE(latest) << Why(latest);
+  EXPECT_EQ(*latest, cursor);
+}
+
+TEST_P(StoreContractTest, PruneRevocationEventsKeepsEventsWrittenAfterTheCutoff) {
+  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"dave", 50}));
+
+  Result<int64_t> pruned = store_->PruneRevocationEvents(UnixNow() - 3600);
+  ASSERT_TRUE(pruned) << Why(pruned);
+  EXPECT_EQ(*pruned, 0);
+  EXPECT_EQ(Describe(AllEvents()), (std::vector<std::string>{"token jti-1 2000", "user dave 50"}));
+}
+
+TEST_P(StoreContractTest, PruneRevocationEventsDropsEventsWrittenAtOrBeforeTheCutoff) {
+  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"dave", 50}));
+
+  Result<int64_t> pruned = store_->PruneRevocationEvents(UnixNow() + 3600);
+  ASSERT_TRUE(pruned) << Why(pruned);
+  EXPECT_EQ(*pruned, 2);
+  EXPECT_TRUE(AllEvents().empty());
+}
+
+// A poller whose cursor is at the last pruned event must still see what comes next.
+TEST_P(StoreContractTest, SequenceNumbersAreNotReusedAfterAPrune) {
+  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+  ASSERT_TRUE(store_->AddRevocation({"jti-2", RevocationKind::kToken, 2000}));
+  Result<int64_t> cursor = store_->LatestRevocationEvent();
+  ASSERT_TRUE(cursor) << Why(cursor);
+  ASSERT_TRUE(store_->PruneRevocationEvents(UnixNow() + 3600));
+
+  ASSERT_TRUE(store_->AddRevocation({"jti-3", RevocationKind::kToken, 2000}));
+  Result<std::vector<RevocationEvent>> events = store_->RevocationsSince(*cursor, 10);
+  ASSERT_TRUE(events) << Why(events);
+  EXPECT_EQ(Describe(*events), (std::vector<std::string>{"token jti-3 2000"}));
+}
+
+// Concurrent appends by eight writers on two stores: every entry is in the feed exactly once,
+// with a number of its own, and each writer's entries are numbered in the order it wrote them.
+// (Entries may become visible out of number order on a shared database; store.hpp leaves
+// catching those to the follower's look-back window, so no poller is raced here.)
+TEST_P(StoreContractTest, ConcurrentAppendsEachGetOneDistinctNumberGrowingPerWriter) {
+  std::unique_ptr<Store> other = OpenDatabase();
+  ASSERT_TRUE(other);
+  constexpr int kPerThread = 40;
+  std::latch start(kThreads);
+  std::vector<std::thread> writers;
+  for (int i = 0; i < kThreads; ++i) {
+    writers.emplace_back([&, i] {
+      Store& store = i % 2 == 0 ? *store_ : *other;
+      start.arrive_and_wait();
+      for (int n = 0; n < kPerThread; ++n) {
+        const std::string id = "w" + std::to_string(i) + "-" + std::to_string(n);
+        Status added = store.AddRevocation({id, RevocationKind::kToken, 2000});
+        if (!added) ADD_FAILURE() << id << ": " << added.error().detail;
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+
+  const std::vector<RevocationEvent> events = AllEvents();
+  ASSERT_EQ(events.size(), static_cast<std::size_t>(kThreads) * kPerThread);
+  std::map<std::string, int64_t> seq_of;
+  for (std::size_t k = 0; k < events.size(); ++k) {
+    if (k > 0) {
+      EXPECT_GT(events[k].seq, events[k - 1].seq) << "entry " << k;
+    }
+    EXPECT_TRUE(seq_of.emplace(events[k].subject, events[k].seq).second)
+        << events[k].subject << " is in the feed twice";
+  }
+  for (int i = 0; i < kThreads; ++i) {
+    int64_t previous = 0;
+    for (int n = 0; n < kPerThread; ++n) {
+      const std::string id = "w" + std::to_string(i) + "-" + std::to_string(n);
+      const auto found = seq_of.find(id);
+      ASSERT_NE(found, seq_of.end()) << id << " is missing from the feed";
+      EXPECT_GT(found->second, previous) << id;
+      previous = found->second;
+    }
+  }
+  Result<int64_t> latest = store_->LatestRevocationEvent();
+  ASSERT_TRUE(latest) << Why(latest);
+  EXPECT_EQ(*latest, events.back().seq);
+}
+
+// --- IsRevoked -----------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, IsRevokedFindsARevokedJti) {
+  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+
+  Result<bool> revoked = store_->IsRevoked("jti-1", "sid-other", "alice", 100);
+  ASSERT_TRUE(revoked) << Why(revoked);
+  EXPECT_TRUE(*revoked);
+}
+
+TEST_P(StoreContractTest, IsRevokedFindsARevokedSid) {
+  ASSERT_TRUE(store_->AddRevocation({"sid-1", RevocationKind::kSession, 2000}));
+
+  Result<bool> revoked = store_->IsRevoked("jti-other", "sid-1", "alice", 100);
+  ASSERT_TRUE(revoked) << Why(revoked);
+  EXPECT_TRUE(*revoked);
+}
+
+TEST_P(StoreContractTest, IsRevokedWhenTheUsersRevokedBeforeIsAfterIssuedAt) {
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"alice", 1000}));
+
+  Result<bool> revoked = store_->IsRevoked("jti-1", "sid-1", "ALICE", 999);
+  ASSERT_TRUE(revoked) << Why(revoked);
+  EXPECT_TRUE(*revoked);
+}
+
+TEST_P(StoreContractTest, IsNotRevokedWhenIssuedAtOrAfterTheUsersRevokedBefore) {
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"alice", 1000}));
+
+  Result<bool> at = store_->IsRevoked("jti-1", "sid-1", "alice", 1000);
+  ASSERT_TRUE(at) << Why(at);
+  EXPECT_FALSE(*at);
+  Result<bool> after = store_->IsRevoked("jti-1", "sid-1", "alice", 1001);
+  ASSERT_TRUE(after) << Why(after);
+  EXPECT_FALSE(*after);
+}
+
+TEST_P(StoreContractTest, IsRevokedIsFalseForUnknownIdsAndUsers) {
+  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+  ASSERT_TRUE(store_->AddRevocation({"sid-1", RevocationKind::kSession, 2000}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"alice", 1000}));
+
+  Result<bool> revoked = store_->IsRevoked("jti-2", "", "bob", 1);
+  ASSERT_TRUE(revoked) << Why(revoked);
+  EXPECT_FALSE(*revoked);
+}
+
+// --- signing keys --------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, AddSigningKeyReturnsTrueForANewKid) {
+  Result<bool> added = store_->AddSigningKey({"kid-1", "EdDSA", kPem, 1000});
+  ASSERT_TRUE(added) << Why(added);
+  EXPECT_TRUE(*added);
+
+  Result<std::vector<StoredKey>> loaded = store_->LoadSigningKeys("EdDSA");
+  ASSERT_TRUE(loaded) << Why(loaded);
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].kid, "kid-1");
+  EXPECT_EQ((*loaded)[0].algorithm, "EdDSA");
+  EXPECT_EQ((*loaded)[0].material, kPem);
+  EXPECT_EQ((*loaded)[0].created_at, 1000);
+}
+
+TEST_P(StoreContractTest, AddSigningKeyWithAnExistingKidReturnsFalseAndKeepsTheStoredKey) {
+  ASSERT_TRUE(store_->AddSigningKey({"hs256", "HS256", "first-secret", 1000}));
+
+  Result<bool> again = store_->AddSigningKey({"hs256", "HS256", "second-secret", 2000});
+  ASSERT_TRUE(again) << Why(again);
+  EXPECT_FALSE(*again);
+  Result<std::vector<StoredKey>> loaded = store_->LoadSigningKeys("HS256");
+  ASSERT_TRUE(loaded) << Why(loaded);
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].material, "first-secret");
+  EXPECT_EQ((*loaded)[0].created_at, 1000);
+}
+
+// Two instances creating the HS256 secret at once agree on one.
+TEST_P(StoreContractTest, ConcurrentAddsOfOneKidThroughTwoStoresKeepExactlyOne) {
+  std::unique_ptr<Store> other = OpenDatabase();
+  ASSERT_TRUE(other);
+  std::atomic<int> added{0};
+  std::mutex winner_mutex;
+  std::string winner;
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      Store& store = i % 2 == 0 ? *store_ : *other;
+      const std::string secret = "secret-" + std::to_string(i);
+      start.arrive_and_wait();
+      Result<bool> result = store.AddSigningKey({"hs256", "HS256", secret, 1000});
+      if (!result) {
+        ADD_FAILURE() << "thread " << i << ": " << result.error().detail;
+      } else if (*result) {
+        ++added;
+        std::lock_guard lock(winner_mutex);
+        winner = secret;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(added.load(), 1);
+  for (Store* store : {store_.get(), other.get()}) {
+    Result<std::vector<StoredKey>> loaded = store->LoadSigningKeys("HS256");
+    ASSERT_TRUE(loaded) << Why(loaded);
+    ASSERT_EQ(loaded->size(), 1u);
+    EXPECT_EQ((*loaded)[0].material, winner);
+  }
+}
+
+TEST_P(StoreContractTest, LoadSigningKeysReturnsOldestFirstWithKidBreakingTies) {
+  ASSERT_TRUE(store_->AddSigningKey({"kid-b", "ES256", "pem-b", 200}));
+  ASSERT_TRUE(store_->AddSigningKey({"kid-z", "ES256", "pem-z", 100}));
+  ASSERT_TRUE(store_->AddSigningKey({"kid-c", "ES256", "pem-c", 300}));
+  ASSERT_TRUE(store_->AddSigningKey({"kid-a", "ES256", "pem-a", 200}));
+
+  Result<std::vector<StoredKey>> loaded = store_->LoadSigningKeys("ES256");
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(Kids(*loaded), (std::vector<std::string>{"kid-z", "kid-a", "kid-b", "kid-c"}));
+  ASSERT_EQ(loaded->size(), 4u);
+  EXPECT_EQ((*loaded)[1].material, "pem-a");
+  EXPECT_EQ((*loaded)[1].created_at, 200);
+}
+
+TEST_P(StoreContractTest, LoadSigningKeysLeavesOutOtherAlgorithms) {
+  ASSERT_TRUE(store_->AddSigningKey({"kid-ed", "EdDSA", "pem-ed", 100}));
+  ASSERT_TRUE(store_->AddSigningKey({"kid-es", "ES256", "pem-es", 100}));
+  ASSERT_TRUE(store_->AddSigningKey({"kid-rs", "RS256", "pem-rs", 100}));
+  ASSERT_TRUE(store_->AddSigningKey({"hs256", "HS256", "secret", 100}));
+
+  Result<std::vector<StoredKey>> rs = store_->LoadSigningKeys("RS256");
+  ASSERT_TRUE(rs) << Why(rs);
+  EXPECT_EQ(Kids(*rs), (std::vector<std::string>{"kid-rs"}));
+  Result<std::vector<StoredKey>> none = store_->LoadSigningKeys("PS256");
+  ASSERT_TRUE(none) << Why(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(StoreContractTest, RemoveSigningKeyDeletesOnlyThatKey) {
+  ASSERT_TRUE(store_->AddSigningKey({"kid-1", "EdDSA", "pem-1", 100}));
+  ASSERT_TRUE(store_->AddSigningKey({"kid-2", "EdDSA", "pem-2", 200}));
+
+  Status removed = store_->RemoveSigningKey("kid-1");
+  ASSERT_TRUE(removed) << Why(removed);
+  Result<std::vector<StoredKey>> loaded = store_->LoadSigningKeys("EdDSA");
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(Kids(*loaded), (std::vector<std::string>{"kid-2"}));
+}
+
+TEST_P(StoreContractTest, RemoveSigningKeyOfUnknownKidIsOk) {
+  ASSERT_TRUE(store_->AddSigningKey({"kid-1", "EdDSA", "pem-1", 100}));
+
+  Status removed = store_->RemoveSigningKey("no-such-kid");
+  ASSERT_TRUE(removed) << Why(removed);
+  Result<std::vector<StoredKey>> loaded = store_->LoadSigningKeys("EdDSA");
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(Kids(*loaded), (std::vector<std::string>{"kid-1"}));
+}
+
+// --- the store as a whole ------------------------------------------------------------------
+
+TEST_P(StoreContractTest, PingIsOk) {
+  Status pinged = store_->Ping();
+  EXPECT_TRUE(pinged) << Why(pinged);
+}
+
+TEST_P(StoreContractTest, DataPersistsAcrossCloseAndReopen) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Grace", "$argon2id$g")));
+  ASSERT_TRUE(store_->AddRevocation({"jti-9", RevocationKind::kToken, 9000}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"grace", 42}));
+  ASSERT_TRUE(store_->AddSigningKey({"kid-1", "EdDSA", kPem, 100}));
+  store_.reset();
+
+  store_ = OpenDatabase();
+  ASSERT_TRUE(store_);
+  Result<std::optional<UserRecord>> found = store_->FindUser("grace");
+  ASSERT_TRUE(found) << Why(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->username, "Grace");
+  EXPECT_EQ((*found)->password_hash, "$argon2id$g");
+  Result<std::vector<Revocation>> revocations = store_->LoadRevocations(0);
+  ASSERT_TRUE(revocations) << Why(revocations);
+  EXPECT_EQ(SortedIds(*revocations), (std::vector<std::string>{"jti-9"}));
+  Result<std::vector<UserRevocation>> users = store_->LoadUserRevocations();
+  ASSERT_TRUE(users) << Why(users);
+  EXPECT_EQ(ByUser(*users), (std::map<std::string, int64_t>{{"grace", 42}}));
+  Result<std::vector<StoredKey>> keys = store_->LoadSigningKeys("EdDSA");
+  ASSERT_TRUE(keys) << Why(keys);
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].material, kPem);
+  EXPECT_EQ(Describe(AllEvents()), (std::vector<std::string>{"token jti-9 9000", "user grace 42"}));
+}
+
+// Two stores open on one database at once (two instances): each sees the other's writes.
+TEST_P(StoreContractTest, ASecondStoreOnTheSameDatabaseSeesTheWrites) {
+  std::unique_ptr<Store> other = OpenDatabase();
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Heidi", "$argon2id$h")));
+  ASSERT_TRUE(other->AddRevocation({"jti-7", RevocationKind::kToken, 9000}));
+
+  Result<std::optional<UserRecord>> found = other->FindUser("heidi");
+  ASSERT_TRUE(found) << Why(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->username, "Heidi");
+  Result<bool> revoked = store_->IsRevoked("jti-7", "", "heidi", 100);
+  ASSERT_TRUE(revoked) << Why(revoked);
+  EXPECT_TRUE(*revoked);
+  EXPECT_EQ(Describe(AllEvents()), (std::vector<std::string>{"token jti-7 9000"}));
+}
+
+// Instances starting at the same time on a new database do not race the migration.
+TEST_P(StoreContractTest, StoresOpenedConcurrentlyOnANewDatabaseAllWork) {
+  constexpr int kRounds = 3;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string url = CreateEmptyDatabase();
+    ASSERT_FALSE(url.empty());
+    std::vector<std::unique_ptr<Store>> stores(kThreads);
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        start.arrive_and_wait();
+        Result<std::unique_ptr<Store>> opened = OpenStore(url, StoreOptions{1});
+        if (!opened) {
+          ADD_FAILURE() << "round " << round << ", thread " << i << ": " << opened.error().detail;
+          return;
+        }
+        stores[i] = std::move(opened).value();
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (int i = 0; i < kThreads; ++i) {
+      if (!stores[i]) continue;
+      const std::string name = "user" + std::to_string(i);
+      Status created = stores[i]->CreateUser(MakeUser(name));
+      EXPECT_TRUE(created) << "round " << round << ", store " << i << ": " << Why(created);
+      Result<std::optional<UserRecord>> found = stores[(i + 1) % kThreads]
+                                                    ? stores[(i + 1) % kThreads]->FindUser(name)
+                                                    : stores[i]->FindUser(name);
+      ASSERT_TRUE(found) << Why(found);
+      EXPECT_TRUE(found->has_value()) << name;
+    }
+  }
+}
+
+TEST_P(StoreContractTest, IsSharedOnlyForPostgresql) {
+  EXPECT_EQ(store_->IsShared(), IsPostgres());
+}
+
+// PostgreSQL signals new feed entries (LISTEN/NOTIFY) so that another instance learns of a
+// revocation within a second; SQLite has no such signal and answers nullptr.
+TEST_P(StoreContractTest, WatchRevocationFeedSignalsAnotherStoresRevocation) {
+  std::mutex mutex;
+  std::condition_variable signalled;
+  int calls = 0;
+  std::unique_ptr<Store> watcher = OpenDatabase();
+  ASSERT_TRUE(watcher);
+  std::unique_ptr<FeedWatch> watch = watcher->WatchRevocationFeed([&] {
+    std::lock_guard lock(mutex);
+    ++calls;
+    signalled.notify_all();
+  });
+  if (!IsPostgres()) {
+    EXPECT_EQ(watch, nullptr);
+    return;
+  }
+  ASSERT_NE(watch, nullptr);
+  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+  std::unique_lock lock(mutex);
+  EXPECT_TRUE(signalled.wait_for(lock, std::chrono::seconds(1), [&] { return calls > 0; }))
+      << "no signal within 1 s of a revocation by another store";
+  lock.unlock();
+  watch.reset();
+}
+
+TEST_P(StoreContractTest, DestroyingTheFeedWatchEndsTheSignal) {
+  std::mutex mutex;
+  int calls = 0;
+  std::unique_ptr<Store> watcher = OpenDatabase();
+  ASSERT_TRUE(watcher);
+  std::unique_ptr<FeedWatch> watch = watcher->WatchRevocationFeed([&] {
+    std::lock_guard lock(mutex);
+    ++calls;
+  });
+  if (watch == nullptr) return;  // no signal in this backend, nothing to end
+  watch.reset();
+  const int calls_before = [&] {
+    std::lock_guard lock(mutex);
+    return calls;
+  }();
+
+  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"dave", 50}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(calls, calls_before);
+}
+
+std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) {
+  return backend.param;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgresql"),
+                         BackendName);
+
+}  // namespace
+}  // namespace gatehouse::store
