@@ -10,6 +10,8 @@
 #   BENCH_BIG_USERS, BENCH_BIG_REVOCATIONS   the seeded store (default 1000000 each)
 #   BENCH_LOGIN_USERS  users of the login store (default 10000)
 #   BENCH_KEEP=1       keep the temporary directory (stores, logs, token files)
+#   BENCH_ONLY         parts after the first (GET /me and refresh vs nginx), comma-separated:
+#                      big (1M store), login (login rate and flood); default: both
 #
 # Every figure goes to $work/results.jsonl with the exact command that produced it;
 # bench/lib/report.py prints the table. Nothing here fails on a timing.
@@ -187,6 +189,9 @@ measure() {
 
 # ---- the run ---------------------------------------------------------------------------------
 
+only=${BENCH_ONLY:-big,login}
+wants() { [[ ",$only," == *",$1,"* ]]; }
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 log "work dir $work; $rounds rounds x ${seconds}s, wrk -t1 -c$connections, $threads threads"
 
@@ -225,6 +230,7 @@ done
 stop "$nginx_pid"
 
 # 2. A million users and a million unexpired revocations, seeded straight into the store.
+if wants big; then
 mkdir -p "$work/big"
 seed_cmd="$seed_store --database sqlite://$work/big/gatehouse.db --users $big_users --revocations $big_revocations --password $password"
 log "seeding: $seed_cmd"
@@ -259,9 +265,11 @@ for round in $(seq "$rounds"); do
     "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$empty_port/token/refresh" "$empty_refresh")"
 done
 stop "$big_pid"
+fi
 
 # 3. Logins of many existing users against the raw argon2id rate on as many threads; then
 #    GET /me alone and under a login flood that keeps the hash pool busy.
+if wants login; then
 mkdir -p "$work/login"
 seed_cmd="$seed_store --database sqlite://$work/login/gatehouse.db --users $login_users --password $password"
 bash -c "$seed_cmd" >&2
@@ -292,6 +300,7 @@ for round in $(seq "$rounds"); do
     --label "POST /login, the flood itself" --round "$round" --cmd "$flood_cmd" <"$work/flood.out"
 done
 stop "$login_pid"
+fi
 
 sleep 1
 record_value rss.idle_empty_after "idle RSS, empty store, after all its load" \

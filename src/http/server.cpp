@@ -23,7 +23,7 @@ using ReusePort = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 struct Server::Worker {
   net::io_context context{1};
-  tcp::acceptor acceptor{context};
+  Acceptor acceptor{context.get_executor()};
   // A request waiting on a worker pool leaves no operation pending in its io_context; without
   // this guard the context would run out of work during a drain and never deliver the answer.
   net::executor_work_guard<net::io_context::executor_type> keep_running =
@@ -68,7 +68,7 @@ Status Server::Listen() {
 }
 
 void Server::Accept(Worker& worker) {
-  worker.acceptor.async_accept([this, &worker](boost::system::error_code ec, tcp::socket socket) {
+  worker.acceptor.async_accept([this, &worker](boost::system::error_code ec, Socket socket) {
     if (ec == net::error::operation_aborted || !worker.acceptor.is_open()) return;
     if (!ec) {
       // Past the cap a new connection is closed at once: the ones being served keep their share.

@@ -31,8 +31,7 @@ const boost::system::error_category& kHttpErrors =
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(net::ip::tcp::socket socket, Server& server)
-      : stream_(std::move(socket)), server_(server) {
+  Session(Socket socket, Server& server) : stream_(std::move(socket)), server_(server) {
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec);
     if (!ec) client_address_ = peer.address().to_string();
@@ -132,7 +131,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void DrainAndClose() {
     beast::error_code ec;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    stream_.socket().shutdown(Socket::shutdown_send, ec);
     drain_deadline_ = std::chrono::steady_clock::now() + kDrainTime;
     DrainSome();
   }
@@ -153,11 +152,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    stream_.socket().shutdown(Socket::shutdown_both, ec);
     stream_.close();
   }
 
-  beast::tcp_stream stream_;
+  beast::basic_stream<net::ip::tcp, Executor, beast::unlimited_rate_policy> stream_;
   Server& server_;
   beast::flat_buffer buffer_;
   std::optional<BeastParser> parser_;
@@ -173,7 +172,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-void StartSession(net::ip::tcp::socket socket, Server& server) {
+void StartSession(Socket socket, Server& server) {
   std::make_shared<Session>(std::move(socket), server)->WaitForRequest();
 }
 

@@ -3,6 +3,7 @@
 // pipelining client's next request waits in the buffer until the current one is answered.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <utility>  // before Asio: Boost 1.74 under GCC 12 needs std::exchange declared
 
@@ -10,7 +11,14 @@ namespace gatehouse::http {
 
 class Server;
 
+// Sockets bound to their io_context's own executor type rather than the type-erased
+// any_io_executor: every asynchronous operation copies the executor, and on the hot path the
+// erased copies cost more than the routing.
+using Executor = boost::asio::io_context::executor_type;
+using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
+using Acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, Executor>;
+
 // Takes the accepted socket and runs the connection to its end on the socket's executor.
-void StartSession(boost::asio::ip::tcp::socket socket, Server& server);
+void StartSession(Socket socket, Server& server);
 
 }  // namespace gatehouse::http
