@@ -47,6 +47,13 @@ int64_t RevocationSet::UserRevokedBefore(std::string_view username_key) const {
   return it == shard.users.end() ? 0 : it->second;
 }
 
+void RevocationSet::Reserve(std::size_t ids) {
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    shard.ids.reserve(shard.ids.size() + ids / kShards + 1);
+  }
+}
+
 std::size_t RevocationSet::Prune(int64_t now) {
   std::size_t removed = 0;
   for (Shard& shard : shards_) {

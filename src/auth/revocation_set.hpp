@@ -25,6 +25,9 @@ class RevocationSet {
   // 0 when the user has no such time.
   int64_t UserRevokedBefore(std::string_view username_key) const;
 
+  // Makes room for `ids` more ids without rehashing (start-up loads them all at once).
+  void Reserve(std::size_t ids);
+
   // Forgets ids whose tokens have all expired. Returns how many went.
   std::size_t Prune(int64_t now);
   std::size_t Size() const;

@@ -1,5 +1,7 @@
 #include "auth/revocation_sync.hpp"
 
+#include <malloc.h>
+
 #include "obs/logging.hpp"
 
 namespace gatehouse::auth {
@@ -46,7 +48,12 @@ Status RevocationSync::LoadAll() {
   if (!cursor) return cursor.error();
   auto tokens = store_.LoadRevocations(clock_());
   if (!tokens) return tokens.error();
+  revocations_.Reserve(tokens->size());
   for (const auto& revocation : *tokens) revocations_.Revoke(revocation.id, revocation.expires_at);
+  // The loaded rows are many small strings; give their memory back to the system now rather
+  // than keep it in the allocator's free lists for the life of the process.
+  tokens = std::vector<store::Revocation>();
+  ::malloc_trim(0);
   auto users = store_.LoadUserRevocations();
   if (!users) return users.error();
   for (const auto& user : *users) {

@@ -62,6 +62,12 @@ constexpr const char* kMigrations[] = {
       );
       CREATE INDEX user_revocations_by_time ON user_revocations (revoked_before);
     )sql",
+    // 4: start-up reads every unexpired revocation; an index that holds the whole row serves
+    // that in index order, without a random table lookup per row (1M rows: seconds saved).
+    R"sql(
+      DROP INDEX revocations_by_expiry;
+      CREATE INDEX revocations_by_expiry ON revocations (expires_at, id, kind);
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =
@@ -237,6 +243,7 @@ Status ApplyPendingMigrations(sqlite3* db) {
   Result<StatementPtr> row = FirstRow(db, kSelectVersion);
   if (!row) return row.error();
   const int64_t version = sqlite3_column_int64(row->get(), 0);
+  row->reset();  // an open statement would lock the tables that a step drops ("table is locked")
   const int64_t latest = SqliteStore::LatestSchemaVersion();
   if (version > latest) {
     return Failure("schema version " + std::to_string(version) +
