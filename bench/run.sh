@@ -11,7 +11,8 @@
 #   BENCH_LOGIN_USERS  users of the login store (default 10000)
 #   BENCH_KEEP=1       keep the temporary directory (stores, logs, token files)
 #   BENCH_ONLY         parts after the first (GET /me and refresh vs nginx), comma-separated:
-#                      big (1M store), login (login rate and flood); default: both
+#                      big (1M store), login (login rate and flood), pg (refresh and login on
+#                      PostgreSQL next to SQLite, issue 4); default: all three
 #
 # Every figure goes to $work/results.jsonl with the exact command that produced it;
 # bench/lib/report.py prints the table. Nothing here fails on a timing.
@@ -75,13 +76,13 @@ record_value() {  # key label value unit command
 
 # ---- servers ---------------------------------------------------------------------------------
 
-# start_gatehouse NAME: serves the data dir $work/NAME on a free port; sets gh_pid, gh_port,
-# gh_startup_ms and gh_cmd (the launch command as run).
+# start_gatehouse NAME [ARGS]: serves the data dir $work/NAME on a free port; sets gh_pid,
+# gh_port, gh_startup_ms and gh_cmd (the launch command as run).
 start_gatehouse() {
-  local name=$1
+  local name=$1 extra=${2:-}
   mkdir -p "$work/$name"
   gh_port=$(free_port)
-  gh_cmd="python3 bench/lib/launch.py --log $work/$name.log --ready-url http://127.0.0.1:$gh_port/healthz -- $gatehouse serve --listen 127.0.0.1:$gh_port --data-dir $work/$name --threads $threads --hash-threads $threads --rate-limit-login-per-user 0 --rate-limit-login-per-address 0 --rate-limit-registration-per-address 0"
+  gh_cmd="python3 bench/lib/launch.py --log $work/$name.log --ready-url http://127.0.0.1:$gh_port/healthz -- $gatehouse serve --listen 127.0.0.1:$gh_port --data-dir $work/$name --threads $threads --hash-threads $threads --rate-limit-login-per-user 0 --rate-limit-login-per-address 0 --rate-limit-registration-per-address 0 $extra"
   local launched
   launched=$(bash -c "$gh_cmd")
   gh_pid=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])' <<<"$launched")
@@ -189,7 +190,7 @@ measure() {
 
 # ---- the run ---------------------------------------------------------------------------------
 
-only=${BENCH_ONLY:-big,login}
+only=${BENCH_ONLY:-big,login,pg}
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -300,6 +301,41 @@ for round in $(seq "$rounds"); do
     --label "POST /login, the flood itself" --round "$round" --cmd "$flood_cmd" <"$work/flood.out"
 done
 stop "$login_pid"
+fi
+
+# 4. Issue 4: refresh and login on PostgreSQL (a throwaway cluster on loopback, scripts/pg-cluster)
+#    next to the same on SQLite, both stores seeded with the same users.
+if wants pg; then
+# Outside $work (mode 0700, root's): the cluster runs as the postgres user.
+pg_dir=/tmp/gatehouse-bench-pg.$$
+pg_base=$(GATEHOUSE_PG_PORT=$(free_port) scripts/pg-cluster start "$pg_dir" | tail -1)
+psql -q "${pg_base}postgres" -c "CREATE DATABASE gatehouse_bench" >&2
+pg_url="${pg_base}gatehouse_bench"
+mkdir -p "$work/pgcmp-sqlite"
+for store in "sqlite://$work/pgcmp-sqlite/gatehouse.db" "$pg_url"; do
+  bash -c "$seed_store --database $store --users $login_users --password $password" >&2
+done
+start_gatehouse pgcmp-sqlite
+sq_pid=$gh_pid sq_port=$gh_port
+start_gatehouse pgcmp-pg "--database $pg_url"
+pg_pid=$gh_pid pg_port=$gh_port
+login_tokens "$sq_port" user0
+login_tokens "$pg_port" user0
+for round in $(seq "$rounds"); do
+  measure pg.refresh "POST /token/refresh gatehouse on PostgreSQL" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$pg_port/token/refresh" "$work/tokens-$pg_port.refresh")"
+  measure pg.refresh_sqlite "POST /token/refresh gatehouse on SQLite" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$sq_port/token/refresh" "$work/tokens-$sq_port.refresh")"
+done
+for round in $(seq "$rounds"); do
+  measure pg.login "POST /login gatehouse on PostgreSQL ($login_users users)" "$round" \
+    "$(login_wrk_cmd "$pg_port" "$connections" "$seconds")"
+  measure pg.login_sqlite "POST /login gatehouse on SQLite ($login_users users)" "$round" \
+    "$(login_wrk_cmd "$sq_port" "$connections" "$seconds")"
+done
+stop "$pg_pid"
+stop "$sq_pid"
+scripts/pg-cluster destroy "$pg_dir" >/dev/null
 fi
 
 sleep 1
