@@ -103,8 +103,17 @@ std::string KeySourceName(const KeyringOptions& options) {
 Result<std::string> CreateStoredKey(const KeyringOptions& options, int64_t now) {
   auto key = SigningKey::Generate(options.algorithm);
   if (!key) return key.error();
+  // Keys sort by creation second, then kid: a second key made within the same second as the
+  // newest is dated one second later, so that it, not the one whose kid sorts later, signs.
+  auto existing = ListKeys(options);
+  if (!existing) return existing.error();
+  int64_t created = now;
+  for (auto& listing : *existing) {
+    created = std::max(created, listing.created_at + 1);
+    Wipe(listing.pem);
+  }
   store::StoredKey stored{(*key)->kid(), std::string(AlgorithmName(options.algorithm)),
-                          (*key)->PrivatePem(), now};
+                          (*key)->PrivatePem(), created};
   auto added = options.store->AddSigningKey(stored);
   Wipe(stored.material);
   if (!added) return added.error();

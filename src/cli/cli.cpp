@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/serve.hpp"
 #include "obs/logging.hpp"
+#include "store/store.hpp"
 
 namespace gatehouse::cli {
 namespace {
@@ -106,6 +107,10 @@ if (!config_file.empty()) {
 }
 auto settings = config::Resolve(file, config::ReadEnvironment(), flags);
 if (!settings) return UsageFailure(settings.error().detail);
+// A malformed URL is a bad setting (exit 2), not a database that is down.
+if (Status url = store::CheckDatabaseUrl(settings->database); !url) {
+  return UsageFailure("setting database: " + url.error().detail);
+}
 obs::InitLogging();
 return command ? command(*settings) : Serve(*settings);
 }

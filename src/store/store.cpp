@@ -56,6 +56,18 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url,
   return SqliteStore::Open(path);
 }
 
+Status CheckDatabaseUrl(const std::string& database_url) {
+  const std::size_t separator = database_url.find(kSchemeSeparator);
+  const std::string scheme =
+      separator == std::string::npos ? "" : UsernameKey(database_url.substr(0, separator));
+  if (scheme == "postgresql" || scheme == "postgres") return CheckPostgresUrl(database_url);
+  if (scheme == "sqlite" && database_url.size() > separator + kSchemeSeparator.size()) {
+    return Ok{};
+  }
+  return Error{ErrorCode::kBadRequest,
+               "expected sqlite://<path> or postgresql://user:password@host:port/db"};
+}
+
 std::string UsernameKey(std::string_view username) {
   std::string key(username);
   std::transform(key.begin(), key.end(), key.begin(), AsciiLower);

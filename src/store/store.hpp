@@ -152,6 +152,11 @@ struct StoreOptions {
 Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url,
                                          const StoreOptions& options = {});
 
+// Checks the form of a `database` setting without connecting: a known scheme, and for
+// PostgreSQL a URI that libpq parses, a numeric port and a known sslmode. The detail says what
+// is wrong and never repeats the URL (it may hold a password).
+Status CheckDatabaseUrl(const std::string& database_url);
+
 // Lower-cases ASCII letters: the uniqueness key of a username.
 std::string UsernameKey(std::string_view username);
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -11,6 +10,20 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gatehouse_e2e as gh  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL mode (GATEHOUSE_E2E_PG_URL set): skip the tests marked sqlite_only."""
+    if not gh.pg_mode():
+        return
+    skip = pytest.mark.skip(reason=f"sqlite_only: {gh.PG_URL_ENV} is set (PostgreSQL mode)")
+    for item in items:
+        if item.get_closest_marker("sqlite_only") is not None:
+            item.add_marker(skip)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    gh.pg_drop_session_databases()  # PostgreSQL mode: databases standing in for named data dirs
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -43,6 +56,7 @@ def server(server_factory):
 def module_server(tmp_path_factory):
     """One server per test module (generated secret in <data_dir>/jwt-secret)."""
     f = gh.Factory(tmp_path_factory.mktemp("gatehouse"))
-    srv = f(name="gatehouse(module)")
-    yield srv
-    f.close()
+    try:
+        yield f(name="gatehouse(module)")
+    finally:
+        f.close()  # also when the start failed (PostgreSQL mode: drops the database)

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import jwt
@@ -48,6 +49,121 @@ SCOPE_ENV = {
 # Every server started during the current test (or alive for its module): its stderr is
 # attached to the report of a failing test by conftest.py.
 LIVE_SERVERS: list["Server"] = []
+
+# -- PostgreSQL mode (issue 4) -------------------------------------------------------------------
+# With GATEHOUSE_E2E_PG_URL set to a base URL ending in "/" (scripts/pg-cluster start prints one),
+# every Server of a Factory gets a fresh database of its own (servers sharing a data dir share it)
+# and is started with --database <base URL><db>, unless the test passed --database itself.
+
+PG_URL_ENV = "GATEHOUSE_E2E_PG_URL"
+PSQL_TIMEOUT = 30
+
+
+def pg_base_url() -> str | None:
+    """The base URL from GATEHOUSE_E2E_PG_URL (with a trailing "/"), or None: SQLite mode."""
+    url = os.environ.get(PG_URL_ENV, "").strip()
+    if not url:
+        return None
+    base, sep, query = url.partition("?")
+    if not base.endswith("/"):
+        base += "/"
+    return base + sep + query
+
+
+def pg_mode() -> bool:
+    return pg_base_url() is not None
+
+
+def pg_url(dbname: str, base: str | None = None) -> str:
+    """<base URL><dbname>, keeping a query string of the base URL after the name."""
+    base = base or pg_base_url()
+    assert base, f"{PG_URL_ENV} is not set"
+    head, sep, query = base.partition("?")
+    if not head.endswith("/"):
+        head += "/"
+    return head + dbname + sep + query
+
+
+def psql_bin() -> str:
+    return os.environ.get("PSQL") or shutil.which("psql") or "/usr/bin/psql"
+
+
+def psql(url: str, sql: str, timeout: float = PSQL_TIMEOUT) -> list[str]:
+    """Run one SQL command with `psql -Atc`; return the output lines (fails on an SQL error)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    p = subprocess.run(
+        [psql_bin(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-Atc", sql],
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+    )
+    if p.returncode != 0:
+        raise AssertionError(f"psql {sql!r} on {url} failed ({p.returncode}): {p.stderr.strip()}")
+    return [ln for ln in p.stdout.splitlines() if ln != ""]
+
+
+def pg_create_database(base: str | None = None, prefix: str = "gh_") -> str:
+    """CREATE DATABASE <prefix><random> (owned by the base URL's role); return its URL."""
+    name = prefix + uuid.uuid4().hex[:16]
+    psql(pg_url("postgres", base), f"CREATE DATABASE {name}")
+    return pg_url(name, base)
+
+
+def pg_dbname(url: str) -> str:
+    return url.partition("?")[0].rsplit("/", 1)[1]
+
+
+def pg_other_database(url: str, dbname: str) -> str:
+    """The URL of another database on the same server as url."""
+    head, sep, query = url.partition("?")
+    return head.rsplit("/", 1)[0] + "/" + dbname + sep + query
+
+
+def pg_drop_database(url: str) -> None:
+    """DROP DATABASE ... WITH (FORCE): connections of killed servers may linger a moment.
+    Tried three times; then a warning (the cluster is a throwaway one, a leftover does no harm)."""
+    sql = f"DROP DATABASE IF EXISTS {pg_dbname(url)} WITH (FORCE)"
+    for attempt in range(3):
+        try:
+            psql(pg_other_database(url, "postgres"), sql)
+            return
+        except (AssertionError, subprocess.TimeoutExpired) as e:
+            error = e
+            time.sleep(0.5)
+    warnings.warn(f"could not drop {pg_dbname(url)}: {error}")
+
+
+# PostgreSQL mode: the database that stands in for a data dir's SQLite file, so that servers and
+# command-line runs (ops_support.run_cli) given the same data dir share storage as they would under
+# SQLite. Databases made here for data dirs a test named are dropped at the end of the session.
+_PG_DB_OF_DATA_DIR: dict[Path, str] = {}
+_PG_SESSION_DATABASES: list[str] = []
+
+
+def pg_database_for_data_dir(data_dir) -> str:
+    """PG mode: the database of this data dir (created on first use)."""
+    key = Path(data_dir).resolve()
+    if key not in _PG_DB_OF_DATA_DIR:
+        url = pg_create_database()
+        _PG_SESSION_DATABASES.append(url)
+        _PG_DB_OF_DATA_DIR[key] = url
+    return _PG_DB_OF_DATA_DIR[key]
+
+
+def pg_drop_session_databases() -> None:
+    for url in _PG_SESSION_DATABASES:
+        pg_drop_database(url)
+    _PG_SESSION_DATABASES.clear()
+    _PG_DB_OF_DATA_DIR.clear()
+
+
+def flag_value(args: list[str], flag: str) -> str | None:
+    """The value of `--flag v` or `--flag=v` in args (the last one wins), else None."""
+    value = None
+    for i, a in enumerate(args):
+        if a == flag and i + 1 < len(args):
+            value = args[i + 1]
+        elif a.startswith(flag + "="):
+            value = a.split("=", 1)[1]
+    return value
 
 
 def gatehouse_bin() -> str:
@@ -92,6 +208,7 @@ class Server:
         data_dir_flag: bool = True,
         hash_threads: bool = True,
         name: str = "gatehouse",
+        database: str | None = None,
     ):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +220,8 @@ class Server:
         self.data_dir_flag = data_dir_flag
         self.hash_threads = hash_threads
         self.name = name
+        # --database <url> is added to the command line unless args hold --database already
+        self.database = database
         self.proc: subprocess.Popen | None = None
         self.returncode: int | None = None
         self._starts = 0
@@ -121,7 +240,19 @@ class Server:
             argv += ["--data-dir", str(self.data_dir)]
         if self.hash_threads:
             argv += ["--hash-threads", "2"]
+        if self.database and flag_value(self.extra_args, "--database") is None:
+            argv += ["--database", self.database]
         return argv + self.extra_args
+
+    @property
+    def database_url(self) -> str | None:
+        """The storage URL on the command line (--database in args, else the database keyword)."""
+        return flag_value(self.extra_args, "--database") or self.database
+
+    @property
+    def on_postgresql(self) -> bool:
+        url = self.database_url or ""
+        return url.startswith("postgresql://") or url.startswith("postgres://")
 
     def start(self, wait: bool = True) -> "Server":
         assert self.proc is None or self.proc.poll() is not None, "already running"
@@ -204,13 +335,16 @@ class Server:
     # -- secrets -----------------------------------------------------------------
     @property
     def secret(self) -> str:
-        """The HS256 key string: --jwt-secret if given, else <data_dir>/jwt-secret."""
-        args = self.extra_args
-        for i, a in enumerate(args):
-            if a == "--jwt-secret":
-                return args[i + 1]
-            if a.startswith("--jwt-secret="):
-                return a.split("=", 1)[1]
+        """The HS256 key string: --jwt-secret if given; else the generated one, kept in
+        <data_dir>/jwt-secret (SQLite) or in the database's signing_keys table (PostgreSQL)."""
+        given = flag_value(self.extra_args, "--jwt-secret")
+        if given is not None:
+            return given
+        if self.on_postgresql:
+            rows = psql(self.database_url,
+                        "SELECT material FROM signing_keys WHERE algorithm = 'HS256'")
+            assert len(rows) == 1, f"expected one HS256 row in signing_keys, got {len(rows)}"
+            return rows[0].strip()
         return (self.data_dir / "jwt-secret").read_text().strip()
 
     # -- HTTP --------------------------------------------------------------------
@@ -434,15 +568,35 @@ def _require_binary():
 
 
 class Factory:
+    """Starts servers; in PostgreSQL mode also creates (and at close drops) their databases.
+
+    PostgreSQL mode: a server gets a fresh database unless the call passes `database=<url>`
+    (`database=None`: no --database at all) or `--database` in args; a server given the data dir
+    of an earlier server or command-line run shares that one's database (as it would share the
+    SQLite file; see pg_database_for_data_dir).
+    """
+
     def __init__(self, base: Path):
         self.base = base
         self.servers: list[Server] = []
         self.n = 0
+        self.databases: list[str] = []  # created here, dropped at close
+
+    def new_database(self) -> str:
+        """A fresh, empty PostgreSQL database (dropped at close); its URL."""
+        url = pg_create_database()
+        self.databases.append(url)
+        return url
 
     def __call__(self, *, start=True, **kw) -> Server:
         _require_binary()
         self.n += 1
+        if pg_mode() and "database" not in kw and flag_value(kw.get("args") or [], "--database") is None:
+            dd = kw.get("data_dir")
+            kw["database"] = pg_database_for_data_dir(dd) if dd else self.new_database()
         srv = Server(self.base / f"srv{self.n}", **kw)
+        if pg_mode() and srv.on_postgresql:
+            _PG_DB_OF_DATA_DIR.setdefault(srv.data_dir.resolve(), srv.database_url)
         self.servers.append(srv)
         if start:
             srv.start()
@@ -453,6 +607,11 @@ class Factory:
             s.stop()
             if s in LIVE_SERVERS:
                 LIVE_SERVERS.remove(s)
+        for url in self.databases:
+            pg_drop_database(url)
+            for key in [k for k, v in _PG_DB_OF_DATA_DIR.items() if v == url]:
+                del _PG_DB_OF_DATA_DIR[key]
+        self.databases.clear()
 
 
 def poll(fn, timeout: float = 3.0, interval: float = 0.1):

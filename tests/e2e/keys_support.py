@@ -195,10 +195,18 @@ def key_files(data_dir: Path) -> list[Path]:
 
 
 def server_keys(data_dir: Path) -> dict:
-    """kid (RFC 7638 thumbprint) -> private key object, for every PEM in <data_dir>/keys."""
+    """kid (RFC 7638 thumbprint) -> private key object, for every PEM in <data_dir>/keys; in
+    PostgreSQL mode for every asymmetric key (PEM) in the signing_keys table of the database that
+    stands for data_dir (gatehouse_e2e.pg_database_for_data_dir)."""
+    if gh.pg_mode():
+        rows = gh.psql(gh.pg_database_for_data_dir(data_dir),
+                       "SELECT replace(material, E'\\n', '~') FROM signing_keys WHERE algorithm <> 'HS256'")
+        pems = [r.replace("~", "\n").encode() for r in rows]
+    else:
+        pems = [p.read_bytes() for p in key_files(data_dir)]
     out = {}
-    for p in key_files(data_dir):
-        k = load_private_pem(p)
+    for pem in pems:
+        k = serialization.load_pem_private_key(pem, password=None)
         out[thumbprint(public_jwk(k))] = k
     return out
 
@@ -263,8 +271,14 @@ def assert_jwk_shape(jwk: dict, alg: str) -> None:
 # -- CLI / rotation --------------------------------------------------------------------------
 
 def run_cli(args: list[str], *, cwd=None, timeout=CLI_TIMEOUT) -> subprocess.CompletedProcess:
+    """gatehouse <args>; in PostgreSQL mode with `--database <the data dir's database>` added when
+    args name a --data-dir and no --database (the storage a server on that data dir uses)."""
+    args = list(args)
+    data_dir = gh.flag_value(args, "--data-dir")
+    if gh.pg_mode() and data_dir is not None and gh.flag_value(args, "--database") is None:
+        args += ["--database", gh.pg_database_for_data_dir(data_dir)]
     return subprocess.run(
-        [gh.gatehouse_bin()] + list(args),
+        [gh.gatehouse_bin()] + args,
         env=gh.clean_env(),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
@@ -297,7 +311,12 @@ def key_second(path: Path) -> int:
 def wait_past_key_seconds(data_dir: Path) -> None:
     """Sleep until the clock is past the whole second of every key file (at most ~1 s), so the
     next rotation's key is strictly younger by its name. The same-second case has its own test."""
-    newest = max((key_second(p) for p in key_files(data_dir)), default=0)
+    if gh.pg_mode():  # the keys' creation seconds are in the signing_keys table
+        rows = gh.psql(gh.pg_database_for_data_dir(data_dir),
+                       "SELECT coalesce(max(created_at), 0) FROM signing_keys WHERE algorithm <> 'HS256'")
+        newest = int(rows[0])
+    else:
+        newest = max((key_second(p) for p in key_files(data_dir)), default=0)
     while int(time.time()) <= newest:
         time.sleep(0.05)
 

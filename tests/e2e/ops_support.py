@@ -33,10 +33,14 @@ def run_cli(args: list[str], *, data_dir: Path | None = None, input: str | None 
     """Run `gatehouse <args> [--data-dir <data_dir>]`; stdin is `input` (a pipe) or /dev/null.
 
     The environment is the suite's (no GATEHOUSE_* of the caller's, rate limits off).
+    PostgreSQL mode (GATEHOUSE_E2E_PG_URL): also `--database <the data dir's database>`, unless
+    args hold --database, so that a server started on the same data dir sees the same storage.
     """
     argv = [gh.gatehouse_bin(), *args]
     if data_dir is not None:
         argv += ["--data-dir", str(data_dir)]
+        if gh.pg_mode() and gh.flag_value(list(args), "--database") is None:
+            argv += ["--database", gh.pg_database_for_data_dir(data_dir)]
     kw = dict(
         env=gh.clean_env(extra_env),
         cwd=str(cwd) if cwd else None,
@@ -194,14 +198,28 @@ def db_query(db: Path, sql: str, params=()) -> list[tuple]:
         con.close()
 
 
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def stored_hash(data_dir: Path, username: str) -> str:
-    rows = db_query(gatehouse_db(data_dir),
-                    "SELECT password_hash FROM users WHERE username_key = lower(?)", (username,))
+    """The users row's password_hash, from the data dir's SQLite file or (PostgreSQL mode) from
+    the database standing in for it (same table and columns)."""
+    if gh.pg_mode():
+        rows = [(r,) for r in gh.psql(gh.pg_database_for_data_dir(data_dir),
+                                      "SELECT password_hash FROM users WHERE username_key = "
+                                      f"lower({sql_literal(username)})")]
+    else:
+        rows = db_query(gatehouse_db(data_dir),
+                        "SELECT password_hash FROM users WHERE username_key = lower(?)", (username,))
     assert len(rows) == 1, rows
     return rows[0][0]
 
 
-def dump_table(data_dir: Path, table: str) -> list[tuple]:
+def dump_table(data_dir: Path, table: str) -> list:
+    """Every row of a table (SQLite: tuples; PostgreSQL mode: psql's 'a|b|c' lines), sorted."""
+    if gh.pg_mode():
+        return sorted(gh.psql(gh.pg_database_for_data_dir(data_dir), f"SELECT * FROM {table}"))
     return sorted(db_query(gatehouse_db(data_dir), f"SELECT * FROM {table}"), key=repr)
 
 

@@ -106,6 +106,7 @@ def test_listen_flag_overrides_env(server_factory):
     assert serves(p_flag) and refused(p_env)
 
 
+@pytest.mark.sqlite_only  # looks for <data_dir>/jwt-secret
 def test_data_dir_from_env(server_factory, tmp_path):
     d = tmp_path / "envdata"
     srv = server_factory(data_dir_flag=False, data_dir=d, env={"GATEHOUSE_DATA_DIR": str(d)})
@@ -114,6 +115,7 @@ def test_data_dir_from_env(server_factory, tmp_path):
     assert decode(body["access_token"], srv.secret)["sub"] == u
 
 
+@pytest.mark.sqlite_only  # looks for <data_dir>/jwt-secret
 def test_data_dir_from_toml(server_factory, tmp_path):
     d = tmp_path / "tomldata"
     cfg = write_toml(tmp_path / "g.toml", f'data_dir = "{d}"\n\n[jwt]\naccess_ttl = "2m"\n')
@@ -122,6 +124,7 @@ def test_data_dir_from_toml(server_factory, tmp_path):
     assert ttls(srv)[0] == 120
 
 
+@pytest.mark.sqlite_only  # looks for <data_dir>/jwt-secret
 def test_data_dir_flag_overrides_env(server_factory, tmp_path):
     d_flag, d_env = tmp_path / "flagdata", tmp_path / "envdata2"
     server_factory(data_dir=d_flag, env={"GATEHOUSE_DATA_DIR": str(d_env)})
@@ -129,6 +132,7 @@ def test_data_dir_flag_overrides_env(server_factory, tmp_path):
     assert not (d_env / "jwt-secret").exists()
 
 
+@pytest.mark.sqlite_only  # looks for <data_dir>/jwt-secret
 def test_data_dir_default_is_gatehouse_data_in_working_dir(server_factory):
     srv = server_factory(data_dir_flag=False)
     assert (srv.workdir / "gatehouse-data" / "jwt-secret").is_file()

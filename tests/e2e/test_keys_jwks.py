@@ -130,6 +130,7 @@ def test_verification_with_the_wrong_algorithm_fails_in_pyjwt(asym):
 
 # -- the generated key file --------------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # inspects <data_dir>/keys
 def test_generated_key_file(asym):
     srv, alg = asym["srv"], asym["alg"]
     files = key_files(srv.data_dir)

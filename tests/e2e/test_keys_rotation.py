@@ -56,6 +56,7 @@ def wait_signing_kid(srv, refresh_token, kid, timeout=PICKUP_TIMEOUT):
     return tok
 
 
+@pytest.mark.sqlite_only  # inspects <data_dir>/keys
 @pytest.mark.parametrize("alg", ASYM_ALGS)
 def test_rotate_while_serving(server_factory, alg):
     srv = server_factory(args=["--jwt-algorithm", alg])
@@ -142,6 +143,7 @@ def test_rotate_before_first_start(tmp_path, server_factory):
     assert m.group(1) in jwks_kids(srv)
 
 
+@pytest.mark.sqlite_only  # inspects <data_dir>/keys
 def test_rotation_in_the_same_second_as_the_previous_key(server_factory):
     """Several rotations within one second: the server must switch to the key printed last, and
     the key files' names must sort in the order the keys were made (the server signs with the

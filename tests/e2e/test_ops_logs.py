@@ -14,7 +14,8 @@ def test_startup_line_and_json_lines(server):
     port = str(server.port)
     startup = [ln for ln in lines if re.search(rf"\b{port}\b", ln)]
     assert startup, f"no start-up line mentions port {port}:\n" + "\n".join(lines)
-    assert any("sqlite" in ln and "HS256" in ln for ln in startup), "\n".join(startup)
+    store = "postgresql" if server.on_postgresql else "sqlite"
+    assert any(store in ln and "HS256" in ln for ln in startup), "\n".join(startup)
 
 
 def test_logs_never_carry_passwords_tokens_hashes_or_the_secret(server):

@@ -127,6 +127,24 @@ TEST(OpenStoreTest, RejectsGarbageUrls) {
   }
 }
 
+TEST(CheckDatabaseUrlTest, AcceptsSqliteAndPostgresqlUrls) {
+  for (const char* url : {"sqlite://./gatehouse.db", "postgresql://u:p@127.0.0.1:5432/db",
+                          "postgres://u@db.example/gate?sslmode=require", "POSTGRESQL://h/db"}) {
+    EXPECT_TRUE(CheckDatabaseUrl(url)) << url;
+  }
+}
+
+TEST(CheckDatabaseUrlTest, RefusesMalformedUrlsWithoutEchoingThePassword) {
+  for (const char* url :
+       {"mysql://u:hunter2@h/db", "sqlite://", "postgresql://u:hunter2@127.0.0.1:notaport/db",
+        "postgresql://u:hunter2@h:5432/db?sslmode=bogus", "postgresql://u:hunter2@[::1/db"}) {
+    Status checked = CheckDatabaseUrl(url);
+    ASSERT_FALSE(checked) << url;
+    EXPECT_EQ(checked.error().code, ErrorCode::kBadRequest) << url;
+    EXPECT_EQ(checked.error().detail.find("hunter2"), std::string::npos) << url;
+  }
+}
+
 TEST(UsernameKeyTest, LowerCasesAsciiLettersOnly) {
   EXPECT_EQ(UsernameKey("AbC-Z_09"), "abc-z_09");
   EXPECT_EQ(UsernameKey("\xC3\x84rger"), "\xC3\x84rger");  // "Ärger": UTF-8 bytes untouched

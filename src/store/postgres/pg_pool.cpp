@@ -112,6 +112,10 @@ Result<pg_conn*> Pool::Connect(const std::string& url) {
     std::string message = PQerrorMessage(conn);
     message.erase(std::find(message.begin(), message.end(), '\n'), message.end());
     PQfinish(conn);
+    // libpq may quote the URI it was given; only the redacted form may reach a log.
+    for (std::size_t at = message.find(url); at != std::string::npos; at = message.find(url)) {
+      message.replace(at, url.size(), RedactUrl(url));
+    }
     return Unavailable("connect to " + RedactUrl(url) + ": " + message);
   }
   // NOTICEs ("relation already exists, skipping") are not errors and must not reach stderr.

@@ -120,7 +120,34 @@ bool SupportsNotify(PGconn* conn) {
   return supported;
 }
 
+Error BadUrl(std::string what) { return Error{ErrorCode::kBadRequest, std::move(what)}; }
+
 }  // namespace
+
+Status CheckPostgresUrl(const std::string& url) {
+  char* message = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &message);
+  // libpq's message quotes the whole URI, password included: it is not passed on.
+  if (message != nullptr) PQfreemem(message);
+  if (options == nullptr) return BadUrl("not a valid postgresql:// URI");
+  Status checked = Ok{};
+  for (const PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (option->val == nullptr) continue;
+    const std::string_view keyword = option->keyword;
+    const std::string_view value = option->val;
+    if (keyword == "port" && (value.empty() || value.size() > 5 ||
+                              value.find_first_not_of("0123456789") != std::string_view::npos ||
+                              std::stoi(std::string(value)) > 65535)) {
+      checked = BadUrl("the port must be a number from 1 to 65535");
+    } else if (keyword == "sslmode" && value != "disable" && value != "allow" &&
+               value != "prefer" && value != "require" && value != "verify-ca" &&
+               value != "verify-full") {
+      checked = BadUrl("sslmode must be disable, allow, prefer, require, verify-ca or verify-full");
+    }
+  }
+  PQconninfoFree(options);
+  return checked;
+}
 
 Result<std::unique_ptr<Store>> PostgresStore::Open(const std::string& url, int pool_size) {
   auto conn = pg::Pool::Connect(url);

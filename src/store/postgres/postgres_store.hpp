@@ -16,6 +16,9 @@
 
 namespace gatehouse::store {
 
+// The PostgreSQL half of CheckDatabaseUrl (store.hpp).
+Status CheckPostgresUrl(const std::string& url);
+
 class PostgresStore final : public Store {
  public:
   // Connects, migrates the schema and prepares the pool. kStorageUnavailable when the server
