@@ -129,7 +129,7 @@ TEST(OpenStoreTest, RejectsGarbageUrls) {
 
 TEST(CheckDatabaseUrlTest, AcceptsSqliteAndPostgresqlUrls) {
   for (const char* url : {"sqlite://./gatehouse.db", "postgresql://u:p@127.0.0.1:5432/db",
-                          "postgres://u@db.example/gate?sslmode=require", "POSTGRESQL://h/db"}) {
+                          "postgres://u@db.example/gate?sslmode=require"}) {
     EXPECT_TRUE(CheckDatabaseUrl(url)) << url;
   }
 }
