@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "auth/keyring.hpp"
 #include "auth/passwords.hpp"
@@ -72,6 +74,47 @@ void BM_VerifyAccessToken(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_VerifyAccessToken)->Arg(0)->Arg(1000000);
+
+// As the server sees them: each check a different token (user, jti, sid) from the one before,
+// so no per-thread state can carry over from one check to the next.
+void BM_VerifyDistinctAccessTokens(benchmark::State& state) {
+  auth::InitCrypto();
+  auth::RevocationSet revocations;
+  auth::TokenService tokens(std::string(43, 'k'), {}, revocations,
+                            [] { return int64_t{1795520380}; });
+  std::vector<std::string> issued;
+  for (int i = 0; i < 64; ++i) {
+    issued.push_back(tokens.IssuePair("user" + std::to_string(i)).access_token);
+  }
+  std::size_t next = 0;
+  for (auto _ : state) {
+    auto claims = tokens.Verify(issued[next++ % issued.size()], auth::TokenType::kAccess);
+    if (!claims) state.SkipWithError("verify failed");
+    benchmark::DoNotOptimize(claims);
+  }
+}
+BENCHMARK(BM_VerifyDistinctAccessTokens);
+
+// The JWS layer alone (HS256 through the Keyring), each token different from the one before.
+void BM_VerifyDistinctHS256(benchmark::State& state) {
+  const auto keyring = MakeKeyring(auth::Algorithm::kHS256);
+  std::vector<std::string> signed_tokens;
+  for (int i = 0; i < 64; ++i) {
+    std::string payload(kPayload);
+    payload.replace(payload.find("alice"), 5, "user" + std::to_string(i % 10));
+    payload.replace(payload.find("bd36ac05"), 8, "bd36ac" + std::to_string(10 + i));
+    signed_tokens.push_back(keyring->Sign(payload));
+  }
+  std::string payload;
+  std::size_t next = 0;
+  for (auto _ : state) {
+    if (!keyring->Verify(signed_tokens[next++ % signed_tokens.size()], payload).ok()) {
+      state.SkipWithError("verify failed");
+    }
+    benchmark::DoNotOptimize(payload);
+  }
+}
+BENCHMARK(BM_VerifyDistinctHS256);
 
 void BM_RevocationLookup(benchmark::State& state) {
   auth::InitCrypto();

@@ -1,17 +1,12 @@
 #include "auth/jose_json.hpp"
 
 #include <algorithm>
-#include <string>
 #include <vector>
+
+#include "auth/json_object.hpp"
 
 namespace gatehouse::auth {
 namespace {
-
-using Json = nlohmann::json;
-
-// nlohmann stops at a NUL byte as if the input ended there, so "{}\0junk" would pass; JSON
-// text can never contain a raw NUL, so it is refused up front.
-bool HasNul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
 
 bool IsAsciiJwt(std::string_view s) {
   return s.size() == 3 && (s[0] | 0x20) == 'j' && (s[1] | 0x20) == 'w' && (s[2] | 0x20) == 't';
@@ -19,26 +14,41 @@ bool IsAsciiJwt(std::string_view s) {
 
 }  // namespace
 
-std::optional<Json> ParseJoseHeader(std::string_view text) {
-  if (HasNul(text)) return std::nullopt;
-  std::vector<std::string> names;
-  bool duplicate = false;
-  auto on_event = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    if (depth == 1 && event == Json::parse_event_t::key) {
-      const auto& name = parsed.get_ref<const std::string&>();
-      duplicate = duplicate || std::find(names.begin(), names.end(), name) != names.end();
-      names.push_back(name);
+std::optional<JoseHeader> ParseJoseHeader(std::string_view text) {
+  simdjson::dom::object object;
+  if (!ParseJsonObject(text, object)) return std::nullopt;
+  // Member names as views into this thread's parse; sorted to find repeats in n log n, since
+  // an unauthenticated header may carry thousands of members.
+  thread_local std::vector<std::string_view> names;
+  names.clear();
+  JoseHeader header;
+  bool has_alg = false;
+  for (const simdjson::dom::key_value_pair member : object) {
+    const std::string_view name = member.key;
+    names.push_back(name);
+    std::string_view value;
+    if (name == "crit") return std::nullopt;
+    if (name == "typ") {
+      if (member.value.get(value) || !IsAsciiJwt(value)) return std::nullopt;
+    } else if (name == "alg") {
+      if (member.value.get(value)) return std::nullopt;
+      header.alg = value;
+      has_alg = true;
+    } else if (name == "kid") {
+      if (member.value.get(value)) return std::nullopt;
+      header.kid = std::string(value);
     }
-    return true;
-  };
-  Json header = Json::parse(text, on_event, /*allow_exceptions=*/false);
-  if (duplicate || !header.is_object() || header.contains("crit")) return std::nullopt;
-  const auto typ = header.find("typ");
-  if (typ != header.end() &&
-      !(typ->is_string() && IsAsciiJwt(typ->get_ref<const std::string&>()))) {
+  }
+  std::sort(names.begin(), names.end());
+  if (!has_alg || std::adjacent_find(names.begin(), names.end()) != names.end()) {
     return std::nullopt;
   }
   return header;
+}
+
+bool IsJsonObjectText(std::string_view text) {
+  simdjson::dom::object object;
+  return ParseJsonObject(text, object);
 }
 
 bool SplitCompact(std::string_view token, CompactParts& parts) {
@@ -51,12 +61,6 @@ bool SplitCompact(std::string_view token, CompactParts& parts) {
   parts.signature = token.substr(dot2 + 1);
   parts.signing_input = token.substr(0, dot2);
   return !parts.header.empty() && !parts.payload.empty() && !parts.signature.empty();
-}
-
-bool IsJsonObjectText(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  return first != std::string_view::npos && text[first] == '{' && !HasNul(text) &&
-         Json::accept(text);
 }
 
 }  // namespace gatehouse::auth

@@ -92,17 +92,12 @@ struct HeaderFields {
 bool ParseHeader(std::string_view header_b64, HeaderFields& fields) {
   std::string text;
   if (!Base64UrlDecode(header_b64, text)) return false;
-  const auto parsed = ParseJoseHeader(text);
-  if (!parsed) return false;
-  const Json& header = *parsed;
-  const auto alg = header.find("alg");
-  const auto kid = header.find("kid");
-  if (alg == header.end() || !alg->is_string()) return false;
-  if (kid != header.end() && !kid->is_string()) return false;
-  const auto algorithm = ParseAlgorithm(alg->get_ref<const std::string&>());
+  auto header = ParseJoseHeader(text);
+  if (!header) return false;
+  const auto algorithm = ParseAlgorithm(header->alg);
   if (!algorithm) return false;
   fields.algorithm = *algorithm;
-  if (kid != header.end()) fields.kid = kid->get<std::string>();
+  fields.kid = std::move(header->kid);
   return true;
 }
 

@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "auth/json_object.hpp"
 #include "store/store.hpp"
 #include "util/json_writer.hpp"
 
@@ -19,52 +19,119 @@ namespace {
 // the limits leave room for other issuers while keeping the revocation set's input small.
 constexpr std::size_t kMaxClaimBytes = 256;
 
-bool ReadString(const nlohmann::json& claims, const char* name, std::string& out, bool required) {
-  const auto it = claims.find(name);
-  if (it == claims.end()) return !required;
-  if (!it->is_string()) return false;
-  out = it->get<std::string>();
-  return !out.empty() && out.size() <= kMaxClaimBytes;
+// The claims read here. A payload naming one of them twice is refused: which copy counts
+// differs between JSON parsers, so a token could mean one thing here and another elsewhere.
+enum ClaimBit : unsigned {
+  kSub = 1u << 0,
+  kType = 1u << 1,
+  kJti = 1u << 2,
+  kSid = 1u << 3,
+  kExp = 1u << 4,
+  kIat = 1u << 5,
+  kNbf = 1u << 6,
+  kFresh = 1u << 7,
+  kIss = 1u << 8,
+  kAud = 1u << 9,
+};
+
+unsigned ClaimBitOf(std::string_view name) {
+  if (name.size() == 3) {
+    if (name == "sub") return kSub;
+    if (name == "jti") return kJti;
+    if (name == "sid") return kSid;
+    if (name == "exp") return kExp;
+    if (name == "iat") return kIat;
+    if (name == "nbf") return kNbf;
+    if (name == "iss") return kIss;
+    if (name == "aud") return kAud;
+  } else if (name == "type") {
+    return kType;
+  } else if (name == "fresh") {
+    return kFresh;
+  }
+  return 0;
+}
+
+bool ReadString(simdjson::dom::element value, std::string_view& out) {
+  return !value.get(out) && !out.empty() && out.size() <= kMaxClaimBytes;
 }
 
 // NumericDate (RFC 7519 §2) may be fractional; anything else, or absurd values, is refused.
-bool ReadTime(const nlohmann::json& claims, const char* name, int64_t& out, bool required) {
-  const auto it = claims.find(name);
-  if (it == claims.end()) return !required;
-  if (!it->is_number()) return false;
-  const double value = it->get<double>();
-  if (!std::isfinite(value) || value < 0 || value > 1e13) return false;
-  out = static_cast<int64_t>(value);
+bool ReadTime(simdjson::dom::element value, int64_t& out) {
+  double number = 0;
+  if (!value.is_number() || value.get_double().get(number)) return false;
+  if (!std::isfinite(number) || number < 0 || number > 1e13) return false;
+  out = static_cast<int64_t>(number);
   return true;
 }
 
 // RFC 7519 §4.1.3: `aud` is a string or an array of strings, one of which must be ours.
-bool HasAudience(const nlohmann::json& claims, const std::string& audience) {
-  const auto it = claims.find("aud");
-  if (it == claims.end()) return false;
-  if (it->is_string()) return *it == audience;
-  if (!it->is_array()) return false;
-  return std::any_of(it->begin(), it->end(), [&](const auto& item) { return item == audience; });
+bool HasAudience(simdjson::dom::element aud, std::string_view audience) {
+  std::string_view one;
+  if (!aud.get(one)) return one == audience;
+  simdjson::dom::array many;
+  if (aud.get(many)) return false;
+  return std::any_of(many.begin(), many.end(), [&](simdjson::dom::element item) {
+    return !item.get(one) && one == audience;
+  });
 }
 
-Result<Claims> ParseClaims(const std::string& payload, int64_t& nbf, const TokenLifetimes& policy) {
-  const nlohmann::json claims = nlohmann::json::parse(payload, nullptr, /*exceptions=*/false);
-  if (!claims.is_object()) return ErrorCode::kInvalidToken;
-  if (!policy.issuer.empty()) {
-    const auto iss = claims.find("iss");
-    if (iss == claims.end() || *iss != policy.issuer) return ErrorCode::kInvalidToken;
+// Strings are views into this thread's parse until ParseClaims copies them out.
+struct ClaimStrings {
+  std::string_view sub, type, jti, sid;
+};
+
+bool ReadClaim(unsigned bit, simdjson::dom::element value, const TokenLifetimes& policy,
+               ClaimStrings& strings, Claims& out, int64_t& nbf) {
+  std::string_view iss;
+  switch (bit) {
+    case kSub:
+      return ReadString(value, strings.sub);
+    case kType:
+      return ReadString(value, strings.type);
+    case kJti:
+      return ReadString(value, strings.jti);
+    case kSid:
+      return ReadString(value, strings.sid);
+    case kExp:
+      return ReadTime(value, out.exp);
+    case kIat:
+      return ReadTime(value, out.iat);
+    case kNbf:
+      return ReadTime(value, nbf);
+    case kFresh:  // Flask-JWT-Extended may write a time until which the token is fresh
+      return !value.get(out.fresh) || value.is_number();
+    case kIss:
+      return policy.issuer.empty() || (!value.get(iss) && iss == policy.issuer);
+    case kAud:
+      return policy.audience.empty() || HasAudience(value, policy.audience);
+    default:
+      return true;
   }
-  if (!policy.audience.empty() && !HasAudience(claims, policy.audience)) {
-    return ErrorCode::kInvalidToken;
-  }
+}
+
+// One pass over the payload's members. The verifier has just parsed the same payload on this
+// thread, so ParseJsonObject hands back that parse instead of parsing again.
+Result<Claims> ParseClaims(std::string_view payload, int64_t& nbf, const TokenLifetimes& policy) {
+  simdjson::dom::object claims;
+  if (!ParseJsonObject(payload, claims)) return ErrorCode::kInvalidToken;
   Claims out;
-  std::string type;
-  if (!ReadString(claims, "sub", out.sub, true) || !ReadString(claims, "type", type, true) ||
-      !ReadString(claims, "jti", out.jti, true) || !ReadString(claims, "sid", out.sid, false) ||
-      !ReadTime(claims, "exp", out.exp, true) || !ReadTime(claims, "iat", out.iat, false) ||
-      !ReadTime(claims, "nbf", nbf, false)) {
+  ClaimStrings strings;
+  unsigned seen = 0;
+  for (const simdjson::dom::key_value_pair claim : claims) {
+    const unsigned bit = ClaimBitOf(claim.key);
+    if (bit == 0) continue;
+    if ((seen & bit) != 0 || !ReadClaim(bit, claim.value, policy, strings, out, nbf)) {
+      return ErrorCode::kInvalidToken;
+    }
+    seen |= bit;
+  }
+  constexpr unsigned kRequired = kSub | kType | kJti | kExp;
+  if ((seen & kRequired) != kRequired || (!policy.issuer.empty() && (seen & kIss) == 0) ||
+      (!policy.audience.empty() && (seen & kAud) == 0)) {
     return ErrorCode::kInvalidToken;
   }
+  const std::string_view type = strings.type;
   if (type == "access") {
     out.type = TokenType::kAccess;
   } else if (type == "refresh") {
@@ -72,15 +139,9 @@ Result<Claims> ParseClaims(const std::string& payload, int64_t& nbf, const Token
   } else {
     return ErrorCode::kInvalidToken;
   }
-  // Flask-JWT-Extended may write `fresh` as a boolean or as a time until which it is fresh.
-  const auto fresh = claims.find("fresh");
-  if (fresh != claims.end()) {
-    if (fresh->is_boolean()) {
-      out.fresh = fresh->get<bool>();
-    } else if (!fresh->is_number()) {
-      return ErrorCode::kInvalidToken;
-    }
-  }
+  out.sub = strings.sub;
+  out.jti = strings.jti;
+  out.sid = strings.sid;
   return out;
 }
 
@@ -160,7 +221,8 @@ Result<Claims> TokenService::VerifyAnyType(std::string_view token) const {
 
 Result<Claims> TokenService::Check(std::string_view token,
                                    std::optional<TokenType> expected) const {
-  std::string payload;
+  // Reused: the decoded payload then costs no allocation once the thread has seen a token.
+  thread_local std::string payload;
   if (Status status = keyring_->Verify(token, payload); !status) return status.error();
   int64_t nbf = 0;
   Result<Claims> claims = ParseClaims(payload, nbf, lifetimes_);
