@@ -50,6 +50,14 @@ Result<Rows> Check(PGresult* raw, PGconn* conn, std::string_view what) {
   return Failure(std::move(detail) + " (SQLSTATE " + state + ")");
 }
 
+// "s<index>". Built by appending: GCC 12 at -O3 warns (-Wrestrict, a false positive) on
+// "s" + std::to_string(index).
+std::string StatementName(std::size_t index) {
+  std::string name = "s";
+  name += std::to_string(index);
+  return name;
+}
+
 bool HasNul(const std::vector<std::string>& params) {
   return std::any_of(params.begin(), params.end(),
                      [](const std::string& p) { return p.find('\0') != std::string::npos; });
@@ -84,7 +92,7 @@ Result<Rows> Connection::Run(std::size_t index, const std::vector<std::string>& 
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& param : params) values.push_back(param.c_str());
-  const std::string name = "s" + std::to_string(index);
+  const std::string name = StatementName(index);
   PGresult* result = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
                                     values.data(), nullptr, nullptr, 0);
   return Check(result, conn_, "statement " + std::to_string(index));
@@ -149,7 +157,7 @@ Result<Pool::Lease> Pool::Acquire() {
   if (opened) {
     connection = std::make_unique<Connection>(*opened, statements_);
     for (std::size_t i = 0; i < statements_.size(); ++i) {
-      const std::string name = "s" + std::to_string(i);
+      const std::string name = StatementName(i);
       auto done = Check(PQprepare(*opened, name.c_str(), statements_[i].sql, 0, nullptr), *opened,
                         "prepare " + name);
       if (!done) {
