@@ -41,11 +41,19 @@ std::size_t WorkerPool::QueueDepth() const {
 void WorkerPool::RunWorker(int nice) {
   // On Linux a thread id names one thread to setpriority. Failure only costs the priority.
   if (nice > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
+  bool idle_hook_due = false;  // a job ran since the hook last did
   for (;;) {
     Queued queued;
     {
       std::unique_lock lock(mutex_);
-      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      const auto has_work = [this] { return stopping_ || !queue_.empty(); };
+      if (idle_hook_ && idle_hook_due && !ready_.wait_for(lock, idle_after_, has_work)) {
+        lock.unlock();
+        idle_hook_();
+        idle_hook_due = false;
+        continue;
+      }
+      ready_.wait(lock, has_work);
       if (queue_.empty()) return;  // stopping and drained
       queued = std::move(queue_.front());
       queue_.pop_front();
@@ -56,6 +64,7 @@ void WorkerPool::RunWorker(int nice) {
       wait_observer_(waited.count());
     }
     queued.job();
+    idle_hook_due = true;
   }
 }
 

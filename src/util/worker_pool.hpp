@@ -31,6 +31,12 @@ class WorkerPool {
   void SetWaitObserver(std::function<void(double)> observer) {
     wait_observer_ = std::move(observer);
   }
+  // Called on a worker once it has had no job for `after` since its last one (e.g. to give back
+  // per-thread memory). Set before submitting.
+  void SetIdleHook(std::chrono::milliseconds after, std::function<void()> hook) {
+    idle_after_ = after;
+    idle_hook_ = std::move(hook);
+  }
 
  private:
   void RunWorker(int nice);
@@ -43,6 +49,8 @@ class WorkerPool {
   };
   std::deque<Queued> queue_;
   std::function<void(double)> wait_observer_;
+  std::chrono::milliseconds idle_after_{0};
+  std::function<void()> idle_hook_;
   const std::size_t max_queued_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;

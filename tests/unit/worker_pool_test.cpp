@@ -189,3 +189,34 @@ TEST(WorkerPool, DestructorOfIdlePoolReturns) {
 
 }  // namespace
 }  // namespace gatehouse
+
+namespace gatehouse {
+namespace {
+
+TEST(WorkerPoolIdleHook, RunsOnceOnEachThreadThatWentQuietAfterAJob) {
+  std::atomic<int> hooks{0};
+  {
+    WorkerPool pool("idle-test", 1, 8);
+    pool.SetIdleHook(std::chrono::milliseconds(20), [&hooks] { ++hooks; });
+    ASSERT_TRUE(pool.TrySubmit([] {}));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (hooks == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // several more quiet spells
+  }
+  EXPECT_EQ(hooks.load(), 1);
+}
+
+TEST(WorkerPoolIdleHook, DoesNotRunBeforeAnyJob) {
+  std::atomic<int> hooks{0};
+  {
+    WorkerPool pool("idle-test", 2, 8);
+    pool.SetIdleHook(std::chrono::milliseconds(10), [&hooks] { ++hooks; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(hooks.load(), 0);
+}
+
+}  // namespace
+}  // namespace gatehouse
