@@ -22,15 +22,16 @@ int main(int argc, char** argv) {
   double seconds = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
-    if (flag == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (flag == "--seconds") seconds = std::atof(argv[i + 1]);
+    if (flag == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (flag == "--seconds")
+      seconds = std::atof(argv[i + 1]);
   }
   if (sodium_init() < 0) return 1;
 
   static constexpr char kPassword[] = "bench-password-1";
   char hash[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str_alg(hash, kPassword, sizeof kPassword - 1,
-                            gatehouse::auth::kArgon2OpsLimit,
+  if (crypto_pwhash_str_alg(hash, kPassword, sizeof kPassword - 1, gatehouse::auth::kArgon2OpsLimit,
                             gatehouse::auth::kArgon2MemLimitBytes,
                             crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return 1;
@@ -55,8 +56,8 @@ int main(int argc, char** argv) {
   // Hashes still running when `stop` was set finish after the deadline: divide by the real time.
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("{\"threads\":%d,\"seconds\":%.3f,\"hashes\":%ld,\"hashes_per_s\":%.2f%s}\n",
-              threads, elapsed, hashes.load(), hashes.load() / elapsed,
+  std::printf("{\"threads\":%d,\"seconds\":%.3f,\"hashes\":%ld,\"hashes_per_s\":%.2f%s}\n", threads,
+              elapsed, hashes.load(), hashes.load() / elapsed,
               failed ? ",\"error\":\"verify failed\"" : "");
   return failed ? 1 : 0;
 }

@@ -36,8 +36,8 @@ constexpr std::size_t kBatch = 50000;
 std::string RandomUuid(std::mt19937_64& rng) {
   static constexpr char kHex[] = "0123456789abcdef";
   uint64_t hi = rng(), lo = rng();
-  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                         // version 4
-  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);    // variant 10xx
+  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                      // version 4
+  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // variant 10xx
   std::string out(36, '-');
   int pos = 0;
   for (int i = 0; i < 32; ++i) {
@@ -60,12 +60,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const char* value = argv[i + 1];
-    if (flag == "--database") database = value;
-    else if (flag == "--users") users = std::atoll(value);
-    else if (flag == "--revocations") revocations = std::atoll(value);
-    else if (flag == "--password") password = value;
-    else if (flag == "--prefix") prefix = value;
-    else Usage();
+    if (flag == "--database")
+      database = value;
+    else if (flag == "--users")
+      users = std::atoll(value);
+    else if (flag == "--revocations")
+      revocations = std::atoll(value);
+    else if (flag == "--password")
+      password = value;
+    else if (flag == "--prefix")
+      prefix = value;
+    else
+      Usage();
   }
   if (argc % 2 == 0 || database.empty() || (users > 0 && password.empty())) Usage();
   if (!auth::InitCrypto()) return 1;

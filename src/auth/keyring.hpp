@@ -63,8 +63,8 @@ class Keyring {
 };
 
 // `gatehouse keys rotate`: writes a new signing key into <data_dir>/keys (or the store) and
-// deletes keys whose verification window has closed. Returns the new key's kid. Fails for HS256 and when a
-// fixed jwt.private_key_file is configured.
+// deletes keys whose verification window has closed. Returns the new key's kid. Fails for HS256 and
+// when a fixed jwt.private_key_file is configured.
 Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now);
 
 }  // namespace gatehouse::auth

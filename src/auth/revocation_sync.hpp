@@ -59,9 +59,9 @@ class RevocationSync {
   UserRevokedHook on_user_revoked_;
   std::function<void()> every_poll_;
   const int64_t max_token_lifetime_;
-  int64_t cursor_ = 0;                                // highest sequence number applied
+  int64_t cursor_ = 0;                               // highest sequence number applied
   std::deque<std::pair<int64_t, int64_t>> history_;  // (steady ms, cursor) per poll, oldest first
-  std::set<int64_t> applied_;                         // applied numbers above ReadFrom()
+  std::set<int64_t> applied_;                        // applied numbers above ReadFrom()
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -11,23 +11,23 @@ namespace gatehouse {
 // Every failure the service can answer. http/error_response.cpp maps each one to a status,
 // a message and headers; keep that table in step when adding a code here.
 enum class ErrorCode {
-  kBadRequest,        // a field is missing or invalid; detail holds "<field>: <why>"
-  kMalformedBody,     // body is not parseable JSON / form
-  kUnsupportedMedia,  // Content-Type is neither JSON nor form
-  kConflict,          // unique constraint: the username is taken
-  kWrongCredentials,  // login failed (unknown user or wrong password: one answer)
-  kMissingToken,      // no Authorization: Bearer header
-  kInvalidToken,      // malformed, bad signature, disallowed alg, wrong claim types
-  kTokenExpired,      // exp passed
-  kTokenNotYetValid,  // nbf in the future
-  kTokenRevoked,      // jti, sid or user-wide revocation
-  kNeedRefreshToken,  // an access token was sent where a refresh token is required
-  kNeedAccessToken,   // a refresh token was sent where an access token is required
-  kNeedFreshToken,    // a non-fresh access token was sent where a fresh one is required
-  kNotFound,          // a record does not exist
-  kOverloaded,        // the password-hash queue is full
-  kRateLimited,       // too many attempts; detail holds the whole seconds to wait
-  kStorageFailure,    // the store failed; detail is for the log only, never the client
+  kBadRequest,          // a field is missing or invalid; detail holds "<field>: <why>"
+  kMalformedBody,       // body is not parseable JSON / form
+  kUnsupportedMedia,    // Content-Type is neither JSON nor form
+  kConflict,            // unique constraint: the username is taken
+  kWrongCredentials,    // login failed (unknown user or wrong password: one answer)
+  kMissingToken,        // no Authorization: Bearer header
+  kInvalidToken,        // malformed, bad signature, disallowed alg, wrong claim types
+  kTokenExpired,        // exp passed
+  kTokenNotYetValid,    // nbf in the future
+  kTokenRevoked,        // jti, sid or user-wide revocation
+  kNeedRefreshToken,    // an access token was sent where a refresh token is required
+  kNeedAccessToken,     // a refresh token was sent where an access token is required
+  kNeedFreshToken,      // a non-fresh access token was sent where a fresh one is required
+  kNotFound,            // a record does not exist
+  kOverloaded,          // the password-hash queue is full
+  kRateLimited,         // too many attempts; detail holds the whole seconds to wait
+  kStorageFailure,      // the store failed; detail is for the log only, never the client
   kStorageUnavailable,  // the database cannot be reached now (503, retry); detail log-only
 };
 
