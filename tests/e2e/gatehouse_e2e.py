@@ -622,3 +622,29 @@ def poll(fn, timeout: float = 3.0, interval: float = 0.1):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+def race_registrations(servers, names, password: str = "correct horse") -> list:
+    """POST /registration of names[i] to servers[i % len(servers)], all released at once by a
+    barrier; returns [(status, json) or ("error", repr)] in the order of names."""
+    barrier = threading.Barrier(len(names))
+    results = [None] * len(names)
+
+    def worker(i):
+        srv = servers[i % len(servers)]
+        with requests.Session() as s:
+            barrier.wait()
+            try:
+                r = s.post(srv.url("/registration"),
+                           json={"username": names[i], "password": password},
+                           timeout=HTTP_TIMEOUT * 4)
+                results[i] = (r.status_code, r.json())
+            except Exception as e:  # reported by the caller's assertion
+                results[i] = ("error", repr(e))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(names))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

@@ -2,37 +2,15 @@
 
 import random
 import string
-import threading
 from collections import Counter
 
-import requests
-
-from gatehouse_e2e import HTTP_TIMEOUT, uname
+from gatehouse_e2e import race_registrations, uname
 
 N = 50
 
 
 def race(srv, names):
-    barrier = threading.Barrier(len(names))
-    results = [None] * len(names)
-
-    def worker(i):
-        with requests.Session() as s:
-            barrier.wait()
-            try:
-                r = s.post(srv.url("/registration"),
-                           json={"username": names[i], "password": "correct horse"},
-                           timeout=HTTP_TIMEOUT * 4)
-                results[i] = (r.status_code, r.json())
-            except Exception as e:  # reported below
-                results[i] = ("error", repr(e))
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(names))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+    return race_registrations([srv], names)
 
 
 def test_50_parallel_registrations_of_one_username_exactly_one_wins(server):

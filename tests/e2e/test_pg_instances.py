@@ -3,14 +3,13 @@ revocations; a revocation on one is refused by the other within one second."""
 
 import random
 import string
-import threading
 import time
 from collections import Counter
 
 import pytest
 import requests
 
-from gatehouse_e2e import HTTP_TIMEOUT, assert_message, assert_token_error, assert_tokens_pair, bearer, psql, uname
+from gatehouse_e2e import race_registrations, assert_message, assert_token_error, assert_tokens_pair, bearer, psql, uname
 from pg_support import (
     DELAY_REPORT, NEW_PW, PW, REVOCATION_BOUND, REVOCATIONS, instances,
     measure_cross_instance_delay, module_factory, requires_pg, revoke, summary, time_until_refused,
@@ -159,26 +158,7 @@ def test_revocation_delay_over_100_trials_is_under_1s(ab):
 
 def race(servers, names):
     """POST /registration of names[i] on servers[i % len(servers)], all released at once."""
-    barrier = threading.Barrier(len(names))
-    results = [None] * len(names)
-
-    def worker(i):
-        srv = servers[i % len(servers)]
-        with requests.Session() as s:
-            barrier.wait()
-            try:
-                r = s.post(srv.url("/registration"), json={"username": names[i], "password": PW},
-                           timeout=HTTP_TIMEOUT * 4)
-                results[i] = (r.status_code, r.json())
-            except Exception as e:  # reported by the assertion
-                results[i] = ("error", repr(e))
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(names))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+    return race_registrations(servers, names, PW)
 
 
 def test_parallel_registrations_of_one_username_on_two_instances_exactly_one_wins(ab):
