@@ -78,8 +78,8 @@ int64_t RevocationSync::ReadFrom(int64_t now_ms) {
   return history_.empty() ? cursor_ : history_.front().second;
 }
 
-void RevocationSync::Apply(const store::RevocationEvent& event) {
-  if (!applied_.insert(event.seq).second) return;
+bool RevocationSync::Apply(const store::RevocationEvent& event) {
+  if (!applied_.insert(event.seq).second) return false;
   if (event.kind == store::RevocationEvent::Kind::kUser) {
     revocations_.RevokeUserBefore(event.subject, event.value);
     if (on_user_revoked_) on_user_revoked_(event.subject);
@@ -87,6 +87,7 @@ void RevocationSync::Apply(const store::RevocationEvent& event) {
     revocations_.Revoke(event.subject, event.value);
   }
   cursor_ = std::max(cursor_, event.seq);
+  return true;
 }
 
 void RevocationSync::Start(std::chrono::milliseconds poll_interval, UserRevokedHook on_user_revoked,
@@ -105,8 +106,7 @@ Result<int64_t> RevocationSync::PollOnce() {
     auto events = store_.RevocationsSince(after, kEventsPerPoll);
     if (!events) return events.error();
     for (const auto& event : *events) {
-      applied += applied_.count(event.seq) == 0 ? 1 : 0;
-      Apply(event);
+      applied += Apply(event) ? 1 : 0;
       after = event.seq;
     }
     if (events->size() < static_cast<std::size_t>(kEventsPerPoll)) break;

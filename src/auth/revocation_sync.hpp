@@ -49,7 +49,8 @@ class RevocationSync {
  private:
   void Run(std::chrono::milliseconds poll_interval);
   void Prune();
-  void Apply(const store::RevocationEvent& event);
+  // False (and nothing done) when the entry was applied before.
+  bool Apply(const store::RevocationEvent& event);
   // The sequence number to read after: the cursor as it stood kLookback ago.
   int64_t ReadFrom(int64_t now_ms);
 
