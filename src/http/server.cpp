@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <utility>  // before Asio: Boost 1.74 under GCC 12 needs std::exchange declared
 
+#include "http/connection_deadlines.hpp"
 #include "http/session.hpp"
 #include "obs/logging.hpp"
 
@@ -22,8 +23,11 @@ using ReusePort = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 }  // namespace
 
 struct Server::Worker {
+  // Before the context: sessions still queued in it leave their deadline when it is destroyed.
+  ConnectionDeadlines deadlines;
   net::io_context context{1};
   Acceptor acceptor{context.get_executor()};
+  net::steady_timer sweep_timer{context};
   // A request waiting on a worker pool leaves no operation pending in its io_context; without
   // this guard the context would run out of work during a drain and never deliver the answer.
   net::executor_work_guard<net::io_context::executor_type> keep_running =
@@ -77,10 +81,19 @@ void Server::Accept(Worker& worker) {
         socket.close(ec);
       } else {
         socket.set_option(tcp::no_delay(true), ec);
-        StartSession(std::move(socket), *this);
+        StartSession(std::move(socket), *this, worker.deadlines);
       }
     }
     Accept(worker);
+  });
+}
+
+void Server::SweepDeadlines(Worker& worker) {
+  worker.sweep_timer.expires_after(ConnectionDeadlines::kTick);
+  worker.sweep_timer.async_wait([this, &worker](boost::system::error_code ec) {
+    if (ec) return;
+    worker.deadlines.Sweep();
+    SweepDeadlines(worker);
   });
 }
 
@@ -89,7 +102,10 @@ void Server::Run() {
   signals.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) BeginDrain();
   });
-  for (auto& worker : workers_) Accept(*worker);
+  for (auto& worker : workers_) {
+    Accept(*worker);
+    SweepDeadlines(*worker);
+  }
   for (std::size_t i = 1; i < workers_.size(); ++i) {
     workers_[i]->thread = std::thread([&context = workers_[i]->context] { context.run(); });
   }

@@ -38,6 +38,7 @@ class Server {
  private:
   struct Worker;
   void Accept(Worker& worker);
+  void SweepDeadlines(Worker& worker);
   void BeginDrain();
   void WaitForDrain(std::chrono::steady_clock::time_point deadline);
 

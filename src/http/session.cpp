@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "http/beast_request.hpp"
+#include "http/connection_deadlines.hpp"
 #include "http/response_writer.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -26,65 +27,93 @@ namespace net = boost::asio;
 constexpr std::size_t kMaxDrainBytes = 1 << 20;
 constexpr auto kDrainTime = std::chrono::seconds(2);
 
-const boost::system::error_category& kHttpErrors =
-    bhttp::make_error_code(bhttp::error::bad_method).category();
-
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Socket socket, Server& server) : stream_(std::move(socket)), server_(server) {
+  Session(Socket socket, Server& server, ConnectionDeadlines& deadlines)
+      : socket_(std::move(socket)), deadline_(deadlines, socket_), server_(server) {
     beast::error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
+    // Answers are written at once when the kernel takes them whole (see Send); a full send
+    // buffer must then say so rather than block the thread.
+    socket_.non_blocking(true, ec);
+    const auto peer = socket_.remote_endpoint(ec);
     if (!ec) client_address_ = peer.address().to_string();
   }
   ~Session() { server_.open_connections().fetch_sub(1, std::memory_order_relaxed); }
 
   void WaitForRequest() {
-    if (buffer_.size() > 0) return ReadRequest();  // a pipelined request is already here
+    if (buffer_.size() > 0) return StartRequest();  // a pipelined request is already here
     if (server_.draining()) return Close();
     // Idle keep-alive: wait for the first byte of the next request under the idle timeout.
-    stream_.expires_after(server_.settings().idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096),
+    deadline_.ExpiresAfter(server_.settings().idle_timeout);
+    socket_.async_read_some(buffer_.prepare(kFirstReadBytes),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) return self->Close();
                               self->buffer_.commit(n);
-                              self->ReadRequest();
+                              self->StartRequest();
                             });
   }
 
  private:
-  void ReadRequest() {
+  static constexpr std::size_t kFirstReadBytes = 4096;
+  static constexpr std::size_t kMaxReadBytes = 65536;
+
+  void StartRequest() {
     const auto& settings = server_.settings();
     parser_.emplace();
     ConfigureParser(*parser_, settings);
     // The whole request, once begun, must arrive within the read timeout: a client stalling
     // mid-request is dropped and never holds more than its socket.
-    stream_.expires_after(settings.read_timeout);
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+    deadline_.ExpiresAfter(settings.read_timeout);
+    Parse();
   }
 
-  void OnRead(beast::error_code ec) {
-    if (ec) {
-      if (ec == bhttp::error::header_limit) return SendError(431, "Request header too large");
-      if (ec == bhttp::error::body_limit) return SendError(413, "Request body too large");
-      // A syntax error gets an answer; a closed, reset or timed-out connection gets none.
-      const bool syntax_error = ec.category() == kHttpErrors && ec != bhttp::error::end_of_stream &&
-                                ec != bhttp::error::partial_message;
-      return syntax_error ? SendError(400, "Malformed request") : Close();
+  // Feeds what has arrived to the parser; reads more while it needs more. The same steps as
+  // Beast's http::async_read, without its composed operation, which went through the event
+  // loop once more for every request already in the buffer.
+  void Parse() {
+    while (buffer_.size() > 0) {
+      beast::error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) break;
+      if (ec) return OnParseError(ec);
+      if (parser_->is_done()) return OnRequest();
+      if (used == 0) break;
     }
+    const std::size_t size = beast::read_size(buffer_, kMaxReadBytes);
+    socket_.async_read_some(
+        buffer_.prepare(size),
+        [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->OnBytes(ec, n); });
+  }
 
+  void OnBytes(beast::error_code ec, std::size_t n) {
+    if (ec == net::error::eof) {
+      // The client ended its side mid-request: nobody is left to read an answer.
+      return Close();
+    }
+    if (ec) return Close();  // reset, or closed by its deadline
+    buffer_.commit(n);
+    Parse();
+  }
+
+  void OnParseError(beast::error_code ec) {
+    if (ec == bhttp::error::header_limit) return SendError(431, "Request header too large");
+    if (ec == bhttp::error::body_limit) return SendError(413, "Request body too large");
+    SendError(400, "Malformed request");
+  }
+
+  void OnRequest() {
     server_.in_flight().fetch_add(1, std::memory_order_relaxed);
     started_ = std::chrono::steady_clock::now();
     request_id_ = obs::NewRequestId();
-    stream_.expires_never();  // a slow handler (hash queue) is not the client's fault
+    deadline_.ExpiresNever();  // a slow handler (hash queue) is not the client's fault
     const auto& message = parser_->get();
     FillRequest(message, client_address_, server_.settings(), request_);
     keep_alive_ = message.keep_alive();
 
     auto self = shared_from_this();
     Route(request_, server_.services(), [self](Response response) {
-      auto executor = self->stream_.get_executor();
+      auto executor = self->socket_.get_executor();
       // Synchronous handlers answer on this connection's thread; pool jobs hop back to it.
       net::dispatch(executor, [self, response = std::move(response)]() mutable {
         self->Send(std::move(response), /*counted=*/true);
@@ -105,23 +134,41 @@ class Session : public std::enable_shared_from_this<Session> {
         counted ? elapsed.count() : 0.0);
     const bool close = response.close || !keep_alive_ || server_.draining();
     if (counted && server_.settings().log_requests) LogRequest(response.status, elapsed.count());
-    WriteResponse(response, counted ? std::string_view(request_id_) : std::string_view(), close,
-                  out_);
-    stream_.expires_after(server_.settings().read_timeout);
-    net::async_write(
-        stream_, net::buffer(out_),
-        [self = shared_from_this(), close, counted](beast::error_code ec, std::size_t) {
-          if (counted) self->server_.in_flight().fetch_sub(1);
-          if (ec) return self->Close();
-          if (close) return self->DrainAndClose();
-          self->WaitForRequest();
-        });
+    WriteResponse(response, counted ? request_id_.view() : std::string_view(), close, out_);
+    // An answer almost always fits the socket's send buffer: written here, it needs no trip
+    // through the event loop. What the kernel did not take goes out asynchronously.
+    beast::error_code ec;
+    const std::size_t written = socket_.write_some(net::buffer(out_), ec);
+    if (ec == net::error::would_block || (!ec && written < out_.size())) {
+      deadline_.ExpiresAfter(server_.settings().read_timeout);
+      net::async_write(
+          socket_, net::buffer(out_) + (ec ? 0 : written),
+          [self = shared_from_this(), close, counted](beast::error_code error, std::size_t) {
+            self->AfterWrite(error, close, counted);
+          });
+      return;
+    }
+    if (!ec && buffer_.size() > 0 && !close) {
+      // A pipelined request waits in the buffer. Going on from here would nest one call per
+      // request on this stack; the event loop takes it instead.
+      if (counted) server_.in_flight().fetch_sub(1);
+      net::post(socket_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+      return;
+    }
+    AfterWrite(ec, close, counted);
+  }
+
+  void AfterWrite(beast::error_code ec, bool close, bool counted) {
+    if (counted) server_.in_flight().fetch_sub(1);
+    if (ec) return Close();
+    if (close) return DrainAndClose();
+    WaitForRequest();
   }
 
   void LogRequest(unsigned status, double seconds) {
     static constexpr const char* kMethods[] = {"GET",   "HEAD",   "POST",    "PUT",
                                                "PATCH", "DELETE", "OPTIONS", "OTHER"};
-    obs::Info("request", {{"request_id", request_id_},
+    obs::Info("request", {{"request_id", request_id_.view()},
                           {"method", kMethods[static_cast<int>(request_.method)]},
                           {"path", request_.path},
                           {"status", std::to_string(status)},
@@ -131,18 +178,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void DrainAndClose() {
     beast::error_code ec;
-    stream_.socket().shutdown(Socket::shutdown_send, ec);
-    drain_deadline_ = std::chrono::steady_clock::now() + kDrainTime;
+    socket_.shutdown(Socket::shutdown_send, ec);
+    deadline_.ExpiresAt(std::chrono::steady_clock::now() + kDrainTime);
     DrainSome();
   }
 
   void DrainSome() {
-    if (drained_ > kMaxDrainBytes || std::chrono::steady_clock::now() > drain_deadline_) {
-      return Close();
-    }
+    if (drained_ > kMaxDrainBytes) return Close();
     buffer_.clear();
-    stream_.expires_at(drain_deadline_);
-    stream_.async_read_some(buffer_.prepare(16384),
+    socket_.async_read_some(buffer_.prepare(16384),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) return self->Close();
                               self->drained_ += n;
@@ -151,12 +195,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
+    deadline_.ExpiresNever();
     beast::error_code ec;
-    stream_.socket().shutdown(Socket::shutdown_both, ec);
-    stream_.close();
+    socket_.shutdown(Socket::shutdown_both, ec);
+    socket_.close(ec);
   }
 
-  beast::basic_stream<net::ip::tcp, Executor, beast::unlimited_rate_policy> stream_;
+  Socket socket_;
+  ConnectionDeadlines::Deadline deadline_;  // after socket_: it must go first
   Server& server_;
   beast::flat_buffer buffer_;
   std::optional<BeastParser> parser_;
@@ -165,15 +211,14 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string client_address_;
   bool keep_alive_ = true;
   std::size_t drained_ = 0;
-  std::chrono::steady_clock::time_point drain_deadline_;
   std::chrono::steady_clock::time_point started_;
-  std::string request_id_;
+  obs::RequestId request_id_;
 };
 
 }  // namespace
 
-void StartSession(Socket socket, Server& server) {
-  std::make_shared<Session>(std::move(socket), server)->WaitForRequest();
+void StartSession(Socket socket, Server& server, ConnectionDeadlines& deadlines) {
+  std::make_shared<Session>(std::move(socket), server, deadlines)->WaitForRequest();
 }
 
 }  // namespace gatehouse::http

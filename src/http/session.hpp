@@ -9,6 +9,7 @@
 
 namespace gatehouse::http {
 
+class ConnectionDeadlines;
 class Server;
 
 // Sockets bound to their io_context's own executor type rather than the type-erased
@@ -18,7 +19,8 @@ using Executor = boost::asio::io_context::executor_type;
 using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
 using Acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, Executor>;
 
-// Takes the accepted socket and runs the connection to its end on the socket's executor.
-void StartSession(Socket socket, Server& server);
+// Takes the accepted socket and runs the connection to its end on the socket's executor, with
+// its timeouts kept by `deadlines` (the ones of the socket's I/O thread).
+void StartSession(Socket socket, Server& server, ConnectionDeadlines& deadlines);
 
 }  // namespace gatehouse::http
