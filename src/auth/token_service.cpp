@@ -4,8 +4,10 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 #include "auth/json_object.hpp"
@@ -145,11 +147,27 @@ Result<Claims> ParseClaims(std::string_view payload, int64_t& nbf, const TokenLi
   return out;
 }
 
+// Random bytes for identifiers, taken from a per-thread block that is refilled from the kernel
+// 4 KiB at a time: one getrandom call per 256 identifiers instead of one per token (the call
+// and the kernel's per-call setup were 2% of a refresh). Bytes handed out are wiped from the
+// block, so a later memory disclosure does not reveal identifiers already issued.
+void IdentifierRandomBytes(unsigned char* out, std::size_t size) {
+  thread_local std::array<unsigned char, 4096> block;
+  thread_local std::size_t used = block.size();
+  if (block.size() - used < size) {
+    randombytes_buf(block.data(), block.size());
+    used = 0;
+  }
+  std::memcpy(out, block.data() + used, size);
+  sodium_memzero(block.data() + used, size);
+  used += size;
+}
+
 }  // namespace
 
 std::string NewUuid() {
   unsigned char bytes[16];
-  randombytes_buf(bytes, sizeof bytes);
+  IdentifierRandomBytes(bytes, sizeof bytes);
   bytes[6] = (bytes[6] & 0x0F) | 0x40;  // version 4
   bytes[8] = (bytes[8] & 0x3F) | 0x80;  // RFC 4122 variant
   static constexpr char kHex[] = "0123456789abcdef";
@@ -236,7 +254,8 @@ Result<Claims> TokenService::Check(std::string_view token,
   }
   if (revocations_.IsRevoked(claims->jti) ||
       (!claims->sid.empty() && revocations_.IsRevoked(claims->sid)) ||
-      claims->iat < revocations_.UserRevokedBefore(store::UsernameKey(claims->sub))) {
+      (revocations_.HasUserRevocations() &&
+       claims->iat < revocations_.UserRevokedBefore(store::UsernameKey(claims->sub)))) {
     return ErrorCode::kTokenRevoked;
   }
   return claims;

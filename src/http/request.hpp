@@ -25,7 +25,7 @@ struct Request {
 struct Response {
   unsigned status = 200;
   std::string body;  // JSON unless content_type says otherwise
-  std::string content_type = "application/json; charset=utf-8";
+  std::string_view content_type = "application/json; charset=utf-8";  // a literal
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  // close the connection after sending
 };

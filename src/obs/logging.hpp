@@ -33,6 +33,16 @@ inline void Error(std::string_view m, std::initializer_list<Field> f = {}) {
 
 // A short id for one request ("5f3a9c21-1b"), unique within the process, random across
 // processes; answered as X-Request-Id and written with every event about the request.
-std::string NewRequestId();
+// Fixed size, so that making one per request allocates nothing.
+class RequestId {
+ public:
+  std::string_view view() const { return {text_, size_}; }
+
+ private:
+  friend RequestId NewRequestId();
+  char text_[32];
+  std::size_t size_ = 0;
+};
+RequestId NewRequestId();
 
 }  // namespace gatehouse::obs
