@@ -6,12 +6,21 @@
 
 namespace gatehouse::auth {
 
-RevocationSet::Key RevocationSet::Digest(std::string_view id) {
-  // A keyed-free BLAKE2b digest: ids are chosen by whoever signed the token (us, or the Flask
-  // service with the same key), so collisions need a second preimage of a 128-bit hash.
-  unsigned char digest[16];
-  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(id.data()),
-                     id.size(), nullptr, 0);
+RevocationSet::RevocationSet() {
+  static_assert(sizeof digest_key_ == crypto_shorthash_siphashx24_KEYBYTES);
+  randombytes_buf(digest_key_.data(), digest_key_.size());
+}
+
+RevocationSet::Key RevocationSet::Digest(std::string_view id) const {
+  // SipHash-2-4 with 128-bit output under a key drawn at start-up: ids are chosen by whoever
+  // signed the token (us, or the Flask service with the same key), and without the key nobody
+  // can aim two ids at one entry. The set lives only in memory (start-up re-reads the ids), so
+  // the key never needs to outlive the process. It replaced an unkeyed BLAKE2b digest, which
+  // cost four times as much on the verify path, where two ids are looked up per request.
+  static_assert(sizeof(Key) == crypto_shorthash_siphashx24_BYTES);
+  unsigned char digest[crypto_shorthash_siphashx24_BYTES];
+  crypto_shorthash_siphashx24(digest, reinterpret_cast<const unsigned char*>(id.data()), id.size(),
+                              digest_key_.data());
   Key key;
   std::memcpy(key.data(), digest, sizeof digest);
   return key;
@@ -37,13 +46,14 @@ void RevocationSet::RevokeUserBefore(std::string_view username_key, int64_t time
   std::lock_guard lock(shard.mutex);
   int64_t& stored = shard.users[std::string(username_key)];
   stored = std::max(stored, time);
+  has_users_.store(true, std::memory_order_release);
 }
 
 int64_t RevocationSet::UserRevokedBefore(std::string_view username_key) const {
   const Shard& shard = shards_[std::hash<std::string_view>()(username_key) % kShards];
   std::lock_guard lock(shard.mutex);
   if (shard.users.empty()) return 0;
-  const auto it = shard.users.find(std::string(username_key));
+  const auto it = shard.users.find(username_key);
   return it == shard.users.end() ? 0 : it->second;
 }
 

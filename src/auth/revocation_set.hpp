@@ -5,7 +5,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -15,6 +17,8 @@ namespace gatehouse::auth {
 
 class RevocationSet {
  public:
+  RevocationSet();
+
   // Remembers `id` (a jti or sid) as revoked until `expires_at` (unix seconds).
   void Revoke(std::string_view id, int64_t expires_at);
   bool IsRevoked(std::string_view id) const;
@@ -24,6 +28,8 @@ class RevocationSet {
   void RevokeUserBefore(std::string_view username_key, int64_t time);
   // 0 when the user has no such time.
   int64_t UserRevokedBefore(std::string_view username_key) const;
+  // False until the first RevokeUserBefore: lets the verify path skip building the user's key.
+  bool HasUserRevocations() const { return has_users_.load(std::memory_order_acquire); }
 
   // Makes room for `ids` more ids without rehashing (start-up loads them all at once).
   void Reserve(std::size_t ids);
@@ -35,20 +41,29 @@ class RevocationSet {
  private:
   // Ids are random UUIDs; a 128-bit digest keeps entries small and fixed-size.
   using Key = std::array<uint64_t, 2>;
+  // Heterogeneous lookup: finding a user by string_view builds no std::string.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const {
+      return std::hash<std::string_view>()(name);
+    }
+  };
   struct KeyHash {
     std::size_t operator()(const Key& key) const { return key[0] ^ (key[1] * 0x9E3779B97F4A7C15); }
   };
   struct Shard {
     mutable std::mutex mutex;
     std::unordered_map<Key, int64_t, KeyHash> ids;
-    std::unordered_map<std::string, int64_t> users;
+    std::unordered_map<std::string, int64_t, NameHash, std::equal_to<>> users;
   };
   static constexpr std::size_t kShards = 64;
 
-  static Key Digest(std::string_view id);
+  Key Digest(std::string_view id) const;
   const Shard& ShardFor(const Key& key) const { return shards_[key[0] % kShards]; }
   Shard& ShardFor(const Key& key) { return shards_[key[0] % kShards]; }
 
+  std::array<unsigned char, 16> digest_key_;  // random per process; see Digest
+  std::atomic<bool> has_users_{false};
   std::array<Shard, kShards> shards_;
 };
 
