@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The load benchmark of issue 7, run by scripts/bench: gatehouse against nginx (the machine's
-# HTTP limit) and against the raw argon2id rate, side by side, then one table.
+# HTTP limit), against a bare Beast server (the limit of the library gatehouse is built on) and
+# against the raw argon2id rate, side by side, then one table.
 #
 # Settings (environment):
 #   BENCH_SECONDS      length of each wrk run (default 5)
@@ -33,6 +34,7 @@ build=build/bench
 gatehouse=$build/gatehouse
 seed_store=$build/bench/gatehouse_seed_store
 argon2_rate=$build/bench/gatehouse_argon2_rate
+bare_beast=$build/bench/gatehouse_bare_beast
 
 work=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
 results=$work/results.jsonl
@@ -147,6 +149,22 @@ EOF
   log "nginx: pid $nginx_pid, port $nginx_port, $threads workers, config $dir/nginx.conf"
 }
 
+# start_bare NAME BODYFILE: bench/bare_beast.cpp answering every request with BODYFILE and
+# gatehouse's Content-Type on $threads threads; sets bare_pid, bare_port.
+start_bare() {
+  local content_type launched
+  content_type=$(curl -s -o /dev/null -w '%{content_type}' \
+    -H "Authorization: Bearer $(cat "$work/tokens-$empty_port.access")" \
+    "http://127.0.0.1:$empty_port/me")
+  bare_port=$(free_port)
+  launched=$(python3 bench/lib/launch.py --log "$work/bare-$1.log" \
+    --ready-url "http://127.0.0.1:$bare_port/" -- "$bare_beast" --port "$bare_port" \
+    --threads "$threads" --body "$2" --content-type "$content_type")
+  bare_pid=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])' <<<"$launched")
+  started_pids+=("$bare_pid")
+  log "bare Beast ($1): pid $bare_pid, port $bare_port, $threads threads"
+}
+
 # ---- measurements ----------------------------------------------------------------------------
 
 wrk_cmd() {  # wrk_cmd SCRIPT URL [TOKENFILE] [CONNECTIONS] [SECONDS]: the command line
@@ -215,19 +233,27 @@ start_nginx
 
 empty_access=$work/tokens-$empty_port.access
 empty_refresh=$work/tokens-$empty_port.refresh
+start_bare me "$work/body.me"
 for round in $(seq "$rounds"); do
   measure me.gatehouse "GET /me gatehouse (empty store)" "$round" \
     "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$empty_port/me" "$empty_access")" \
     "$empty_pid" rss.load_empty "RSS under GET /me load, empty store"
+  measure me.bare "GET /me bare Beast (same body)" "$round" \
+    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$bare_port/me" "$empty_access")"
   measure me.nginx "GET /me nginx (same body)" "$round" \
     "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$nginx_port/me" "$empty_access")"
 done
+stop "$bare_pid"
+start_bare refresh "$work/body.refresh"
 for round in $(seq "$rounds"); do
   measure refresh.gatehouse "POST /token/refresh gatehouse (empty store)" "$round" \
     "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$empty_port/token/refresh" "$empty_refresh")"
+  measure refresh.bare "POST /token/refresh bare Beast (same body)" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$bare_port/token/refresh" "$empty_refresh")"
   measure refresh.nginx "POST /token/refresh nginx (same body)" "$round" \
     "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$nginx_port/token/refresh" "$empty_refresh")"
 done
+stop "$bare_pid"
 stop "$nginx_pid"
 
 # 2. A million users and a million unexpired revocations, seeded straight into the store.

@@ -18,6 +18,11 @@ import sys
 COMPARISONS = [
     ("GET /me: gatehouse / nginx", "me.gatehouse", "me.nginx", 0.9),
     ("POST /token/refresh: gatehouse / nginx", "refresh.gatehouse", "refresh.nginx", 0.8),
+    # The ceiling of an Asio/Beast server here (bench/bare_beast.cpp), run in the same rounds:
+    # what is left between it and gatehouse is gatehouse's own work.
+    ("GET /me: gatehouse / bare Beast", "me.gatehouse", "me.bare", None),
+    ("GET /me: bare Beast / nginx", "me.bare", "me.nginx", None),
+    ("POST /token/refresh: gatehouse / bare Beast", "refresh.gatehouse", "refresh.bare", None),
     ("POST /login: gatehouse / raw argon2id", "login.gatehouse", "login.argon2", 0.9),
     ("GET /me: under login flood / unloaded", "flood.me_flooded", "flood.me_unloaded", 0.5),
     ("GET /me: 1M users+revocations / empty", "big.me", "big.me_empty", 0.9),
