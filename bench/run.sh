@@ -105,14 +105,12 @@ login_tokens() {
 
 # start_nginx: nginx from Debian as the baseline, one worker per gatehouse I/O thread,
 # keep-alive, no access log, answering GET /me and POST /token/refresh with the bodies and
-# Content-Type gatehouse answered them with (captured into $work/body.me, body.refresh).
+# Content-Type gatehouse answered them with (captured into $work/body.me, body.refresh and
+# $answer_content_type).
 start_nginx() {
-  local dir=$work/nginx content_type me refresh
+  local dir=$work/nginx me refresh
   mkdir -p "$dir/tmp"
   nginx_port=$(free_port)
-  content_type=$(curl -s -o /dev/null -w '%{content_type}' \
-    -H "Authorization: Bearer $(cat "$work/tokens-$empty_port.access")" \
-    "http://127.0.0.1:$empty_port/me")
   me=$(cat "$work/body.me")
   refresh=$(cat "$work/body.refresh")
   case "$me$refresh" in *[\$\'\\]*) echo "bench: a body holds \$, ' or \\" >&2; exit 1 ;; esac
@@ -133,7 +131,7 @@ http {
   uwsgi_temp_path $dir/tmp/uwsgi;
   scgi_temp_path $dir/tmp/scgi;
   types { }
-  default_type "$content_type";
+  default_type "$answer_content_type";
   server {
     listen 127.0.0.1:$nginx_port reuseport;
     location = /me { return 200 '$me'; }
@@ -150,16 +148,13 @@ EOF
 }
 
 # start_bare NAME BODYFILE: bench/bare_beast.cpp answering every request with BODYFILE and
-# gatehouse's Content-Type on $threads threads; sets bare_pid, bare_port.
+# $answer_content_type on $threads threads; sets bare_pid, bare_port.
 start_bare() {
-  local content_type launched
-  content_type=$(curl -s -o /dev/null -w '%{content_type}' \
-    -H "Authorization: Bearer $(cat "$work/tokens-$empty_port.access")" \
-    "http://127.0.0.1:$empty_port/me")
+  local launched
   bare_port=$(free_port)
   launched=$(python3 bench/lib/launch.py --log "$work/bare-$1.log" \
     --ready-url "http://127.0.0.1:$bare_port/" -- "$bare_beast" --port "$bare_port" \
-    --threads "$threads" --body "$2" --content-type "$content_type")
+    --threads "$threads" --body "$2" --content-type "$answer_content_type")
   bare_pid=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])' <<<"$launched")
   started_pids+=("$bare_pid")
   log "bare Beast ($1): pid $bare_pid, port $bare_port, $threads threads"
@@ -206,6 +201,15 @@ measure() {
   fi
 }
 
+# measure_baselines SERIES LABEL SCRIPT PATH TOKENFILE ROUND: the same wrk run against the bare
+# Beast server and nginx, recorded as SERIES.bare and SERIES.nginx.
+measure_baselines() {
+  measure "$1.bare" "$2 bare Beast (same body)" "$6" \
+    "$(wrk_cmd "$3" "http://127.0.0.1:$bare_port$4" "$5")"
+  measure "$1.nginx" "$2 nginx (same body)" "$6" \
+    "$(wrk_cmd "$3" "http://127.0.0.1:$nginx_port$4" "$5")"
+}
+
 # ---- the run ---------------------------------------------------------------------------------
 
 only=${BENCH_ONLY:-big,login,pg}
@@ -225,8 +229,9 @@ record_value rss.idle_empty "idle RSS, empty store, fresh start" "$(rss_mib "$em
 curl -sf "http://127.0.0.1:$empty_port/registration" \
   -d "username=user0&password=$password" >/dev/null
 login_tokens "$empty_port" user0
-curl -sf -H "Authorization: Bearer $(cat "$work/tokens-$empty_port.access")" \
-  "http://127.0.0.1:$empty_port/me" >"$work/body.me"
+answer_content_type=$(curl -sf -o "$work/body.me" -w '%{content_type}' \
+  -H "Authorization: Bearer $(cat "$work/tokens-$empty_port.access")" \
+  "http://127.0.0.1:$empty_port/me")
 curl -sf -X POST -H "Authorization: Bearer $(cat "$work/tokens-$empty_port.refresh")" \
   "http://127.0.0.1:$empty_port/token/refresh" >"$work/body.refresh"
 start_nginx
@@ -238,20 +243,15 @@ for round in $(seq "$rounds"); do
   measure me.gatehouse "GET /me gatehouse (empty store)" "$round" \
     "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$empty_port/me" "$empty_access")" \
     "$empty_pid" rss.load_empty "RSS under GET /me load, empty store"
-  measure me.bare "GET /me bare Beast (same body)" "$round" \
-    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$bare_port/me" "$empty_access")"
-  measure me.nginx "GET /me nginx (same body)" "$round" \
-    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$nginx_port/me" "$empty_access")"
+  measure_baselines me "GET /me" get_bearer.lua /me "$empty_access" "$round"
 done
 stop "$bare_pid"
 start_bare refresh "$work/body.refresh"
 for round in $(seq "$rounds"); do
   measure refresh.gatehouse "POST /token/refresh gatehouse (empty store)" "$round" \
     "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$empty_port/token/refresh" "$empty_refresh")"
-  measure refresh.bare "POST /token/refresh bare Beast (same body)" "$round" \
-    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$bare_port/token/refresh" "$empty_refresh")"
-  measure refresh.nginx "POST /token/refresh nginx (same body)" "$round" \
-    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$nginx_port/token/refresh" "$empty_refresh")"
+  measure_baselines refresh "POST /token/refresh" post_bearer.lua /token/refresh \
+    "$empty_refresh" "$round"
 done
 stop "$bare_pid"
 stop "$nginx_pid"
