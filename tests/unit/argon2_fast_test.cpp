@@ -74,9 +74,12 @@ TEST_F(Argon2FastTest, Rfc9106Argon2idTestVectorOnEveryKernel) {
   }
 }
 
-TEST_F(Argon2FastTest, PortableKernelAlwaysAvailableAndBestIsNamed) {
+TEST_F(Argon2FastTest, PortableKernelAlwaysAvailableAndTheBestAvailableIsChosen) {
   EXPECT_TRUE(argon2_detail::KernelAvailable(Kernel::kPortable));
-  EXPECT_TRUE(argon2_detail::KernelAvailable(argon2_detail::BestKernel()));
+  const Kernel expected = argon2_detail::KernelAvailable(Kernel::kAvx512) ? Kernel::kAvx512
+                          : argon2_detail::KernelAvailable(Kernel::kAvx2) ? Kernel::kAvx2
+                                                                          : Kernel::kPortable;
+  EXPECT_EQ(argon2_detail::BestKernel(), expected);
   std::printf("argon2_fast: best kernel here is %s\n",
               argon2_detail::KernelName(argon2_detail::BestKernel()));
 }
@@ -94,41 +97,18 @@ TEST_F(Argon2FastTest, RejectsParametersOutOfRange) {
   EXPECT_TRUE(argon2_detail::Argon2idRaw({1, 8, 1}, "pw", salt, {}, {}, tag));
 }
 
-// Thousands of random inputs at small m and t (fast), on every kernel, against libsodium.
-TEST_F(Argon2FastTest, RawTagsEqualLibsodiumOnRandomInputsAtSmallParameters) {
-  std::mt19937_64 rng(20240917);
-  int compared = 0;
-  for (int round = 0; round < 3000; ++round) {
+// Random passwords, salts, t in 1..max_passes and m in min_kib..min_kib+span_kib-1 (p=1, all
+// libsodium's crypto_pwhash takes): the raw tag on every kernel this CPU runs equals libsodium's.
+// Everything derives from `seed`, so a failure repeats.
+void ExpectRawTagsEqualLibsodium(uint64_t seed, int rounds, uint32_t max_passes, uint32_t min_kib,
+                                 uint32_t span_kib) {
+  std::mt19937_64 rng(seed);
+  for (int round = 0; round < rounds; ++round) {
     const std::string password = RandomBytes(rng, rng() % 129);
     unsigned char salt[crypto_pwhash_SALTBYTES];
-    randombytes_buf(salt, sizeof salt);
-    // libsodium's crypto_pwhash takes p=1 only; m from its 8 KiB minimum, t from 1.
-    const uint32_t passes = 1 + static_cast<uint32_t>(rng() % 4);
-    const uint32_t memory_kib = 8 + static_cast<uint32_t>(rng() % 121);
-    const auto expected = LibsodiumRaw(password, salt, passes, memory_kib);
-    const Kernel kernel = kKernels[static_cast<std::size_t>(round) % kKernels.size()];
-    const Kernel used = argon2_detail::KernelAvailable(kernel) ? kernel : Kernel::kAuto;
-    unsigned char tag[32];
-    ASSERT_TRUE(argon2_detail::Argon2idRaw({passes, memory_kib, 1}, password, {salt, sizeof salt},
-                                           {}, {}, tag, used));
-    ASSERT_EQ(Hex(tag, sizeof tag), Hex(expected.data(), expected.size()))
-        << "kernel " << argon2_detail::KernelName(used) << " t=" << passes << " m=" << memory_kib
-        << " password "
-        << Hex(reinterpret_cast<const unsigned char*>(password.data()), password.size());
-    ++compared;
-  }
-  EXPECT_EQ(compared, 3000);
-}
-
-// Larger areas exercise long reference distances and many address blocks per segment.
-TEST_F(Argon2FastTest, RawTagsEqualLibsodiumAtMediumParameters) {
-  std::mt19937_64 rng(7);
-  for (int round = 0; round < 60; ++round) {
-    const std::string password = RandomBytes(rng, rng() % 129);
-    unsigned char salt[crypto_pwhash_SALTBYTES];
-    randombytes_buf(salt, sizeof salt);
-    const uint32_t passes = 1 + static_cast<uint32_t>(rng() % 3);
-    const uint32_t memory_kib = 512 + static_cast<uint32_t>(rng() % 4096);
+    for (unsigned char& byte : salt) byte = static_cast<unsigned char>(rng());
+    const uint32_t passes = 1 + static_cast<uint32_t>(rng() % max_passes);
+    const uint32_t memory_kib = min_kib + static_cast<uint32_t>(rng() % span_kib);
     const auto expected = LibsodiumRaw(password, salt, passes, memory_kib);
     for (Kernel kernel : kKernels) {
       if (!argon2_detail::KernelAvailable(kernel)) continue;
@@ -136,7 +116,44 @@ TEST_F(Argon2FastTest, RawTagsEqualLibsodiumAtMediumParameters) {
       ASSERT_TRUE(argon2_detail::Argon2idRaw({passes, memory_kib, 1}, password, {salt, sizeof salt},
                                              {}, {}, tag, kernel));
       ASSERT_EQ(Hex(tag, sizeof tag), Hex(expected.data(), expected.size()))
-          << argon2_detail::KernelName(kernel) << " t=" << passes << " m=" << memory_kib;
+          << "kernel " << argon2_detail::KernelName(kernel) << " round " << round << " t=" << passes
+          << " m=" << memory_kib << " salt " << Hex(salt, sizeof salt) << " password "
+          << Hex(reinterpret_cast<const unsigned char*>(password.data()), password.size());
+    }
+  }
+}
+
+// Thousands of random inputs at small m and t (fast).
+TEST_F(Argon2FastTest, RawTagsEqualLibsodiumOnRandomInputsAtSmallParameters) {
+  ExpectRawTagsEqualLibsodium(20240917, 3000, 4, 8, 121);
+}
+
+// Larger areas exercise long reference distances and many address blocks per segment.
+TEST_F(Argon2FastTest, RawTagsEqualLibsodiumAtMediumParameters) {
+  ExpectRawTagsEqualLibsodium(7, 60, 3, 512, 4096);
+}
+
+// Strings with p > 1 (which we never write, but may meet in an imported hash) take our path
+// too when their area fits: libsodium, which computes them lane after lane, must accept ours.
+TEST_F(Argon2FastTest, SeveralLanesAgreeWithLibsodiumVerify) {
+  std::mt19937_64 rng(31);
+  for (int round = 0; round < 40; ++round) {
+    const std::string password = RandomBytes(rng, rng() % 65);
+    unsigned char salt[16];
+    for (unsigned char& byte : salt) byte = static_cast<unsigned char>(rng());
+    const uint32_t lanes = 2 + static_cast<uint32_t>(rng() % 15);
+    const uint32_t passes = 1 + static_cast<uint32_t>(rng() % 3);
+    const uint32_t memory_kib = 8 * lanes + static_cast<uint32_t>(rng() % 2048);
+    const Params params{passes, memory_kib, lanes};
+    for (Kernel kernel : kKernels) {
+      if (!argon2_detail::KernelAvailable(kernel)) continue;
+      unsigned char tag[32];
+      ASSERT_TRUE(argon2_detail::Argon2idRaw(params, password, salt, {}, {}, tag, kernel));
+      const std::string phc = argon2_detail::EncodePhc(params, salt, tag);
+      EXPECT_EQ(crypto_pwhash_str_verify(phc.c_str(), password.data(), password.size()), 0)
+          << argon2_detail::KernelName(kernel) << " " << phc;
+      EXPECT_TRUE(VerifyArgon2id(phc, password)) << phc;
+      EXPECT_FALSE(VerifyArgon2id(phc, password + "x")) << phc;
     }
   }
 }
@@ -146,7 +163,6 @@ TEST_F(Argon2FastTest, RawTagsEqualLibsodiumAtMediumParameters) {
 TEST_F(Argon2FastTest, RealParametersAgreeWithLibsodiumBothWays) {
   constexpr int kRounds = 300;
   std::atomic<int> next{0};
-  std::atomic<int> failures{0};
   std::vector<std::string> failure_text(kRounds);
   const auto worker = [&] {
     for (int round; (round = next.fetch_add(1)) < kRounds;) {
@@ -160,9 +176,9 @@ TEST_F(Argon2FastTest, RealParametersAgreeWithLibsodiumBothWays) {
       }
       std::string problem;
       if (round % 3 == 0) {
-        // Raw tag against crypto_pwhash, with a random salt.
+        // Raw tag against crypto_pwhash, with a salt from the round's seed.
         unsigned char salt[crypto_pwhash_SALTBYTES];
-        randombytes_buf(salt, sizeof salt);
+        for (unsigned char& byte : salt) byte = static_cast<unsigned char>(rng());
         unsigned char expected[32];
         unsigned char tag[32];
         if (crypto_pwhash(expected, sizeof expected, password.data(), password.size(), salt,
@@ -197,10 +213,7 @@ TEST_F(Argon2FastTest, RealParametersAgreeWithLibsodiumBothWays) {
           problem = "ours accepts a wrong password against libsodium's";
         }
       }
-      if (!problem.empty()) {
-        failure_text[static_cast<std::size_t>(round)] = problem;
-        failures.fetch_add(1);
-      }
+      failure_text[static_cast<std::size_t>(round)] = problem;
     }
   };
   std::thread other(worker);
@@ -210,7 +223,6 @@ TEST_F(Argon2FastTest, RealParametersAgreeWithLibsodiumBothWays) {
     EXPECT_TRUE(failure_text[static_cast<std::size_t>(round)].empty())
         << "round " << round << ": " << failure_text[static_cast<std::size_t>(round)];
   }
-  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST_F(Argon2FastTest, PhcStringHasLibsodiumsExactShape) {
@@ -231,9 +243,12 @@ TEST_F(Argon2FastTest, PhcStringHasLibsodiumsExactShape) {
   const unsigned char salt[16] = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
   unsigned char tag[32];
   ASSERT_TRUE(argon2_detail::Argon2idRaw({}, "correct horse battery staple", salt, {}, {}, tag));
-  EXPECT_EQ(argon2_detail::EncodePhc({}, salt, tag),
-            "$argon2id$v=19$m=19456,t=2,p=1$AgICAgICAgICAgICAgICAg$"
-            "sZyZ2CKtUsaQyV/MRyYVNTK9rn4Acg0rHku1LbLVkSA");
+  constexpr char kExpected[] =
+      "$argon2id$v=19$m=19456,t=2,p=1$AgICAgICAgICAgICAgICAg$"
+      "sZyZ2CKtUsaQyV/MRyYVNTK9rn4Acg0rHku1LbLVkSA";
+  EXPECT_EQ(argon2_detail::EncodePhc({}, salt, tag), kExpected);
+  const std::string_view password = "correct horse battery staple";
+  EXPECT_EQ(crypto_pwhash_str_verify(kExpected, password.data(), password.size()), 0);
 }
 
 TEST_F(Argon2FastTest, MalformedAndForeignStringsAnswerLikeLibsodium) {
