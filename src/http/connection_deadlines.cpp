@@ -18,10 +18,10 @@ ConnectionDeadlines::Deadline::~Deadline() {
 }
 
 void ConnectionDeadlines::Sweep() {
-  now_ = Clock::now();
+  const Clock::time_point now = Clock::now();
   std::lock_guard lock(mutex_);
   for (Deadline* deadline = first_; deadline != nullptr; deadline = deadline->next_) {
-    if (deadline->at_ > now_) continue;
+    if (deadline->at_ > now) continue;
     deadline->ExpiresNever();
     // Closing makes the connection's pending read or write complete with an error, and its
     // handler ends the connection.

@@ -1,10 +1,11 @@
 // Timeouts for the connections of one I/O thread, enforced by one periodic sweep instead of a
 // timer per read and write. Re-arming a timer for each step of a request (a clock read, a
 // timer-queue insert under the reactor's lock, and a cancellation whose handler goes through
-// the event loop) cost more than routing the request; setting a deadline here is a store.
+// the event loop) cost more than routing the request; setting a deadline here is a clock read
+// and a store.
 //
-// A deadline never fires early: it fires between its timeout and two ticks (0.5 s) after it,
-// which is precise enough for timeouts counted in seconds.
+// A deadline never fires early: it fires at the first sweep after it, one tick (250 ms) later
+// at most while the thread keeps up, which is precise enough for timeouts counted in seconds.
 #pragma once
 
 #include <chrono>
@@ -19,7 +20,7 @@ class ConnectionDeadlines {
   using Clock = std::chrono::steady_clock;
   static constexpr Clock::duration kTick = std::chrono::milliseconds(250);
 
-  ConnectionDeadlines() : now_(Clock::now()) {}
+  ConnectionDeadlines() = default;
   ConnectionDeadlines(const ConnectionDeadlines&) = delete;
   ConnectionDeadlines& operator=(const ConnectionDeadlines&) = delete;
 
@@ -34,8 +35,7 @@ class ConnectionDeadlines {
     Deadline& operator=(const Deadline&) = delete;
 
     // The socket is closed (its pending operations fail) once `timeout` has passed.
-    void ExpiresAfter(Clock::duration timeout) { at_ = owner_.now_ + timeout + kTick; }
-    void ExpiresAt(Clock::time_point when) { at_ = when; }
+    void ExpiresAfter(Clock::duration timeout) { at_ = Clock::now() + timeout; }
     void ExpiresNever() { at_ = Clock::time_point::max(); }
 
    private:
@@ -53,7 +53,6 @@ class ConnectionDeadlines {
  private:
   std::mutex mutex_;  // guards the list: a connection can end on a worker-pool thread
   Deadline* first_ = nullptr;
-  Clock::time_point now_;  // as of the last sweep; only the I/O thread reads or writes it
 };
 
 }  // namespace gatehouse::http

@@ -87,11 +87,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnBytes(beast::error_code ec, std::size_t n) {
-    if (ec == net::error::eof) {
-      // The client ended its side mid-request: nobody is left to read an answer.
-      return Close();
-    }
-    if (ec) return Close();  // reset, or closed by its deadline
+    // End of stream mid-request (nobody is left to read an answer), a reset, or the socket
+    // closed by its deadline.
+    if (ec) return Close();
     buffer_.commit(n);
     Parse();
   }
@@ -151,8 +149,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec && buffer_.size() > 0 && !close) {
       // A pipelined request waits in the buffer. Going on from here would nest one call per
       // request on this stack; the event loop takes it instead.
-      if (counted) server_.in_flight().fetch_sub(1);
-      net::post(socket_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+      net::post(socket_.get_executor(), [self = shared_from_this(), counted] {
+        self->AfterWrite({}, /*close=*/false, counted);
+      });
       return;
     }
     AfterWrite(ec, close, counted);
@@ -179,7 +178,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void DrainAndClose() {
     beast::error_code ec;
     socket_.shutdown(Socket::shutdown_send, ec);
-    deadline_.ExpiresAt(std::chrono::steady_clock::now() + kDrainTime);
+    deadline_.ExpiresAfter(kDrainTime);
     DrainSome();
   }
 

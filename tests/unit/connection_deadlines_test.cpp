@@ -40,7 +40,10 @@ void SweepUntil(ConnectionDeadlines& deadlines, Done done, std::chrono::millisec
 TEST(ConnectionDeadlines, ASocketIsClosedOnceItsTimeoutHasPassedAndNotBefore) {
   Pair pair;
   ConnectionDeadlines deadlines;
+  deadlines.Sweep();
   ConnectionDeadlines::Deadline deadline(deadlines, pair.server);
+  // Armed most of a tick after the last sweep: the deadline counts from now, not from then.
+  std::this_thread::sleep_for(ConnectionDeadlines::kTick - 10ms);
   const auto start = std::chrono::steady_clock::now();
   deadline.ExpiresAfter(300ms);
   SweepUntil(
@@ -74,7 +77,7 @@ TEST(ConnectionDeadlines, APendingReadFailsWhenItsDeadlinePasses) {
                                 result = ec;
                                 completed = true;
                               });
-  deadline.ExpiresAt(std::chrono::steady_clock::now());
+  deadline.ExpiresAfter(0ms);
   SweepUntil(
       deadlines,
       [&] {
@@ -87,27 +90,36 @@ TEST(ConnectionDeadlines, APendingReadFailsWhenItsDeadlinePasses) {
 }
 
 TEST(ConnectionDeadlines, OnlyTheExpiredOfSeveralConnectionsIsClosed) {
-  Pair first, second, third;
+  Pair first, second, third, fourth;
   ConnectionDeadlines deadlines;
   auto a = std::make_unique<ConnectionDeadlines::Deadline>(deadlines, first.server);
   auto b = std::make_unique<ConnectionDeadlines::Deadline>(deadlines, second.server);
   auto c = std::make_unique<ConnectionDeadlines::Deadline>(deadlines, third.server);
-  b.reset();  // leaving from the middle of the list keeps the others swept
-  a->ExpiresAfter(1h);
-  c->ExpiresAt(std::chrono::steady_clock::now());
+  auto d = std::make_unique<ConnectionDeadlines::Deadline>(deadlines, fourth.server);
+  b->ExpiresAfter(0ms);
+  b.reset();  // expired, but gone from the middle of the list: its socket is no longer watched
+  a->ExpiresAfter(0ms);  // both ends of the list are swept
+  d->ExpiresAfter(0ms);
+  c->ExpiresAfter(1h);
   SweepUntil(
-      deadlines, [&] { return !third.server.is_open(); }, 3000ms);
-  EXPECT_FALSE(third.server.is_open());
-  EXPECT_TRUE(first.server.is_open());
-  EXPECT_TRUE(second.server.is_open());  // no longer watched
+      deadlines, [&] { return !first.server.is_open() && !fourth.server.is_open(); }, 3000ms);
+  EXPECT_FALSE(first.server.is_open());
+  EXPECT_FALSE(fourth.server.is_open());
+  EXPECT_TRUE(second.server.is_open());
+  EXPECT_TRUE(third.server.is_open());
 }
 
 TEST(ConnectionDeadlines, DeadlinesMayEndOnOtherThreadsWhileSweeping) {
-  // A connection can end on a worker-pool thread; the list must stay whole meanwhile.
+  // A connection can end on a worker-pool thread; the list must stay whole meanwhile. Half the
+  // deadlines are armed as expired, so the sweeps close sockets while entries come and go.
   ConnectionDeadlines deadlines;
   net::io_context context{1};
+  constexpr int kSockets = 64;
   std::vector<std::unique_ptr<Socket>> sockets;
-  for (int i = 0; i < 64; ++i) sockets.push_back(std::make_unique<Socket>(context.get_executor()));
+  for (int i = 0; i < kSockets; ++i) {
+    sockets.push_back(std::make_unique<Socket>(context.get_executor()));
+    sockets.back()->open(tcp::v4());
+  }
   std::atomic<bool> stop{false};
   std::thread sweeper([&] {
     while (!stop) deadlines.Sweep();
@@ -116,8 +128,10 @@ TEST(ConnectionDeadlines, DeadlinesMayEndOnOtherThreadsWhileSweeping) {
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
-        for (int i = t; i < 64; i += 4) {
-          ConnectionDeadlines::Deadline deadline(deadlines, *sockets[static_cast<std::size_t>(i)]);
+        for (int i = t; i < kSockets; i += 4) {
+          auto deadline = std::make_unique<ConnectionDeadlines::Deadline>(
+              deadlines, *sockets[static_cast<std::size_t>(i)]);
+          if (i % 2 == 0) deadline->ExpiresAfter(0ms);
         }
       });
     }
@@ -125,7 +139,12 @@ TEST(ConnectionDeadlines, DeadlinesMayEndOnOtherThreadsWhileSweeping) {
   }
   stop = true;
   sweeper.join();
-  SUCCEED();  // ASan/TSan-clean and no crash is the assertion
+  // The list survived: a deadline armed now is still found by a sweep.
+  Pair pair;
+  ConnectionDeadlines::Deadline last(deadlines, pair.server);
+  last.ExpiresAfter(0ms);
+  deadlines.Sweep();
+  EXPECT_FALSE(pair.server.is_open());
 }
 
 }  // namespace
