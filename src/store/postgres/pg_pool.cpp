@@ -121,8 +121,10 @@ Result<pg_conn*> Pool::Connect(const std::string& url) {
     message.erase(std::find(message.begin(), message.end(), '\n'), message.end());
     PQfinish(conn);
     // libpq may quote the URI it was given; only the redacted form may reach a log.
-    for (std::size_t at = message.find(url); at != std::string::npos; at = message.find(url)) {
-      message.replace(at, url.size(), RedactUrl(url));
+    const std::string redacted = RedactUrl(url);
+    for (std::size_t at = message.find(url); at != std::string::npos && redacted != url;
+         at = message.find(url, at + redacted.size())) {
+      message.replace(at, url.size(), redacted);
     }
     return Unavailable("connect to " + RedactUrl(url) + ": " + message);
   }
