@@ -47,7 +47,7 @@ void WorkerPool::RunWorker(int nice) {
     {
       std::unique_lock lock(mutex_);
       const auto has_work = [this] { return stopping_ || !queue_.empty(); };
-      if (idle_hook_ && idle_hook_due && !ready_.wait_for(lock, idle_after_, has_work)) {
+      if (idle_hook_due && idle_hook_ && !ready_.wait_for(lock, idle_after_, has_work)) {
         lock.unlock();
         idle_hook_();
         idle_hook_due = false;
