@@ -46,7 +46,6 @@ void RevocationSet::RevokeUserBefore(std::string_view username_key, int64_t time
   std::lock_guard lock(shard.mutex);
   int64_t& stored = shard.users[std::string(username_key)];
   stored = std::max(stored, time);
-  has_users_.store(true, std::memory_order_release);
 }
 
 int64_t RevocationSet::UserRevokedBefore(std::string_view username_key) const {

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -28,8 +27,6 @@ class RevocationSet {
   void RevokeUserBefore(std::string_view username_key, int64_t time);
   // 0 when the user has no such time.
   int64_t UserRevokedBefore(std::string_view username_key) const;
-  // False until the first RevokeUserBefore: lets the verify path skip building the user's key.
-  bool HasUserRevocations() const { return has_users_.load(std::memory_order_acquire); }
 
   // Makes room for `ids` more ids without rehashing (start-up loads them all at once).
   void Reserve(std::size_t ids);
@@ -63,7 +60,6 @@ class RevocationSet {
   Shard& ShardFor(const Key& key) { return shards_[key[0] % kShards]; }
 
   std::array<unsigned char, 16> digest_key_;  // random per process; see Digest
-  std::atomic<bool> has_users_{false};
   std::array<Shard, kShards> shards_;
 };
 

@@ -126,7 +126,7 @@ void RevocationSync::Prune() {
   }
   // A user-wide time refuses only tokens issued before it; once those have all expired the
   // row refuses nothing (it stays in memory until restart, which costs one entry per user).
-  // The margin covers the verifier's leeway on exp.
+  // A minute of margin, as the times may come from other instances' clocks.
   if (auto pruned = store_.PruneUserRevocations(now - max_token_lifetime_ - 60); !pruned) {
     obs::Warn("pruning user revocations failed", {{"error", pruned.error().detail}});
   }

@@ -254,8 +254,7 @@ Result<Claims> TokenService::Check(std::string_view token,
   }
   if (revocations_.IsRevoked(claims->jti) ||
       (!claims->sid.empty() && revocations_.IsRevoked(claims->sid)) ||
-      (revocations_.HasUserRevocations() &&
-       claims->iat < revocations_.UserRevokedBefore(store::UsernameKey(claims->sub)))) {
+      claims->iat < revocations_.UserRevokedBefore(store::UsernameKey(claims->sub))) {
     return ErrorCode::kTokenRevoked;
   }
   return claims;
