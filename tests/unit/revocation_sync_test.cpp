@@ -106,11 +106,14 @@ TEST_F(PostgresSyncTest, PollingDuringConcurrentWritesOnTwoStoresMissesNothing) 
     });
   }
   // Poll while the writers race (their numbers commit out of order), then once more.
-  while (writers_left > 0) {
-    ASSERT_TRUE(sync.PollOnce());
+  // A failed poll is recorded, not returned from: the writers must be joined either way.
+  bool polls_ok = true;
+  while (writers_left > 0 && polls_ok) {
+    polls_ok = sync.PollOnce().ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   for (auto& writer : writers) writer.join();
+  ASSERT_TRUE(polls_ok) << "a poll failed while the writers raced";
   ASSERT_TRUE(sync.PollOnce());
   int missing = 0;
   for (int w = 0; w < kWriters; ++w) {
