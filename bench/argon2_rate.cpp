@@ -1,16 +1,18 @@
 // The raw argon2id rate at gatehouse's parameters (m=19456 KiB, t=2, p=1): N threads each
-// verify a password against one precomputed hash with libsodium's crypto_pwhash_str_verify
-// (what POST /login runs per request) for a fixed time; prints hashes/s.
+// verify a password against one precomputed hash for a fixed time; prints hashes/s. With
+// --impl gatehouse (the default) the verify is auth::VerifyPassword, what POST /login runs per
+// request (auth/argon2_fast); with --impl libsodium it is crypto_pwhash_str_verify.
 //
-//   gatehouse_argon2_rate --threads N --seconds S
+//   gatehouse_argon2_rate --threads N --seconds S [--impl gatehouse|libsodium]
 //
-// Output, one line of JSON: {"threads":N,"seconds":S,"hashes":H,"hashes_per_s":R}
+// Output, one line of JSON: {"impl":I,"threads":N,"seconds":S,"hashes":H,"hashes_per_s":R}
 #include <sodium.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -20,13 +22,21 @@
 int main(int argc, char** argv) {
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   double seconds = 5;
+  std::string_view impl = "gatehouse";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     if (flag == "--threads")
       threads = std::atoi(argv[i + 1]);
     else if (flag == "--seconds")
       seconds = std::atof(argv[i + 1]);
+    else if (flag == "--impl")
+      impl = argv[i + 1];
   }
+  if (impl != "gatehouse" && impl != "libsodium") {
+    std::fprintf(stderr, "--impl: gatehouse or libsodium\n");
+    return 2;
+  }
+  const bool ours = impl == "gatehouse";
   if (sodium_init() < 0) return 1;
 
   static constexpr char kPassword[] = "bench-password-1";
@@ -45,7 +55,10 @@ int main(int argc, char** argv) {
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
       while (!stop.load(std::memory_order_relaxed)) {
-        if (crypto_pwhash_str_verify(hash, kPassword, sizeof kPassword - 1) != 0) failed = true;
+        const bool verified =
+            ours ? gatehouse::auth::VerifyPassword(hash, kPassword)
+                 : crypto_pwhash_str_verify(hash, kPassword, sizeof kPassword - 1) == 0;
+        if (!verified) failed = true;
         hashes.fetch_add(1, std::memory_order_relaxed);
       }
     });
@@ -56,8 +69,9 @@ int main(int argc, char** argv) {
   // Hashes still running when `stop` was set finish after the deadline: divide by the real time.
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("{\"threads\":%d,\"seconds\":%.3f,\"hashes\":%ld,\"hashes_per_s\":%.2f%s}\n", threads,
-              elapsed, hashes.load(), hashes.load() / elapsed,
-              failed ? ",\"error\":\"verify failed\"" : "");
+  std::printf(
+      "{\"impl\":\"%s\",\"threads\":%d,\"seconds\":%.3f,\"hashes\":%ld,\"hashes_per_s\":%.2f%s}\n",
+      std::string(impl).c_str(), threads, elapsed, hashes.load(), hashes.load() / elapsed,
+      failed ? ",\"error\":\"verify failed\"" : "");
   return failed ? 1 : 0;
 }

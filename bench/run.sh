@@ -306,8 +306,10 @@ for round in $(seq "$rounds"); do
   measure login.gatehouse "POST /login gatehouse ($login_users users)" "$round" \
     "$(login_wrk_cmd "$login_port" "$connections" "$seconds")" \
     "$login_pid" rss.load_login "RSS under POST /login load"
-  measure login.argon2 "raw argon2id verify, libsodium" "$round" \
-    "$argon2_rate --threads $threads --seconds $seconds"
+  measure login.argon2 "raw argon2id verify, gatehouse's (argon2_fast)" "$round" \
+    "$argon2_rate --impl gatehouse --threads $threads --seconds $seconds"
+  measure login.argon2_libsodium "raw argon2id verify, libsodium" "$round" \
+    "$argon2_rate --impl libsodium --threads $threads --seconds $seconds"
 done
 
 login_tokens "$login_port" user0

@@ -24,6 +24,8 @@ COMPARISONS = [
     ("GET /me: bare Beast / nginx", "me.bare", "me.nginx", None),
     ("POST /token/refresh: gatehouse / bare Beast", "refresh.gatehouse", "refresh.bare", None),
     ("POST /login: gatehouse / raw argon2id", "login.gatehouse", "login.argon2", 0.9),
+    # The raw rate above is of the argon2id gatehouse runs; libsodium's next to it.
+    ("raw argon2id: gatehouse's / libsodium", "login.argon2", "login.argon2_libsodium", None),
     ("GET /me: under login flood / unloaded", "flood.me_flooded", "flood.me_unloaded", 0.5),
     ("GET /me: 1M users+revocations / empty", "big.me", "big.me_empty", 0.9),
     ("POST /token/refresh: 1M / empty", "big.refresh", "big.refresh_empty", 0.9),
