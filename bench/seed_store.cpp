@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "auth/passwords.hpp"
+#include "auth/token_service.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -30,22 +31,6 @@ constexpr std::size_t kBatch = 50000;
                "usage: gatehouse_seed_store --database sqlite://PATH --users N "
                "--revocations M --password P [--prefix user]\n");
   std::exit(2);
-}
-
-// A UUIDv4 string from a fast PRNG (the ids only have to be unique and well spread).
-std::string RandomUuid(std::mt19937_64& rng) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                      // version 4
-  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // variant 10xx
-  std::string out(36, '-');
-  int pos = 0;
-  for (int i = 0; i < 32; ++i) {
-    if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
-    const uint64_t word = i < 16 ? hi : lo;
-    out[pos++] = kHex[(word >> (60 - 4 * (i % 16))) & 0xF];
-  }
-  return out;
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
@@ -115,7 +100,7 @@ int main(int argc, char** argv) {
     batch.reserve(kBatch);
     int64_t written = 0;
     for (long long i = 0; i < revocations; ++i) {
-      batch.push_back({RandomUuid(rng),
+      batch.push_back({gatehouse::auth::NewUuid(),
                        i % 2 ? store::RevocationKind::kSession : store::RevocationKind::kToken,
                        expiry(rng)});
       if (batch.size() == kBatch || i + 1 == revocations) {
