@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <latch>
 #include <map>
 #include <memory>
@@ -82,6 +83,41 @@ int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
 UserRecord MakeUser(std::string username, std::string hash = "$argon2id$v=19$m=19456,t=2,p=1$x$y",
                     int64_t created_at = 1700000000) {
   return UserRecord{std::move(username), std::move(hash), created_at};
+}
+
+// Runs body(i) for i in [0, kThreads) on as many threads, released at once; returns when all
+// have finished.
+void RunTogether(const std::function<void(int)>& body) {
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      body(i);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+}
+
+// kThreads creates at once, thread i creating user_of(i) through store_of(i): exactly one
+// succeeds and every other one is a conflict.
+void ExpectExactlyOneCreateWins(const std::function<Store&(int)>& store_of,
+                                const std::function<UserRecord(int)>& user_of,
+                                std::string_view name) {
+  std::atomic<int> succeeded{0};
+  std::atomic<int> conflicted{0};
+  RunTogether([&](int i) {
+    Status created = store_of(i).CreateUser(user_of(i));
+    if (created) {
+      ++succeeded;
+    } else if (created.error().code == ErrorCode::kConflict) {
+      ++conflicted;
+    } else {
+      ADD_FAILURE() << "thread " << i << ": " << created.error().detail;
+    }
+  });
+  EXPECT_EQ(succeeded.load(), 1) << name;
+  EXPECT_EQ(conflicted.load(), kThreads - 1) << name;
 }
 
 std::vector<std::string> SortedIds(const std::vector<Revocation>& revocations) {
@@ -278,26 +314,9 @@ TEST_P(StoreContractTest, ConcurrentCreatesOfOneUsernameLetExactlyOneSucceed) {
   constexpr int kRounds = 10;
   for (int round = 0; round < kRounds; ++round) {
     const std::string name = "bob" + std::to_string(round);
-    std::atomic<int> succeeded{0};
-    std::atomic<int> conflicted{0};
-    std::latch start(kThreads);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kThreads; ++i) {
-      threads.emplace_back([&, i] {
-        start.arrive_and_wait();
-        Status created = store_->CreateUser(MakeUser(i % 2 == 0 ? name : UsernameKey(name)));
-        if (created) {
-          ++succeeded;
-        } else if (created.error().code == ErrorCode::kConflict) {
-          ++conflicted;
-        } else {
-          ADD_FAILURE() << "thread " << i << ": " << created.error().detail;
-        }
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
-    EXPECT_EQ(succeeded.load(), 1) << name;
-    EXPECT_EQ(conflicted.load(), kThreads - 1) << name;
+    ExpectExactlyOneCreateWins(
+        [&](int) -> Store& { return *store_; },
+        [&](int i) { return MakeUser(i % 2 == 0 ? name : UsernameKey(name)); }, name);
   }
 }
 
@@ -308,27 +327,9 @@ TEST_P(StoreContractTest, ConcurrentCreatesThroughTwoStoresLetExactlyOneSucceed)
   constexpr int kRounds = 10;
   for (int round = 0; round < kRounds; ++round) {
     const std::string name = "Carol" + std::to_string(round);
-    std::atomic<int> succeeded{0};
-    std::atomic<int> conflicted{0};
-    std::latch start(kThreads);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kThreads; ++i) {
-      threads.emplace_back([&, i] {
-        Store& store = i % 2 == 0 ? *store_ : *other;
-        start.arrive_and_wait();
-        Status created = store.CreateUser(MakeUser(name, "$argon2id$" + std::to_string(i)));
-        if (created) {
-          ++succeeded;
-        } else if (created.error().code == ErrorCode::kConflict) {
-          ++conflicted;
-        } else {
-          ADD_FAILURE() << "thread " << i << ": " << created.error().detail;
-        }
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
-    EXPECT_EQ(succeeded.load(), 1) << name;
-    EXPECT_EQ(conflicted.load(), kThreads - 1) << name;
+    ExpectExactlyOneCreateWins(
+        [&](int i) -> Store& { return i % 2 == 0 ? *store_ : *other; },
+        [&](int i) { return MakeUser(name, "$argon2id$" + std::to_string(i)); }, name);
   }
 }
 
@@ -797,20 +798,14 @@ TEST_P(StoreContractTest, ConcurrentAppendsEachGetOneDistinctNumberGrowingPerWri
   std::unique_ptr<Store> other = OpenDatabase();
   ASSERT_TRUE(other);
   constexpr int kPerThread = 40;
-  std::latch start(kThreads);
-  std::vector<std::thread> writers;
-  for (int i = 0; i < kThreads; ++i) {
-    writers.emplace_back([&, i] {
-      Store& store = i % 2 == 0 ? *store_ : *other;
-      start.arrive_and_wait();
-      for (int n = 0; n < kPerThread; ++n) {
-        const std::string id = "w" + std::to_string(i) + "-" + std::to_string(n);
-        Status added = store.AddRevocation({id, RevocationKind::kToken, 2000});
-        if (!added) ADD_FAILURE() << id << ": " << added.error().detail;
-      }
-    });
-  }
-  for (std::thread& writer : writers) writer.join();
+  RunTogether([&](int i) {
+    Store& store = i % 2 == 0 ? *store_ : *other;
+    for (int n = 0; n < kPerThread; ++n) {
+      const std::string id = "w" + std::to_string(i) + "-" + std::to_string(n);
+      Status added = store.AddRevocation({id, RevocationKind::kToken, 2000});
+      if (!added) ADD_FAILURE() << id << ": " << added.error().detail;
+    }
+  });
 
   const std::vector<RevocationEvent> events = AllEvents();
   ASSERT_EQ(events.size(), static_cast<std::size_t>(kThreads) * kPerThread);
@@ -920,24 +915,18 @@ TEST_P(StoreContractTest, ConcurrentAddsOfOneKidThroughTwoStoresKeepExactlyOne) 
   std::atomic<int> added{0};
   std::mutex winner_mutex;
   std::string winner;
-  std::latch start(kThreads);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] {
-      Store& store = i % 2 == 0 ? *store_ : *other;
-      const std::string secret = "secret-" + std::to_string(i);
-      start.arrive_and_wait();
-      Result<bool> result = store.AddSigningKey({"hs256", "HS256", secret, 1000});
-      if (!result) {
-        ADD_FAILURE() << "thread " << i << ": " << result.error().detail;
-      } else if (*result) {
-        ++added;
-        std::lock_guard lock(winner_mutex);
-        winner = secret;
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  RunTogether([&](int i) {
+    Store& store = i % 2 == 0 ? *store_ : *other;
+    const std::string secret = "secret-" + std::to_string(i);
+    Result<bool> result = store.AddSigningKey({"hs256", "HS256", secret, 1000});
+    if (!result) {
+      ADD_FAILURE() << "thread " << i << ": " << result.error().detail;
+    } else if (*result) {
+      ++added;
+      std::lock_guard lock(winner_mutex);
+      winner = secret;
+    }
+  });
   EXPECT_EQ(added.load(), 1);
   for (Store* store : {store_.get(), other.get()}) {
     Result<std::vector<StoredKey>> loaded = store->LoadSigningKeys("HS256");
@@ -1054,20 +1043,14 @@ TEST_P(StoreContractTest, StoresOpenedConcurrentlyOnANewDatabaseAllWork) {
     const std::string url = CreateEmptyDatabase();
     ASSERT_FALSE(url.empty());
     std::vector<std::unique_ptr<Store>> stores(kThreads);
-    std::latch start(kThreads);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kThreads; ++i) {
-      threads.emplace_back([&, i] {
-        start.arrive_and_wait();
-        Result<std::unique_ptr<Store>> opened = OpenStore(url, StoreOptions{1});
-        if (!opened) {
-          ADD_FAILURE() << "round " << round << ", thread " << i << ": " << opened.error().detail;
-          return;
-        }
-        stores[i] = std::move(opened).value();
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
+    RunTogether([&](int i) {
+      Result<std::unique_ptr<Store>> opened = OpenStore(url, StoreOptions{1});
+      if (!opened) {
+        ADD_FAILURE() << "round " << round << ", thread " << i << ": " << opened.error().detail;
+        return;
+      }
+      stores[i] = std::move(opened).value();
+    });
     for (int i = 0; i < kThreads; ++i) {
       if (!stores[i]) continue;
       const std::string name = "user" + std::to_string(i);
