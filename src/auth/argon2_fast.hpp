@@ -39,8 +39,8 @@
 
 namespace gatehouse::auth {
 
-// The parameters of every hash we make (OWASP's minimum for argon2id): the same as passwords.hpp's
-// kArgon2OpsLimit / kArgon2MemLimitBytes.
+// The parameters of every hash we make (OWASP's minimum for argon2id); passwords.hpp gives them
+// in libsodium's units.
 inline constexpr uint32_t kArgon2idPasses = 2;
 inline constexpr uint32_t kArgon2idMemoryKiB = 19456;
 inline constexpr uint32_t kArgon2idLanes = 1;

@@ -26,10 +26,6 @@ void Wipe(std::string& secret) { sodium_memzero(secret.data(), secret.size()); }
 
 bool InitCrypto() { return sodium_init() >= 0; }
 
-static_assert(kArgon2OpsLimit == kArgon2idPasses &&
-                  kArgon2MemLimitBytes == kArgon2idMemoryKiB * 1024ull,
-              "argon2_fast hashes with the parameters passwords.hpp promises");
-
 // argon2_fast: the same PHC strings as libsodium's crypto_pwhash_str_alg, about 1.5x faster
 // (a per-thread work area instead of a fresh 19 MiB mapping per hash; see argon2_fast.hpp).
 Result<std::string> HashPassword(std::string_view password) { return HashArgon2id(password); }

@@ -1,4 +1,5 @@
-// Password hashing: argon2id (libsodium) at OWASP's minimum m=19 MiB, t=2, p=1.
+// Password hashing: argon2id (auth/argon2_fast, libsodium's format) at OWASP's minimum
+// m=19 MiB, t=2, p=1.
 // Every function here costs tens of milliseconds of CPU by design: call them only on the
 // hash pool, never on an I/O thread.
 #pragma once
@@ -6,12 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "auth/argon2_fast.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::auth {
 
-inline constexpr unsigned long long kArgon2OpsLimit = 2;
-inline constexpr std::size_t kArgon2MemLimitBytes = 19u * 1024 * 1024;
+// The parameters of argon2_fast.hpp in libsodium's units (opslimit, memlimit in bytes).
+inline constexpr unsigned long long kArgon2OpsLimit = kArgon2idPasses;
+inline constexpr std::size_t kArgon2MemLimitBytes = std::size_t{kArgon2idMemoryKiB} * 1024;
 inline constexpr std::size_t kMaxPasswordBytes = 1024;
 
 // A PHC string ($argon2id$v=19$m=19456,t=2,p=1$...). kStorageFailure if memory runs out.
