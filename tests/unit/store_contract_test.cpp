@@ -1038,7 +1038,7 @@ TEST_P(StoreContractTest, ASecondStoreOnTheSameDatabaseSeesTheWrites) {
 
 // Instances starting at the same time on a new database do not race the migration.
 TEST_P(StoreContractTest, StoresOpenedConcurrentlyOnANewDatabaseAllWork) {
-  constexpr int kRounds = 3;
+  constexpr int kRounds = 10;  // enough rounds that a regression of SwitchToWal shows on most runs
   for (int round = 0; round < kRounds; ++round) {
     const std::string url = CreateEmptyDatabase();
     ASSERT_FALSE(url.empty());

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <iterator>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 namespace gatehouse::store {
@@ -222,16 +224,41 @@ Status CreatePrivateFileIfMissing(const std::string& path) {
   return Failure("create file: " + std::generic_category().message(errno));
 }
 
+// Switching a new file to WAL reads it under a shared lock, then needs an exclusive one. When
+// several connections do that at once, SQLite answers SQLITE_BUSY to all but one without
+// calling the busy handler (waiting there could deadlock), so the switch is retried here, with
+// the statement finalized in between to drop its shared lock, for as long as the busy timeout.
+// Answers the journal mode in force afterwards.
+Result<std::string> SwitchToWal(sqlite3* db) {
+  using std::chrono::steady_clock;
+  const steady_clock::time_point give_up =
+      steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  for (;;) {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &raw, nullptr);
+    const StatementPtr stmt(raw, &sqlite3_finalize);
+    if (rc == SQLITE_OK) rc = sqlite3_step(raw);
+    if (rc == SQLITE_ROW) {
+      const auto* mode = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
+      return std::string(mode != nullptr ? mode : "");
+    }
+    const bool busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+    if (!busy || steady_clock::now() >= give_up) {
+      return Failure(std::string("PRAGMA journal_mode = WAL: ") +
+                     (rc == SQLITE_DONE ? "no row" : sqlite3_errmsg(db)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 Status Configure(sqlite3* db) {
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   // The pragma answers with the mode in force: where WAL is impossible (no shared memory)
   // SQLite silently keeps the old mode, and the guarantees above would not hold.
-  Result<StatementPtr> mode = FirstRow(db, "PRAGMA journal_mode = WAL");
+  Result<std::string> mode = SwitchToWal(db);
   if (!mode) return mode.error();
-  const auto* mode_text = reinterpret_cast<const char*>(sqlite3_column_text(mode->get(), 0));
-  const std::string mode_name = mode_text != nullptr ? mode_text : "";
-  if (mode_name != "wal") return Failure("cannot use WAL journal mode (got '" + mode_name + "')");
+  if (*mode != "wal") return Failure("cannot use WAL journal mode (got '" + *mode + "')");
   // FULL fsyncs the WAL at every commit: a revocation survives power loss once it returns.
   return Exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "configure");
 }
