@@ -1,18 +1,52 @@
 #include "util/json_writer.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace gatehouse {
+
+namespace {
+
+constexpr uint64_t kEachByte = 0x0101010101010101ULL;
+constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+
+// Whether any byte of the 8 in `word` is a control character, '"' or '\\' (the bytes RFC 8259
+// requires escaped). The usual SWAR tests: a byte below 0x20 borrows in `word - 0x20` where its
+// high bit was clear, and a byte equal to c becomes zero after XOR with c.
+bool WordNeedsEscape(uint64_t word) {
+  const auto has_zero = [](uint64_t v) { return ((v - kEachByte) & ~v & kHighBits) != 0; };
+  const bool has_control = ((word - 0x20 * kEachByte) & ~word & kHighBits) != 0;
+  return has_control || has_zero(word ^ ('"' * kEachByte)) || has_zero(word ^ ('\\' * kEachByte));
+}
+
+bool ByteNeedsEscape(unsigned char byte) { return byte < 0x20 || byte == '"' || byte == '\\'; }
+
+}  // namespace
 
 void AppendJsonString(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  // Runs of characters that need no escape (all of a token, almost all of a name) are appended
-  // in one piece: per-character appends were 7% of a refresh's CPU time.
+  // Runs of characters that need no escape (all of a token, almost all of a name) are found
+  // eight bytes at a time and appended in one piece: per-character appends were 7% of a
+  // refresh's CPU time, and the byte-at-a-time scan still 4%.
   std::size_t run_start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    uint64_t word;
+    if (text.size() - i >= sizeof word) {
+      std::memcpy(&word, text.data() + i, sizeof word);
+      if (!WordNeedsEscape(word)) {
+        i += sizeof word;
+        continue;
+      }
+    }
     const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    if (!ByteNeedsEscape(byte)) {
+      ++i;
+      continue;
+    }
     out.append(text.data() + run_start, i - run_start);
-    run_start = i + 1;
+    run_start = ++i;
     if (byte == '"' || byte == '\\') {
       out += '\\';
       out += static_cast<char>(byte);

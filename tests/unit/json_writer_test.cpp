@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 
 namespace gatehouse {
@@ -56,6 +57,42 @@ TEST(AppendJsonString, EveryAsciiCharacterRoundTrips) {
   const nlohmann::json parsed = nlohmann::json::parse(Quoted(all));
   ASSERT_TRUE(parsed.is_string());
   EXPECT_EQ(parsed.get<std::string>(), all);
+}
+
+// The escaper skips eight bytes at a time; a byte-at-a-time reference must agree with it
+// wherever the bytes that need escapes fall, including on either side of a word's edge.
+std::string ReferenceQuoted(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte == '"' || byte == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20) {
+      out += "\\u00";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+TEST(AppendJsonString, AgreesWithAByteAtATimeReferenceOnRandomText) {
+  std::mt19937 random(20261201);
+  // Mostly plain text, so escapes fall at every offset within words of otherwise clean bytes;
+  // the rest are the bytes next to the ones that need escaping, and non-ASCII bytes.
+  const std::string special = "\"\\\x1f\x20\x21\x00\x7f\x80\xff\x5b\x5d\x01\n"s;
+  for (int round = 0; round < 20000; ++round) {
+    std::string text(random() % 40, 'a');
+    for (char& c : text) {
+      const unsigned roll = random() % 16;
+      c = roll < 12 ? static_cast<char>('a' + random() % 26) : special[random() % special.size()];
+    }
+    ASSERT_EQ(Quoted(text), ReferenceQuoted(text)) << "round " << round;
+  }
 }
 
 TEST(JsonObjectWriter, EmptyObject) { EXPECT_EQ(JsonObjectWriter().Finish(), "{}"); }
