@@ -157,15 +157,41 @@ struct Keyring::State {
   std::vector<std::string> files;  // the key files this state was built from, oldest first
 };
 
-Keyring::Keyring(KeyringOptions options) : options_(std::move(options)) {}
+Keyring::Keyring(KeyringOptions options)
+    : options_(std::move(options)), id_([] {
+        static std::atomic<uint64_t> next_id{1};
+        return next_id.fetch_add(1, std::memory_order_relaxed);
+      }()) {}
+
+// Every token signed or verified reads the state. std::atomic_load of a shared_ptr takes a
+// lock from libstdc++'s global mutex pool and moves the reference count, a cache line that
+// all I/O threads then share; so each thread keeps its own reference to the state it last
+// read and only reloads it when the generation says Reload replaced it. One slot per thread:
+// a thread alternating between keyrings (tests) reloads each time and stays correct. The copy
+// keeps a replaced state, key material included, alive until that thread reads again.
+const Keyring::State& Keyring::CurrentOnThisThread() const {
+  struct Copy {
+    uint64_t keyring_id = 0;
+    uint64_t generation = 0;
+    std::shared_ptr<const State> state;
+  };
+  thread_local Copy copy;
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (copy.keyring_id != id_ || copy.generation != generation) {
+    copy.state = Current();
+    copy.keyring_id = id_;
+    copy.generation = generation;
+  }
+  return *copy.state;
+}
 
 std::string Keyring::Sign(std::string_view payload_json) const {
-  const auto state = Current();
-  return state->signer ? state->signer->Sign(payload_json) : state->hmac->Sign(payload_json);
+  const State& state = CurrentOnThisThread();
+  return state.signer ? state.signer->Sign(payload_json) : state.hmac->Sign(payload_json);
 }
 
 Status Keyring::Verify(std::string_view token, std::string& payload_json) const {
-  return Current()->verifiers.Verify(token, payload_json);
+  return CurrentOnThisThread().verifiers.Verify(token, payload_json);
 }
 
 std::shared_ptr<const std::string> Keyring::JwksJson() const { return Current()->jwks; }
@@ -216,6 +242,7 @@ Result<bool> Keyring::Reload(int64_t now) {
   state->jwks = std::make_shared<const std::string>(state->verifiers.Jwks().dump());
   state->files = std::move(included);
   std::atomic_store(&state_, std::shared_ptr<const State>(std::move(state)));
+  generation_.fetch_add(1, std::memory_order_release);
   return true;
 }
 

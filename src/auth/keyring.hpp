@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,9 +56,13 @@ class Keyring {
   struct State;
   explicit Keyring(KeyringOptions options);
   std::shared_ptr<const State> Current() const { return std::atomic_load(&state_); }
+  // The same state through a per-thread copy, for the per-token paths (see keyring.cpp).
+  const State& CurrentOnThisThread() const;
 
   const KeyringOptions options_;
-  std::shared_ptr<const State> state_;  // replaced whole by Reload, read with atomic_load
+  const uint64_t id_;  // unique among the process's keyrings: names this one in thread caches
+  std::shared_ptr<const State> state_;   // replaced whole by Reload, read with atomic_load
+  std::atomic<uint64_t> generation_{0};  // bumped after each replacement of state_
   // Keys parsed by Reload, by file name or kid (null: unreadable or another algorithm).
   std::map<std::string, std::shared_ptr<const SigningKey>> parsed_;
 };

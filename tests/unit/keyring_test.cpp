@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "auth/passwords.hpp"
 
@@ -82,6 +84,51 @@ TEST_F(KeyringTest, RotationSwitchesTheSigningKeyAndKeepsTheOldOneVerifying) {
   EXPECT_EQ((*keyring)->SigningKid(), *new_kid);
   EXPECT_EQ(Kids(**keyring), (std::vector<std::string>{*new_kid, old_kid}));
   EXPECT_TRUE(Verifies(**keyring, old_token));
+}
+
+// Each thread signs with its own copy of the key set (CurrentOnThisThread); a Reload must reach
+// a thread that signed before it, the reloading thread and another one alike.
+std::string KidOf(const std::string& token) {
+  std::string header;
+  EXPECT_TRUE(Base64UrlDecode(token.substr(0, token.find('.')), header));
+  return nlohmann::json::parse(header).value("kid", "");
+}
+
+TEST_F(KeyringTest, ThreadsThatSignedBeforeAReloadSignWithTheNewKeyAfterIt) {
+  auto keyring = Keyring::Open(Options(Algorithm::kEdDSA), kNow);
+  ASSERT_TRUE(keyring.ok());
+  const std::string old_kid = (*keyring)->SigningKid();
+  std::promise<std::string> before_reload;
+  std::promise<void> reloaded;
+  std::promise<std::string> after_reload;
+  std::thread other([&] {
+    before_reload.set_value(KidOf((*keyring)->Sign(R"({"sub":"a"})")));
+    reloaded.get_future().wait();
+    after_reload.set_value(KidOf((*keyring)->Sign(R"({"sub":"a"})")));
+  });
+  EXPECT_EQ(before_reload.get_future().get(), old_kid);
+  EXPECT_EQ(KidOf((*keyring)->Sign(R"({"sub":"a"})")), old_kid);
+  auto new_kid = RotateSigningKey(Options(Algorithm::kEdDSA), kNow + 10);
+  ASSERT_TRUE(new_kid.ok() && (*keyring)->Reload(kNow + 11).ok());
+  reloaded.set_value();
+  EXPECT_EQ(after_reload.get_future().get(), *new_kid);
+  other.join();
+  EXPECT_EQ(KidOf((*keyring)->Sign(R"({"sub":"a"})")), *new_kid);
+}
+
+// Two keyrings used in turn on one thread: each signs with its own keys, never the other's.
+TEST_F(KeyringTest, KeyringsUsedInTurnOnOneThreadKeepTheirOwnKeys) {
+  auto first = Keyring::Open(Options(Algorithm::kEdDSA), kNow);
+  ASSERT_TRUE(first.ok());
+  auto kid = RotateSigningKey(Options(Algorithm::kEdDSA), kNow + 10);
+  ASSERT_TRUE(kid.ok());
+  auto second = Keyring::Open(Options(Algorithm::kEdDSA), kNow + 11);
+  ASSERT_TRUE(second.ok());
+  ASSERT_NE((*first)->SigningKid(), (*second)->SigningKid());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(KidOf((*first)->Sign(R"({"sub":"a"})")), (*first)->SigningKid());
+    EXPECT_EQ(KidOf((*second)->Sign(R"({"sub":"a"})")), (*second)->SigningKid());
+  }
 }
 
 TEST_F(KeyringTest, OldKeyDropsOutWhenItsSuccessorOutlivesTheLongestToken) {
