@@ -4,9 +4,12 @@
 // the event loop) cost more than routing the request; setting a deadline here is a clock read
 // and a store.
 //
-// A deadline never fires early: it fires at the first sweep after it, one tick (250 ms) later
-// at most while the thread keeps up, which is precise enough for timeouts counted in seconds.
+// A deadline never fires early: it fires at the first sweep after it, one tick (250 ms) plus
+// the coarse clock's resolution (a few ms) later at most while the thread keeps up, which is
+// precise enough for timeouts counted in seconds.
 #pragma once
+
+#include <time.h>
 
 #include <chrono>
 #include <mutex>
@@ -17,7 +20,26 @@ namespace gatehouse::http {
 
 class ConnectionDeadlines {
  public:
-  using Clock = std::chrono::steady_clock;
+  // CLOCK_MONOTONIC_COARSE: the time of the kernel's last tick, read from memory without the
+  // hardware clock. Deadlines are set twice a request, and steady_clock's read was the larger
+  // part of that. It lags real time by at most its resolution, which every deadline adds.
+  struct Clock {
+    using duration = std::chrono::nanoseconds;
+    using rep = duration::rep;
+    using period = duration::period;
+    using time_point = std::chrono::time_point<Clock>;
+    static constexpr bool is_steady = true;
+    static time_point now() noexcept {
+      timespec now{};
+      clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+      return time_point(std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec));
+    }
+    static duration resolution() noexcept {
+      timespec resolution{};
+      clock_getres(CLOCK_MONOTONIC_COARSE, &resolution);
+      return std::chrono::seconds(resolution.tv_sec) + std::chrono::nanoseconds(resolution.tv_nsec);
+    }
+  };
   static constexpr Clock::duration kTick = std::chrono::milliseconds(250);
 
   ConnectionDeadlines() = default;
@@ -34,12 +56,15 @@ class ConnectionDeadlines {
     Deadline(const Deadline&) = delete;
     Deadline& operator=(const Deadline&) = delete;
 
-    // The socket is closed (its pending operations fail) once `timeout` has passed.
-    void ExpiresAfter(Clock::duration timeout) { at_ = Clock::now() + timeout; }
+    // The socket is closed (its pending operations fail) once `timeout` has passed. The clock
+    // read here may be up to one resolution old, and the sweep's too; adding the resolution
+    // keeps the deadline from firing before `timeout` has passed in real time.
+    void ExpiresAfter(Clock::duration timeout) { at_ = Clock::now() + timeout + kSlack; }
     void ExpiresNever() { at_ = Clock::time_point::max(); }
 
    private:
     friend class ConnectionDeadlines;
+    inline static const Clock::duration kSlack = Clock::resolution();
     ConnectionDeadlines& owner_;
     Socket& socket_;
     Clock::time_point at_ = Clock::time_point::max();
