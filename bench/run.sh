@@ -7,13 +7,16 @@
 #   BENCH_SECONDS      length of each wrk run (default 5)
 #   BENCH_ROUNDS       A B rounds per comparison (default 3)
 #   BENCH_CONNECTIONS  wrk connections (default 64); BENCH_FLOOD_CONNECTIONS (default 16)
-#   BENCH_THREADS      gatehouse --threads and --hash-threads, nginx workers (default: cores)
+#   BENCH_IO_THREADS   gatehouse --threads, nginx workers, bare Beast threads (default: cores
+#                      - 1, at least 1: wrk's one thread keeps a core; see the README)
+#   BENCH_THREADS      gatehouse --hash-threads and the raw argon2id threads (default: cores)
 #   BENCH_BIG_USERS, BENCH_BIG_REVOCATIONS   the seeded store (default 1000000 each)
 #   BENCH_LOGIN_USERS  users of the login store (default 10000)
 #   BENCH_KEEP=1       keep the temporary directory (stores, logs, token files)
 #   BENCH_ONLY         parts after the first (GET /me and refresh vs nginx), comma-separated:
-#                      big (1M store), login (login rate and flood), pg (refresh and login on
-#                      PostgreSQL next to SQLite, issue 4); default: all three
+#                      cores (GET /me and refresh vs nginx again, both servers on as many
+#                      threads as cores), big (1M store), login (login rate and flood), pg
+#                      (refresh and login on PostgreSQL next to SQLite, issue 4); default: all
 #
 # Every figure goes to $work/results.jsonl with the exact command that produced it;
 # bench/lib/report.py prints the table. Nothing here fails on a timing.
@@ -25,6 +28,7 @@ rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-64}
 flood_connections=${BENCH_FLOOD_CONNECTIONS:-16}
 threads=${BENCH_THREADS:-$(nproc)}
+io_threads=${BENCH_IO_THREADS:-$(($(nproc) > 1 ? $(nproc) - 1 : 1))}
 big_users=${BENCH_BIG_USERS:-1000000}
 big_revocations=${BENCH_BIG_REVOCATIONS:-1000000}
 login_users=${BENCH_LOGIN_USERS:-10000}
@@ -78,13 +82,14 @@ record_value() {  # key label value unit command
 
 # ---- servers ---------------------------------------------------------------------------------
 
-# start_gatehouse NAME [ARGS]: serves the data dir $work/NAME on a free port; sets gh_pid,
-# gh_port, gh_startup_ms and gh_cmd (the launch command as run).
+# start_gatehouse NAME [ARGS [IO_THREADS]]: serves the data dir $work/NAME on a free port with
+# IO_THREADS (default $io_threads) I/O threads; sets gh_pid, gh_port, gh_startup_ms and gh_cmd
+# (the launch command as run).
 start_gatehouse() {
-  local name=$1 extra=${2:-}
+  local name=$1 extra=${2:-} gh_threads=${3:-$io_threads}
   mkdir -p "$work/$name"
   gh_port=$(free_port)
-  gh_cmd="python3 bench/lib/launch.py --log $work/$name.log --ready-url http://127.0.0.1:$gh_port/healthz -- $gatehouse serve --listen 127.0.0.1:$gh_port --data-dir $work/$name --threads $threads --hash-threads $threads --rate-limit-login-per-user 0 --rate-limit-login-per-address 0 --rate-limit-registration-per-address 0 $extra"
+  gh_cmd="python3 bench/lib/launch.py --log $work/$name.log --ready-url http://127.0.0.1:$gh_port/healthz -- $gatehouse serve --listen 127.0.0.1:$gh_port --data-dir $work/$name --threads $gh_threads --hash-threads $threads --rate-limit-login-per-user 0 --rate-limit-login-per-address 0 --rate-limit-registration-per-address 0 $extra"
   local launched
   launched=$(bash -c "$gh_cmd")
   gh_pid=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])' <<<"$launched")
@@ -103,19 +108,20 @@ login_tokens() {
     >"$work/tokens-$1.refresh"
 }
 
-# start_nginx: nginx from Debian as the baseline, one worker per gatehouse I/O thread,
+# start_nginx [WORKERS]: nginx from Debian as the baseline, one worker per gatehouse I/O thread
+# (WORKERS, default $io_threads),
 # keep-alive, no access log, answering GET /me and POST /token/refresh with the bodies and
 # Content-Type gatehouse answered them with (captured into $work/body.me, body.refresh and
 # $answer_content_type).
 start_nginx() {
-  local dir=$work/nginx me refresh
+  local dir=$work/nginx me refresh workers=${1:-$io_threads}
   mkdir -p "$dir/tmp"
   nginx_port=$(free_port)
   me=$(cat "$work/body.me")
   refresh=$(cat "$work/body.refresh")
   case "$me$refresh" in *[\$\'\\]*) echo "bench: a body holds \$, ' or \\" >&2; exit 1 ;; esac
   cat >"$dir/nginx.conf" <<EOF
-worker_processes $threads;
+worker_processes $workers;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
@@ -144,20 +150,20 @@ EOF
     --ready-url "http://127.0.0.1:$nginx_port/me" -- nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log")
   nginx_pid=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])' <<<"$launched")
   started_pids+=("$nginx_pid")
-  log "nginx: pid $nginx_pid, port $nginx_port, $threads workers, config $dir/nginx.conf"
+  log "nginx: pid $nginx_pid, port $nginx_port, $workers workers, config $dir/nginx.conf"
 }
 
 # start_bare NAME BODYFILE: bench/bare_beast.cpp answering every request with BODYFILE and
-# $answer_content_type on $threads threads; sets bare_pid, bare_port.
+# $answer_content_type on $io_threads threads; sets bare_pid, bare_port.
 start_bare() {
   local launched
   bare_port=$(free_port)
   launched=$(python3 bench/lib/launch.py --log "$work/bare-$1.log" \
     --ready-url "http://127.0.0.1:$bare_port/" -- "$bare_beast" --port "$bare_port" \
-    --threads "$threads" --body "$2" --content-type "$answer_content_type")
+    --threads "$io_threads" --body "$2" --content-type "$answer_content_type")
   bare_pid=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])' <<<"$launched")
   started_pids+=("$bare_pid")
-  log "bare Beast ($1): pid $bare_pid, port $bare_port, $threads threads"
+  log "bare Beast ($1): pid $bare_pid, port $bare_port, $io_threads threads"
 }
 
 # ---- measurements ----------------------------------------------------------------------------
@@ -212,11 +218,11 @@ measure_baselines() {
 
 # ---- the run ---------------------------------------------------------------------------------
 
-only=${BENCH_ONLY:-big,login,pg}
+only=${BENCH_ONLY:-cores,big,login,pg}
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-log "work dir $work; $rounds rounds x ${seconds}s, wrk -t1 -c$connections, $threads threads"
+log "work dir $work; $rounds rounds x ${seconds}s, wrk -t1 -c$connections, $io_threads I/O threads, $threads hash threads"
 
 # 1. The empty store: start-up and idle RSS, then GET /me and POST /token/refresh vs nginx.
 start_gatehouse empty
@@ -255,6 +261,32 @@ for round in $(seq "$rounds"); do
 done
 stop "$bare_pid"
 stop "$nginx_pid"
+
+# 1b. The same two comparisons with both servers on as many threads as cores, so that wrk's
+#     thread shares them (no target; it shows what the default of part 1 avoids).
+if wants cores; then
+cores=$(nproc)
+start_gatehouse cores "" "$cores"
+cores_pid=$gh_pid cores_port=$gh_port
+curl -sf "http://127.0.0.1:$cores_port/registration" \
+  -d "username=user0&password=$password" >/dev/null
+login_tokens "$cores_port" user0
+start_nginx "$cores"
+for round in $(seq "$rounds"); do
+  measure cores.me "GET /me gatehouse ($cores I/O threads)" "$round" \
+    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$cores_port/me" "$work/tokens-$cores_port.access")"
+  measure cores.me_nginx "GET /me nginx ($cores workers)" "$round" \
+    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$nginx_port/me" "$work/tokens-$cores_port.access")"
+done
+for round in $(seq "$rounds"); do
+  measure cores.refresh "POST /token/refresh gatehouse ($cores I/O threads)" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$cores_port/token/refresh" "$work/tokens-$cores_port.refresh")"
+  measure cores.refresh_nginx "POST /token/refresh nginx ($cores workers)" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$nginx_port/token/refresh" "$work/tokens-$cores_port.refresh")"
+done
+stop "$nginx_pid"
+stop "$cores_pid"
+fi
 
 # 2. A million users and a million unexpired revocations, seeded straight into the store.
 if wants big; then
@@ -376,7 +408,7 @@ if revision=$(git rev-parse --short HEAD 2>/dev/null); then
 else
   revision="not a git checkout"
 fi
-echo "gatehouse benchmark: $(nproc) cores, $revision, $rounds rounds x ${seconds}s, wrk -t1 -c$connections, gatehouse --threads $threads --hash-threads $threads, nginx $threads workers"
+echo "gatehouse benchmark: $(nproc) cores, $revision, $rounds rounds x ${seconds}s, wrk -t1 -c$connections, gatehouse --threads $io_threads --hash-threads $threads, nginx $io_threads workers (part 1b: $(nproc) each)"
 echo "load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 python3 bench/lib/report.py "$results"

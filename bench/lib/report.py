@@ -23,6 +23,10 @@ COMPARISONS = [
     ("GET /me: gatehouse / bare Beast", "me.gatehouse", "me.bare", None),
     ("GET /me: bare Beast / nginx", "me.bare", "me.nginx", None),
     ("POST /token/refresh: gatehouse / bare Beast", "refresh.gatehouse", "refresh.bare", None),
+    # Both servers on as many threads as cores, sharing them with wrk (part 1b of run.sh).
+    ("GET /me: gatehouse / nginx, threads = cores", "cores.me", "cores.me_nginx", None),
+    ("POST /token/refresh: gatehouse / nginx, threads = cores", "cores.refresh",
+     "cores.refresh_nginx", None),
     ("POST /login: gatehouse / raw argon2id", "login.gatehouse", "login.argon2", 0.9),
     # The raw rate above is of the argon2id gatehouse runs; libsodium's next to it.
     ("raw argon2id: gatehouse's / libsodium", "login.argon2", "login.argon2_libsodium", None),
