@@ -56,7 +56,8 @@ class Keyring {
   struct State;
   explicit Keyring(KeyringOptions options);
   std::shared_ptr<const State> Current() const { return std::atomic_load(&state_); }
-  // The same state through a per-thread copy, for the per-token paths (see keyring.cpp).
+  // The same state through a per-thread copy, for the per-token paths (see keyring.cpp). The
+  // reference stays valid until this thread calls it again.
   const State& CurrentOnThisThread() const;
 
   const KeyringOptions options_;
