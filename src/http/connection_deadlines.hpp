@@ -4,9 +4,9 @@
 // the event loop) cost more than routing the request; setting a deadline here is a clock read
 // and a store.
 //
-// A deadline never fires early: it fires at the first sweep after it, one tick (250 ms) plus
-// the coarse clock's resolution (a few ms) later at most while the thread keeps up, which is
-// precise enough for timeouts counted in seconds.
+// A deadline does not fire early: it fires at the first sweep after it, at most one tick
+// (250 ms) plus two resolutions of the coarse clock (a few ms each) late while the thread keeps
+// up, which is precise enough for timeouts counted in seconds.
 #pragma once
 
 #include <time.h>
@@ -57,8 +57,9 @@ class ConnectionDeadlines {
     Deadline& operator=(const Deadline&) = delete;
 
     // The socket is closed (its pending operations fail) once `timeout` has passed. The clock
-    // read here may be up to one resolution old, and the sweep's too; adding the resolution
-    // keeps the deadline from firing before `timeout` has passed in real time.
+    // read here may be up to one resolution behind real time, which would move the deadline
+    // earlier; adding the resolution makes up for it. (The sweep's clock lagging only makes it
+    // later.) This holds while the kernel's tick keeps the coarse clock within its resolution.
     void ExpiresAfter(Clock::duration timeout) { at_ = Clock::now() + timeout + kSlack; }
     void ExpiresNever() { at_ = Clock::time_point::max(); }
 
