@@ -6,6 +6,9 @@
 # Settings (environment):
 #   BENCH_SECONDS      length of each wrk run (default 5)
 #   BENCH_ROUNDS       A B rounds per comparison (default 3)
+#   BENCH_LOGIN_ROUNDS rounds of login against the raw argon2id rate (default 5: on 2 vCPUs
+#                      here that rate moved between 310 and 520 hashes/s from one minute to
+#                      the next, so a shift between A and B spoils fewer rounds of the median)
 #   BENCH_CONNECTIONS  wrk connections (default 64); BENCH_FLOOD_CONNECTIONS (default 16)
 #   BENCH_IO_THREADS   gatehouse --threads, nginx workers, bare Beast threads (default: cores
 #                      - 1, at least 1: wrk's one thread keeps a core; see the README)
@@ -25,6 +28,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${BENCH_SECONDS:-5}
 rounds=${BENCH_ROUNDS:-3}
+login_rounds=${BENCH_LOGIN_ROUNDS:-5}
 connections=${BENCH_CONNECTIONS:-64}
 flood_connections=${BENCH_FLOOD_CONNECTIONS:-16}
 threads=${BENCH_THREADS:-$(nproc)}
@@ -108,11 +112,10 @@ login_tokens() {
     >"$work/tokens-$1.refresh"
 }
 
-# start_nginx [WORKERS]: nginx from Debian as the baseline, one worker per gatehouse I/O thread
-# (WORKERS, default $io_threads),
-# keep-alive, no access log, answering GET /me and POST /token/refresh with the bodies and
-# Content-Type gatehouse answered them with (captured into $work/body.me, body.refresh and
-# $answer_content_type).
+# start_nginx [WORKERS]: nginx from Debian as the baseline, WORKERS workers (default
+# $io_threads, one per gatehouse I/O thread), keep-alive, no access log, answering GET /me and
+# POST /token/refresh with the bodies and Content-Type gatehouse answered them with (captured
+# into $work/body.me, body.refresh and $answer_content_type).
 start_nginx() {
   local dir=$work/nginx me refresh workers=${1:-$io_threads}
   mkdir -p "$dir/tmp"
@@ -264,8 +267,8 @@ stop "$nginx_pid"
 
 # 1b. The same two comparisons with both servers on as many threads as cores, so that wrk's
 #     thread shares them (no target; it shows what the default of part 1 avoids).
-if wants cores; then
 cores=$(nproc)
+if wants cores && [ "$cores" != "$io_threads" ]; then
 start_gatehouse cores "" "$cores"
 cores_pid=$gh_pid cores_port=$gh_port
 curl -sf "http://127.0.0.1:$cores_port/registration" \
@@ -334,7 +337,7 @@ seed_cmd="$seed_store --database sqlite://$work/login/gatehouse.db --users $logi
 bash -c "$seed_cmd" >&2
 start_gatehouse login
 login_pid=$gh_pid login_port=$gh_port
-for round in $(seq "$rounds"); do
+for round in $(seq "$login_rounds"); do
   measure login.gatehouse "POST /login gatehouse ($login_users users)" "$round" \
     "$(login_wrk_cmd "$login_port" "$connections" "$seconds")" \
     "$login_pid" rss.load_login "RSS under POST /login load"
@@ -408,7 +411,7 @@ if revision=$(git rev-parse --short HEAD 2>/dev/null); then
 else
   revision="not a git checkout"
 fi
-echo "gatehouse benchmark: $(nproc) cores, $revision, $rounds rounds x ${seconds}s, wrk -t1 -c$connections, gatehouse --threads $io_threads --hash-threads $threads, nginx $io_threads workers (part 1b: $(nproc) each)"
+echo "gatehouse benchmark: $(nproc) cores, $revision, $rounds rounds x ${seconds}s, wrk -t1 -c$connections, gatehouse --threads $io_threads --hash-threads $threads, nginx $io_threads workers$( (wants cores && [ "$cores" != "$io_threads" ]) && echo " (part 1b: $cores each)")"
 echo "load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 python3 bench/lib/report.py "$results"

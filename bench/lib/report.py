@@ -64,8 +64,9 @@ def main():
     for r in runs + values:
         r["ref"] = ref(r["cmd"])
 
+    run_width = max([40] + [len(r["label"]) for r in runs])
     print("== Runs, in the order they ran ([n]: the command, listed at the end)")
-    print(f"{'':5} {'series':40} {'round':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  notes")
+    print(f"{'':5} {'series':{run_width}} {'round':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  notes")
     for r in runs:
         notes = []
         if r.get("non2xx"):
@@ -74,7 +75,7 @@ def main():
             notes.append(f"{r['socket_errors']} socket errors")
         if r.get("note"):
             notes.append(r["note"])
-        print(f"[{r['ref']:>3}] {r['label']:40} {r['round']:>5} {r['rps']:>9.1f} "
+        print(f"[{r['ref']:>3}] {r['label']:{run_width}} {r['round']:>5} {r['rps']:>9.1f} "
               f"{fmt_ms(r.get('p50_us')):>8} {fmt_ms(r.get('p99_us')):>8}  {'; '.join(notes)}")
 
     def series(name):
@@ -87,13 +88,14 @@ def main():
     print()
     print("== Comparisons (A and B alternate A B A B; medians over rounds; "
           "A/B = median of the per-round ratios)")
-    print(f"{'':40} {'A req/s':>9} {'p50':>6} {'p99':>7} | {'B req/s':>9} {'p50':>6} "
+    width = max(len(label) for label, *_ in COMPARISONS)
+    print(f"{'':{width}} {'A req/s':>9} {'p50':>6} {'p99':>7} | {'B req/s':>9} {'p50':>6} "
           f"{'p99':>7} | {'A/B':>5} {'target':>7} {'met':>4}  runs")
     for label, a_name, b_name, least in COMPARISONS:
         a, b = series(a_name), series(b_name)
         rounds = sorted(set(a) & set(b))
         if not rounds:
-            print(f"{label:40} (not measured)")
+            print(f"{label:{width}} (not measured)")
             continue
         ratio = statistics.median(a[i]["rps"] / b[i]["rps"] for i in rounds if b[i]["rps"])
         target = f">={least:g}" if least is not None else "-"
@@ -103,12 +105,12 @@ def main():
             target += f", p99<{P99_LIMITS[a_name] / 1000:g}ms"
             met = met and a_p99 is not None and a_p99 < P99_LIMITS[a_name]
         refs = ",".join(str(n) for n in sorted({x["ref"] for x in [*a.values(), *b.values()]}))
-        print(f"{label:40} {median_of(a, 'rps'):>9.0f} {fmt_ms(median_of(a, 'p50_us')):>6} "
+        print(f"{label:{width}} {median_of(a, 'rps'):>9.0f} {fmt_ms(median_of(a, 'p50_us')):>6} "
               f"{fmt_ms(a_p99):>7} | {median_of(b, 'rps'):>9.0f} "
               f"{fmt_ms(median_of(b, 'p50_us')):>6} {fmt_ms(median_of(b, 'p99_us')):>7} | "
               f"{ratio:>5.2f} {target:>7} {'-' if met is None else 'yes' if met else 'NO':>4}"
               f"  [{refs}]")
-        print(f"{'':40}   A = {a[rounds[0]]['label']}; B = {b[rounds[0]]['label']}")
+        print(f"{'':{width}}   A = {a[rounds[0]]['label']}; B = {b[rounds[0]]['label']}")
 
     print()
     print("== Single figures")
