@@ -210,6 +210,15 @@ measure() {
   fi
 }
 
+# alternate SERIES_A LABEL_A COMMAND_A SERIES_B LABEL_B COMMAND_B: $rounds rounds of A then B.
+alternate() {
+  local round
+  for round in $(seq "$rounds"); do
+    measure "$1" "$2" "$round" "$3"
+    measure "$4" "$5" "$round" "$6"
+  done
+}
+
 # measure_baselines SERIES LABEL SCRIPT PATH TOKENFILE ROUND: the same wrk run against the bare
 # Beast server and nginx, recorded as SERIES.bare and SERIES.nginx.
 measure_baselines() {
@@ -275,18 +284,17 @@ curl -sf "http://127.0.0.1:$cores_port/registration" \
   -d "username=user0&password=$password" >/dev/null
 login_tokens "$cores_port" user0
 start_nginx "$cores"
-for round in $(seq "$rounds"); do
-  measure cores.me "GET /me gatehouse ($cores I/O threads)" "$round" \
-    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$cores_port/me" "$work/tokens-$cores_port.access")"
-  measure cores.me_nginx "GET /me nginx ($cores workers)" "$round" \
-    "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$nginx_port/me" "$work/tokens-$cores_port.access")"
-done
-for round in $(seq "$rounds"); do
-  measure cores.refresh "POST /token/refresh gatehouse ($cores I/O threads)" "$round" \
-    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$cores_port/token/refresh" "$work/tokens-$cores_port.refresh")"
-  measure cores.refresh_nginx "POST /token/refresh nginx ($cores workers)" "$round" \
-    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$nginx_port/token/refresh" "$work/tokens-$cores_port.refresh")"
-done
+cores_access=$work/tokens-$cores_port.access cores_refresh=$work/tokens-$cores_port.refresh
+alternate \
+  cores.me "GET /me gatehouse ($cores I/O threads)" \
+  "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$cores_port/me" "$cores_access")" \
+  cores.me_nginx "GET /me nginx ($cores workers)" \
+  "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$nginx_port/me" "$cores_access")"
+alternate \
+  cores.refresh "POST /token/refresh gatehouse ($cores I/O threads)" \
+  "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$cores_port/token/refresh" "$cores_refresh")" \
+  cores.refresh_nginx "POST /token/refresh nginx ($cores workers)" \
+  "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$nginx_port/token/refresh" "$cores_refresh")"
 stop "$nginx_pid"
 stop "$cores_pid"
 fi
@@ -320,12 +328,11 @@ for round in $(seq "$rounds"); do
   measure big.me_empty "GET /me gatehouse (empty store)" "$round" \
     "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$empty_port/me" "$empty_access")"
 done
-for round in $(seq "$rounds"); do
-  measure big.refresh "POST /token/refresh gatehouse (1M store)" "$round" \
-    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$big_port/token/refresh" "$big_refresh")"
-  measure big.refresh_empty "POST /token/refresh gatehouse (empty store)" "$round" \
-    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$empty_port/token/refresh" "$empty_refresh")"
-done
+alternate \
+  big.refresh "POST /token/refresh gatehouse (1M store)" \
+  "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$big_port/token/refresh" "$big_refresh")" \
+  big.refresh_empty "POST /token/refresh gatehouse (empty store)" \
+  "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$empty_port/token/refresh" "$empty_refresh")"
 stop "$big_pid"
 fi
 
@@ -384,18 +391,16 @@ start_gatehouse pgcmp-pg "--database $pg_url"
 pg_pid=$gh_pid pg_port=$gh_port
 login_tokens "$sq_port" user0
 login_tokens "$pg_port" user0
-for round in $(seq "$rounds"); do
-  measure pg.refresh "POST /token/refresh gatehouse on PostgreSQL" "$round" \
-    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$pg_port/token/refresh" "$work/tokens-$pg_port.refresh")"
-  measure pg.refresh_sqlite "POST /token/refresh gatehouse on SQLite" "$round" \
-    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$sq_port/token/refresh" "$work/tokens-$sq_port.refresh")"
-done
-for round in $(seq "$rounds"); do
-  measure pg.login "POST /login gatehouse on PostgreSQL ($login_users users)" "$round" \
-    "$(login_wrk_cmd "$pg_port" "$connections" "$seconds")"
-  measure pg.login_sqlite "POST /login gatehouse on SQLite ($login_users users)" "$round" \
-    "$(login_wrk_cmd "$sq_port" "$connections" "$seconds")"
-done
+alternate \
+  pg.refresh "POST /token/refresh gatehouse on PostgreSQL" \
+  "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$pg_port/token/refresh" "$work/tokens-$pg_port.refresh")" \
+  pg.refresh_sqlite "POST /token/refresh gatehouse on SQLite" \
+  "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$sq_port/token/refresh" "$work/tokens-$sq_port.refresh")"
+alternate \
+  pg.login "POST /login gatehouse on PostgreSQL ($login_users users)" \
+  "$(login_wrk_cmd "$pg_port" "$connections" "$seconds")" \
+  pg.login_sqlite "POST /login gatehouse on SQLite ($login_users users)" \
+  "$(login_wrk_cmd "$sq_port" "$connections" "$seconds")"
 stop "$pg_pid"
 stop "$sq_pid"
 scripts/pg-cluster destroy "$pg_dir" >/dev/null
