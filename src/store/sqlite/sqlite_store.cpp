@@ -193,14 +193,26 @@ Status Exec(sqlite3* db, const char* sql, std::string_view what) {
   return Failure(std::move(detail));
 }
 
-// Prepares a one-off query and steps to its first row.
-Result<StatementPtr> FirstRow(sqlite3* db, const char* sql) {
+// Prepares a one-off query into `stmt` and steps to its first row; answers SQLite's code
+// (SQLITE_ROW when there is one).
+int StepToFirstRow(sqlite3* db, const char* sql, StatementPtr& stmt) {
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
-  StatementPtr stmt(raw, &sqlite3_finalize);
+  stmt.reset(raw);
   if (rc == SQLITE_OK) rc = sqlite3_step(raw);
-  if (rc == SQLITE_ROW) return stmt;
+  return rc;
+}
+
+Error FirstRowFailure(sqlite3* db, const char* sql, int rc) {
   return Failure(std::string(sql) + ": " + (rc == SQLITE_DONE ? "no row" : sqlite3_errmsg(db)));
+}
+
+// Prepares a one-off query and steps to its first row.
+Result<StatementPtr> FirstRow(sqlite3* db, const char* sql) {
+  StatementPtr stmt(nullptr, &sqlite3_finalize);
+  const int rc = StepToFirstRow(db, sql, stmt);
+  if (rc == SQLITE_ROW) return stmt;
+  return FirstRowFailure(db, sql, rc);
 }
 
 // Checked up front because SQLite only says "unable to open database file".
@@ -230,23 +242,20 @@ Status CreatePrivateFileIfMissing(const std::string& path) {
 // the statement finalized in between to drop its shared lock, for as long as the busy timeout.
 // Answers the journal mode in force afterwards.
 Result<std::string> SwitchToWal(sqlite3* db) {
+  constexpr const char* kSql = "PRAGMA journal_mode = WAL";
   using std::chrono::steady_clock;
   const steady_clock::time_point give_up =
       steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
   for (;;) {
-    sqlite3_stmt* raw = nullptr;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &raw, nullptr);
-    const StatementPtr stmt(raw, &sqlite3_finalize);
-    if (rc == SQLITE_OK) rc = sqlite3_step(raw);
+    StatementPtr stmt(nullptr, &sqlite3_finalize);
+    const int rc = StepToFirstRow(db, kSql, stmt);
     if (rc == SQLITE_ROW) {
-      const auto* mode = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
+      const auto* mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
       return std::string(mode != nullptr ? mode : "");
     }
     const bool busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
-    if (!busy || steady_clock::now() >= give_up) {
-      return Failure(std::string("PRAGMA journal_mode = WAL: ") +
-                     (rc == SQLITE_DONE ? "no row" : sqlite3_errmsg(db)));
-    }
+    if (!busy || steady_clock::now() >= give_up) return FirstRowFailure(db, kSql, rc);
+    stmt.reset();  // drops the shared lock before the next try
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
