@@ -31,8 +31,9 @@ rounds=${BENCH_ROUNDS:-3}
 login_rounds=${BENCH_LOGIN_ROUNDS:-5}
 connections=${BENCH_CONNECTIONS:-64}
 flood_connections=${BENCH_FLOOD_CONNECTIONS:-16}
-threads=${BENCH_THREADS:-$(nproc)}
-io_threads=${BENCH_IO_THREADS:-$(($(nproc) > 1 ? $(nproc) - 1 : 1))}
+cores=$(nproc)
+threads=${BENCH_THREADS:-$cores}
+io_threads=${BENCH_IO_THREADS:-$((cores > 1 ? cores - 1 : 1))}
 big_users=${BENCH_BIG_USERS:-1000000}
 big_revocations=${BENCH_BIG_REVOCATIONS:-1000000}
 login_users=${BENCH_LOGIN_USERS:-10000}
@@ -100,6 +101,13 @@ start_gatehouse() {
   gh_startup_ms=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["startup_ms"])' <<<"$launched")
   started_pids+=("$gh_pid")
   log "gatehouse $name: pid $gh_pid, port $gh_port, ready after $gh_startup_ms ms"
+}
+
+# register_load_user PORT: registers user0 (named like the seeded users, so that the answers
+# have the same size) and logs it in (login_tokens).
+register_load_user() {
+  curl -sf "http://127.0.0.1:$1/registration" -d "username=user0&password=$password" >/dev/null
+  login_tokens "$1" user0
 }
 
 # login_tokens PORT USER: logs in, writes $work/tokens-PORT.{access,refresh}.
@@ -243,10 +251,7 @@ record_value startup.empty "start-up to /healthz 200, empty store" "$gh_startup_
 sleep 1
 record_value rss.idle_empty "idle RSS, empty store, fresh start" "$(rss_mib "$empty_pid")" MiB \
   "grep VmRSS /proc/$empty_pid/status  # 1 s after the start of: $gh_cmd"
-# The load user: named like the seeded users, so that the answers have the same size.
-curl -sf "http://127.0.0.1:$empty_port/registration" \
-  -d "username=user0&password=$password" >/dev/null
-login_tokens "$empty_port" user0
+register_load_user "$empty_port"
 answer_content_type=$(curl -sf -o "$work/body.me" -w '%{content_type}' \
   -H "Authorization: Bearer $(cat "$work/tokens-$empty_port.access")" \
   "http://127.0.0.1:$empty_port/me")
@@ -276,13 +281,12 @@ stop "$nginx_pid"
 
 # 1b. The same two comparisons with both servers on as many threads as cores, so that wrk's
 #     thread shares them (no target; it shows what the default of part 1 avoids).
-cores=$(nproc)
-if wants cores && [ "$cores" != "$io_threads" ]; then
+cores_part=false
+wants cores && [ "$cores" != "$io_threads" ] && cores_part=true
+if $cores_part; then
 start_gatehouse cores "" "$cores"
 cores_pid=$gh_pid cores_port=$gh_port
-curl -sf "http://127.0.0.1:$cores_port/registration" \
-  -d "username=user0&password=$password" >/dev/null
-login_tokens "$cores_port" user0
+register_load_user "$cores_port"
 start_nginx "$cores"
 cores_access=$work/tokens-$cores_port.access cores_refresh=$work/tokens-$cores_port.refresh
 alternate \
@@ -416,7 +420,7 @@ if revision=$(git rev-parse --short HEAD 2>/dev/null); then
 else
   revision="not a git checkout"
 fi
-echo "gatehouse benchmark: $(nproc) cores, $revision, $rounds rounds x ${seconds}s, wrk -t1 -c$connections, gatehouse --threads $io_threads --hash-threads $threads, nginx $io_threads workers$( (wants cores && [ "$cores" != "$io_threads" ]) && echo " (part 1b: $cores each)")"
+echo "gatehouse benchmark: $cores cores, $revision, $rounds rounds x ${seconds}s, wrk -t1 -c$connections, gatehouse --threads $io_threads --hash-threads $threads, nginx $io_threads workers$($cores_part && echo " (part 1b: $cores each)")"
 echo "load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 python3 bench/lib/report.py "$results"
