@@ -146,9 +146,11 @@ class Session : public std::enable_shared_from_this<Session> {
           });
       return;
     }
-    if (!ec && buffer_.size() > 0 && !close) {
-      // A pipelined request waits in the buffer. Going on from here would nest one call per
-      // request on this stack; the event loop takes it instead.
+    if (!ec && !close) {
+      // The next request goes through the event loop, as an async_write's completion would:
+      // reading at once mostly finds nothing yet (the client has not had the answer), a
+      // wasted recv per request; and a pipelined request waiting in the buffer would nest
+      // one call per request on this stack.
       net::post(socket_.get_executor(), [self = shared_from_this(), counted] {
         self->AfterWrite({}, /*close=*/false, counted);
       });
