@@ -4,6 +4,9 @@
 // request (auth/argon2_fast); with --impl libsodium it is crypto_pwhash_str_verify.
 //
 //   gatehouse_argon2_rate --threads N --seconds S [--impl gatehouse|libsodium]
+//   gatehouse_argon2_rate --print-hash     prints gatehouse's PHC string of the password
+//   gatehouse_argon2_rate --check PHC      exit 0 when gatehouse verifies a PHC string of the
+//                                          password made elsewhere (bench/node: @node-rs/argon2)
 //
 // Output, one line of JSON: {"impl":I,"threads":N,"seconds":S,"hashes":H,"hashes_per_s":R}
 #include <sodium.h>
@@ -23,14 +26,24 @@ int main(int argc, char** argv) {
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   double seconds = 5;
   std::string_view impl = "gatehouse";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  std::string_view check;
+  bool print_hash = false;
+  for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
+    if (flag == "--print-hash") {
+      print_hash = true;
+      continue;
+    }
+    if (i + 1 == argc) break;
+    const char* value = argv[++i];
     if (flag == "--threads")
-      threads = std::atoi(argv[i + 1]);
+      threads = std::atoi(value);
     else if (flag == "--seconds")
-      seconds = std::atof(argv[i + 1]);
+      seconds = std::atof(value);
     else if (flag == "--impl")
-      impl = argv[i + 1];
+      impl = value;
+    else if (flag == "--check")
+      check = value;
   }
   if (impl != "gatehouse" && impl != "libsodium") {
     std::fprintf(stderr, "--impl: gatehouse or libsodium\n");
@@ -40,6 +53,17 @@ int main(int argc, char** argv) {
   if (sodium_init() < 0) return 1;
 
   static constexpr char kPassword[] = "bench-password-1";
+  if (print_hash) {
+    const auto made = gatehouse::auth::HashPassword(kPassword);
+    if (!made) return 1;
+    std::printf("%s\n", made->c_str());
+    return 0;
+  }
+  if (!check.empty()) {
+    if (gatehouse::auth::VerifyPassword(check, kPassword)) return 0;
+    std::fprintf(stderr, "gatehouse does not verify the given PHC string\n");
+    return 1;
+  }
   char hash[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(hash, kPassword, sizeof kPassword - 1, gatehouse::auth::kArgon2OpsLimit,
                             gatehouse::auth::kArgon2MemLimitBytes,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The load benchmark of issue 7, run by scripts/bench: gatehouse against nginx (the machine's
 # HTTP limit), against a bare Beast server (the limit of the library gatehouse is built on) and
-# against the raw argon2id rate, side by side, then one table.
+# against the raw argon2id rate (gatehouse's, libsodium's and Node's @node-rs/argon2), side by
+# side, then one table.
 #
 # Settings (environment):
 #   BENCH_SECONDS      length of each wrk run (default 5)
@@ -44,6 +45,7 @@ gatehouse=$build/gatehouse
 seed_store=$build/bench/gatehouse_seed_store
 argon2_rate=$build/bench/gatehouse_argon2_rate
 bare_beast=$build/bench/gatehouse_bare_beast
+node_rate=$build/node/argon2_rate.mjs  # installed there by scripts/bench, with @node-rs/argon2
 
 work=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
 results=$work/results.jsonl
@@ -348,6 +350,17 @@ seed_cmd="$seed_store --database sqlite://$work/login/gatehouse.db --users $logi
 bash -c "$seed_cmd" >&2
 start_gatehouse login
 login_pid=$gh_pid login_port=$gh_port
+# Node's @node-rs/argon2 runs the same parameters only if each side verifies the other's hash.
+node_ready=false
+if ! command -v node >/dev/null || [ ! -d "$build/node/node_modules/@node-rs/argon2" ]; then
+  log "no node or no $build/node/node_modules/@node-rs/argon2 (scripts/bench installs it): the node-rs row is not measured"
+elif node "$node_rate" --check "$("$argon2_rate" --print-hash)" &&
+     "$argon2_rate" --check "$(node "$node_rate" --print-hash)"; then
+  log "gatehouse and @node-rs/argon2 verify each other's argon2id hashes"
+  node_ready=true
+else
+  log "gatehouse and @node-rs/argon2 do not verify each other's hashes: the node-rs row is not measured"
+fi
 for round in $(seq "$login_rounds"); do
   measure login.gatehouse "POST /login gatehouse ($login_users users)" "$round" \
     "$(login_wrk_cmd "$login_port" "$connections" "$seconds")" \
@@ -356,6 +369,10 @@ for round in $(seq "$login_rounds"); do
     "$argon2_rate --impl gatehouse --threads $threads --seconds $seconds"
   measure login.argon2_libsodium "raw argon2id verify, libsodium" "$round" \
     "$argon2_rate --impl libsodium --threads $threads --seconds $seconds"
+  if $node_ready; then
+    measure login.argon2_node "raw argon2id verify, Node @node-rs/argon2" "$round" \
+      "node $node_rate --threads $threads --seconds $seconds"
+  fi
 done
 
 login_tokens "$login_port" user0

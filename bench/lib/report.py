@@ -30,6 +30,9 @@ COMPARISONS = [
     ("POST /login: gatehouse / raw argon2id", "login.gatehouse", "login.argon2", 0.9),
     # The raw rate above is of the argon2id gatehouse runs; libsodium's next to it.
     ("raw argon2id: gatehouse's / libsodium", "login.argon2", "login.argon2_libsodium", None),
+    # The fastest argon2id of a competing stack found here (issue 7): gatehouse's may not be slower.
+    ("raw argon2id: gatehouse's / Node @node-rs/argon2", "login.argon2", "login.argon2_node",
+     1.0),
     ("GET /me: under login flood / unloaded", "flood.me_flooded", "flood.me_unloaded", 0.5),
     ("GET /me: 1M users+revocations / empty", "big.me", "big.me_empty", 0.9),
     ("POST /token/refresh: 1M / empty", "big.refresh", "big.refresh_empty", 0.9),
