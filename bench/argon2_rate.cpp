@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   double seconds = 5;
   std::string_view impl = "gatehouse";
-  std::string_view check;
+  std::optional<std::string_view> check;
   bool print_hash = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
@@ -34,7 +35,12 @@ int main(int argc, char** argv) {
       print_hash = true;
       continue;
     }
-    if (i + 1 == argc) break;
+    const bool known =
+        flag == "--threads" || flag == "--seconds" || flag == "--impl" || flag == "--check";
+    if (!known || i + 1 == argc) {
+      std::fprintf(stderr, "%s: unknown, or without its value\n", argv[i]);
+      return 2;
+    }
     const char* value = argv[++i];
     if (flag == "--threads")
       threads = std::atoi(value);
@@ -42,8 +48,12 @@ int main(int argc, char** argv) {
       seconds = std::atof(value);
     else if (flag == "--impl")
       impl = value;
-    else if (flag == "--check")
+    else
       check = value;
+  }
+  if (threads < 1 || !(seconds > 0)) {
+    std::fprintf(stderr, "--threads and --seconds: positive numbers\n");
+    return 2;
   }
   if (impl != "gatehouse" && impl != "libsodium") {
     std::fprintf(stderr, "--impl: gatehouse or libsodium\n");
@@ -59,8 +69,8 @@ int main(int argc, char** argv) {
     std::printf("%s\n", made->c_str());
     return 0;
   }
-  if (!check.empty()) {
-    if (gatehouse::auth::VerifyPassword(check, kPassword)) return 0;
+  if (check) {  // an empty string (a failed command's output) is not verified either
+    if (gatehouse::auth::VerifyPassword(*check, kPassword)) return 0;
     std::fprintf(stderr, "gatehouse does not verify the given PHC string\n");
     return 1;
   }

@@ -45,7 +45,8 @@ gatehouse=$build/gatehouse
 seed_store=$build/bench/gatehouse_seed_store
 argon2_rate=$build/bench/gatehouse_argon2_rate
 bare_beast=$build/bench/gatehouse_bare_beast
-node_rate=$build/node/argon2_rate.mjs  # installed there by scripts/bench, with @node-rs/argon2
+# Node's @node-rs/argon2, installed into $build/node by scripts/bench.
+node_rate="NODE_PATH=$build/node/node_modules node bench/node/argon2_rate.mjs"
 
 work=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
 results=$work/results.jsonl
@@ -205,9 +206,14 @@ measure() {
      done) &
     sampler=$!
   fi
-  output=$(bash -c "$cmd" 2>&1)
-  python3 bench/lib/record.py run "$results" --series "$series" --label "$label" \
-    --round "$round" --cmd "$cmd" <<<"$output"
+  # A run that fails is logged and left out of the table (its row shows fewer rounds, or "not
+  # measured"); the bench goes on.
+  if ! output=$(bash -c "$cmd" 2>&1) ||
+     ! python3 bench/lib/record.py run "$results" --series "$series" --label "$label" \
+       --round "$round" --cmd "$cmd" <<<"$output"; then
+    log "FAILED, left out of the table: $cmd"
+    printf '%s\n' "$output" | tail -5 >&2
+  fi
   if [ -n "$rss_pid" ]; then
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
@@ -350,16 +356,19 @@ seed_cmd="$seed_store --database sqlite://$work/login/gatehouse.db --users $logi
 bash -c "$seed_cmd" >&2
 start_gatehouse login
 login_pid=$gh_pid login_port=$gh_port
-# Node's @node-rs/argon2 runs the same parameters only if each side verifies the other's hash.
+# Node's @node-rs/argon2 is measured only when each side verifies the other's hash, and both
+# hashes carry gatehouse's parameters (a verify takes them from the string it is given).
 node_ready=false
+params_prefix='$argon2id$v=19$m=19456,t=2,p=1$'
 if ! command -v node >/dev/null || [ ! -d "$build/node/node_modules/@node-rs/argon2" ]; then
   log "no node or no $build/node/node_modules/@node-rs/argon2 (scripts/bench installs it): the node-rs row is not measured"
-elif node "$node_rate" --check "$("$argon2_rate" --print-hash)" &&
-     "$argon2_rate" --check "$(node "$node_rate" --print-hash)"; then
-  log "gatehouse and @node-rs/argon2 verify each other's argon2id hashes"
+elif ours=$("$argon2_rate" --print-hash) && theirs=$(bash -c "$node_rate --print-hash") &&
+     [[ $ours == "$params_prefix"* && $theirs == "$params_prefix"* ]] &&
+     bash -c "$node_rate --check '$ours'" && "$argon2_rate" --check "$theirs"; then
+  log "gatehouse and @node-rs/argon2 verify each other's argon2id hashes (${params_prefix}...)"
   node_ready=true
 else
-  log "gatehouse and @node-rs/argon2 do not verify each other's hashes: the node-rs row is not measured"
+  log "gatehouse and @node-rs/argon2 hashes do not match (${ours:-none} / ${theirs:-none}): the node-rs row is not measured"
 fi
 for round in $(seq "$login_rounds"); do
   measure login.gatehouse "POST /login gatehouse ($login_users users)" "$round" \
@@ -371,7 +380,7 @@ for round in $(seq "$login_rounds"); do
     "$argon2_rate --impl libsodium --threads $threads --seconds $seconds"
   if $node_ready; then
     measure login.argon2_node "raw argon2id verify, Node @node-rs/argon2" "$round" \
-      "node $node_rate --threads $threads --seconds $seconds"
+      "$node_rate --threads $threads --seconds $seconds"
   fi
 done
 
