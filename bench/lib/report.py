@@ -30,7 +30,8 @@ COMPARISONS = [
     ("POST /login: gatehouse / raw argon2id", "login.gatehouse", "login.argon2", 0.9),
     # The raw rate above is of the argon2id gatehouse runs; libsodium's next to it.
     ("raw argon2id: gatehouse's / libsodium", "login.argon2", "login.argon2_libsodium", None),
-    # The fastest argon2id of a competing stack found here (issue 7): gatehouse's may not be slower.
+    # Node's @node-rs/argon2, which issue 7 measured as the fastest argon2id of a competing stack
+    # on this kind of machine: gatehouse's may not be slower.
     ("raw argon2id: gatehouse's / Node @node-rs/argon2", "login.argon2", "login.argon2_node",
      1.0),
     ("GET /me: under login flood / unloaded", "flood.me_flooded", "flood.me_unloaded", 0.5),
