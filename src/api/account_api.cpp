@@ -2,6 +2,7 @@
 // do all their work on the hash pool.
 #include "api/credentials.hpp"
 #include "api/services.hpp"
+#include "api/user_tokens.hpp"
 #include "auth/passwords.hpp"
 #include "http/error_response.hpp"
 #include "obs/logging.hpp"
@@ -39,9 +40,10 @@ http::Response CreateAccount(const Credentials& credentials, Services& services)
     if (created.error().code == ErrorCode::kConflict) return Taken(credentials.username);
     return http::ErrorResponse(created.error());
   }
+  auto tokens = OpenSession(services, user);
+  if (!tokens) return http::ErrorResponse(tokens.error());
   services.users.Put(store::UsernameKey(user.username), user.username, user.created_at);
-  return TokensResponse("User " + user.username + " was created",
-                        services.tokens.IssuePair(user.username));
+  return TokensResponse("User " + user.username + " was created", *tokens);
 }
 
 // A legacy (Flask pbkdf2) or weaker hash is replaced while the plain password is at hand. A
@@ -61,9 +63,14 @@ http::Response CheckLogin(const Credentials& credentials, Services& services) {
   if (!matches) return http::ErrorResponse(Error{ErrorCode::kWrongCredentials, {}});
   const store::UserRecord& record = **user;
   if (auth::NeedsRehash(record.password_hash)) UpgradeHash(record.username, credentials, services);
+  auto tokens = OpenSession(services, record);
+  // The password checked above was changed (or the user removed) meanwhile: no session.
+  if (!tokens && tokens.error().code == ErrorCode::kConflict) {
+    return http::ErrorResponse(Error{ErrorCode::kWrongCredentials, {}});
+  }
+  if (!tokens) return http::ErrorResponse(tokens.error());
   services.users.Put(store::UsernameKey(record.username), record.username, record.created_at);
-  return TokensResponse("Logged in as " + record.username,
-                        services.tokens.IssuePair(record.username));
+  return TokensResponse("Logged in as " + record.username, *tokens);
 }
 
 http::Response TooMany(int64_t wait_seconds, obs::RateLimitKind kind) {

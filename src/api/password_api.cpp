@@ -1,6 +1,7 @@
 // POST /password and POST /logout/all: the endpoints that revoke every token of a user.
 #include "api/credentials.hpp"
 #include "api/services.hpp"
+#include "api/user_tokens.hpp"
 #include "auth/passwords.hpp"
 #include "http/error_response.hpp"
 #include "obs/metrics.hpp"
@@ -49,14 +50,6 @@ Result<PasswordChange> ReadPasswordChange(const http::Request& request, const Se
   return PasswordChange{std::move(username), std::move(*old_password), std::move(*new_password)};
 }
 
-// Durable first, then visible: every token of the user issued up to this second is refused.
-Status RevokeAllOf(Services& services, std::string_view username) {
-  const store::UserRevocation revocation{store::UsernameKey(username), services.tokens.Now() + 1};
-  if (Status stored = services.store.SetUserRevokedBefore(revocation); !stored) return stored;
-  services.revocations.RevokeUserBefore(revocation.username_key, revocation.revoked_before);
-  return Ok{};
-}
-
 http::Response ChangePassword(const PasswordChange& change, Services& services) {
   auto user = services.store.FindUser(change.username);
   if (!user) return http::ErrorResponse(user.error());
@@ -65,20 +58,20 @@ http::Response ChangePassword(const PasswordChange& change, Services& services) 
   if (!matches) return http::ErrorResponse(Error{ErrorCode::kWrongCredentials, {}});
   auto hash = auth::HashPassword(change.new_password);
   if (!hash) return http::ErrorResponse(hash.error());
-  // Revoking before storing the new hash: a crash in between leaves the old password working
-  // and every old token refused, never the reverse.
-  if (Status revoked = RevokeAllOf(services, change.username); !revoked) {
-    return http::ErrorResponse(revoked.error());
-  }
-  if (Status updated = services.store.UpdatePasswordHash(change.username, *hash); !updated) {
-    return http::ErrorResponse(updated.error());
-  }
-  const auth::TokenPair tokens = services.tokens.IssuePair((*user)->username);
+  // The new hash and the revocation of every token are one transaction: no moment exists
+  // where the new password works and an old token is still good, or the reverse.
+  auto revoked = services.store.ChangePassword(change.username, *hash, services.tokens.Now());
+  if (!revoked) return http::ErrorResponse(revoked.error());
+  ApplyRevoked(services, *revoked);
+  store::UserRecord changed = std::move(**user);
+  changed.password_version = revoked->password_version;
+  auto tokens = OpenSession(services, changed);
+  if (!tokens) return http::ErrorResponse(tokens.error());
   http::Response response;
   response.body = JsonObjectWriter()
                       .Add("message", "Password changed")
-                      .Add("access_token", tokens.access_token)
-                      .Add("refresh_token", tokens.refresh_token)
+                      .Add("access_token", tokens->access_token)
+                      .Add("refresh_token", tokens->refresh_token)
                       .Finish();
   return response;
 }
@@ -117,7 +110,7 @@ void LogoutAll(const http::Request& request, Services& services, Reply reply) {
   auto claims = services.tokens.Verify(*token, auth::TokenType::kAccess);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
   RunOnPool(services.store_pool, std::move(reply), [&services, username = claims->sub] {
-    if (Status revoked = RevokeAllOf(services, username); !revoked) {
+    if (Status revoked = RevokeEveryToken(services, username); !revoked) {
       return http::ErrorResponse(revoked.error(), "Logout all went wrong");
     }
     return http::MessageResponse(200, "All tokens have been revoked");

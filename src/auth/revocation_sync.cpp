@@ -121,6 +121,9 @@ void RevocationSync::Prune() {
   if (auto pruned = store_.PruneRevocations(now); !pruned) {
     obs::Warn("pruning revocations failed", {{"error", pruned.error().detail}});
   }
+  if (auto pruned = store_.PruneSessions(now); !pruned) {
+    obs::Warn("pruning sessions failed", {{"error", pruned.error().detail}});
+  }
   if (auto pruned = store_.PruneRevocationEvents(now - kEventRetentionSeconds); !pruned) {
     obs::Warn("pruning the revocation feed failed", {{"error", pruned.error().detail}});
   }

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <thread>
 
 #include "auth/json_object.hpp"
 #include "store/store.hpp"
@@ -213,16 +212,14 @@ std::string TokenService::Sign(std::string_view username, TokenType type, bool f
   return keyring_->Sign(payload.Finish());
 }
 
-TokenPair TokenService::IssuePair(std::string_view username) {
-  const int64_t not_before = revocations_.UserRevokedBefore(store::UsernameKey(username));
-  // Bounded: revoked-before times are at most one second ahead of the clock that set them.
-  for (int i = 0; i < 30 && clock_() < not_before; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  const int64_t now = std::max(clock_(), not_before);
-  const std::string sid = NewUuid();
-  return {Sign(username, TokenType::kAccess, true, sid, now),
-          Sign(username, TokenType::kRefresh, false, sid, now)};
+store::SessionRecord TokenService::NewSession(std::string_view username) const {
+  const int64_t now = clock_();
+  return {NewUuid(), std::string(username), now, now + lifetimes_.refresh_seconds};
+}
+
+TokenPair TokenService::IssuePair(const store::SessionRecord& session) const {
+  return {Sign(session.username, TokenType::kAccess, true, session.sid, session.created_at),
+          Sign(session.username, TokenType::kRefresh, false, session.sid, session.created_at)};
 }
 
 std::string TokenService::IssueAccess(std::string_view username, std::string_view sid, bool fresh) {

@@ -12,6 +12,7 @@
 #include "auth/jws.hpp"
 #include "auth/keyring.hpp"
 #include "auth/revocation_set.hpp"
+#include "store/store.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::auth {
@@ -55,11 +56,15 @@ class TokenService {
   TokenService(std::string_view secret, TokenLifetimes lifetimes, RevocationSet& revocations,
                Clock clock);
 
-  // A new session (sid) with a fresh access token and a refresh token. Issue times are whole
-  // seconds, so when the user's tokens were just revoked "before T" (logout everywhere, password
-  // change), this waits until second T so the new tokens are not caught by that revocation:
-  // call it only on a worker pool.
-  TokenPair IssuePair(std::string_view username);
+  // A new session of `username` starting now: a random sid, and the refresh token's expiry.
+  // Record it in the store before issuing its tokens (api/user_tokens does).
+  store::SessionRecord NewSession(std::string_view username) const;
+  // The first tokens of `session`: a fresh access token and a refresh token, issued at its
+  // created_at, carrying its sid. Never waits: revoking a user's tokens names the sessions of
+  // the current second by sid (store::Store::RevokeUserTokens), so the clock needs no tick.
+  TokenPair IssuePair(const store::SessionRecord& session) const;
+  // A new session's tokens without recording it: for tests and tools.
+  TokenPair IssuePair(std::string_view username) const { return IssuePair(NewSession(username)); }
   // An access token in an existing session; fresh=false, as /token/refresh gives.
   std::string IssueAccess(std::string_view username, std::string_view sid, bool fresh);
 

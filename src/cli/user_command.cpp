@@ -133,9 +133,9 @@ int UserList(const config::Settings& settings, const UserOptions& options) {
 int UserRemove(const config::Settings& settings, const UserOptions& options) {
   auto store = OpenStoreOrReport(settings);
   if (!store) return 1;
-  // Every token issued up to this second is revoked with the account; running servers learn
-  // of it from the revocation feed within a second.
-  Status removed = store->RemoveUser(options.username, UnixNow() + 1);
+  // Every token of the account is revoked with it (those of this second by their session);
+  // running servers learn of it from the revocation feed within a second.
+  auto removed = store->RemoveUser(options.username, UnixNow());
   if (!removed && removed.error().code == ErrorCode::kNotFound) {
     return Failure("no user " + options.username);
   }
@@ -152,14 +152,10 @@ int UserPasswd(const config::Settings& settings, const UserOptions& options) {
   if (!*user) return Failure("no user " + options.username);
   auto hash = NewPasswordHash(settings, options.password_stdin);
   if (!hash) return 1;
-  // As with POST /password: the old tokens go first, so a failure never leaves them valid
-  // under a new password.
-  const store::UserRevocation revocation{store::UsernameKey(options.username), UnixNow() + 1};
-  if (Status revoked = store->SetUserRevokedBefore(revocation); !revoked) {
-    return Failure(revoked.error().detail);
-  }
-  if (Status updated = store->UpdatePasswordHash(options.username, *hash); !updated) {
-    return Failure(updated.error().detail);
+  // As with POST /password: the new hash and the revocation of every token are one
+  // transaction.
+  if (auto changed = store->ChangePassword(options.username, *hash, UnixNow()); !changed) {
+    return Failure(changed.error().detail);
   }
   std::cout << "changed the password of " << (*user)->username << " and revoked its tokens\n";
   return 0;

@@ -21,6 +21,19 @@ struct UserRecord {
   std::string username;       // as first given
   std::string password_hash;  // PHC string ($argon2id$...) or legacy $pbkdf2-sha256$...
   int64_t created_at = 0;     // unix seconds
+  // Goes up by one with every password change (not with a re-hash of the same password): a
+  // login that checked the password of one version opens no session once it has changed.
+  int64_t password_version = 0;
+};
+
+// A session: what one login (registration, password change) opened; its refresh token and
+// every access token minted from it carry its `sid`. Recorded before its first token is
+// answered, so that revoking every token of a user can name each of its sessions.
+struct SessionRecord {
+  std::string sid;
+  std::string username;     // as given; stored by its username key
+  int64_t created_at = 0;   // unix seconds
+  int64_t expires_at = 0;   // the refresh token's exp: after it the row may be pruned
 };
 
 enum class RevocationKind { kToken = 0, kSession = 1 };
@@ -37,6 +50,14 @@ struct Revocation {
 struct UserRevocation {
   std::string username_key;  // lower-cased username
   int64_t revoked_before = 0;
+};
+
+// What revoking every token of a user wrote, for the caller's in-memory revocation set: the
+// revoked-before time and each of the user's sessions, now revoked by sid.
+struct UserTokensRevoked {
+  UserRevocation user;
+  std::vector<Revocation> sessions;
+  int64_t password_version = 0;  // the user's password version afterwards
 };
 
 // One entry of the revocation feed, in commit order. Token and session events carry the jti or
@@ -72,12 +93,33 @@ class Store {
   virtual Status CreateUser(const UserRecord& user) = 0;
   // nullopt when there is no such user (ASCII case ignored).
   virtual Result<std::optional<UserRecord>> FindUser(std::string_view username) = 0;
-  // kNotFound when there is no such user.
+  // Replaces the hash of the same password (a re-hash to current parameters): the password
+  // version stays. A new password goes through ChangePassword. kNotFound when there is no user.
   virtual Status UpdatePasswordHash(std::string_view username, std::string_view hash) = 0;
 
-  // Removes the user and, in the same transaction, revokes every token issued before
-  // `revoked_before`. kNotFound when there is no such user.
-  virtual Status RemoveUser(std::string_view username, int64_t revoked_before) = 0;
+  // Removes the user and, in the same transaction, revokes every token of the user as
+  // RevokeUserTokens does. kNotFound when there is no such user.
+  virtual Result<UserTokensRevoked> RemoveUser(std::string_view username,
+                                               int64_t revoked_before) = 0;
+
+  // Records a session of an existing user, but only while the user's password version is
+  // still `password_version`: kConflict when it changed (or the user was removed) since the
+  // caller read it. Ordered against ChangePassword and RemoveUser: a session recorded first is
+  // ended by them, a session recorded after them fails here.
+  virtual Status CreateSession(const SessionRecord& session, int64_t password_version) = 0;
+  // In one transaction: every token of the user issued before `revoked_before` is refused, and
+  // every recorded session of the user is revoked by its sid (which covers its tokens issued
+  // in the second of `revoked_before` too) and forgotten. Durable when it returns ok; appends
+  // each to the revocation feed.
+  virtual Result<UserTokensRevoked> RevokeUserTokens(std::string_view username,
+                                                     int64_t revoked_before) = 0;
+  // In one transaction: stores the new hash, raises the password version, and revokes every
+  // token of the user as RevokeUserTokens does. kNotFound when there is no such user.
+  virtual Result<UserTokensRevoked> ChangePassword(std::string_view username,
+                                                   std::string_view hash,
+                                                   int64_t revoked_before) = 0;
+  // Deletes sessions whose refresh token expired at or before `now`; returns how many went.
+  virtual Result<int64_t> PruneSessions(int64_t now) = 0;
   // Up to `limit` users whose username key sorts after `after_key` (empty: from the start), in
   // key order, without password hashes. For listing page by page.
   virtual Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) = 0;

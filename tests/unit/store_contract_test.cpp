@@ -359,7 +359,7 @@ TEST_P(StoreContractTest, RemoveUserDeletesOnlyThatUser) {
   ASSERT_TRUE(store_->CreateUser(MakeUser("Erin")));
   ASSERT_TRUE(store_->CreateUser(MakeUser("frank")));
 
-  Status removed = store_->RemoveUser("ERIN", 5000);
+  auto removed = store_->RemoveUser("ERIN", 5000);
   ASSERT_TRUE(removed) << Why(removed);
   Result<std::optional<UserRecord>> erin = store_->FindUser("erin");
   ASSERT_TRUE(erin) << Why(erin);
@@ -388,7 +388,7 @@ TEST_P(StoreContractTest, RemoveUserAppendsAUserEventToTheFeed) {
 TEST_P(StoreContractTest, RemoveUserOfUnknownUserIsNotFoundAndRevokesNothing) {
   ASSERT_TRUE(store_->CreateUser(MakeUser("frank")));
 
-  Status removed = store_->RemoveUser("ghost", 5000);
+  auto removed = store_->RemoveUser("ghost", 5000);
   ASSERT_FALSE(removed);
   EXPECT_EQ(removed.error().code, ErrorCode::kNotFound);
   Result<std::vector<UserRevocation>> loaded = store_->LoadUserRevocations();
@@ -1135,6 +1135,158 @@ TEST_P(StoreContractTest, DestroyingTheFeedWatchEndsTheSignal) {
 
 std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) {
   return backend.param;
+}
+
+SessionRecord MakeSession(std::string sid, std::string username, int64_t expires_at = 9000) {
+  return SessionRecord{std::move(sid), std::move(username), 1000, expires_at};
+}
+
+std::vector<std::string> Sids(const UserTokensRevoked& revoked) {
+  return SortedIds(revoked.sessions);
+}
+
+TEST_P(StoreContractTest, FindUserOfANewUserHasPasswordVersionZero) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan")));
+  EXPECT_EQ(store_->FindUser("ivan")->value().password_version, 0);
+}
+
+TEST_P(StoreContractTest, RevokeUserTokensEndsEverySessionOfTheUserOnly) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Ivan")));
+  ASSERT_TRUE(store_->CreateUser(MakeUser("judy")));
+  ASSERT_TRUE(store_->CreateSession(MakeSession("s1", "ivan", 8000), 0));
+  ASSERT_TRUE(store_->CreateSession(MakeSession("s2", "IVAN", 8500), 0));
+  ASSERT_TRUE(store_->CreateSession(MakeSession("s3", "judy"), 0));
+
+  auto revoked = store_->RevokeUserTokens("Ivan", 5000);
+  ASSERT_TRUE(revoked) << Why(revoked);
+  EXPECT_EQ(Sids(*revoked), (std::vector<std::string>{"s1", "s2"}));
+  EXPECT_EQ(revoked->user.username_key, "ivan");
+  EXPECT_EQ(revoked->user.revoked_before, 5000);
+  auto loaded = store_->LoadRevocations(0);
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(SortedIds(*loaded), (std::vector<std::string>{"s1", "s2"}));
+  for (const Revocation& revocation : *loaded) {
+    EXPECT_EQ(revocation.kind, RevocationKind::kSession);
+    EXPECT_EQ(revocation.expires_at, revocation.id == "s1" ? 8000 : 8500);
+  }
+  EXPECT_EQ(ByUser(*store_->LoadUserRevocations()),
+            (std::map<std::string, int64_t>{{"ivan", 5000}}));
+  // Ended sessions are forgotten: a second revocation names none of them again.
+  auto again = store_->RevokeUserTokens("ivan", 5001);
+  ASSERT_TRUE(again) << Why(again);
+  EXPECT_TRUE(again->sessions.empty());
+}
+
+TEST_P(StoreContractTest, RevokeUserTokensAppendsTheUserAndEachSessionToTheFeed) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan")));
+  ASSERT_TRUE(store_->CreateSession(MakeSession("s1", "ivan", 8000), 0));
+
+  ASSERT_TRUE(store_->RevokeUserTokens("ivan", 5000));
+  // One transaction: PostgreSQL numbers the parts of one statement in no fixed order.
+  std::vector<std::string> events = Describe(AllEvents());
+  std::sort(events.begin(), events.end());
+  EXPECT_EQ(events, (std::vector<std::string>{"session s1 8000", "user ivan 5000"}));
+}
+
+TEST_P(StoreContractTest, CreateSessionForAnUnknownUserIsAConflict) {
+  Status created = store_->CreateSession(MakeSession("s1", "ghost"), 0);
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(StoreContractTest, ChangePasswordRaisesTheVersionStoresTheHashAndEndsSessions) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan", "$argon2id$old")));
+  ASSERT_TRUE(store_->CreateSession(MakeSession("s1", "ivan"), 0));
+
+  auto changed = store_->ChangePassword("IVAN", "$argon2id$new", 5000);
+  ASSERT_TRUE(changed) << Why(changed);
+  EXPECT_EQ(changed->password_version, 1);
+  EXPECT_EQ(Sids(*changed), (std::vector<std::string>{"s1"}));
+  const UserRecord user = store_->FindUser("ivan")->value();
+  EXPECT_EQ(user.password_hash, "$argon2id$new");
+  EXPECT_EQ(user.password_version, 1);
+  EXPECT_EQ(ByUser(*store_->LoadUserRevocations()),
+            (std::map<std::string, int64_t>{{"ivan", 5000}}));
+  // A login that checked the old password cannot open a session any more; one of the new can.
+  Status stale = store_->CreateSession(MakeSession("s2", "ivan"), 0);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(store_->CreateSession(MakeSession("s3", "ivan"), 1));
+}
+
+TEST_P(StoreContractTest, ChangePasswordOfUnknownUserIsNotFoundAndRevokesNothing) {
+  auto changed = store_->ChangePassword("ghost", "$argon2id$new", 5000);
+  ASSERT_FALSE(changed);
+  EXPECT_EQ(changed.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(*store_->LatestRevocationEvent(), 0);
+}
+
+TEST_P(StoreContractTest, UpdatePasswordHashKeepsThePasswordVersion) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan", "$pbkdf2-sha256$old")));
+  ASSERT_TRUE(store_->UpdatePasswordHash("ivan", "$argon2id$same-password"));
+  EXPECT_EQ(store_->FindUser("ivan")->value().password_version, 0);
+  EXPECT_TRUE(store_->CreateSession(MakeSession("s1", "ivan"), 0));
+}
+
+TEST_P(StoreContractTest, RemoveUserEndsItsSessionsAndLaterSessionsFail) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan")));
+  ASSERT_TRUE(store_->CreateSession(MakeSession("s1", "ivan"), 0));
+
+  auto removed = store_->RemoveUser("ivan", 5000);
+  ASSERT_TRUE(removed) << Why(removed);
+  EXPECT_EQ(Sids(*removed), (std::vector<std::string>{"s1"}));
+  EXPECT_EQ(store_->CreateSession(MakeSession("s2", "ivan"), 0).error().code,
+            ErrorCode::kConflict);
+}
+
+TEST_P(StoreContractTest, PruneSessionsDropsSessionsExpiredAtOrBeforeNow) {
+  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan")));
+  ASSERT_TRUE(store_->CreateSession(MakeSession("old", "ivan", 100), 0));
+  ASSERT_TRUE(store_->CreateSession(MakeSession("edge", "ivan", 200), 0));
+  ASSERT_TRUE(store_->CreateSession(MakeSession("live", "ivan", 201), 0));
+
+  auto pruned = store_->PruneSessions(200);
+  ASSERT_TRUE(pruned) << Why(pruned);
+  EXPECT_EQ(*pruned, 2);
+  EXPECT_EQ(Sids(*store_->RevokeUserTokens("ivan", 300)), (std::vector<std::string>{"live"}));
+}
+
+// The ordering behind API.md §9: logins that checked the old password race a password change
+// through two stores (two connections, as two instances would). Every session recorded for
+// the old password must be among those the change ended; none may be recorded after it.
+TEST_P(StoreContractTest, SessionsRacingAPasswordChangeAreEndedByItOrRefused) {
+  std::unique_ptr<Store> other = OpenDatabase();
+  ASSERT_TRUE(other);
+  for (int round = 0; round < 20; ++round) {
+    const std::string name = "racer" + std::to_string(round);
+    ASSERT_TRUE(store_->CreateUser(MakeUser(name, "$argon2id$old")));
+    std::mutex mutex;
+    std::vector<std::string> recorded;
+    std::optional<UserTokensRevoked> changed;
+    RunTogether([&](int i) {
+      Store& store = i % 2 == 0 ? *store_ : *other;
+      if (i == kThreads / 2) {
+        auto result = store.ChangePassword(name, "$argon2id$new", 5000);
+        std::lock_guard lock(mutex);
+        if (result) changed = *result;
+        else ADD_FAILURE() << Why(result);
+        return;
+      }
+      for (int n = 0; n < 5; ++n) {
+        const std::string sid = name + "-" + std::to_string(i) + "-" + std::to_string(n);
+        Status created = store.CreateSession(MakeSession(sid, name), 0);
+        std::lock_guard lock(mutex);
+        if (created) recorded.push_back(sid);
+        else if (created.error().code != ErrorCode::kConflict) ADD_FAILURE() << Why(created);
+      }
+    });
+    ASSERT_TRUE(changed.has_value());
+    const std::vector<std::string> ended = Sids(*changed);
+    for (const std::string& sid : recorded) {
+      EXPECT_TRUE(std::binary_search(ended.begin(), ended.end(), sid))
+          << "round " << round << ": session " << sid << " outlived the password change";
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgresql"),

@@ -48,6 +48,20 @@ constexpr const char* kMigrations[] = {
         created_at BIGINT NOT NULL
       );
     )sql",
+    // 2: sessions as records, so that revoking every token of a user can name each session
+    // (its tokens of the current second included), and a password version that a login's new
+    // session is checked against (under a share lock of the user's row).
+    R"sql(
+      ALTER TABLE users ADD COLUMN password_version BIGINT NOT NULL DEFAULT 0;
+      CREATE TABLE sessions (
+        sid TEXT NOT NULL PRIMARY KEY,
+        username_key TEXT COLLATE "C" NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX sessions_by_user ON sessions (username_key);
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =

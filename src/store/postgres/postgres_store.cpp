@@ -31,6 +31,10 @@ enum StatementId : std::size_t {
   kAddSigningKey,
   kLoadSigningKeys,
   kRemoveSigningKey,
+  kCreateSession,
+  kRevokeUserTokens,
+  kChangePassword,
+  kPruneSessions,
   kStatementCount,
 };
 
@@ -48,16 +52,12 @@ const pg::StatementSpec kStatements[] = {
     {"INSERT INTO users (username_key, username, password_hash, created_at) "
      "VALUES ($1, $2, $3, $4::bigint)",
      false},
-    {"SELECT username, password_hash, created_at FROM users WHERE username_key = $1", true},
+    {"SELECT username, password_hash, created_at, password_version FROM users "
+     "WHERE username_key = $1",
+     true},
     {"UPDATE users SET password_hash = $2 WHERE username_key = $1", true},
-    {"WITH removed AS (DELETE FROM users WHERE username_key = $1 RETURNING username_key), "
-     "upsert AS (INSERT INTO user_revocations (username_key, revoked_before) "
-     "SELECT username_key, $2::bigint FROM removed ON CONFLICT (username_key) DO UPDATE SET "
-     "revoked_before = GREATEST(user_revocations.revoked_before, EXCLUDED.revoked_before) "
-     "RETURNING 1), "
-     "event AS (" GH_USER_EVENT " RETURNING 1) "
-     "SELECT (SELECT count(*) FROM removed), (SELECT count(*) FROM event)",
-     false},
+    // The user's row stays locked until the transaction's revocation (LockUserThenRevoke).
+    {"DELETE FROM users WHERE username_key = $1 RETURNING 0::bigint", false},
     {"SELECT username, created_at, username_key FROM users WHERE username_key > $1 "
      "ORDER BY username_key LIMIT $2::bigint",
      true},
@@ -99,6 +99,30 @@ const pg::StatementSpec kStatements[] = {
      "ORDER BY created_at, kid",
      true},
     {"DELETE FROM signing_keys WHERE kid = $1", true},
+    // FOR SHARE: a password change or removal holding the row waits for this insert to commit
+    // (and then ends the session), or this waits for it and then finds another version.
+    {"WITH owner AS (SELECT username_key FROM users WHERE username_key = $4 AND "
+     "password_version = $5::bigint FOR SHARE) INSERT INTO sessions (sid, username_key, "
+     "created_at, expires_at) SELECT $1, username_key, $2::bigint, $3::bigint FROM owner",
+     false},
+    // Every part runs once, whatever the final SELECT reads (data-modifying CTEs).
+    {"WITH upsert AS (INSERT INTO user_revocations (username_key, revoked_before) "
+     "VALUES ($1, $2::bigint) ON CONFLICT (username_key) DO UPDATE SET "
+     "revoked_before = GREATEST(user_revocations.revoked_before, EXCLUDED.revoked_before) "
+     "RETURNING 1), "
+     "user_event AS (" GH_USER_EVENT " RETURNING 1), "
+     "ended AS (DELETE FROM sessions WHERE username_key = $1 RETURNING sid, expires_at), "
+     "revoked AS (INSERT INTO revocations (id, kind, expires_at) SELECT sid, 1, expires_at "
+     "FROM ended ON CONFLICT (id) DO UPDATE SET "
+     "expires_at = GREATEST(revocations.expires_at, EXCLUDED.expires_at) RETURNING 1), "
+     "session_events AS (INSERT INTO revocation_events (kind, subject, value, created_at) "
+     "SELECT 1, sid, expires_at, " GH_NOW " FROM ended RETURNING 1) "
+     "SELECT sid, expires_at FROM ended",
+     false},
+    {"UPDATE users SET password_hash = $2, password_version = password_version + 1 "
+     "WHERE username_key = $1 RETURNING password_version",
+     false},
+    {"DELETE FROM sessions WHERE expires_at <= $1::bigint", true},
 };
 static_assert(std::size(kStatements) == kStatementCount, "one statement per StatementId");
 
@@ -191,7 +215,8 @@ Result<std::optional<UserRecord>> PostgresStore::FindUser(std::string_view usern
   auto rows = pool_.Run(kFindUser, {UsernameKey(username)});
   if (!rows) return rows.error();
   if (rows->Count() == 0) return std::optional<UserRecord>();
-  return std::optional<UserRecord>(UserRecord{rows->Text(0, 0), rows->Text(0, 1), rows->Int(0, 2)});
+  return std::optional<UserRecord>(
+      UserRecord{rows->Text(0, 0), rows->Text(0, 1), rows->Int(0, 2), rows->Int(0, 3)});
 }
 
 Status PostgresStore::UpdatePasswordHash(std::string_view username, std::string_view hash) {
@@ -201,12 +226,80 @@ Status PostgresStore::UpdatePasswordHash(std::string_view username, std::string_
   return Ok{};
 }
 
-Status PostgresStore::RemoveUser(std::string_view username, int64_t revoked_before) {
-  auto rows = pool_.Run(kRemoveUser, {UsernameKey(username), Str(revoked_before)});
+Result<UserTokensRevoked> PostgresStore::RemoveUser(std::string_view username,
+                                                    int64_t revoked_before) {
+  return LockUserThenRevoke(kRemoveUser, {UsernameKey(username)}, revoked_before, "remove user");
+}
+
+Status PostgresStore::CreateSession(const SessionRecord& session, int64_t password_version) {
+  auto rows = pool_.Run(kCreateSession,
+                        {session.sid, Str(session.created_at), Str(session.expires_at),
+                         UsernameKey(session.username), Str(password_version)});
   if (!rows) return rows.error();
-  if (rows->Int(0, 0) == 0) return NotFound("remove user");
-  Notify();
+  if (rows->Affected() == 0) {
+    return Error{ErrorCode::kConflict, "database: create session: the password changed"};
+  }
   return Ok{};
+}
+
+namespace {
+
+UserTokensRevoked ReadRevokedSessions(const pg::Rows& rows, std::string key,
+                                      int64_t revoked_before) {
+  UserTokensRevoked revoked{UserRevocation{std::move(key), revoked_before}, {}, 0};
+  for (int i = 0; i < rows.Count(); ++i) {
+    revoked.sessions.push_back(
+        Revocation{rows.Text(i, 0), RevocationKind::kSession, rows.Int(i, 1)});
+  }
+  return revoked;
+}
+
+}  // namespace
+
+Result<UserTokensRevoked> PostgresStore::RevokeUserTokens(std::string_view username,
+                                                          int64_t revoked_before) {
+  std::string key = UsernameKey(username);
+  auto rows = pool_.Run(kRevokeUserTokens, {key, Str(revoked_before)});
+  if (!rows) return rows.error();
+  Notify();
+  return ReadRevokedSessions(*rows, std::move(key), revoked_before);
+}
+
+Result<UserTokensRevoked> PostgresStore::ChangePassword(std::string_view username,
+                                                        std::string_view hash,
+                                                        int64_t revoked_before) {
+  return LockUserThenRevoke(kChangePassword, {UsernameKey(username), std::string(hash)},
+                            revoked_before, "change password");
+}
+
+Result<UserTokensRevoked> PostgresStore::LockUserThenRevoke(
+    std::size_t first, const std::vector<std::string>& params, int64_t revoked_before,
+    std::string_view what) {
+  auto lease = pool_.Acquire();
+  if (!lease) return lease.error();
+  pg::Connection& conn = **lease;
+  if (auto begun = conn.Exec("BEGIN"); !begun) return begun.error();
+  auto fail = [&conn](Error error) -> Result<UserTokensRevoked> {
+    (void)conn.Exec("ROLLBACK");
+    return error;
+  };
+  auto locked = conn.Run(first, params);
+  if (!locked) return fail(locked.error());
+  if (locked->Count() == 0) return fail(NotFound(what));
+  const int64_t password_version = locked->Int(0, 0);
+  auto ended = conn.Run(kRevokeUserTokens, {params[0], Str(revoked_before)});
+  if (!ended) return fail(ended.error());
+  UserTokensRevoked revoked = ReadRevokedSessions(*ended, params[0], revoked_before);
+  revoked.password_version = password_version;
+  if (auto committed = conn.Exec("COMMIT"); !committed) return committed.error();
+  Notify();
+  return revoked;
+}
+
+Result<int64_t> PostgresStore::PruneSessions(int64_t now) {
+  auto rows = pool_.Run(kPruneSessions, {Str(now)});
+  if (!rows) return rows.error();
+  return rows->Affected();
 }
 
 Result<std::vector<UserRecord>> PostgresStore::ListUsers(std::string_view after_key, int limit) {

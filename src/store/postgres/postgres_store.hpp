@@ -29,9 +29,17 @@ class PostgresStore final : public Store {
   Status CreateUser(const UserRecord& user) override;
   Result<std::optional<UserRecord>> FindUser(std::string_view username) override;
   Status UpdatePasswordHash(std::string_view username, std::string_view hash) override;
-  Status RemoveUser(std::string_view username, int64_t revoked_before) override;
+  Result<UserTokensRevoked> RemoveUser(std::string_view username,
+                                       int64_t revoked_before) override;
   Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) override;
   Status Ping() override;
+
+  Status CreateSession(const SessionRecord& session, int64_t password_version) override;
+  Result<UserTokensRevoked> RevokeUserTokens(std::string_view username,
+                                             int64_t revoked_before) override;
+  Result<UserTokensRevoked> ChangePassword(std::string_view username, std::string_view hash,
+                                           int64_t revoked_before) override;
+  Result<int64_t> PruneSessions(int64_t now) override;
 
   Status AddRevocation(const Revocation& revocation) override;
   Result<int64_t> ImportUsers(const std::vector<UserRecord>& users) override;
@@ -62,6 +70,12 @@ class PostgresStore final : public Store {
   // Wakes the other instances after a feed write. Best effort: they poll anyway.
   void Notify();
   // Runs statement `index` once per row inside one transaction on one connection.
+  // Runs `first` (a statement on the user's row that locks it, one row or none) and then the
+  // revocation of every token of the user, in one transaction: the revocation's snapshot is
+  // taken after the row lock, so it sees every session recorded before it.
+  Result<UserTokensRevoked> LockUserThenRevoke(std::size_t first,
+                                               const std::vector<std::string>& params,
+                                               int64_t revoked_before, std::string_view what);
   template <typename Row, typename Params>
   Result<int64_t> ImportRows(const std::vector<Row>& rows, std::size_t index, Params params);
 

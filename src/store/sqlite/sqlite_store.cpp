@@ -70,6 +70,20 @@ constexpr const char* kMigrations[] = {
       DROP INDEX revocations_by_expiry;
       CREATE INDEX revocations_by_expiry ON revocations (expires_at, id, kind);
     )sql",
+    // 5: sessions as records, so that revoking every token of a user can name each session
+    // (its tokens of the current second included), and a password version that a login's new
+    // session is checked against.
+    R"sql(
+      ALTER TABLE users ADD COLUMN password_version INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE sessions (
+        sid TEXT NOT NULL PRIMARY KEY,
+        username_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX sessions_by_user ON sessions (username_key);
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =
@@ -98,12 +112,18 @@ enum StatementId : std::size_t {
   kAddSigningKey,
   kLoadSigningKeys,
   kRemoveSigningKey,
+  kCreateSession,
+  kUserSessions,
+  kDeleteUserSessions,
+  kChangePassword,
+  kPruneSessions,
   kStatementCount,
 };
 
 constexpr const char* kStatementSql[] = {
     "INSERT INTO users (username, username_key, password_hash, created_at) VALUES (?, ?, ?, ?)",
-    "SELECT username, password_hash, created_at FROM users WHERE username_key = ?",
+    "SELECT username, password_hash, created_at, password_version FROM users "
+    "WHERE username_key = ?",
     "UPDATE users SET password_hash = ? WHERE username_key = ?",
     // A re-add keeps the later expiry, so a row never goes before a token it covers expires.
     "INSERT INTO revocations (id, kind, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
@@ -131,6 +151,13 @@ constexpr const char* kStatementSql[] = {
     "SELECT kid, algorithm, material, created_at FROM signing_keys WHERE algorithm = ? "
     "ORDER BY created_at, kid",
     "DELETE FROM signing_keys WHERE kid = ?",
+    "INSERT INTO sessions (sid, username_key, created_at, expires_at) SELECT ?, username_key, "
+    "?, ? FROM users WHERE username_key = ? AND password_version = ?",
+    "SELECT sid, expires_at FROM sessions WHERE username_key = ?",
+    "DELETE FROM sessions WHERE username_key = ?",
+    "UPDATE users SET password_hash = ?, password_version = password_version + 1 "
+    "WHERE username_key = ? RETURNING password_version",
+    "DELETE FROM sessions WHERE expires_at <= ?",
 };
 static_assert(std::size(kStatementSql) == kStatementCount, "one SQL text per StatementId");
 
@@ -396,7 +423,8 @@ Result<std::optional<UserRecord>> SqliteStore::FindUser(std::string_view usernam
   const int rc = select.Step();
   if (rc == SQLITE_DONE) return std::optional<UserRecord>();
   if (rc != SQLITE_ROW) return SqliteFailure(db_, "find user");
-  return std::optional<UserRecord>(UserRecord{select.Text(0), select.Text(1), select.Int(2)});
+  return std::optional<UserRecord>(
+      UserRecord{select.Text(0), select.Text(1), select.Int(2), select.Int(3)});
 }
 
 Status SqliteStore::UpdatePasswordHash(std::string_view username, std::string_view hash) {
@@ -469,19 +497,106 @@ Result<int64_t> SqliteStore::ImportRevocations(const std::vector<Revocation>& re
   return inserted;
 }
 
-Status SqliteStore::RemoveUser(std::string_view username, int64_t revoked_before) {
+Result<UserTokensRevoked> SqliteStore::RemoveUser(std::string_view username,
+                                                  int64_t revoked_before) {
   const std::string key = UsernameKey(username);
+  UserTokensRevoked revoked;
   std::lock_guard lock(mutex_);
-  return InTransaction("remove user", [&]() -> Status {
+  Status done = InTransaction("remove user", [&]() -> Status {
     BoundStatement remove(statements_[kDeleteUser], key);
     if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove user");
     if (sqlite3_changes64(db_) == 0) {
       return Error{ErrorCode::kNotFound, "database: remove user: no such user"};
     }
-    BoundStatement upsert(statements_[kSetUserRevokedBefore], key, revoked_before);
-    if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
-    return AppendEvent(RevocationEvent::Kind::kUser, key, revoked_before);
+    return RevokeUserTokensLocked(key, revoked_before, revoked);
   });
+  if (!done) return done.error();
+  return revoked;
+}
+
+Status SqliteStore::CreateSession(const SessionRecord& session, int64_t password_version) {
+  const std::string key = UsernameKey(session.username);
+  std::lock_guard lock(mutex_);
+  BoundStatement insert(statements_[kCreateSession], session.sid, session.created_at,
+                        session.expires_at, key, password_version);
+  if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "create session");
+  if (sqlite3_changes64(db_) == 0) {
+    return Error{ErrorCode::kConflict, "database: create session: the password changed"};
+  }
+  return Ok{};
+}
+
+Status SqliteStore::RevokeUserTokensLocked(const std::string& key, int64_t revoked_before,
+                                           UserTokensRevoked& out) {
+  out.user = UserRevocation{key, revoked_before};
+  BoundStatement upsert(statements_[kSetUserRevokedBefore], key, revoked_before);
+  if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
+  if (Status appended = AppendEvent(RevocationEvent::Kind::kUser, key, revoked_before);
+      !appended) {
+    return appended;
+  }
+  {
+    BoundStatement select(statements_[kUserSessions], key);
+    int rc = SQLITE_OK;
+    while ((rc = select.Step()) == SQLITE_ROW) {
+      out.sessions.push_back(Revocation{select.Text(0), RevocationKind::kSession, select.Int(1)});
+    }
+    if (rc != SQLITE_DONE) return SqliteFailure(db_, "list user sessions");
+  }
+  for (const Revocation& session : out.sessions) {
+    BoundStatement insert(statements_[kAddRevocation], session.id,
+                          static_cast<int64_t>(session.kind), session.expires_at);
+    if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "revoke session");
+    if (Status appended =
+            AppendEvent(RevocationEvent::Kind::kSession, session.id, session.expires_at);
+        !appended) {
+      return appended;
+    }
+  }
+  BoundStatement forget(statements_[kDeleteUserSessions], key);
+  if (forget.Step() != SQLITE_DONE) return SqliteFailure(db_, "delete user sessions");
+  return Ok{};
+}
+
+Result<UserTokensRevoked> SqliteStore::RevokeUserTokens(std::string_view username,
+                                                        int64_t revoked_before) {
+  const std::string key = UsernameKey(username);
+  UserTokensRevoked revoked;
+  std::lock_guard lock(mutex_);
+  Status done = InTransaction("revoke user tokens", [&]() -> Status {
+    return RevokeUserTokensLocked(key, revoked_before, revoked);
+  });
+  if (!done) return done.error();
+  return revoked;
+}
+
+Result<UserTokensRevoked> SqliteStore::ChangePassword(std::string_view username,
+                                                      std::string_view hash,
+                                                      int64_t revoked_before) {
+  const std::string key = UsernameKey(username);
+  UserTokensRevoked revoked;
+  std::lock_guard lock(mutex_);
+  Status done = InTransaction("change password", [&]() -> Status {
+    {
+      BoundStatement update(statements_[kChangePassword], hash, key);
+      const int rc = update.Step();
+      if (rc == SQLITE_DONE) {
+        return Error{ErrorCode::kNotFound, "database: change password: no such user"};
+      }
+      if (rc != SQLITE_ROW) return SqliteFailure(db_, "change password");
+      revoked.password_version = update.Int(0);
+    }
+    return RevokeUserTokensLocked(key, revoked_before, revoked);
+  });
+  if (!done) return done.error();
+  return revoked;
+}
+
+Result<int64_t> SqliteStore::PruneSessions(int64_t now) {
+  std::lock_guard lock(mutex_);
+  BoundStatement prune(statements_[kPruneSessions], now);
+  if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, "prune sessions");
+  return static_cast<int64_t>(sqlite3_changes64(db_));
 }
 
 Result<std::vector<UserRecord>> SqliteStore::ListUsers(std::string_view after_key, int limit) {

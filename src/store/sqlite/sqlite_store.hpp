@@ -40,9 +40,17 @@ class SqliteStore final : public Store {
   Result<std::optional<UserRecord>> FindUser(std::string_view username) override;
   Status UpdatePasswordHash(std::string_view username, std::string_view hash) override;
 
-  Status RemoveUser(std::string_view username, int64_t revoked_before) override;
+  Result<UserTokensRevoked> RemoveUser(std::string_view username,
+                                       int64_t revoked_before) override;
   Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) override;
   Status Ping() override;
+
+  Status CreateSession(const SessionRecord& session, int64_t password_version) override;
+  Result<UserTokensRevoked> RevokeUserTokens(std::string_view username,
+                                             int64_t revoked_before) override;
+  Result<UserTokensRevoked> ChangePassword(std::string_view username, std::string_view hash,
+                                           int64_t revoked_before) override;
+  Result<int64_t> PruneSessions(int64_t now) override;
 
   Status AddRevocation(const Revocation& revocation) override;
   Result<int64_t> ImportUsers(const std::vector<UserRecord>& users) override;
@@ -76,6 +84,9 @@ class SqliteStore final : public Store {
   template <typename Body>
   Status InTransaction(std::string_view what, Body body);
   Status AppendEvent(RevocationEvent::Kind kind, std::string_view subject, int64_t value);
+  // RevokeUserTokens' writes, inside a transaction the caller holds (with mutex_).
+  Status RevokeUserTokensLocked(const std::string& key, int64_t revoked_before,
+                                UserTokensRevoked& out);
 
   std::mutex mutex_;  // guards db_ and every statement in statements_
   sqlite3* db_;
