@@ -31,9 +31,7 @@ void Revoke(Services& services, Reply reply, store::Revocation revocation,
 http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
   http::Response response;
   response.body =
-      JsonObjectWriter()
-          .Add("access_token", services.tokens.IssueAccess(claims.sub, claims.sid, false))
-          .Finish();
+      JsonObjectWriter().Add("access_token", services.tokens.IssueRefreshed(claims)).Finish();
   return response;
 }
 

@@ -4,8 +4,7 @@ namespace gatehouse::api {
 
 Result<auth::TokenPair> OpenSession(Services& services, const store::UserRecord& user) {
   const store::SessionRecord session = services.tokens.NewSession(user.username);
-  if (Status recorded = services.store.CreateSession(session, user.password_version);
-      !recorded) {
+  if (Status recorded = services.store.CreateSession(session, user.password_version); !recorded) {
     return recorded.error();
   }
   return services.tokens.IssuePair(session);

@@ -193,13 +193,13 @@ TokenService::TokenService(std::string_view secret, TokenLifetimes lifetimes,
                    std::move(lifetimes), revocations, std::move(clock)) {}
 
 std::string TokenService::Sign(std::string_view username, TokenType type, bool fresh,
-                               std::string_view sid, int64_t now) const {
+                               std::string_view sid, int64_t issued_at, int64_t now) const {
   const bool access = type == TokenType::kAccess;
   const std::string jti = NewUuid();
   const int64_t ttl = access ? lifetimes_.access_seconds : lifetimes_.refresh_seconds;
   JsonObjectWriter payload;
   payload.Add("fresh", fresh)
-      .Add("iat", now)
+      .Add("iat", issued_at)
       .Add("jti", jti)
       .Add("type", access ? "access" : "refresh")
       .Add("sub", username)
@@ -218,12 +218,22 @@ store::SessionRecord TokenService::NewSession(std::string_view username) const {
 }
 
 TokenPair TokenService::IssuePair(const store::SessionRecord& session) const {
-  return {Sign(session.username, TokenType::kAccess, true, session.sid, session.created_at),
-          Sign(session.username, TokenType::kRefresh, false, session.sid, session.created_at)};
+  const int64_t at = session.created_at;
+  return {Sign(session.username, TokenType::kAccess, true, session.sid, at, at),
+          Sign(session.username, TokenType::kRefresh, false, session.sid, at, at)};
 }
 
 std::string TokenService::IssueAccess(std::string_view username, std::string_view sid, bool fresh) {
-  return Sign(username, TokenType::kAccess, fresh, sid, clock_());
+  const int64_t now = clock_();
+  return Sign(username, TokenType::kAccess, fresh, sid, now, now);
+}
+
+std::string TokenService::IssueRefreshed(const Claims& refresh) const {
+  const bool recorded = !refresh.sid.empty() && refresh.iat >= sessions_recorded_since_;
+  // nbf stays now: only the revocation check reads iat, and a verifier refuses a future iat.
+  const int64_t now = clock_();
+  return Sign(refresh.sub, TokenType::kAccess, false, refresh.sid, recorded ? now : refresh.iat,
+              now);
 }
 
 Result<Claims> TokenService::Verify(std::string_view token, TokenType expected) const {

@@ -67,6 +67,14 @@ class TokenService {
   TokenPair IssuePair(std::string_view username) const { return IssuePair(NewSession(username)); }
   // An access token in an existing session; fresh=false, as /token/refresh gives.
   std::string IssueAccess(std::string_view username, std::string_view sid, bool fresh);
+  // The access token /token/refresh mints from the verified `refresh` token (fresh=false, its
+  // sid). Issued now, except when `refresh` belongs to a session the store has no record of
+  // (made by the Flask service: no sid; or issued before SetSessionsRecordedSince): then its
+  // iat is the refresh token's, so that any revocation by time that covers the refresh token
+  // covers what it minted, even if that revocation was written while this one was in flight.
+  std::string IssueRefreshed(const Claims& refresh) const;
+  // Refresh tokens issued before `since` have no session record (see IssueRefreshed).
+  void SetSessionsRecordedSince(int64_t since) { sessions_recorded_since_ = since; }
 
   // Checks everything: shape and signature (kInvalidToken), exp (kTokenExpired), nbf
   // (kTokenNotYetValid), type (kNeedAccessToken / kNeedRefreshToken), then revocation of the
@@ -83,13 +91,15 @@ class TokenService {
 
  private:
   Result<Claims> Check(std::string_view token, std::optional<TokenType> expected) const;
+  // iat is `issued_at`; nbf is `now` and exp counts from it.
   std::string Sign(std::string_view username, TokenType type, bool fresh, std::string_view sid,
-                   int64_t now) const;
+                   int64_t issued_at, int64_t now) const;
 
   std::shared_ptr<const Keyring> keyring_;
   TokenLifetimes lifetimes_;
   RevocationSet& revocations_;
   Clock clock_;
+  int64_t sessions_recorded_since_ = 0;
 };
 
 // A random UUIDv4 in its canonical 36-character form.

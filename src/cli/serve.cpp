@@ -53,6 +53,9 @@ int Serve(const config::Settings& settings) {
     return StartupFailure(loaded.error().detail);
   }
   auth::TokenService tokens(*keyring, TokenPolicyFor(settings), revocations, UnixNow);
+  auto sessions_since = (*store)->SessionsRecordedSince();
+  if (!sessions_since) return StartupFailure(sessions_since.error().detail);
+  tokens.SetSessionsRecordedSince(*sessions_since);
   auth::VerifyAgainstDummy("");  // makes the dummy hash now, not on the first unknown login
   // This thread serves I/O from now on: its 19 MiB argon2id work area would sit unused.
   auth::ReleaseArgon2idWorkArea();

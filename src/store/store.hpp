@@ -31,9 +31,9 @@ struct UserRecord {
 // answered, so that revoking every token of a user can name each of its sessions.
 struct SessionRecord {
   std::string sid;
-  std::string username;     // as given; stored by its username key
-  int64_t created_at = 0;   // unix seconds
-  int64_t expires_at = 0;   // the refresh token's exp: after it the row may be pruned
+  std::string username;    // as given; stored by its username key
+  int64_t created_at = 0;  // unix seconds
+  int64_t expires_at = 0;  // the refresh token's exp: after it the row may be pruned
 };
 
 enum class RevocationKind { kToken = 0, kSession = 1 };
@@ -115,11 +115,13 @@ class Store {
                                                      int64_t revoked_before) = 0;
   // In one transaction: stores the new hash, raises the password version, and revokes every
   // token of the user as RevokeUserTokens does. kNotFound when there is no such user.
-  virtual Result<UserTokensRevoked> ChangePassword(std::string_view username,
-                                                   std::string_view hash,
+  virtual Result<UserTokensRevoked> ChangePassword(std::string_view username, std::string_view hash,
                                                    int64_t revoked_before) = 0;
   // Deletes sessions whose refresh token expired at or before `now`; returns how many went.
   virtual Result<int64_t> PruneSessions(int64_t now) = 0;
+  // When this database began recording sessions (unix seconds, the database's clock): tokens
+  // issued before it belong to sessions it has no record of.
+  virtual Result<int64_t> SessionsRecordedSince() = 0;
   // Up to `limit` users whose username key sorts after `after_key` (empty: from the start), in
   // key order, without password hashes. For listing page by page.
   virtual Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) = 0;

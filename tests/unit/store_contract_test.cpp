@@ -1145,6 +1145,12 @@ std::vector<std::string> Sids(const UserTokensRevoked& revoked) {
   return SortedIds(revoked.sessions);
 }
 
+TEST_P(StoreContractTest, ANewDatabaseRecordsSessionsSinceTimeZero) {
+  auto since = store_->SessionsRecordedSince();
+  ASSERT_TRUE(since) << Why(since);
+  EXPECT_EQ(*since, 0);
+}
+
 TEST_P(StoreContractTest, FindUserOfANewUserHasPasswordVersionZero) {
   ASSERT_TRUE(store_->CreateUser(MakeUser("ivan")));
   EXPECT_EQ(store_->FindUser("ivan")->value().password_version, 0);
@@ -1235,8 +1241,7 @@ TEST_P(StoreContractTest, RemoveUserEndsItsSessionsAndLaterSessionsFail) {
   auto removed = store_->RemoveUser("ivan", 5000);
   ASSERT_TRUE(removed) << Why(removed);
   EXPECT_EQ(Sids(*removed), (std::vector<std::string>{"s1"}));
-  EXPECT_EQ(store_->CreateSession(MakeSession("s2", "ivan"), 0).error().code,
-            ErrorCode::kConflict);
+  EXPECT_EQ(store_->CreateSession(MakeSession("s2", "ivan"), 0).error().code, ErrorCode::kConflict);
 }
 
 TEST_P(StoreContractTest, PruneSessionsDropsSessionsExpiredAtOrBeforeNow) {
@@ -1268,16 +1273,20 @@ TEST_P(StoreContractTest, SessionsRacingAPasswordChangeAreEndedByItOrRefused) {
       if (i == kThreads / 2) {
         auto result = store.ChangePassword(name, "$argon2id$new", 5000);
         std::lock_guard lock(mutex);
-        if (result) changed = *result;
-        else ADD_FAILURE() << Why(result);
+        if (result)
+          changed = *result;
+        else
+          ADD_FAILURE() << Why(result);
         return;
       }
       for (int n = 0; n < 5; ++n) {
         const std::string sid = name + "-" + std::to_string(i) + "-" + std::to_string(n);
         Status created = store.CreateSession(MakeSession(sid, name), 0);
         std::lock_guard lock(mutex);
-        if (created) recorded.push_back(sid);
-        else if (created.error().code != ErrorCode::kConflict) ADD_FAILURE() << Why(created);
+        if (created)
+          recorded.push_back(sid);
+        else if (created.error().code != ErrorCode::kConflict)
+          ADD_FAILURE() << Why(created);
       }
     });
     ASSERT_TRUE(changed.has_value());

@@ -196,6 +196,42 @@ TEST_F(TokenServiceTest, IssueAccessWithoutSidOmitsTheClaim) {
   EXPECT_FALSE(claims.contains("sid")) << claims.dump();
 }
 
+TEST_F(TokenServiceTest, IssueRefreshedOfARecordedSessionIsIssuedNowInItsSession) {
+  const std::string refresh = service.IssuePair("alice").refresh_token;
+  now = kStart + 100;
+  const Result<Claims> claims = service.Verify(refresh, TokenType::kRefresh);
+  ASSERT_TRUE(claims.ok());
+  const Json minted = Payload(service.IssueRefreshed(*claims));
+  EXPECT_EQ(minted["iat"], kStart + 100);
+  EXPECT_EQ(minted["nbf"], kStart + 100);
+  EXPECT_EQ(minted["sid"], claims->sid);
+  EXPECT_EQ(minted["fresh"], false);
+  EXPECT_EQ(minted["type"], "access");
+}
+
+TEST_F(TokenServiceTest, IssueRefreshedOfAnUnrecordedSessionKeepsTheRefreshTokensIat) {
+  // Issued before the store recorded sessions: a logout-everywhere cannot name its session,
+  // so what it mints must fall to the same time-based revocation as the refresh token itself.
+  const std::string refresh = service.IssuePair("alice").refresh_token;
+  service.SetSessionsRecordedSince(kStart + 1);
+  now = kStart + 100;
+  const Result<Claims> claims = service.Verify(refresh, TokenType::kRefresh);
+  ASSERT_TRUE(claims.ok());
+  const std::string minted = service.IssueRefreshed(*claims);
+  EXPECT_EQ(Payload(minted)["iat"], kStart);
+  EXPECT_EQ(Payload(minted)["nbf"], kStart + 100);
+  EXPECT_EQ(Payload(minted)["exp"], kStart + 100 + kAccessTtl);
+  revocations.RevokeUserBefore("alice", kStart + 100);
+  EXPECT_EQ(VerifyError(minted, TokenType::kAccess), ErrorCode::kTokenRevoked);
+}
+
+TEST_F(TokenServiceTest, IssueRefreshedOfAFlaskRefreshTokenWithoutSidKeepsItsIat) {
+  Claims flask{"alice", TokenType::kRefresh, false, NewUuid(), "", kStart - 50, kStart + 1000};
+  const Json minted = Payload(service.IssueRefreshed(flask));
+  EXPECT_EQ(minted["iat"], kStart - 50);
+  EXPECT_FALSE(minted.contains("sid"));
+}
+
 TEST_F(TokenServiceTest, IssueAccessGivesANewJtiEachTime) {
   const std::string sid = NewUuid();
   EXPECT_NE(Payload(service.IssueAccess("alice", sid, false))["jti"],

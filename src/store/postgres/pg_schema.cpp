@@ -61,6 +61,11 @@ constexpr const char* kMigrations[] = {
       );
       CREATE INDEX sessions_by_user ON sessions (username_key);
       CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+      CREATE TABLE store_facts (name TEXT NOT NULL PRIMARY KEY, value BIGINT NOT NULL);
+      -- 0 on a new database; else now, with a minute of margin for the clocks of instances
+      -- that ran the previous version meanwhile.
+      INSERT INTO store_facts (name, value) SELECT 'sessions_recorded_since', CASE WHEN EXISTS
+        (SELECT 1 FROM users) THEN CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) + 60 ELSE 0 END;
     )sql",
 };
 

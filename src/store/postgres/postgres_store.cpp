@@ -35,6 +35,7 @@ enum StatementId : std::size_t {
   kRevokeUserTokens,
   kChangePassword,
   kPruneSessions,
+  kSessionsRecordedSince,
   kStatementCount,
 };
 
@@ -123,6 +124,7 @@ const pg::StatementSpec kStatements[] = {
      "WHERE username_key = $1 RETURNING password_version",
      false},
     {"DELETE FROM sessions WHERE expires_at <= $1::bigint", true},
+    {"SELECT value FROM store_facts WHERE name = 'sessions_recorded_since'", true},
 };
 static_assert(std::size(kStatements) == kStatementCount, "one statement per StatementId");
 
@@ -232,9 +234,9 @@ Result<UserTokensRevoked> PostgresStore::RemoveUser(std::string_view username,
 }
 
 Status PostgresStore::CreateSession(const SessionRecord& session, int64_t password_version) {
-  auto rows = pool_.Run(kCreateSession,
-                        {session.sid, Str(session.created_at), Str(session.expires_at),
-                         UsernameKey(session.username), Str(password_version)});
+  auto rows =
+      pool_.Run(kCreateSession, {session.sid, Str(session.created_at), Str(session.expires_at),
+                                 UsernameKey(session.username), Str(password_version)});
   if (!rows) return rows.error();
   if (rows->Affected() == 0) {
     return Error{ErrorCode::kConflict, "database: create session: the password changed"};
@@ -272,9 +274,10 @@ Result<UserTokensRevoked> PostgresStore::ChangePassword(std::string_view usernam
                             revoked_before, "change password");
 }
 
-Result<UserTokensRevoked> PostgresStore::LockUserThenRevoke(
-    std::size_t first, const std::vector<std::string>& params, int64_t revoked_before,
-    std::string_view what) {
+Result<UserTokensRevoked> PostgresStore::LockUserThenRevoke(std::size_t first,
+                                                            const std::vector<std::string>& params,
+                                                            int64_t revoked_before,
+                                                            std::string_view what) {
   auto lease = pool_.Acquire();
   if (!lease) return lease.error();
   pg::Connection& conn = **lease;
@@ -470,6 +473,15 @@ Status PostgresStore::RemoveSigningKey(std::string_view kid) {
   auto rows = pool_.Run(kRemoveSigningKey, {std::string(kid)});
   if (!rows) return rows.error();
   return Ok{};
+}
+
+Result<int64_t> PostgresStore::SessionsRecordedSince() {
+  auto rows = pool_.Run(kSessionsRecordedSince, {});
+  if (!rows) return rows.error();
+  if (rows->Count() != 1) {
+    return Error{ErrorCode::kStorageFailure, "database: sessions recorded since: no row"};
+  }
+  return rows->Int(0, 0);
 }
 
 }  // namespace gatehouse::store

@@ -83,6 +83,11 @@ constexpr const char* kMigrations[] = {
       );
       CREATE INDEX sessions_by_user ON sessions (username_key);
       CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+      CREATE TABLE store_facts (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL);
+      -- 0 on a new database; else now, with a minute of margin for the clocks of instances
+      -- that ran the previous version meanwhile.
+      INSERT INTO store_facts (name, value) SELECT 'sessions_recorded_since', CASE WHEN EXISTS
+        (SELECT 1 FROM users) THEN CAST(strftime('%s', 'now') AS INTEGER) + 60 ELSE 0 END;
     )sql",
 };
 
@@ -117,6 +122,7 @@ enum StatementId : std::size_t {
   kDeleteUserSessions,
   kChangePassword,
   kPruneSessions,
+  kSessionsRecordedSince,
   kStatementCount,
 };
 
@@ -158,6 +164,7 @@ constexpr const char* kStatementSql[] = {
     "UPDATE users SET password_hash = ?, password_version = password_version + 1 "
     "WHERE username_key = ? RETURNING password_version",
     "DELETE FROM sessions WHERE expires_at <= ?",
+    "SELECT value FROM store_facts WHERE name = 'sessions_recorded_since'",
 };
 static_assert(std::size(kStatementSql) == kStatementCount, "one SQL text per StatementId");
 
@@ -531,8 +538,7 @@ Status SqliteStore::RevokeUserTokensLocked(const std::string& key, int64_t revok
   out.user = UserRevocation{key, revoked_before};
   BoundStatement upsert(statements_[kSetUserRevokedBefore], key, revoked_before);
   if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
-  if (Status appended = AppendEvent(RevocationEvent::Kind::kUser, key, revoked_before);
-      !appended) {
+  if (Status appended = AppendEvent(RevocationEvent::Kind::kUser, key, revoked_before); !appended) {
     return appended;
   }
   {
@@ -736,6 +742,13 @@ Status SqliteStore::RemoveSigningKey(std::string_view kid) {
   BoundStatement remove(statements_[kRemoveSigningKey], kid);
   if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove signing key");
   return Ok{};
+}
+
+Result<int64_t> SqliteStore::SessionsRecordedSince() {
+  std::lock_guard lock(mutex_);
+  BoundStatement select(statements_[kSessionsRecordedSince]);
+  if (select.Step() != SQLITE_ROW) return SqliteFailure(db_, "sessions recorded since");
+  return select.Int(0);
 }
 
 }  // namespace gatehouse::store

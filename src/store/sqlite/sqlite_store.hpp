@@ -40,8 +40,7 @@ class SqliteStore final : public Store {
   Result<std::optional<UserRecord>> FindUser(std::string_view username) override;
   Status UpdatePasswordHash(std::string_view username, std::string_view hash) override;
 
-  Result<UserTokensRevoked> RemoveUser(std::string_view username,
-                                       int64_t revoked_before) override;
+  Result<UserTokensRevoked> RemoveUser(std::string_view username, int64_t revoked_before) override;
   Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) override;
   Status Ping() override;
 
@@ -51,6 +50,7 @@ class SqliteStore final : public Store {
   Result<UserTokensRevoked> ChangePassword(std::string_view username, std::string_view hash,
                                            int64_t revoked_before) override;
   Result<int64_t> PruneSessions(int64_t now) override;
+  Result<int64_t> SessionsRecordedSince() override;
 
   Status AddRevocation(const Revocation& revocation) override;
   Result<int64_t> ImportUsers(const std::vector<UserRecord>& users) override;
