@@ -34,6 +34,7 @@ http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
       JsonObjectWriter()
           .Add("access_token", services.tokens.IssueAccess(claims.sub, claims.sid, false))
           .Finish();
+  response.no_store = true;
   return response;
 }
 
