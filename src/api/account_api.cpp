@@ -19,6 +19,7 @@ http::Response TokensResponse(std::string_view message, const auth::TokenPair& t
                       .Add("access_token", tokens.access_token)
                       .Add("refresh_token", tokens.refresh_token)
                       .Finish();
+  response.no_store = true;
   return response;
 }
 

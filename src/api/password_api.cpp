@@ -73,6 +73,7 @@ http::Response ChangePassword(const PasswordChange& change, Services& services) 
                       .Add("access_token", tokens->access_token)
                       .Add("refresh_token", tokens->refresh_token)
                       .Finish();
+  response.no_store = true;
   return response;
 }
 

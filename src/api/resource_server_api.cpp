@@ -9,9 +9,11 @@
 namespace gatehouse::api {
 namespace {
 
+// RFC 7662 §4: answers about tokens must not be cached, inactive ones included.
 http::Response Inactive() {
   http::Response response;
   response.body = R"({"active":false})";
+  response.no_store = true;
   return response;
 }
 
@@ -27,8 +29,7 @@ http::Response Active(const auth::Claims& claims) {
   if (!claims.sid.empty()) body.Add("sid", claims.sid);
   http::Response response;
   response.body = body.Finish();
-  // RFC 7662 §4: answers about tokens must not be cached.
-  response.headers.emplace_back("Cache-Control", "no-store");
+  response.no_store = true;
   return response;
 }
 
@@ -47,9 +48,9 @@ void Introspect(const http::Request& request, Services& services, Reply reply) {
       http::DecodeFields(request.content_type, request.body, {"token", "token_type_hint"});
   if (!fields) return reply(http::ErrorResponse(fields.error()));
   const auto& token = (*fields)[0];
-  if (!token || token->empty()) {
-    return reply(http::MessageResponse(400, "token: This field cannot be blank"));
-  }
+  if (!token) return reply(http::MessageResponse(400, "token: This field cannot be blank"));
+  // RFC 7662 §2.2: an empty token is simply not an active one.
+  if (token->empty()) return reply(Inactive());
   // The hint only speeds a search up (RFC 7662 §2.1); one check covers both types here.
   auto claims = services.tokens.VerifyAnyType(*token);
   reply(claims ? Active(*claims) : Inactive());

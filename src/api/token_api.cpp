@@ -32,6 +32,7 @@ http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
   http::Response response;
   response.body =
       JsonObjectWriter().Add("access_token", services.tokens.IssueRefreshed(claims)).Finish();
+  response.no_store = true;
   return response;
 }
 

@@ -87,11 +87,23 @@ constexpr auto kHeaderStorage = [] {
 }();
 constexpr std::string_view kHeaderB64(kHeaderStorage.data(), kHeaderStorage.size());
 
-// Only authenticated headers other than our own reach this.
-bool HeaderAcceptable(const std::string& text) {
+// Only authenticated headers other than our own reach this. A key without a kid accepts no
+// kid, and a key with one only its own: any other kid names a key this one is not (RFC 8725
+// §3.1), even when the MAC happens to match.
+bool HeaderAcceptable(const std::string& text, const std::string& kid) {
   const auto header = ParseJoseHeader(text);
-  // One HMAC key has no id: a `kid` names a key this verifier does not have (RFC 8725 §3.1).
-  return header && !header->kid && header->alg == "HS256";
+  if (!header || header->alg != "HS256") return false;
+  return kid.empty() ? !header->kid : header->kid == kid;
+}
+
+std::string HeaderB64(std::string_view kid) {
+  if (kid.empty()) return std::string(kHeaderB64);
+  // A kid is base64url (a thumbprint), so it needs no JSON escaping.
+  std::string json(kHeaderJson.substr(0, kHeaderJson.size() - 1));
+  json.append(R"(,"kid":")").append(kid).append(R"("})");
+  std::string out(EncodedSize(json.size()), '\0');
+  EncodeTo(json, out.data());
+  return out;
 }
 
 }  // namespace
@@ -119,7 +131,8 @@ bool Base64UrlDecode(std::string_view text, std::string& out) {
 // unit tests check this against EVP's HMAC on random keys and messages.
 struct HmacKey::Impl {
  public:
-  explicit Impl(std::string_view secret) {
+  Impl(std::string_view secret, std::string_view key_id)
+      : kid(key_id), header_b64(HeaderB64(key_id)) {
     // An empty HMAC key lets anyone forge tokens: a configuration bug, not input.
     if (secret.empty()) throw std::invalid_argument("HmacKey: empty secret");
     unsigned char block[SHA256_CBLOCK] = {};
@@ -170,12 +183,15 @@ struct HmacKey::Impl {
       return false;
     }
     // Authenticated before any JSON parsing; our own header needs no parsing at all.
-    if (header != kHeaderB64 &&
-        !(Base64UrlDecode(header, payload_json) && HeaderAcceptable(payload_json))) {
+    if (header != header_b64 &&
+        !(Base64UrlDecode(header, payload_json) && HeaderAcceptable(payload_json, kid))) {
       return false;
     }
     return Base64UrlDecode(payload, payload_json) && IsJsonObjectText(payload_json);
   }
+
+  const std::string kid;
+  const std::string header_b64;
 
  private:
   // The only copies of the secret: SHA-256 states after the key XOR ipad and opad blocks.
@@ -183,15 +199,20 @@ struct HmacKey::Impl {
   SHA256_CTX outer_;
 };
 
-HmacKey::HmacKey(std::string_view secret) : impl_(std::make_unique<Impl>(secret)) {}
+HmacKey::HmacKey(std::string_view secret, std::string_view kid)
+    : impl_(std::make_unique<Impl>(secret, kid)) {}
+
+const std::string& HmacKey::kid() const { return impl_->kid; }
+const std::string& HmacKey::header_b64() const { return impl_->header_b64; }
 
 HmacKey::~HmacKey() = default;
 
 std::string HmacKey::Sign(std::string_view payload_json) const {
-  const std::size_t signed_chars = kHeaderB64.size() + 1 + EncodedSize(payload_json.size());
+  const std::string& header = impl_->header_b64;
+  const std::size_t signed_chars = header.size() + 1 + EncodedSize(payload_json.size());
   std::string token(signed_chars + 1 + kMacChars, '.');  // the fill supplies both dots
-  std::copy(kHeaderB64.begin(), kHeaderB64.end(), token.data());
-  EncodeTo(payload_json, token.data() + kHeaderB64.size() + 1);
+  std::copy(header.begin(), header.end(), token.data());
+  EncodeTo(payload_json, token.data() + header.size() + 1);
   unsigned char mac[kMacBytes];
   if (!impl_->Mac(std::string_view(token).substr(0, signed_chars), mac)) {
     throw std::runtime_error("HmacKey: HMAC computation failed");

@@ -17,20 +17,27 @@ inline constexpr std::size_t kMaxTokenBytes = 8192;
 
 class HmacKey {
  public:
-  // `secret` is used as raw key bytes. The copy held here is zeroed on destruction.
-  explicit HmacKey(std::string_view secret);
+  // `secret` is used as raw key bytes. The copy held here is zeroed on destruction. A key with
+  // a `kid` (one of several secrets, after a rotation) writes it into the header of the tokens
+  // it signs and verifies only tokens whose header names it; a key without verifies only
+  // tokens without a `kid`.
+  explicit HmacKey(std::string_view secret, std::string_view kid = {});
   ~HmacKey();
   HmacKey(const HmacKey&) = delete;
   HmacKey& operator=(const HmacKey&) = delete;
 
   // Returns base64url(header).base64url(payload).base64url(HMAC-SHA256) for a JSON payload.
-  // The header is {"alg":"HS256","typ":"JWT"}.
+  // The header is {"alg":"HS256","typ":"JWT"}, with ,"kid":"<kid>" when the key has one.
   std::string Sign(std::string_view payload_json) const;
 
   // Checks shape, header (alg must be "HS256", typ if present "JWT", no crit) and signature
   // in constant time; on success writes the decoded payload JSON into `payload_json`.
   // Fails with kInvalidToken for every defect. Claims are not checked here.
   Status Verify(std::string_view token, std::string& payload_json) const;
+
+  const std::string& kid() const;
+  // base64url of the exact header Sign writes.
+  const std::string& header_b64() const;
 
  private:
   struct Impl;

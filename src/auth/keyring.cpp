@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,20 +14,37 @@
 #include <sstream>
 
 #include "auth/passwords.hpp"
+#include "auth/secret_file.hpp"
 #include "auth/signing_key.hpp"
 
 namespace gatehouse::auth {
 namespace {
 
-// "<10-digit unix seconds>-<8 hex sequence>.pem": names sort in creation order.
-constexpr std::size_t kKeyNameLength = 10 + 1 + 8 + 4;
+// "<10-digit unix seconds>-<8 hex sequence><suffix>": names sort in creation order.
+constexpr std::size_t kKeyStemLength = 10 + 1 + 8;
+
+// parsed_'s name for the generated HS256 secret: neither a file name nor a kid.
+const std::string kGeneratedSecret;
 
 Error KeyError(const std::string& what) { return Error{ErrorCode::kStorageFailure, what}; }
 
 std::string KeysDir(const KeyringOptions& options) { return options.data_dir + "/keys"; }
 
-bool IsKeyFileName(const std::string& name) {
-  if (name.size() != kKeyNameLength || name.compare(19, 4, ".pem") != 0 || name[10] != '-') {
+// Private keys are PEM files; rotated HS256 secrets are one line of text.
+std::string_view KeySuffix(Algorithm algorithm) {
+  return IsAsymmetric(algorithm) ? ".pem" : ".hs256";
+}
+
+// Keys come from the keys directory or the store, so they can be rotated, unless the key is
+// fixed by the configuration (jwt.private_key_file, jwt.secret).
+bool Rotatable(const KeyringOptions& options) {
+  return IsAsymmetric(options.algorithm) ? options.private_key_file.empty()
+                                         : options.hmac_secret_generated;
+}
+
+bool IsKeyFileName(const std::string& name, std::string_view suffix) {
+  if (name.size() != kKeyStemLength + suffix.size() ||
+      name.compare(kKeyStemLength, suffix.size(), suffix) != 0 || name[10] != '-') {
     return false;
   }
   return std::all_of(name.begin(), name.begin() + 10, ::isdigit) &&
@@ -35,7 +53,7 @@ bool IsKeyFileName(const std::string& name) {
 
 int64_t CreatedAt(const std::string& name) { return std::stoll(name.substr(0, 10)); }
 
-Result<std::vector<std::string>> ListKeyFiles(const std::string& dir) {
+Result<std::vector<std::string>> ListKeyFiles(const std::string& dir, std::string_view suffix) {
   std::vector<std::string> names;
   DIR* handle = ::opendir(dir.c_str());
   if (handle == nullptr) {
@@ -43,7 +61,7 @@ Result<std::vector<std::string>> ListKeyFiles(const std::string& dir) {
     return KeyError(dir + ": " + std::strerror(errno));
   }
   while (const dirent* entry = ::readdir(handle)) {
-    if (IsKeyFileName(entry->d_name)) names.emplace_back(entry->d_name);
+    if (IsKeyFileName(entry->d_name, suffix)) names.emplace_back(entry->d_name);
   }
   ::closedir(handle);
   std::sort(names.begin(), names.end());
@@ -87,10 +105,17 @@ Result<std::vector<KeyListing>> ListKeys(const KeyringOptions& options) {
   if (options.store != nullptr) {
     auto stored = options.store->LoadSigningKeys(AlgorithmName(options.algorithm));
     if (!stored) return stored.error();
-    for (auto& key : *stored) keys.push_back({key.kid, key.created_at, std::move(key.material)});
+    for (auto& key : *stored) {
+      // The generated secret is not a rotated one: the keyring holds it from the start.
+      if (key.kid == kStoredSecretKid) {
+        Wipe(key.material);
+        continue;
+      }
+      keys.push_back({key.kid, key.created_at, std::move(key.material)});
+    }
     return keys;
   }
-  auto names = ListKeyFiles(KeysDir(options));
+  auto names = ListKeyFiles(KeysDir(options), KeySuffix(options.algorithm));
   if (!names) return names.error();
   for (auto& name : *names) keys.push_back({name, CreatedAt(name), {}});
   return keys;
@@ -100,8 +125,41 @@ std::string KeySourceName(const KeyringOptions& options) {
   return options.store != nullptr ? std::string("database") : KeysDir(options);
 }
 
+// RFC 7638 thumbprint of the secret as an oct JWK: a name for it that reveals nothing of it.
+std::string HmacKid(std::string_view secret) {
+  std::string jwk = R"({"k":")" + Base64UrlEncode(secret) + R"(","kty":"oct"})";
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(jwk.data()), jwk.size());
+  Wipe(jwk);
+  return Base64UrlEncode({reinterpret_cast<const char*>(digest), sizeof digest});
+}
+
+std::string_view TrimEnd(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// A new key: its kid and its material (a PEM private key, or an HS256 secret).
+struct NewKey {
+  std::string kid;
+  std::string material;
+};
+
+Result<NewKey> GenerateKey(Algorithm algorithm) {
+  if (!IsAsymmetric(algorithm)) {
+    NewKey key{{}, GenerateSecret()};
+    key.kid = HmacKid(key.material);
+    return key;
+  }
+  auto key = SigningKey::Generate(algorithm);
+  if (!key) return key.error();
+  return NewKey{(*key)->kid(), (*key)->PrivatePem()};
+}
+
 Result<std::string> CreateStoredKey(const KeyringOptions& options, int64_t now) {
-  auto key = SigningKey::Generate(options.algorithm);
+  auto key = GenerateKey(options.algorithm);
   if (!key) return key.error();
   // Keys sort by creation second, then kid: a second key made within the same second as the
   // newest is dated one second later, so that it, not the one whose kid sorts later, signs.
@@ -112,12 +170,12 @@ Result<std::string> CreateStoredKey(const KeyringOptions& options, int64_t now) 
     created = std::max(created, listing.created_at + 1);
     Wipe(listing.pem);
   }
-  store::StoredKey stored{(*key)->kid(), std::string(AlgorithmName(options.algorithm)),
-                          (*key)->PrivatePem(), created};
+  store::StoredKey stored{key->kid, std::string(AlgorithmName(options.algorithm)),
+                          std::move(key->material), created};
   auto added = options.store->AddSigningKey(stored);
   Wipe(stored.material);
   if (!added) return added.error();
-  return (*key)->kid();
+  return key->kid;
 }
 
 Result<std::string> CreateKeyFile(const KeyringOptions& options, int64_t now) {
@@ -126,11 +184,12 @@ Result<std::string> CreateKeyFile(const KeyringOptions& options, int64_t now) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return KeyError(dir + ": " + std::strerror(errno));
   }
-  auto key = SigningKey::Generate(options.algorithm);
+  const std::string_view suffix = KeySuffix(options.algorithm);
+  auto key = GenerateKey(options.algorithm);
   if (!key) return key.error();
   // Names must sort in creation order, also for two keys made within one second: the second
   // part is one more than the largest already used in this second.
-  auto existing = ListKeyFiles(dir);
+  auto existing = ListKeyFiles(dir, suffix);
   if (!existing) return existing.error();
   char prefix[16];
   std::snprintf(prefix, sizeof prefix, "%010lld-", static_cast<long long>(now));
@@ -141,10 +200,13 @@ Result<std::string> CreateKeyFile(const KeyringOptions& options, int64_t now) {
     }
   }
   char name[32];
-  std::snprintf(name, sizeof name, "%s%08lx.pem", prefix, sequence);
-  std::string pem = (*key)->PrivatePem();
-  if (Status written = WritePrivateFile(dir + "/" + name, pem); !written) return written.error();
-  return (*key)->kid();
+  std::snprintf(name, sizeof name, "%s%08lx%.*s", prefix, sequence, static_cast<int>(suffix.size()),
+                suffix.data());
+  if (!IsAsymmetric(options.algorithm)) key->material += '\n';
+  if (Status written = WritePrivateFile(dir + "/" + name, key->material); !written) {
+    return written.error();
+  }
+  return key->kid;
 }
 
 }  // namespace
@@ -198,26 +260,60 @@ std::shared_ptr<const std::string> Keyring::JwksJson() const { return Current()-
 
 std::string Keyring::SigningKid() const {
   const auto state = Current();
-  return state->signer ? state->signer->kid() : std::string();
+  return state->signer ? state->signer->kid() : state->hmac->kid();
+}
+
+Keyring::ParsedKey Keyring::ParseKey(const KeyringOptions& options, std::string& material) {
+  ParsedKey parsed;
+  if (IsAsymmetric(options.algorithm)) {
+    // A key of another algorithm (left from before jwt.algorithm changed) is not ours to use.
+    auto key = SigningKey::FromPrivatePem(material, options.algorithm);
+    if (key) parsed.asymmetric = std::move(key).value();
+  } else if (const std::string_view secret = TrimEnd(material); secret.size() >= 32) {
+    parsed.hmac = std::make_shared<const HmacKey>(secret, HmacKid(secret));
+  }
+  Wipe(material);
+  return parsed;
+}
+
+Result<std::shared_ptr<const Keyring::State>> Keyring::MakeState(
+    std::vector<std::string> included) const {
+  auto state = std::make_shared<State>();
+  const ParsedKey& newest = parsed_.at(included.front());
+  state->signer = newest.asymmetric;
+  state->hmac = newest.hmac;
+  for (const auto& name : included) {
+    const ParsedKey& key = parsed_.at(name);
+    Status added = Ok{};
+    if (key.asymmetric) {
+      added = state->verifiers.AddPublicKey(key.asymmetric->Public());
+    } else if (key.hmac->kid().empty()) {
+      state->verifiers.SetHmacKey(key.hmac);
+    } else {
+      added = state->verifiers.AddHmacKey(key.hmac);
+    }
+    if (!added) return added.error();
+  }
+  state->jwks = std::make_shared<const std::string>(state->verifiers.Jwks().dump());
+  state->files = std::move(included);
+  return std::shared_ptr<const State>(std::move(state));
 }
 
 Result<bool> Keyring::Reload(int64_t now) {
-  if (!IsAsymmetric(options_.algorithm) || !options_.private_key_file.empty()) return false;
+  if (!Rotatable(options_)) return false;
   auto listed = ListKeys(options_);
   if (!listed) return listed.error();
   for (auto& listing : *listed) {
     if (parsed_.count(listing.name) == 0) {
-      auto pem = listing.pem.empty() ? ReadFile(KeysDir(options_) + "/" + listing.name)
-                                     : Result<std::string>(listing.pem);
-      // A key of another algorithm (left from before jwt.algorithm changed) is not ours to use.
-      auto key = pem ? SigningKey::FromPrivatePem(*pem, options_.algorithm)
-                     : Result<std::unique_ptr<SigningKey>>(pem.error());
-      if (pem) Wipe(*pem);
-      parsed_[listing.name] =
-          key ? std::shared_ptr<const SigningKey>(std::move(key).value()) : nullptr;
+      auto material = listing.pem.empty() ? ReadFile(KeysDir(options_) + "/" + listing.name)
+                                          : Result<std::string>(listing.pem);
+      parsed_[listing.name] = material ? ParseKey(options_, *material) : ParsedKey{};
     }
     Wipe(listing.pem);
   }
+  // The generated HS256 secret came before every rotated one (Open parsed it).
+  if (!IsAsymmetric(options_.algorithm))
+    listed->insert(listed->begin(), KeyListing{kGeneratedSecret, 0, {}});
   // Newest first: the newest usable key signs; an older one verifies while the key that
   // replaced it is younger than the longest token lifetime.
   std::vector<std::string> included;
@@ -231,17 +327,9 @@ Result<bool> Keyring::Reload(int64_t now) {
   if (included.empty()) return KeyError(KeySourceName(options_) + ": no key for the algorithm");
   const auto current = Current();
   if (current && current->files == included) return false;
-
-  auto state = std::make_shared<State>();
-  state->signer = parsed_[included.front()];
-  for (const auto& name : included) {
-    if (Status added = state->verifiers.AddPublicKey(parsed_[name]->Public()); !added) {
-      return added.error();
-    }
-  }
-  state->jwks = std::make_shared<const std::string>(state->verifiers.Jwks().dump());
-  state->files = std::move(included);
-  std::atomic_store(&state_, std::shared_ptr<const State>(std::move(state)));
+  auto state = MakeState(std::move(included));
+  if (!state) return state.error();
+  std::atomic_store(&state_, std::move(*state));
   generation_.fetch_add(1, std::memory_order_release);
   return true;
 }
@@ -253,6 +341,13 @@ Result<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t n
   if (!IsAsymmetric(opts.algorithm)) {
     state->hmac = std::make_shared<const HmacKey>(opts.hmac_secret);
     state->verifiers.SetHmacKey(state->hmac);
+    if (opts.hmac_secret_generated) {
+      // Rotated secrets may follow it: the same loading as for asymmetric keys.
+      keyring->parsed_[kGeneratedSecret] = ParsedKey{nullptr, state->hmac};
+      auto loaded = keyring->Reload(now);
+      if (!loaded) return loaded.error();
+      return keyring;
+    }
   } else if (!opts.private_key_file.empty()) {
     auto pem = ReadFile(opts.private_key_file);
     if (!pem) return pem.error();
@@ -280,12 +375,11 @@ Result<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t n
 }
 
 Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now) {
-  if (!IsAsymmetric(options.algorithm)) {
-    return KeyError(
-        "keys rotate needs jwt.algorithm EdDSA, ES256 or RS256 (HS256: change jwt.secret)");
-  }
-  if (!options.private_key_file.empty()) {
-    return KeyError("keys rotate cannot replace jwt.private_key_file: put a new key there instead");
+  if (!Rotatable(options)) {
+    return KeyError(IsAsymmetric(options.algorithm)
+                        ? "keys rotate cannot replace jwt.private_key_file: put a new key there "
+                          "instead"
+                        : "keys rotate cannot replace a configured jwt.secret: change it instead");
   }
   auto kid = CreateKeyFile(options, now);
   if (!kid) return kid;

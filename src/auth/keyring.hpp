@@ -1,5 +1,8 @@
 // The keys that sign and verify tokens, for the configured algorithm.
-// - HS256: one secret; nothing to rotate; the JWKS is empty.
+// - HS256: the configured secret, which alone signs and verifies; or the generated one (no
+//   kid), followed by the secrets `gatehouse keys rotate` added (each with a kid) in
+//   <data_dir>/keys/<created>-<sequence>.hs256 (0600) or in a shared store, under the same
+//   window rule as asymmetric keys. The JWKS is empty.
 // - EdDSA, ES256, RS256: private keys in <data_dir>/keys/<created>-<sequence>.pem (0600), in the
 //   store when it is shared by several instances (PostgreSQL), or the one key of
 //   jwt.private_key_file. The newest key signs; an older key keeps verifying until
@@ -27,10 +30,13 @@ namespace gatehouse::auth {
 struct KeyringOptions {
   Algorithm algorithm = Algorithm::kHS256;
   std::string hmac_secret;         // HS256 only
-  std::string data_dir;            // asymmetric: keys live in <data_dir>/keys
+  std::string data_dir;            // keys live in <data_dir>/keys
   std::string private_key_file;    // asymmetric: a fixed key instead of the keys directory
-  store::Store* store = nullptr;   // asymmetric: keys live in this store instead of data_dir
+  store::Store* store = nullptr;   // keys live in this store instead of data_dir
   int64_t max_token_lifetime = 0;  // seconds: how long a replaced key keeps verifying
+  // HS256: the secret was generated, so secrets rotated in after it count too (<data_dir>/keys
+  // or the store); a configured secret alone signs and verifies.
+  bool hmac_secret_generated = false;
 };
 
 class Keyring {
@@ -64,13 +70,24 @@ class Keyring {
   const uint64_t id_;  // unique among the process's keyrings: names this one in thread caches
   std::shared_ptr<const State> state_;   // replaced whole by Reload, read with atomic_load
   std::atomic<uint64_t> generation_{0};  // bumped after each replacement of state_
-  // Keys parsed by Reload, by file name or kid (null: unreadable or another algorithm).
-  std::map<std::string, std::shared_ptr<const SigningKey>> parsed_;
+  // Keys parsed by Reload, by file name or kid (neither key: unreadable or another
+  // algorithm); "" is the generated HS256 secret.
+  struct ParsedKey {
+    std::shared_ptr<const SigningKey> asymmetric;
+    std::shared_ptr<const HmacKey> hmac;
+    explicit operator bool() const { return asymmetric || hmac; }
+  };
+  std::map<std::string, ParsedKey> parsed_;
+
+  // Wipes `material` (a PEM private key, or an HS256 secret line).
+  static ParsedKey ParseKey(const KeyringOptions& options, std::string& material);
+  // The state of the keys named, newest (the signer) first.
+  Result<std::shared_ptr<const State>> MakeState(std::vector<std::string> included) const;
 };
 
-// `gatehouse keys rotate`: writes a new signing key into <data_dir>/keys (or the store) and
-// deletes keys whose verification window has closed. Returns the new key's kid. Fails for HS256 and
-// when a fixed jwt.private_key_file is configured.
+// `gatehouse keys rotate`: writes a new signing key (HS256: a new secret) into <data_dir>/keys
+// (or the store) and deletes keys whose verification window has closed. Returns the new key's
+// kid. Fails for a configured HS256 secret and a fixed jwt.private_key_file.
 Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now);
 
 }  // namespace gatehouse::auth

@@ -32,9 +32,8 @@ Result<std::string> ReadSecret(const std::string& path) {
   return secret;
 }
 
-constexpr const char* kStoredSecretKid = "hs256";
+}  // namespace
 
-// 32 random bytes as 43 base64url characters.
 std::string GenerateSecret() {
   unsigned char random[32];
   randombytes_buf(random, sizeof random);
@@ -44,10 +43,8 @@ std::string GenerateSecret() {
   return secret;
 }
 
-}  // namespace
-
 Result<std::string> LoadOrCreateStoredSecret(store::Store& store, int64_t now) {
-  store::StoredKey key{kStoredSecretKid, "HS256", GenerateSecret(), now};
+  store::StoredKey key{std::string(kStoredSecretKid), "HS256", GenerateSecret(), now};
   auto added = store.AddSigningKey(key);
   sodium_memzero(key.material.data(), key.material.size());
   if (!added) return added.error();

@@ -4,19 +4,26 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "store/store.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::auth {
 
+// The kid of the generated secret's row in a shared store's signing keys.
+inline constexpr std::string_view kStoredSecretKid = "hs256";
+
+// 32 random bytes as 43 base64url characters: a new HS256 secret.
+std::string GenerateSecret();
+
 // Reads the secret file, or creates it with 32 random bytes written as 43 base64url
 // characters (the key is those characters, so a Flask service can use the same string).
 // Fails with kStorageFailure and a one-line detail (never the secret itself).
 Result<std::string> LoadOrCreateSecret(const std::string& data_dir);
 
-// The same, kept in the store's signing keys (kid "hs256"): instances starting at once on one
-// database agree on the first one written. Fails with the store's error.
+// The same, kept in the store's signing keys (kid kStoredSecretKid): instances starting at once on
+// one database agree on the first one written. Fails with the store's error.
 Result<std::string> LoadOrCreateStoredSecret(store::Store& store, int64_t now);
 
 }  // namespace gatehouse::auth

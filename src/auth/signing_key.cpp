@@ -216,6 +216,20 @@ std::string SigningKey::Sign(std::string_view payload_json) const {
 
 void VerifierSet::SetHmacKey(std::shared_ptr<const HmacKey> key) { hmac_ = std::move(key); }
 
+Status VerifierSet::AddHmacKey(std::shared_ptr<const HmacKey> key) {
+  if (!key || key->kid().empty()) {
+    return Error{ErrorCode::kBadRequest, "verifier set: no HS256 key with a kid"};
+  }
+  const auto existing = hmac_by_kid_.find(key->kid());
+  if (existing != hmac_by_kid_.end()) {
+    if (existing->second == key) return Ok{};
+    return Error{ErrorCode::kConflict, "verifier set: kid " + key->kid() + " names another key"};
+  }
+  hmac_by_header_.emplace(key->header_b64(), key);
+  hmac_by_kid_.emplace(key->kid(), std::move(key));
+  return Ok{};
+}
+
 Status VerifierSet::AddPublicKey(std::shared_ptr<const PublicKey> key) {
   if (!key || !IsAsymmetric(key->algorithm())) {
     return Error{ErrorCode::kBadRequest, "verifier set: no asymmetric key"};
@@ -266,6 +280,11 @@ bool VerifierSet::VerifyToken(std::string_view token, std::string& payload_json)
   const std::string_view signature = parts.signature;
   // HS256 is HmacKey's business alone: it checks the MAC before parsing anything.
   if (header == Hs256HeaderB64()) return hmac_ && hmac_->Verify(token, payload_json).ok();
+  if (!hmac_by_header_.empty()) {
+    if (const auto ours = hmac_by_header_.find(header); ours != hmac_by_header_.end()) {
+      return ours->second->Verify(token, payload_json).ok();
+    }
+  }
 
   const PublicKey* key = nullptr;
   if (const auto ours = by_header_.find(header); ours != by_header_.end()) {
@@ -274,7 +293,13 @@ bool VerifierSet::VerifyToken(std::string_view token, std::string& payload_json)
     HeaderFields fields;
     if (!ParseHeader(header, fields)) return false;
     if (fields.algorithm == Algorithm::kHS256) {
-      return hmac_ && hmac_->Verify(token, payload_json).ok();
+      // The kid picks the secret (none: the first one); the key checks the kid again.
+      const HmacKey* hmac = hmac_.get();
+      if (fields.kid) {
+        const auto it = hmac_by_kid_.find(*fields.kid);
+        hmac = it != hmac_by_kid_.end() ? it->second.get() : nullptr;
+      }
+      return hmac != nullptr && hmac->Verify(token, payload_json).ok();
     }
     key = SelectKey(fields.algorithm, fields.kid ? &*fields.kid : nullptr);
     if (key == nullptr) return false;
@@ -312,7 +337,7 @@ std::shared_ptr<const PublicKey> VerifierSet::Find(std::string_view kid) const {
   return it == by_kid_.end() ? nullptr : it->second;
 }
 
-bool VerifierSet::HasHmacKey() const { return hmac_ != nullptr; }
+bool VerifierSet::HasHmacKey() const { return hmac_ != nullptr || !hmac_by_kid_.empty(); }
 std::size_t VerifierSet::PublicKeyCount() const { return keys_.size(); }
 
 }  // namespace gatehouse::auth

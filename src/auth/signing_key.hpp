@@ -72,14 +72,19 @@ class SigningKey {
 //    its rotation window. Tokens must carry a kid naming one of them, and that key's
 //    algorithm must equal the header's alg.
 //  - migration: both; an HS256 token goes to the HMAC key only, others by kid.
+//  - HS256 after rotations: SetHmacKey for the first secret (tokens without kid), AddHmacKey
+//    for each rotated secret (tokens naming its kid).
 // Thread safety: the const members may run on many threads at once. The mutating members must
 // not overlap any other call; to rotate while serving, copy the set (cheap: keys are shared),
 // change the copy, and publish it (e.g. std::atomic<std::shared_ptr<const VerifierSet>>).
 // Copyable and movable; copies share the (immutable) keys.
 class VerifierSet {
  public:
-  // The HS256 key (replacing any earlier one); nullptr removes it.
+  // The HS256 key without kid (replacing any earlier one); nullptr removes it.
   void SetHmacKey(std::shared_ptr<const HmacKey> key);
+  // An HS256 key with a kid, for tokens naming it. Failure: kBadRequest for nullptr or a key
+  // without kid, kConflict when another key has that kid.
+  Status AddHmacKey(std::shared_ptr<const HmacKey> key);
 
   // Adds an asymmetric public key under key->kid(). Adding the same key material under the
   // same kid again is a no-op. Failure: kConflict when the kid names different key material,
@@ -121,6 +126,9 @@ class VerifierSet {
   const PublicKey* SelectKey(Algorithm algorithm, const std::string* kid) const;
 
   std::shared_ptr<const HmacKey> hmac_;
+  using HmacMap = std::map<std::string, std::shared_ptr<const HmacKey>, std::less<>>;
+  HmacMap hmac_by_kid_;
+  HmacMap hmac_by_header_;  // base64url of the exact header each keyed HmacKey writes
   std::vector<std::shared_ptr<const PublicKey>> keys_;  // in the order added, for Jwks()
   KeyMap by_kid_;
   KeyMap by_header_;  // base64url of the exact header Sign writes for each key

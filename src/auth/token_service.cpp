@@ -57,6 +57,16 @@ bool ReadString(simdjson::dom::element value, std::string_view& out) {
   return !value.get(out) && !out.empty() && out.size() <= kMaxClaimBytes;
 }
 
+// A `sub` that could never name an account (a control character, NUL among them) is refused
+// here, so that no endpoint passes it on to the store, the logs or the revocation set. Other
+// names outside the registration rules stay: accounts imported from Flask may have them.
+bool ReadSubject(simdjson::dom::element value, std::string_view& out) {
+  return ReadString(value, out) && std::none_of(out.begin(), out.end(), [](char c) {
+           const auto byte = static_cast<unsigned char>(c);
+           return byte < 0x20 || byte == 0x7F;
+         });
+}
+
 // NumericDate (RFC 7519 §2) may be fractional; anything else, or absurd values, is refused.
 bool ReadTime(simdjson::dom::element value, int64_t& out) {
   double number = 0;
@@ -87,7 +97,7 @@ bool ReadClaim(unsigned bit, simdjson::dom::element value, const TokenLifetimes&
   std::string_view iss;
   switch (bit) {
     case kSub:
-      return ReadString(value, strings.sub);
+      return ReadSubject(value, strings.sub);
     case kType:
       return ReadString(value, strings.type);
     case kJti:

@@ -26,12 +26,22 @@ void Progress(const char* what, const Tally& tally, int64_t total) {
   if (total >= 10 * kBatch) std::cerr << what << ": " << tally.seen << "/" << total << "\n";
 }
 
+// Tokens naming a `sub` with a control character or over 256 bytes are refused (docs/api.md),
+// so such an account could never use a token: it is skipped like a foreign hash.
+bool CouldBeNamedByAToken(const std::string& username) {
+  return !username.empty() && username.size() <= 256 &&
+         std::none_of(username.begin(), username.end(), [](char c) {
+           const auto byte = static_cast<unsigned char>(c);
+           return byte < 0x20 || byte == 0x7F;
+         });
+}
+
 Status ImportUsers(store::Store& store, const std::string& path, int64_t total, Tally& tally) {
   const int64_t now = UnixNow();
   return store::ReadFlaskUsers(path, kBatch, [&](const std::vector<store::FlaskUser>& batch) {
     std::vector<store::UserRecord> records;
     for (const auto& user : batch) {
-      if (user.username.empty() || user.password_hash.rfind(kPbkdf2Prefix, 0) != 0) {
+      if (!CouldBeNamedByAToken(user.username) || user.password_hash.rfind(kPbkdf2Prefix, 0) != 0) {
         ++tally.skipped;
         continue;
       }

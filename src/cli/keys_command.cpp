@@ -24,7 +24,8 @@ Result<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings,
   options.max_token_lifetime = std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds);
   if (options.algorithm == auth::Algorithm::kHS256) {
     options.hmac_secret = settings.jwt_secret;
-    if (options.hmac_secret.empty()) {
+    options.hmac_secret_generated = options.hmac_secret.empty();
+    if (options.hmac_secret_generated) {
       auto generated = store.IsShared() ? auth::LoadOrCreateStoredSecret(store, UnixNow())
                                         : auth::LoadOrCreateSecret(settings.data_dir);
       if (!generated) return generated.error();
@@ -53,9 +54,14 @@ auth::TokenLifetimes TokenPolicyFor(const config::Settings& settings) {
 
 int KeysRotate(const config::Settings& settings) {
   if (!auth::InitCrypto()) return Failure("libsodium failed to initialise");
-  if (settings.jwt_algorithm == "HS256") {
+  const bool hs256 = settings.jwt_algorithm == "HS256";
+  if (hs256 && !settings.jwt_secret.empty()) {
+    // A configured secret means exactly what it says: gatehouse signs with it and nothing
+    // else, so a secret made here would silently take its place.
     return Failure(
-        "keys rotate needs jwt.algorithm EdDSA, ES256 or RS256 (HS256: change jwt.secret)");
+        "keys rotate: jwt.secret is set, and gatehouse signs with exactly that value; change "
+        "jwt.secret yourself (tokens of the old value stop verifying), or remove it and let "
+        "gatehouse generate and rotate its own (docs/operations.md, Rotating the HS256 secret)");
   }
   auto store = OpenStoreOrReport(settings);
   if (!store) return 1;
@@ -65,6 +71,10 @@ int KeysRotate(const config::Settings& settings) {
   if (!kid) return Failure(kid.error().detail);
   std::cout << "new signing key " << *kid << " (" << settings.jwt_algorithm
             << "); running servers switch to it within a second\n";
+  if (hs256) {
+    std::cout << "resource servers that verify with the HS256 secret need the new one; "
+                 "gatehouse keeps accepting tokens of the previous one until they expire\n";
+  }
   return 0;
 }
 

@@ -27,6 +27,9 @@ struct Response {
   std::string body;  // JSON unless content_type says otherwise
   std::string_view content_type = "application/json; charset=utf-8";  // a literal
   std::vector<std::pair<std::string, std::string>> headers;
+  // An answer carrying a token, or about one: Cache-Control: no-store and Pragma: no-cache
+  // (RFC 6749 §5.1, RFC 7662 §4), written from a literal rather than two allocated headers.
+  bool no_store = false;
   bool close = false;  // close the connection after sending
 };
 

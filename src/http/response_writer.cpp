@@ -29,6 +29,7 @@ void WriteResponse(const Response& response, std::string_view request_id, bool c
   out.append("\r\n");
   AppendHeader(out, "Content-Type", response.content_type);
   for (const auto& [name, value] : response.headers) AppendHeader(out, name, value);
+  if (response.no_store) out.append("Cache-Control: no-store\r\nPragma: no-cache\r\n");
   if (!request_id.empty()) AppendHeader(out, "X-Request-Id", request_id);
   if (close) AppendHeader(out, "Connection", "close");
   out.append("Content-Length: ");

@@ -382,3 +382,33 @@ def assert_active(r, token: str, ttype: str) -> dict:
             assert got[k] == claims[k], (k, got[k], claims[k])
     assert r.headers.get("Cache-Control") == "no-store", r.headers.get("Cache-Control")
     return got
+
+
+# -- HS256 rotation --------------------------------------------------------------------------
+
+HS256_SECRET_FILE_RE = re.compile(r"^\d{10}-[0-9a-f]{8}\.hs256$")
+
+
+def oct_thumbprint(secret: str) -> str:
+    """RFC 7638 thumbprint of the oct JWK whose key bytes are the secret string's bytes."""
+    canon = json.dumps({"k": b64u(secret.encode()), "kty": "oct"}, separators=(",", ":"))
+    return b64u(hashlib.sha256(canon.encode()).digest())
+
+
+def hs256_secret_files(data_dir: Path) -> list[Path]:
+    d = Path(data_dir) / "keys"
+    if not d.is_dir():
+        return []
+    return sorted(p for p in d.iterdir() if p.suffix == ".hs256")
+
+
+def rotated_hs256_secrets(data_dir: Path) -> dict:
+    """kid -> secret of every HS256 secret `keys rotate` made (not the first, kid-less one):
+    files <data_dir>/keys/*.hs256 on SQLite, rows of signing_keys on PostgreSQL."""
+    if gh.pg_mode():
+        rows = gh.psql(gh.pg_database_for_data_dir(data_dir),
+                       "SELECT material FROM signing_keys WHERE algorithm = 'HS256' AND kid <> 'hs256'")
+        secrets = [r.strip() for r in rows]
+    else:
+        secrets = [p.read_text().strip() for p in hs256_secret_files(data_dir)]
+    return {oct_thumbprint(s): s for s in secrets}

@@ -190,8 +190,12 @@ def test_missing_token_field(srv, as_json):
 
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["form", "json"])
-def test_blank_token_field(srv, as_json):
-    assert_message(introspect(srv, "", as_json=as_json), 400, "token: This field cannot be blank")
+def test_blank_token_field_is_inactive(srv, as_json):
+    # RFC 7662 §2.2: a token that is not active, whatever the reason, is {"active": false};
+    # only a request without the field at all is malformed (above).
+    r = introspect(srv, "", as_json=as_json)
+    assert_inactive(r)
+    assert r.headers.get("Cache-Control") == "no-store", r.headers
 
 
 def test_get_is_not_allowed(srv):

@@ -164,15 +164,8 @@ def test_rotation_in_the_same_second_as_the_previous_key(server_factory):
     assert printed[-1] in jwks_kids(srv)
 
 
-@pytest.mark.parametrize("argv", [["--jwt-algorithm", "HS256"], []], ids=["explicit", "default"])
-def test_rotate_under_hs256_fails(tmp_path, argv):
-    data_dir = tmp_path / "data"
-    p = run_cli(["keys", "rotate", "--data-dir", str(data_dir), *argv])
-    assert p.returncode == 1, describe(p)
-    out = (p.stdout + p.stderr).strip()
-    lines = out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gatehouse: "), describe(p)
-    assert key_files(data_dir) == [], "a key was written under HS256"
+# HS256 rotation (the default install) and its refusal of a configured jwt.secret:
+# test_keys_hs256_rotation.py.
 
 
 def test_old_key_drops_out_after_its_window(server_factory):

@@ -170,3 +170,18 @@ def test_refused_import_leaves_the_store_empty(tmp_path):
 def test_import_needs_a_file_argument(tmp_path):
     p = run_cli(["import-flask"], data_dir=tmp_path / "data")
     assert p.returncode == 2, describe(p)
+
+
+def test_names_no_token_could_carry_are_skipped(tmp_path):
+    """docs/api.md: a token whose sub holds a control character or is over 256 bytes is
+    `Invalid token`, so an account so named could never use one: the import skips it."""
+    names = ["grace", "ctl\x01name", "new\nline", "del\x7fete", "g" * 257, "h" * 256]
+    flask_db = tmp_path / "flask.db"
+    build_flask_db(flask_db, [(n, pbkdf2_sha256_hash("grace password")) for n in names], [])
+    data_dir = tmp_path / "data"
+    p = run_cli(["import-flask", str(flask_db)], data_dir=data_dir)
+    assert_ok(p)
+    assert first_int(p.stdout) == 2, describe(p)
+    rows = dump_table(data_dir, "users")
+    assert len(rows) == 2, rows
+    assert any("grace" in str(r) for r in rows) and any("h" * 256 in str(r) for r in rows), rows

@@ -143,3 +143,31 @@ def test_two_instances_started_together_agree_on_the_eddsa_key(server_factory):
     assert header_of(reg_a["access_token"])["kid"] == header_of(reg_b["access_token"])["kid"]
     assert b.me(reg_a["access_token"]).status_code == 200
     assert a.me(reg_b["access_token"]).status_code == 200
+
+
+def test_cli_hs256_rotation_on_the_database_reaches_both_instances(server_factory, tmp_path):
+    """Issue 13: the generated HS256 secret rotates in the database; both instances sign with
+    the new secret (its kid in the header) and keep accepting tokens of the generated one."""
+    a, b = instances(server_factory)
+    u, reg = a.new_user("hsrot", PW)
+    assert "kid" not in header_of(reg["access_token"])
+    p = cli(["keys", "rotate"], a.database_url, tmp_path)
+    assert_cli_ok(p)
+    m = ROTATE_RE.search(p.stdout + p.stderr)
+    assert m, f"no 'new signing key <kid> (...)' line\n{describe(p)}"
+    assert not (tmp_path / "cli-data" / "keys").exists(), "a shared store keeps the secret, not files"
+    new_kid = m.group(1)
+
+    def signing_kid(srv):
+        r = srv.refresh(reg["refresh_token"])
+        assert r.status_code == 200, r.text
+        return header_of(r.json()["access_token"]).get("kid")
+
+    for srv in (a, b):
+        assert poll(lambda: signing_kid(srv) == new_kid, timeout=PICKUP), \
+            f"{srv.name} still signs with kid {signing_kid(srv)!r}, not {new_kid}"
+        r = srv.me(reg["access_token"])
+        assert r.status_code == 200 and r.json()["username"] == u, (srv.name, r.text)
+    _, reg_b = b.new_user("hsrotb", PW)
+    assert header_of(reg_b["access_token"]).get("kid") == new_kid
+    assert a.me(reg_b["access_token"]).status_code == 200

@@ -194,6 +194,23 @@ TEST_F(HmacKeyTest, SignUsesFixedHeader) {
   EXPECT_EQ(header, R"({"alg":"HS256","typ":"JWT"})");
 }
 
+TEST(HmacKeyWithKid, SignsItsKidAndVerifiesOnlyTokensNamingIt) {
+  const HmacKey named(kSecret, "k1");
+  const HmacKey bare(kSecret);
+  const std::string token = named.Sign(R"({"sub":"alice"})");
+  std::string header;
+  ASSERT_TRUE(Base64UrlDecode(token.substr(0, token.find('.')), header));
+  EXPECT_EQ(header, R"({"alg":"HS256","typ":"JWT","kid":"k1"})");
+  EXPECT_EQ(token.substr(0, token.find('.')), named.header_b64());
+  std::string payload;
+  EXPECT_TRUE(named.Verify(token, payload).ok());
+  EXPECT_EQ(payload, R"({"sub":"alice"})");
+  // same secret, but the kid does not match the key: refused both ways
+  EXPECT_FALSE(bare.Verify(token, payload).ok());
+  EXPECT_FALSE(named.Verify(bare.Sign(R"({"sub":"alice"})"), payload).ok());
+  EXPECT_FALSE(HmacKey(kSecret, "k2").Verify(token, payload).ok());
+}
+
 // HmacKey computes HMAC over the low-level SHA-256 state: differential against OpenSSL's own
 // HMAC for keys on both sides of the 64-byte block (longer keys are hashed first) and payloads
 // crossing several block boundaries.

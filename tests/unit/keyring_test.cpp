@@ -187,13 +187,90 @@ TEST_F(KeyringTest, HmacKeyringHasAnEmptyJwksAndNoKid) {
   EXPECT_TRUE(Verifies(**keyring, (*keyring)->Sign(R"({"sub":"a"})")));
 }
 
-TEST_F(KeyringTest, RotateRefusesHmacAndAFixedKeyFile) {
-  KeyringOptions hmac;
+TEST_F(KeyringTest, RotateRefusesAConfiguredHmacSecretAndAFixedKeyFile) {
+  KeyringOptions hmac = Options(Algorithm::kHS256);
   hmac.hmac_secret = std::string(32, 's');
   EXPECT_FALSE(RotateSigningKey(hmac, kNow).ok());
+  EXPECT_FALSE(fs::exists(dir_ / "keys"));
   KeyringOptions fixed = Options(Algorithm::kEdDSA);
   fixed.private_key_file = (dir_ / "key.pem").string();
   EXPECT_FALSE(RotateSigningKey(fixed, kNow).ok());
+}
+
+// ---- HS256 with a generated secret: rotation as for asymmetric keys --------------------------
+
+KeyringOptions GeneratedHmac(KeyringOptions options) {
+  options.algorithm = Algorithm::kHS256;
+  options.hmac_secret = "generated-secret-0123456789abcdef0123456789";
+  options.hmac_secret_generated = true;
+  return options;
+}
+
+TEST_F(KeyringTest, HmacRotationSignsWithAKidAndKeepsTheGeneratedSecretVerifying) {
+  const KeyringOptions options = GeneratedHmac(Options(Algorithm::kHS256));
+  auto keyring = Keyring::Open(options, kNow);
+  ASSERT_TRUE(keyring.ok()) << keyring.error().detail;
+  const std::string old_token = (*keyring)->Sign(R"({"sub":"a"})");
+  EXPECT_EQ(KidOf(old_token), "");
+  EXPECT_TRUE(Verifies(**keyring, HmacKey(options.hmac_secret).Sign(R"({"sub":"flask"})")));
+
+  auto kid = RotateSigningKey(options, kNow + 10);
+  ASSERT_TRUE(kid.ok()) << kid.error().detail;
+  std::vector<fs::path> files(fs::directory_iterator(dir_ / "keys"), fs::directory_iterator());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].extension(), ".hs256");
+  EXPECT_EQ(fs::status(files[0]).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+
+  auto changed = (*keyring)->Reload(kNow + 11);
+  ASSERT_TRUE(changed.ok() && *changed);
+  EXPECT_EQ((*keyring)->SigningKid(), *kid);
+  const std::string new_token = (*keyring)->Sign(R"({"sub":"a"})");
+  EXPECT_EQ(KidOf(new_token), *kid);
+  EXPECT_TRUE(Verifies(**keyring, new_token));
+  EXPECT_TRUE(Verifies(**keyring, old_token));
+  EXPECT_EQ(*(*keyring)->JwksJson(), R"({"keys":[]})");
+
+  // a fresh start (a restart) finds both
+  auto reopened = Keyring::Open(options, kNow + 12);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->SigningKid(), *kid);
+  EXPECT_TRUE(Verifies(**reopened, old_token));
+  EXPECT_TRUE(Verifies(**reopened, new_token));
+}
+
+TEST_F(KeyringTest, HmacGeneratedSecretDropsOutWhenItsSuccessorOutlivesTheLongestToken) {
+  const KeyringOptions options = GeneratedHmac(Options(Algorithm::kHS256));
+  auto keyring = Keyring::Open(options, kNow);
+  ASSERT_TRUE(keyring.ok());
+  const std::string old_token = (*keyring)->Sign(R"({"sub":"a"})");
+  auto first = RotateSigningKey(options, kNow + 10);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*keyring)->Reload(kNow + 10 + kLifetime - 1).ok());
+  const std::string first_token = (*keyring)->Sign(R"({"sub":"a"})");
+  EXPECT_TRUE(Verifies(**keyring, old_token));
+  ASSERT_TRUE((*keyring)->Reload(kNow + 10 + kLifetime).ok());
+  EXPECT_FALSE(Verifies(**keyring, old_token));
+  EXPECT_TRUE(Verifies(**keyring, first_token));
+  // a second rotation keeps the first rotated secret for its window
+  auto second = RotateSigningKey(options, kNow + 20 + kLifetime);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE((*keyring)->Reload(kNow + 21 + kLifetime).ok());
+  EXPECT_EQ((*keyring)->SigningKid(), *second);
+  EXPECT_TRUE(Verifies(**keyring, first_token));
+}
+
+TEST_F(KeyringTest, HmacRotatedSecretsAreIgnoredForAConfiguredSecret) {
+  const KeyringOptions generated = GeneratedHmac(Options(Algorithm::kHS256));
+  ASSERT_TRUE(RotateSigningKey(generated, kNow).ok());
+  KeyringOptions configured = generated;
+  configured.hmac_secret_generated = false;
+  auto keyring = Keyring::Open(configured, kNow + 1);
+  ASSERT_TRUE(keyring.ok());
+  EXPECT_EQ((*keyring)->SigningKid(), "");
+  const std::string token = (*keyring)->Sign(R"({"sub":"a"})");
+  EXPECT_EQ(KidOf(token), "");
+  EXPECT_TRUE(Verifies(**keyring, HmacKey(configured.hmac_secret).Sign(R"({"sub":"a"})")));
 }
 
 TEST_F(KeyringTest, PrivateKeyFileOfTheWrongTypeFailsToOpen) {

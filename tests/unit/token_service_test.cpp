@@ -488,6 +488,28 @@ TEST_F(TokenServiceTest, GarbageIsInvalid) {
   EXPECT_EQ(VerifyError("a.b.c", TokenType::kAccess), ErrorCode::kInvalidToken);
 }
 
+// A sub no account can have is refused at the signature's level of trust, for both types.
+TEST_F(TokenServiceTest, SubWithAControlCharacterIsInvalidToken) {
+  for (const std::string& sub :
+       {std::string("ali\0ce", 6), std::string("\0", 1), std::string("ali\nce"),
+        std::string("ali\x1f"), std::string("ali\x7f")}) {
+    for (const std::string_view type : {"access", "refresh"}) {
+      Json payload = FlaskPayload(type);
+      payload["sub"] = sub;
+      const TokenType expected = type == "access" ? TokenType::kAccess : TokenType::kRefresh;
+      EXPECT_EQ(VerifyError(SignCustom(payload), expected), ErrorCode::kInvalidToken) << sub;
+      EXPECT_FALSE(service.VerifyAnyType(SignCustom(payload)).ok()) << sub;
+    }
+  }
+}
+
+TEST_F(TokenServiceTest, SubOutsideTheRegistrationRulesButPrintableVerifies) {
+  // Names imported from the Flask service may break the registration rules.
+  Json payload = FlaskPayload();
+  payload["sub"] = "john doe " + std::string(100, 'x') + "\u00e9";
+  EXPECT_TRUE(service.Verify(SignCustom(payload), TokenType::kAccess).ok());
+}
+
 TEST_F(TokenServiceTest, CustomPayloadWithCorrectClaimsVerifies) {
   // The control for the claim-type tests below: the same signing path, valid claims.
   EXPECT_TRUE(service.Verify(SignCustom(FlaskPayload()), TokenType::kAccess).ok());
