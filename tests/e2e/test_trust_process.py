@@ -195,7 +195,7 @@ def test_a_jwt_secret_file_others_can_read_refuses_the_start(tmp_path):
 
 
 def test_a_private_key_file_others_can_read_refuses_the_start(tmp_path):
-    key = write_key_file(tmp_path / "key.pem", generate_key("EdDSA"))
+    key = write_key_file(tmp_path / "key.pem", generate_key("Ed25519"))
     os.chmod(key, 0o640)
     p = run_serve(tmp_path, ["--jwt-algorithm", "EdDSA", "--jwt-private-key-file", str(key)])
     assert_refused(p, str(key))

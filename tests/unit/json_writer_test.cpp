@@ -147,5 +147,28 @@ TEST(JsonObjectWriter, OutputParsesBackToTheSameValues) {
             (nlohmann::json{{"s", nasty}, {nasty, "key"}, {"n", -1700000000}, {"b", true}}));
 }
 
+// Log lines carry client bytes (a request path): whatever they are, the line stays valid JSON.
+TEST(JsonObjectWriter, BytesThatAreNotUtf8BecomeTheReplacementCharacter) {
+  EXPECT_EQ(JsonObjectWriter().Add("p", "/\xff\xfe/\xc3(x").Finish(),
+            R"({"p":"/\ufffd\ufffd/\ufffd(x"})");
+  // Overlong forms, surrogates, above U+10FFFF and a sequence cut short are not UTF-8 either.
+  EXPECT_EQ(JsonObjectWriter().Add("p", "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82").Finish(),
+            R"({"p":"\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd"})");
+}
+
+TEST(JsonObjectWriter, WellFormedUtf8IsKeptAsIs) {
+  const std::string text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91 0123456789abcdef\xc3\xa9";
+  EXPECT_EQ(JsonObjectWriter().Add("p", text).Finish(), "{\"p\":\"" + text + "\"}");
+}
+
+TEST(JsonObjectWriter, AnyBytesParseAsJson) {
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+  for (int i = 255; i >= 0; --i) bytes += static_cast<char>(i);
+  nlohmann::json parsed;
+  EXPECT_NO_THROW(parsed = nlohmann::json::parse(JsonObjectWriter().Add("s", bytes).Finish()));
+  EXPECT_TRUE(parsed.contains("s"));
+}
+
 }  // namespace
 }  // namespace gatehouse
