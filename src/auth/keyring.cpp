@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "auth/passwords.hpp"
+#include "auth/secret_file.hpp"
 #include "auth/signing_key.hpp"
 
 namespace gatehouse::auth {
@@ -254,6 +255,9 @@ Result<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t n
     state->hmac = std::make_shared<const HmacKey>(opts.hmac_secret);
     state->verifiers.SetHmacKey(state->hmac);
   } else if (!opts.private_key_file.empty()) {
+    if (Status private_file = CheckPrivateFile(opts.private_key_file); !private_file) {
+      return private_file.error();
+    }
     auto pem = ReadFile(opts.private_key_file);
     if (!pem) return pem.error();
     auto key = SigningKey::FromPrivatePem(*pem, opts.algorithm);

@@ -4,15 +4,24 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "store/store.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::auth {
 
+// True for an HS256 secret gatehouse refuses: under 32 bytes, or one byte repeated.
+bool IsWeakSecret(std::string_view secret);
+
+// Fails with kBadRequest naming the file when group or others may read it (mode & 077), or
+// with kStorageFailure when it cannot be examined. For every file that holds a secret.
+Status CheckPrivateFile(const std::string& path);
+
 // Reads the secret file, or creates it with 32 random bytes written as 43 base64url
 // characters (the key is those characters, so a Flask service can use the same string).
-// Fails with kStorageFailure and a one-line detail (never the secret itself).
+// Fails with kStorageFailure and a one-line detail (never the secret itself), or kBadRequest
+// when the file is weak (IsWeakSecret) or readable by group or others.
 Result<std::string> LoadOrCreateSecret(const std::string& data_dir);
 
 // The same, kept in the store's signing keys (kid "hs256"): instances starting at once on one
