@@ -349,6 +349,9 @@ Result<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t n
       return keyring;
     }
   } else if (!opts.private_key_file.empty()) {
+    if (Status private_file = CheckPrivateFile(opts.private_key_file); !private_file) {
+      return private_file.error();
+    }
     auto pem = ReadFile(opts.private_key_file);
     if (!pem) return pem.error();
     auto key = SigningKey::FromPrivatePem(*pem, opts.algorithm);

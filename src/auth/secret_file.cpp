@@ -20,6 +20,7 @@ Error FileError(const std::string& path, const std::string& what) {
 }
 
 Result<std::string> ReadSecret(const std::string& path) {
+  if (Status private_file = CheckPrivateFile(path); !private_file) return private_file.error();
   std::ifstream in(path, std::ios::binary);
   if (!in) return FileError(path, std::strerror(errno));
   std::stringstream text;
@@ -28,7 +29,11 @@ Result<std::string> ReadSecret(const std::string& path) {
   while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
     secret.pop_back();
   }
-  if (secret.size() < 32) return FileError(path, "secret shorter than 32 bytes");
+  if (IsWeakSecret(secret)) {
+    sodium_memzero(secret.data(), secret.size());
+    return Error{ErrorCode::kBadRequest,
+                 path + ": the secret is too weak (at least 32 bytes, not one repeated byte)"};
+  }
   return secret;
 }
 
@@ -41,6 +46,22 @@ std::string GenerateSecret() {
       Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(random), sizeof random));
   sodium_memzero(random, sizeof random);
   return secret;
+}
+
+bool IsWeakSecret(std::string_view secret) {
+  if (secret.size() < 32) return true;
+  return secret.find_first_not_of(secret.front()) == std::string_view::npos;
+}
+
+Status CheckPrivateFile(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return FileError(path, std::strerror(errno));
+  if ((info.st_mode & (S_IRWXG | S_IRWXO)) == 0) return Ok{};
+  // As ssh does with keys: a secret others could read is no longer a secret.
+  return Error{ErrorCode::kBadRequest, path +
+                                           ": holds a secret but group or others can read it "
+                                           "(chmod 600 " +
+                                           path + ")"};
 }
 
 Result<std::string> LoadOrCreateStoredSecret(store::Store& store, int64_t now) {

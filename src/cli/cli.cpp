@@ -1,9 +1,11 @@
 #include "cli/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 
+#include "auth/secret_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/serve.hpp"
 #include "obs/logging.hpp"
@@ -35,6 +37,18 @@ CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::strin
   CLI::App* command = parent.add_subcommand(name, help);
   command->fallthrough();
   return command;
+}
+
+// A config file that sets a secret (jwt.secret, introspection.secret) must be private to its
+// owner, like the jwt-secret file (API.md §8).
+Status CheckConfigFileMode(const std::string& path, const config::RawSettings& file) {
+  const bool holds_secret = std::any_of(file.begin(), file.end(), [](const auto& entry) {
+    const std::string& name = entry.first;
+    return name == "secret" ||
+           (name.size() > 7 && name.compare(name.size() - 7, 7, ".secret") == 0);
+  });
+  if (!holds_secret) return Ok{};
+  return auth::CheckPrivateFile(path);
 }
 
 }  // namespace
@@ -104,6 +118,9 @@ if (!config_file.empty()) {
   auto read = config::ReadTomlFile(config_file);
   if (!read) return UsageFailure(read.error().detail);
   file = std::move(*read);
+  if (Status private_file = CheckConfigFileMode(config_file, file); !private_file) {
+    return UsageFailure(private_file.error().detail);
+  }
 }
 auto settings = config::Resolve(file, config::ReadEnvironment(), flags);
 if (!settings) return UsageFailure(settings.error().detail);

@@ -1,10 +1,13 @@
 #include "cli/serve.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <optional>
 #include <thread>
@@ -27,25 +30,70 @@ namespace {
 // instance) is honoured here within about this long.
 constexpr auto kFeedPollInterval = std::chrono::milliseconds(500);
 
-int StartupFailure(const std::string& line) {
+int StartupFailure(const std::string& line, int exit_status = 1) {
   obs::Error("cannot start", {{"error", line}});
-  return 1;
+  return exit_status;
+}
+
+// A setting or file the operator must fix (a weak secret, a secret file others can read) ends
+// the start with status 2, as a bad setting does; anything else (storage, I/O) with 1.
+int StartupFailure(const Error& error) {
+  return StartupFailure(error.detail, error.code == ErrorCode::kBadRequest ? 2 : 1);
+}
+
+// Only SIGTERM and SIGINT end the server (the Server handles them, and SIGHUP). A log reader
+// that exits must not kill it (SIGPIPE: writes then fail with EPIPE), nor a stray USR1/USR2.
+// SIGHUP is ignored until the server's handler takes it over, so a reload asked during start-up
+// is not fatal either.
+void IgnoreStraySignals() {
+  for (int sig : {SIGPIPE, SIGUSR1, SIGUSR2, SIGHUP}) std::signal(sig, SIG_IGN);
+}
+
+// Every connection is a descriptor: raise the soft limit to what limits.max_connections needs
+// (plus headroom for the store, the listeners and the log), up to the hard limit.
+void RaiseDescriptorLimit(const config::Settings& settings) {
+  constexpr rlim_t kHeadroom = 256;
+  const rlim_t needed = static_cast<rlim_t>(settings.max_connections) + kHeadroom +
+                        static_cast<rlim_t>(settings.threads + settings.database_pool_size);
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed) return;
+  rlimit raised = limit;
+  raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? needed : std::min(needed, limit.rlim_max);
+  if (raised.rlim_cur > limit.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+    limit = raised;
+  }
+  if (limit.rlim_cur >= needed) return;
+  obs::Warn("cannot raise the file descriptor limit to what limits.max_connections needs",
+            {{"needed", std::to_string(needed)},
+             {"soft_limit", std::to_string(limit.rlim_cur)},
+             {"hard_limit", limit.rlim_max == RLIM_INFINITY ? std::string("unlimited")
+                                                            : std::to_string(limit.rlim_max)}});
 }
 
 }  // namespace
 
 int Serve(const config::Settings& settings) {
+  IgnoreStraySignals();
+  // First: a second gatehouse on a served address stops here, before it touches storage.
+  auto listen_claim = http::ListenClaim::Take(settings.listen_host, settings.listen_port);
+  if (!listen_claim) return StartupFailure(listen_claim.error());
+  RaiseDescriptorLimit(settings);
   if (!auth::InitCrypto()) return StartupFailure("libsodium failed to initialise");
   if (::mkdir(settings.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return StartupFailure("data_dir " + settings.data_dir + ": " + std::strerror(errno));
   }
-  auto store = store::OpenStore(settings.database, {settings.database_pool_size});
+  std::string new_database;  // logged once the start has succeeded
+  auto store = store::OpenStore(settings.database, {settings.database_pool_size},
+                                [&new_database](const std::string& path) { new_database = path; });
   if (!store) return StartupFailure(store.error().detail);
 
   auto keyring = OpenKeyring(settings, **store);
-  if (!keyring) return StartupFailure(keyring.error().detail);
+  if (!keyring) return StartupFailure(keyring.error());
   auth::RevocationSet revocations;
   store::UserCache users;  // before revocation_sync, whose thread erases from it
+  // SIGHUP (from the server's signal handler) asks the sync thread, which owns reloads, to
+  // reload the signing keys at once. Before revocation_sync, whose thread reads it.
+  std::atomic<bool> reload_asked{false};
   auth::RevocationSync revocation_sync(
       **store, revocations, UnixNow,
       std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds));
@@ -87,16 +135,20 @@ int Serve(const config::Settings& settings) {
       [&users](const std::string& username_key) {
         users.Erase(username_key);  // a removed user's /me must not be served from the cache
       },
-      [keyring = *keyring, last_reload = std::chrono::steady_clock::time_point()]() mutable {
+      [keyring = *keyring, &reload_asked,
+       last_reload = std::chrono::steady_clock::time_point()]() mutable {
         // `gatehouse keys rotate` adds a key file or row; pick it up. At most twice a second,
-        // however often revocations wake the sync thread.
+        // however often revocations wake the sync thread; at once when SIGHUP asked for it.
+        const bool asked = reload_asked.exchange(false);
         const auto now = std::chrono::steady_clock::now();
-        if (now - last_reload < kFeedPollInterval) return;
+        if (!asked && now - last_reload < kFeedPollInterval) return;
         last_reload = now;
         if (auto reloaded = keyring->Reload(UnixNow()); !reloaded) {
           obs::Warn("reloading signing keys failed", {{"error", reloaded.error().detail}});
         } else if (*reloaded) {
           obs::Info("signing keys reloaded", {{"signing_kid", keyring->SigningKid()}});
+        } else if (asked) {
+          obs::Info("signing keys unchanged", {{"signing_kid", keyring->SigningKid()}});
         }
       });
   // PostgreSQL: another instance's revocation wakes the sync thread at once (LISTEN/NOTIFY).
@@ -105,9 +157,17 @@ int Serve(const config::Settings& settings) {
       (*store)->WatchRevocationFeed([&revocation_sync] { revocation_sync.Wake(); });
 
   server.emplace(settings, services);
-  if (Status listening = server->Listen(); !listening) {
+  if (Status listening = server->Listen(std::move(*listen_claim)); !listening) {
     return StartupFailure(listening.error().detail);
   }
+  if (!new_database.empty()) {
+    obs::Info("created a new, empty database at " + new_database, {{"path", new_database}});
+  }
+  server->OnHangup([&reload_asked, &revocation_sync] {
+    obs::Info("SIGHUP: reloading signing keys");
+    reload_asked = true;
+    revocation_sync.Wake();
+  });
   const std::string address =
       "http://" + settings.listen_host + ":" + std::to_string(server->port());
   obs::Info("gatehouse listening",

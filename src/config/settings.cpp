@@ -133,9 +133,11 @@ const std::map<std::string, std::pair<Applier, const char*>>& Appliers() {
         "expected a whole number from 1 to 1000"}},
       {"jwt.secret",
        {[](const std::string& t, Settings& s) {
-          return t.size() >= 32 && (s.jwt_secret = t, true);
+          // One repeated byte (40 NULs, 32 'a's) has the length of a key and none of its worth.
+          const bool weak = t.size() < 32 || t.find_first_not_of(t.front()) == std::string::npos;
+          return !weak && (s.jwt_secret = t, true);
         },
-        "must be at least 32 bytes"}},
+        "must be at least 32 bytes, not one repeated byte"}},
       {"jwt.algorithm",
        {[](const std::string& t, Settings& s) {
           const bool known = t == "HS256" || t == "EdDSA" || t == "ES256" || t == "RS256";

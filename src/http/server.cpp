@@ -19,6 +19,10 @@ using tcp = net::ip::tcp;
 
 namespace {
 constexpr auto kDrainLimit = std::chrono::seconds(10);
+// Long enough that a full descriptor table costs nothing, short enough that serving resumes
+// about as soon as a connection closes.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+constexpr int64_t kAcceptLogEvery = 10;  // seconds
 using ReusePort = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 }  // namespace
 
@@ -28,6 +32,7 @@ struct Server::Worker {
   net::io_context context{1};
   Acceptor acceptor{context.get_executor()};
   net::steady_timer sweep_timer{context};
+  net::steady_timer accept_backoff{context};
   // A request waiting on a worker pool leaves no operation pending in its io_context; without
   // this guard the context would run out of work during a drain and never deliver the answer.
   net::executor_work_guard<net::io_context::executor_type> keep_running =
@@ -49,11 +54,11 @@ Server::~Server() {
   workers_.clear();
 }
 
-Status Server::Listen() {
+Status Server::Listen(ListenClaim claim) {
   boost::system::error_code ec;
-  const auto address = net::ip::make_address(settings_.listen_host, ec);
-  if (ec) return Error{ErrorCode::kBadRequest, "setting listen: invalid address"};
-  port_ = settings_.listen_port;
+  listen_claim_ = std::move(claim);
+  const auto address = listen_claim_.address();
+  port_ = listen_claim_.port();  // port 0: the port the claim found free
   for (auto& worker : workers_) {
     auto& acceptor = worker->acceptor;
     const tcp::endpoint endpoint(address, port_);
@@ -61,12 +66,11 @@ Status Server::Listen() {
         !acceptor.set_option(tcp::acceptor::reuse_address(true), ec) &&
         !acceptor.set_option(ReusePort(true), ec) && !acceptor.bind(endpoint, ec) &&
         !acceptor.listen(net::socket_base::max_listen_connections, ec)) {
-      port_ = acceptor.local_endpoint().port();  // port 0: every acceptor shares the first's
       continue;
     }
-    return Error{ErrorCode::kBadRequest,
-                 "setting listen: cannot listen on " + settings_.listen_host + ":" +
-                     std::to_string(settings_.listen_port) + ": " + ec.message()};
+    return Error{ErrorCode::kStorageFailure, "setting listen: cannot listen on " +
+                                                 settings_.listen_host + ":" +
+                                                 std::to_string(port_) + ": " + ec.message()};
   }
   return Ok{};
 }
@@ -74,6 +78,10 @@ Status Server::Listen() {
 void Server::Accept(Worker& worker) {
   worker.acceptor.async_accept([this, &worker](boost::system::error_code ec, Socket socket) {
     if (ec == net::error::operation_aborted || !worker.acceptor.is_open()) return;
+    if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+        ec == net::error::no_memory || ec == boost::system::errc::too_many_files_open_in_system) {
+      return BackOffAccept(worker, ec);
+    }
     if (!ec) {
       // Past the cap a new connection is closed at once: the ones being served keep their share.
       if (open_connections_.fetch_add(1, std::memory_order_relaxed) >= settings_.max_connections) {
@@ -84,6 +92,28 @@ void Server::Accept(Worker& worker) {
         StartSession(std::move(socket), *this, worker.deadlines);
       }
     }
+    Accept(worker);
+  });
+}
+
+void Server::BackOffAccept(Worker& worker, const boost::system::error_code& error) {
+  // One line every few seconds at most, with how many accepts failed since the last one.
+  static std::atomic<int64_t> failures{0};
+  static std::atomic<int64_t> last_logged{0};
+  failures.fetch_add(1, std::memory_order_relaxed);
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = last_logged.load(std::memory_order_relaxed);
+  if (now - last >= kAcceptLogEvery && last_logged.compare_exchange_strong(last, now)) {
+    obs::Warn("accept failed: out of file descriptors or memory; backing off",
+              {{"error", error.message()},
+               {"failures", std::to_string(failures.exchange(0))},
+               {"open_connections", std::to_string(open_connections_.load())}});
+  }
+  worker.accept_backoff.expires_after(kAcceptBackoff);
+  worker.accept_backoff.async_wait([this, &worker](boost::system::error_code ec) {
+    if (ec || draining()) return;
     Accept(worker);
   });
 }
@@ -102,6 +132,8 @@ void Server::Run() {
   signals.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) BeginDrain();
   });
+  net::signal_set hangups(workers_.front()->context, SIGHUP);
+  WaitForHangup(hangups);
   for (auto& worker : workers_) {
     Accept(*worker);
     SweepDeadlines(*worker);
@@ -113,6 +145,18 @@ void Server::Run() {
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
   }
+}
+
+void Server::WaitForHangup(net::signal_set& hangups) {
+  hangups.async_wait([this, &hangups](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (on_hangup_) {
+      on_hangup_();
+    } else {
+      obs::Info("SIGHUP: nothing to reload");
+    }
+    WaitForHangup(hangups);
+  });
 }
 
 void Server::Stop() {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/signal_set.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -10,6 +12,7 @@
 
 #include "api/services.hpp"
 #include "config/settings.hpp"
+#include "http/listen_claim.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::http {
@@ -19,8 +22,11 @@ class Server {
   Server(const config::Settings& settings, api::Services& services);
   ~Server();
 
-  // Binds every acceptor. Fails with a one-line detail (e.g. address in use).
-  Status Listen();
+  // Binds every acceptor on the claimed address (taken first, before the slow parts of the
+  // start, see http/listen_claim.hpp), and keeps the claim while it runs.
+  Status Listen(ListenClaim claim);
+  // Called (on an I/O thread) when SIGHUP arrives. Call before Run().
+  void OnHangup(std::function<void()> on_hangup) { on_hangup_ = std::move(on_hangup); }
   // The port actually bound (differs from the setting when it was 0).
   uint16_t port() const { return port_; }
   // Serves until SIGTERM/SIGINT or Stop(), then drains in-flight requests (at most 10 s).
@@ -38,6 +44,10 @@ class Server {
  private:
   struct Worker;
   void Accept(Worker& worker);
+  // Out of descriptors (or kernel memory), accept fails at once for as long as it lasts:
+  // waiting a little instead of retrying keeps the thread from spinning.
+  void BackOffAccept(Worker& worker, const boost::system::error_code& error);
+  void WaitForHangup(boost::asio::signal_set& hangups);
   void SweepDeadlines(Worker& worker);
   void BeginDrain();
   void WaitForDrain(std::chrono::steady_clock::time_point deadline);
@@ -45,6 +55,8 @@ class Server {
   const config::Settings& settings_;
   api::Services& services_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  ListenClaim listen_claim_;
+  std::function<void()> on_hangup_;
   uint16_t port_ = 0;
   std::atomic<bool> draining_{false};
   std::atomic<int> open_connections_{0};

@@ -31,8 +31,9 @@ Error StorageError(std::string detail) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url,
-                                         const StoreOptions& options) {
+Result<std::unique_ptr<Store>> OpenStore(
+    const std::string& database_url, const StoreOptions& options,
+    const std::function<void(const std::string& path)>& on_new_database) {
   const std::size_t separator = database_url.find(kSchemeSeparator);
   if (separator == std::string::npos) {
     return StorageError("expected a URL of the form sqlite://<path> or postgresql://...");
@@ -53,7 +54,7 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url,
   if (path.empty()) {
     return StorageError("sqlite:// needs a file path, e.g. sqlite://./gatehouse.db");
   }
-  return SqliteStore::Open(path);
+  return SqliteStore::Open(path, on_new_database);
 }
 
 Status CheckDatabaseUrl(const std::string& database_url) {

@@ -193,8 +193,11 @@ struct StoreOptions {
 // Opens (creating and migrating when needed) the store named by a `database` setting:
 // "sqlite://<path>" or "postgresql://user:password@host:port/db" (also "postgres://").
 // Fails with kStorageFailure or kStorageUnavailable and a readable detail without the password.
-Result<std::unique_ptr<Store>> OpenStore(const std::string& database_url,
-                                         const StoreOptions& options = {});
+// SQLite: `on_new_database` (if set) is called with the path when the file did not exist and
+// was created (the server logs it, so that a data_dir that went missing never passes unnoticed).
+Result<std::unique_ptr<Store>> OpenStore(
+    const std::string& database_url, const StoreOptions& options = {},
+    const std::function<void(const std::string& path)>& on_new_database = {});
 
 // Checks the form of a `database` setting without connecting: a known scheme, and for
 // PostgreSQL a URI that libpq parses, a numeric port and a known sslmode. The detail says what

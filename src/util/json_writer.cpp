@@ -10,16 +10,45 @@ namespace {
 constexpr uint64_t kEachByte = 0x0101010101010101ULL;
 constexpr uint64_t kHighBits = 0x8080808080808080ULL;
 
-// Whether any byte of the 8 in `word` is a control character, '"' or '\\' (the bytes RFC 8259
-// requires escaped). The usual SWAR tests: a byte below 0x20 borrows in `word - 0x20` where its
+// Whether any byte of the 8 in `word` needs a look: a control character, '"' or '\\' (the
+// bytes RFC 8259 requires escaped), or a byte of 0x80 and above (which must be checked to be
+// well-formed UTF-8). The usual SWAR tests: a byte below 0x20 borrows in `word - 0x20` where its
 // high bit was clear, and a byte equal to c becomes zero after XOR with c.
 bool WordNeedsEscape(uint64_t word) {
   const auto has_zero = [](uint64_t v) { return ((v - kEachByte) & ~v & kHighBits) != 0; };
   const bool has_control = ((word - 0x20 * kEachByte) & ~word & kHighBits) != 0;
-  return has_control || has_zero(word ^ ('"' * kEachByte)) || has_zero(word ^ ('\\' * kEachByte));
+  return (word & kHighBits) != 0 || has_control || has_zero(word ^ ('"' * kEachByte)) ||
+         has_zero(word ^ ('\\' * kEachByte));
 }
 
 bool ByteNeedsEscape(unsigned char byte) { return byte < 0x20 || byte == '"' || byte == '\\'; }
+
+// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF) that starts text[i] (a byte >= 0x80), or 0 when there is none.
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
+  const auto at = [&text](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = at(i);
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (text.size() - i < length || at(i + 1) < low || at(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
 
 }  // namespace
 
@@ -41,13 +70,18 @@ void AppendJsonString(std::string& out, std::string_view text) {
       }
     }
     const auto byte = static_cast<unsigned char>(text[i]);
-    if (!ByteNeedsEscape(byte)) {
-      ++i;
+    std::size_t sequence = byte >= 0x80 ? Utf8SequenceLength(text, i) : 0;
+    if (sequence == 0 && !ByteNeedsEscape(byte) && byte < 0x80) sequence = 1;
+    if (sequence != 0) {
+      i += sequence;
       continue;
     }
     out.append(text.data() + run_start, i - run_start);
     run_start = ++i;
-    if (byte == '"' || byte == '\\') {
+    if (byte >= 0x80) {
+      // Not UTF-8 (a client's path, a header): U+FFFD keeps the line valid JSON.
+      out += "\\ufffd";
+    } else if (byte == '"' || byte == '\\') {
       out += '\\';
       out += static_cast<char>(byte);
     } else {

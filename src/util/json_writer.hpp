@@ -8,7 +8,9 @@
 
 namespace gatehouse {
 
-// Appends `text` as a JSON string literal (quotes included), escaping as RFC 8259 requires.
+// Appends `text` as a JSON string literal (quotes included), escaping as RFC 8259 requires;
+// a byte that is not part of well-formed UTF-8 becomes U+FFFD, so the result is always valid
+// JSON whatever bytes a client sent.
 void AppendJsonString(std::string& out, std::string_view text);
 
 class JsonObjectWriter {

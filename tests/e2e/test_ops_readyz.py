@@ -25,10 +25,11 @@ def test_readyz_refuses_other_methods(server):
     assert "GET" in r.headers.get("Allow", ""), r.headers
 
 
-def test_readyz_503_when_storage_is_down():
-    # Tests run as root: chmod does not make the database unreadable. The running server keeps
-    # its SQLite file open (unlinking or replacing it changes nothing for it), it holds a
-    # shared lock on the WAL database so no other process can take an exclusive one, and this
-    # build refuses postgresql:// URLs at start-up. No reliable way to break storage under a
-    # running server from outside was found.
-    pytest.skip("no reliable way to make SQLite storage fail under a running server as root")
+@pytest.mark.sqlite_only  # PostgreSQL going away: test_pg_outage.py
+def test_readyz_503_when_storage_is_down(server):
+    # Deleting the SQLite file under the running server (API.md §8; more in test_trust_storage.py).
+    (server.data_dir / "gatehouse.db").unlink()
+    r = server.get("/readyz")
+    assert r.status_code == 503, (r.status_code, r.text)
+    assert r.headers.get("Content-Type") == JSON_CT, r.headers.get("Content-Type")
+    assert r.headers.get("Retry-After", "").isdigit(), r.headers

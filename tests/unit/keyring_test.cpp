@@ -278,8 +278,15 @@ TEST_F(KeyringTest, PrivateKeyFileOfTheWrongTypeFailsToOpen) {
   ASSERT_TRUE(key.ok());
   const fs::path path = dir_ / "key.pem";
   std::ofstream(path) << (*key)->PrivatePem();
-  KeyringOptions options = Options(Algorithm::kEdDSA);
+  KeyringOptions options = Options(Algorithm::kES256);
   options.private_key_file = path.string();
+  // Written with the umask's mode (0644 here): a key others can read is refused (API.md §8).
+  auto exposed = Keyring::Open(options, kNow);
+  ASSERT_FALSE(exposed.ok());
+  EXPECT_EQ(exposed.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(exposed.error().detail.find(path.string()), std::string::npos);
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  options.algorithm = Algorithm::kEdDSA;
   EXPECT_FALSE(Keyring::Open(options, kNow).ok());
   options.algorithm = Algorithm::kES256;
   auto keyring = Keyring::Open(options, kNow);

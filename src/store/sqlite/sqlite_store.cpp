@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -11,6 +12,8 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+
+#include "obs/logging.hpp"
 
 namespace gatehouse::store {
 namespace {
@@ -172,9 +175,34 @@ using StatementPtr = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
 
 Error Failure(std::string detail) { return Error{ErrorCode::kStorageFailure, std::move(detail)}; }
 
+// Errors of the storage itself rather than of the statement: the disk is full, failing or
+// gone, the file cannot be (re)opened or written. Nothing was written; the client may retry.
+bool StorageIsFailing(int code) {
+  switch (code & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // SQLite's messages name tables and columns, never bound values, so no secret leaks here.
 Error SqliteFailure(sqlite3* db, std::string_view what) {
-  return Failure("database: " + std::string(what) + ": " + sqlite3_errmsg(db));
+  std::string detail = "database: " + std::string(what) + ": " + sqlite3_errmsg(db);
+  if (!StorageIsFailing(sqlite3_extended_errcode(db))) return Failure(std::move(detail));
+  // Logged at most every few seconds: under load every write fails the same way.
+  static std::atomic<int64_t> last_logged{0};
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = last_logged.load(std::memory_order_relaxed);
+  if (now - last >= 5 && last_logged.compare_exchange_strong(last, now)) {
+    obs::Error("storage unavailable: writing the database fails", {{"error", detail}});
+  }
+  return Error{ErrorCode::kStorageUnavailable, std::move(detail)};
 }
 
 int BindOne(sqlite3_stmt* stmt, int index, std::string_view text) {
@@ -260,13 +288,14 @@ Status CheckParentDirectory(const std::string& path) {
 
 // SQLite would create the file world-readable and it holds password hashes. SQLite gives
 // the -wal and -shm files the mode of the database file, so they stay private too.
-Status CreatePrivateFileIfMissing(const std::string& path) {
+// Answers whether it created the file.
+Result<bool> CreatePrivateFileIfMissing(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd >= 0) {
     ::close(fd);
-    return Ok{};
+    return true;
   }
-  if (errno == EEXIST) return Ok{};
+  if (errno == EEXIST) return false;
   return Failure("create file: " + std::generic_category().message(errno));
 }
 
@@ -354,14 +383,16 @@ std::optional<RevocationKind> ToRevocationKind(int64_t value) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path) {
+Result<std::unique_ptr<Store>> SqliteStore::Open(
+    const std::string& path, const std::function<void(const std::string&)>& on_new_database) {
   const auto with_path = [&path](const Error& error) {
     return Failure("database '" + path + "': " + error.detail);
   };
   if (Status checked = CheckParentDirectory(path); !checked) return with_path(checked.error());
-  if (Status created = CreatePrivateFileIfMissing(path); !created) {
-    return with_path(created.error());
-  }
+  Result<bool> created = CreatePrivateFileIfMissing(path);
+  if (!created) return with_path(created.error());
+  // A missing file may be a first start, or a data_dir that went away or a wrong path: say so.
+  if (*created && on_new_database) on_new_database(path);
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, kOpenFlags, nullptr);
   // The store owns the handle from here on, even when the open failed: it must be closed.
@@ -372,6 +403,9 @@ Result<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path) {
   if (Status prepared = store->PrepareStatements(); !prepared) {
     return with_path(prepared.error());
   }
+  Result<FileIdentity> identity = FileIdentity::Of(path);
+  if (!identity) return identity.error();
+  store->file_ = std::move(*identity);
   return std::unique_ptr<Store>(std::move(store));
 }
 
@@ -413,10 +447,11 @@ Status SqliteStore::PrepareStatements() {
 Status SqliteStore::CreateUser(const UserRecord& user) {
   const std::string key = UsernameKey(user.username);
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement insert(statements_[kInsertUser], user.username, key, user.password_hash,
                         user.created_at);
   const int rc = insert.Step();
-  if (rc == SQLITE_DONE) return Ok{};
+  if (rc == SQLITE_DONE) return file_.Check();
   if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
     return Error{ErrorCode::kConflict, "database: create user: username is taken"};
   }
@@ -426,6 +461,7 @@ Status SqliteStore::CreateUser(const UserRecord& user) {
 Result<std::optional<UserRecord>> SqliteStore::FindUser(std::string_view username) {
   const std::string key = UsernameKey(username);
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement select(statements_[kFindUser], key);
   const int rc = select.Step();
   if (rc == SQLITE_DONE) return std::optional<UserRecord>();
@@ -437,12 +473,13 @@ Result<std::optional<UserRecord>> SqliteStore::FindUser(std::string_view usernam
 Status SqliteStore::UpdatePasswordHash(std::string_view username, std::string_view hash) {
   const std::string key = UsernameKey(username);
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement update(statements_[kUpdatePasswordHash], hash, key);
   if (update.Step() != SQLITE_DONE) return SqliteFailure(db_, "update password hash");
   if (sqlite3_changes64(db_) == 0) {
     return Error{ErrorCode::kNotFound, "database: update password hash: no such user"};
   }
-  return Ok{};
+  return file_.Check();
 }
 
 template <typename Body>
@@ -451,6 +488,8 @@ Status SqliteStore::InTransaction(std::string_view what, Body body) {
   Status result = body();
   if (result) result = Exec(db_, "COMMIT", what);
   if (!result) (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  // Committed into a file that is no longer at the path is lost: never acknowledged.
+  if (result) result = file_.Check();
   return result;
 }
 
@@ -463,6 +502,7 @@ Status SqliteStore::AppendEvent(RevocationEvent::Kind kind, std::string_view sub
 
 Status SqliteStore::AddRevocation(const Revocation& revocation) {
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   return InTransaction("add revocation", [&]() -> Status {
     BoundStatement insert(statements_[kAddRevocation], revocation.id,
                           static_cast<int64_t>(revocation.kind), revocation.expires_at);
@@ -475,6 +515,7 @@ Status SqliteStore::AddRevocation(const Revocation& revocation) {
 Result<int64_t> SqliteStore::ImportUsers(const std::vector<UserRecord>& users) {
   int64_t inserted = 0;
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   Status done = InTransaction("import users", [&]() -> Status {
     for (const UserRecord& user : users) {
       BoundStatement insert(statements_[kImportUser], user.username, UsernameKey(user.username),
@@ -491,6 +532,7 @@ Result<int64_t> SqliteStore::ImportUsers(const std::vector<UserRecord>& users) {
 Result<int64_t> SqliteStore::ImportRevocations(const std::vector<Revocation>& revocations) {
   int64_t inserted = 0;
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   Status done = InTransaction("import revocations", [&]() -> Status {
     for (const Revocation& revocation : revocations) {
       BoundStatement insert(statements_[kImportRevocation], revocation.id,
@@ -509,6 +551,7 @@ Result<UserTokensRevoked> SqliteStore::RemoveUser(std::string_view username,
   const std::string key = UsernameKey(username);
   UserTokensRevoked revoked;
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   Status done = InTransaction("remove user", [&]() -> Status {
     BoundStatement remove(statements_[kDeleteUser], key);
     if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove user");
@@ -524,13 +567,14 @@ Result<UserTokensRevoked> SqliteStore::RemoveUser(std::string_view username,
 Status SqliteStore::CreateSession(const SessionRecord& session, int64_t password_version) {
   const std::string key = UsernameKey(session.username);
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement insert(statements_[kCreateSession], session.sid, session.created_at,
                         session.expires_at, key, password_version);
   if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "create session");
   if (sqlite3_changes64(db_) == 0) {
     return Error{ErrorCode::kConflict, "database: create session: the password changed"};
   }
-  return Ok{};
+  return file_.Check();
 }
 
 Status SqliteStore::RevokeUserTokensLocked(const std::string& key, int64_t revoked_before,
@@ -569,6 +613,7 @@ Result<UserTokensRevoked> SqliteStore::RevokeUserTokens(std::string_view usernam
   const std::string key = UsernameKey(username);
   UserTokensRevoked revoked;
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   Status done = InTransaction("revoke user tokens", [&]() -> Status {
     return RevokeUserTokensLocked(key, revoked_before, revoked);
   });
@@ -582,6 +627,7 @@ Result<UserTokensRevoked> SqliteStore::ChangePassword(std::string_view username,
   const std::string key = UsernameKey(username);
   UserTokensRevoked revoked;
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   Status done = InTransaction("change password", [&]() -> Status {
     {
       BoundStatement update(statements_[kChangePassword], hash, key);
@@ -600,6 +646,7 @@ Result<UserTokensRevoked> SqliteStore::ChangePassword(std::string_view username,
 
 Result<int64_t> SqliteStore::PruneSessions(int64_t now) {
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement prune(statements_[kPruneSessions], now);
   if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, "prune sessions");
   return static_cast<int64_t>(sqlite3_changes64(db_));
@@ -608,6 +655,7 @@ Result<int64_t> SqliteStore::PruneSessions(int64_t now) {
 Result<std::vector<UserRecord>> SqliteStore::ListUsers(std::string_view after_key, int limit) {
   std::vector<UserRecord> users;
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement select(statements_[kListUsers], after_key, static_cast<int64_t>(limit));
   int rc = SQLITE_OK;
   while ((rc = select.Step()) == SQLITE_ROW) {
@@ -619,12 +667,14 @@ Result<std::vector<UserRecord>> SqliteStore::ListUsers(std::string_view after_ke
 
 Status SqliteStore::Ping() {
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   return Exec(db_, "SELECT 1", "ping");
 }
 
 Result<std::vector<Revocation>> SqliteStore::LoadRevocations(int64_t now) {
   std::vector<Revocation> revocations;
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement select(statements_[kLoadRevocations], now);
   int rc = SQLITE_OK;
   while ((rc = select.Step()) == SQLITE_ROW) {
@@ -640,6 +690,7 @@ Result<std::vector<Revocation>> SqliteStore::LoadRevocations(int64_t now) {
 
 Result<int64_t> SqliteStore::PruneRevocations(int64_t now) {
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement prune(statements_[kPruneRevocations], now);
   if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, "prune revocations");
   return static_cast<int64_t>(sqlite3_changes64(db_));
@@ -649,6 +700,7 @@ Status SqliteStore::SetUserRevokedBefore(const UserRevocation& revocation) {
   // Normalised again so a caller passing the username as typed still hits the same row.
   const std::string key = UsernameKey(revocation.username_key);
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   return InTransaction("set user revoked-before", [&]() -> Status {
     BoundStatement upsert(statements_[kSetUserRevokedBefore], key, revocation.revoked_before);
     if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
@@ -659,6 +711,7 @@ Status SqliteStore::SetUserRevokedBefore(const UserRevocation& revocation) {
 Result<std::vector<UserRevocation>> SqliteStore::LoadUserRevocations() {
   std::vector<UserRevocation> revocations;
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement select(statements_[kLoadUserRevocations]);
   int rc = SQLITE_OK;
   while ((rc = select.Step()) == SQLITE_ROW) {
@@ -670,6 +723,7 @@ Result<std::vector<UserRevocation>> SqliteStore::LoadUserRevocations() {
 
 Result<int64_t> SqliteStore::LatestRevocationEvent() {
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement select(statements_[kLatestEvent]);
   if (select.Step() != SQLITE_ROW) return SqliteFailure(db_, "latest revocation event");
   return select.Int(0);
@@ -678,6 +732,7 @@ Result<int64_t> SqliteStore::LatestRevocationEvent() {
 Result<std::vector<RevocationEvent>> SqliteStore::RevocationsSince(int64_t seq, int limit) {
   std::vector<RevocationEvent> events;
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement select(statements_[kEventsSince], seq, static_cast<int64_t>(limit));
   int rc = SQLITE_OK;
   while ((rc = select.Step()) == SQLITE_ROW) {
@@ -692,6 +747,7 @@ Result<std::vector<RevocationEvent>> SqliteStore::RevocationsSince(int64_t seq, 
 
 Result<int64_t> SqliteStore::PruneRevocationEvents(int64_t before) {
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement prune(statements_[kPruneEvents], before);
   if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, "prune revocation events");
   return static_cast<int64_t>(sqlite3_changes64(db_));
@@ -699,6 +755,7 @@ Result<int64_t> SqliteStore::PruneRevocationEvents(int64_t before) {
 
 Result<int64_t> SqliteStore::PruneUserRevocations(int64_t before) {
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement prune(statements_[kPruneUserRevocations], before);
   if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, "prune user revocations");
   return static_cast<int64_t>(sqlite3_changes64(db_));
@@ -708,6 +765,7 @@ Result<bool> SqliteStore::IsRevoked(std::string_view jti, std::string_view sid,
                                     std::string_view username, int64_t issued_at) {
   const std::string key = UsernameKey(username);
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement select(statements_[kIsRevoked], jti, sid, key, issued_at);
   if (select.Step() != SQLITE_ROW) return SqliteFailure(db_, "is revoked");
   return select.Int(0) != 0;
@@ -719,15 +777,19 @@ std::unique_ptr<FeedWatch> SqliteStore::WatchRevocationFeed(std::function<void()
 
 Result<bool> SqliteStore::AddSigningKey(const StoredKey& key) {
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement insert(statements_[kAddSigningKey], key.kid, key.algorithm, key.material,
                         key.created_at);
   if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "add signing key");
-  return sqlite3_changes64(db_) != 0;
+  const bool added = sqlite3_changes64(db_) != 0;
+  if (Status file = file_.Check(); !file) return file.error();
+  return added;
 }
 
 Result<std::vector<StoredKey>> SqliteStore::LoadSigningKeys(std::string_view algorithm) {
   std::vector<StoredKey> keys;
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement select(statements_[kLoadSigningKeys], algorithm);
   int rc = SQLITE_OK;
   while ((rc = select.Step()) == SQLITE_ROW) {
@@ -739,6 +801,7 @@ Result<std::vector<StoredKey>> SqliteStore::LoadSigningKeys(std::string_view alg
 
 Status SqliteStore::RemoveSigningKey(std::string_view kid) {
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement remove(statements_[kRemoveSigningKey], kid);
   if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove signing key");
   return Ok{};
@@ -746,6 +809,7 @@ Status SqliteStore::RemoveSigningKey(std::string_view kid) {
 
 Result<int64_t> SqliteStore::SessionsRecordedSince() {
   std::lock_guard lock(mutex_);
+  if (Status file = file_.Check(); !file) return file.error();
   BoundStatement select(statements_[kSessionsRecordedSince]);
   if (select.Step() != SQLITE_ROW) return SqliteFailure(db_, "sessions recorded since");
   return select.Int(0);

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "store/sqlite/file_identity.hpp"
 #include "store/store.hpp"
 #include "util/result.hpp"
 
@@ -24,7 +26,11 @@ class SqliteStore final : public Store {
  public:
   // Opens or creates the database file at `path` and applies pending migrations. The parent
   // directory must exist. Fails with kStorageFailure and a readable detail.
-  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  // Calls `on_new_database` (if set) with the path when it had to create the file. Every later
+  // call fails with kStorageUnavailable once the file at `path` is no longer the one opened
+  // (deleted, replaced): see store/sqlite/file_identity.hpp.
+  static Result<std::unique_ptr<Store>> Open(
+      const std::string& path, const std::function<void(const std::string&)>& on_new_database = {});
 
   // The schema version this build migrates to.
   static int64_t LatestSchemaVersion();
@@ -90,6 +96,7 @@ class SqliteStore final : public Store {
 
   std::mutex mutex_;  // guards db_ and every statement in statements_
   sqlite3* db_;
+  FileIdentity file_;  // the file opened; checked before every call and every acknowledged write
   std::vector<sqlite3_stmt*> statements_;  // indexed by the statement ids in the .cpp
 };
 

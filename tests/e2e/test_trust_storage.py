@@ -1,0 +1,91 @@
+"""API.md §8 (issue 13 item 6): storage that goes away under a running server is noticed.
+
+The SQLite file deleted or replaced under a running server: writes answer 503 `Storage
+unavailable, try again shortly` with Retry-After, /readyz answers 503, the cause is logged, and a
+200 is never given for a write that would be lost. Creating a new, empty database is logged with
+its path, so a restart that finds the file gone says so.
+"""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from gatehouse_e2e import bearer, poll
+from ops_support import log_lines
+
+pytestmark = pytest.mark.sqlite_only  # the SQLite file is what goes away
+
+UNAVAILABLE = {"message": "Storage unavailable, try again shortly"}
+
+
+def db_path(srv):
+    return srv.data_dir / "gatehouse.db"
+
+
+def assert_unavailable(r):
+    assert r.status_code == 503, (r.status_code, r.text)
+    assert r.json() == UNAVAILABLE, r.text
+    assert r.headers.get("Retry-After", "").isdigit(), r.headers
+
+
+def break_storage(srv, how: str):
+    db = db_path(srv)
+    if how == "deleted":
+        os.unlink(db)
+    else:  # replaced: another file (a copy, so a valid database) put at the same path
+        copy = db.with_name("copy.db")
+        shutil.copyfile(db, copy)
+        os.replace(copy, db)
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_writes_and_readyz_answer_503_and_the_cause_is_logged(server, how):
+    user, tokens = server.new_user("store")
+    other = server.login(user).json()
+    assert server.get("/readyz").status_code == 200
+    break_storage(server, how)
+
+    assert_unavailable(server.post("/logout/access", headers=bearer(tokens["access_token"])))
+    assert_unavailable(server.post("/logout/refresh", headers=bearer(other["refresh_token"])))
+    assert_unavailable(server.register("after_" + user))
+    r = server.get("/readyz")
+    assert r.status_code == 503, (r.status_code, r.text)
+    lines = [ln for ln in log_lines(server) if str(db_path(server)) in ln and how in ln]
+    assert lines, "no log line names the database and what happened:\n" + server.stderr_text()
+    for line in lines:
+        json.loads(line)
+    # The server never recreates the file while running.
+    if how == "deleted":
+        assert not db_path(server).exists()
+
+
+def test_a_new_empty_database_is_logged_with_its_path(server_factory):
+    srv = server_factory()
+    created = [ln for ln in log_lines(srv) if "created a new, empty database at" in ln]
+    assert len(created) == 1, srv.stderr_text()
+    assert str(db_path(srv)) in created[0], created[0]
+    srv.terminate()
+    srv.start()
+    created = [ln for ln in log_lines(srv) if "created a new, empty database at" in ln]
+    assert len(created) == 1, "a restart on an existing database logged a new one:\n" + srv.stderr_text()
+
+
+def test_restart_after_the_file_went_logs_the_new_empty_database(server):
+    server.new_user("gone")
+    os.unlink(db_path(server))
+    assert server.terminate() == 0
+    server.start()
+    created = [ln for ln in log_lines(server) if "created a new, empty database at" in ln]
+    assert len(created) == 2, server.stderr_text()
+
+
+def test_readyz_recovers_when_the_same_file_comes_back(server):
+    db = db_path(server)
+    aside = db.with_name("aside.db")
+    os.rename(db, aside)
+    assert server.get("/readyz").status_code == 503
+    os.rename(aside, db)  # the very file the server opened: nothing was lost
+    assert poll(lambda: server.get("/readyz").status_code == 200, timeout=5)
+    server.new_user("back")
