@@ -154,19 +154,7 @@ void RequestParser::on_field_impl(field name, std::string_view name_text, std::s
 
 void RequestParser::OnHeaderField(field name, std::string_view name_text, std::string_view value,
                                   beast::error_code& ec) {
-  const char* name_end = name_text.data() + name_text.size();
-  const char* value_end = value.data() + value.size();
-  // Beast unfolds obs-fold into a buffer of its own, or skips a fold before the value: either
-  // way the value is not where the line is. Proxies disagree on folding, so it is refused
-  // (RFC 9112 §5.2).
-  if (!Within(value.data(), name_end, input_end_) || !Within(value_end, name_end, input_end_) ||
-      std::memchr(name_end, '\n', static_cast<std::size_t>(value.data() - name_end))) {
-    return Reject(400, kMalformed, ec);
-  }
-  const char* line_end = value_end;
-  while (line_end < input_end_ && (*line_end == ' ' || *line_end == '\t')) ++line_end;
-  head_bytes_ += static_cast<std::size_t>(line_end - name_text.data()) + 2;
-
+  if (!CountFieldLine(name_text, value)) return Reject(400, kMalformed, ec);
   switch (name) {
     case field::host:
       if (!KeepOnce(kHost, value)) return Reject(400, kMalformed, ec);
@@ -201,6 +189,23 @@ void RequestParser::OnHeaderField(field name, std::string_view name_text, std::s
     default:
       break;
   }
+}
+
+// Adds the field line's bytes to head_bytes_; false for a folded line.
+bool RequestParser::CountFieldLine(std::string_view name_text, std::string_view value) {
+  const char* name_end = name_text.data() + name_text.size();
+  const char* value_end = value.data() + value.size();
+  // Beast unfolds obs-fold into a buffer of its own, or skips a fold before the value: either
+  // way the value is not where the line is. Proxies disagree on folding, so it is refused
+  // (RFC 9112 §5.2).
+  if (!Within(value.data(), name_end, input_end_) || !Within(value_end, name_end, input_end_) ||
+      std::memchr(name_end, '\n', static_cast<std::size_t>(value.data() - name_end))) {
+    return false;
+  }
+  const char* line_end = value_end;
+  while (line_end < input_end_ && (*line_end == ' ' || *line_end == '\t')) ++line_end;
+  head_bytes_ += static_cast<std::size_t>(line_end - name_text.data()) + 2;
+  return true;
 }
 
 void RequestParser::on_header_impl(beast::error_code& ec) {

@@ -77,6 +77,7 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
 
   void OnHeaderField(boost::beast::http::field name, std::string_view name_text,
                      std::string_view value, boost::beast::error_code& ec);
+  bool CountFieldLine(std::string_view name_text, std::string_view value);
   bool KeepOnce(Kept which, std::string_view value);
   void Keep(Kept which, std::string_view value);
   std::string_view KeptValue(Kept which) const;

@@ -20,22 +20,6 @@ using tcp = net::ip::tcp;
 namespace {
 constexpr auto kDrainLimit = std::chrono::seconds(10);
 using ReusePort = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-// The last line of defence: sessions catch what their requests throw, but an exception that
-// still escapes a handler must not end the process. Asio lets run() be called again after one
-// propagated, without restart(); the other connections of this thread carry on.
-void RunLoop(net::io_context& context) {
-  for (;;) {
-    try {
-      context.run();
-      return;
-    } catch (const std::exception& e) {
-      obs::Error("I/O thread caught an exception; serving on", {{"error", e.what()}});
-    } catch (...) {
-      obs::Error("I/O thread caught an exception; serving on", {{"error", "unknown exception"}});
-    }
-  }
-}
-
 }  // namespace
 
 struct Server::Worker {
@@ -50,6 +34,21 @@ struct Server::Worker {
       net::make_work_guard(context);
   std::thread thread;
 };
+
+// Asio lets run() be called again after an exception propagated from it, without restart();
+// the other connections of this thread carry on.
+void RunIoContext(net::io_context& context) {
+  for (;;) {
+    try {
+      context.run();
+      return;
+    } catch (const std::exception& e) {
+      obs::Error("I/O thread caught an exception; serving on", {{"error", e.what()}});
+    } catch (...) {
+      obs::Error("I/O thread caught an exception; serving on", {{"error", "unknown exception"}});
+    }
+  }
+}
 
 Server::Server(const config::Settings& settings, api::Services& services)
     : settings_(settings), services_(services) {
@@ -123,9 +122,9 @@ void Server::Run() {
     SweepDeadlines(*worker);
   }
   for (std::size_t i = 1; i < workers_.size(); ++i) {
-    workers_[i]->thread = std::thread([&context = workers_[i]->context] { RunLoop(context); });
+    workers_[i]->thread = std::thread([&context = workers_[i]->context] { RunIoContext(context); });
   }
-  RunLoop(workers_.front()->context);
+  RunIoContext(workers_.front()->context);
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
   }
