@@ -14,7 +14,7 @@
 
 #include "api/services.hpp"
 #include "auth/passwords.hpp"
-#include "http/beast_request.hpp"
+#include "http/request_parser.hpp"
 #include "http/router.hpp"
 
 namespace {
@@ -59,25 +59,51 @@ void CheckResponse(const http::Response& response) {
   if (!json && response.content_type.rfind("text/plain; version=0.0.4", 0) != 0) __builtin_trap();
 }
 
+// The parser's own promises, whatever the input: a head it accepted is within the header limit,
+// and a refusal carries a status from the documented set.
+void CheckParser(const http::RequestParser& parser, const config::Settings& settings) {
+  if (parser.is_header_done() && parser.head_bytes() > settings.header_bytes) __builtin_trap();
+}
+
+void CheckRejection(const http::Rejection& rejection) {
+  switch (rejection.status) {
+    case 400:
+    case 413:
+    case 417:
+    case 431:
+    case 501:
+      if (rejection.message.empty()) __builtin_trap();
+      return;
+    default:
+      __builtin_trap();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World world;
+  static http::ParsedRequest storage;
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  // At most a few pipelined requests per input, as a connection would read them.
+  // At most a few pipelined requests per input, as a connection would read them. The first
+  // byte picks eager parsing or not, so both of Beast's paths through the callbacks are run.
+  const bool eager = !input.empty() && (input.front() & 1);
   for (int request_index = 0; request_index < 4 && !input.empty(); ++request_index) {
-    http::BeastParser parser;
-    parser.eager(true);
-    http::ConfigureParser(parser, world.settings);
+    http::RequestParser parser(storage, world.settings.header_bytes, world.settings.body_bytes);
+    parser.eager(eager);
     boost::beast::error_code ec;
-    const std::size_t used = parser.put(boost::asio::buffer(input.data(), input.size()), ec);
-    if (ec || !parser.is_done()) {
-      if (!ec) parser.put_eof(ec);
-      if (!parser.is_done()) return 0;
+    // Fed as a connection feeds it: whatever was consumed is dropped, the rest offered again.
+    while (!input.empty() && !parser.is_done()) {
+      const std::size_t used = parser.Put(boost::asio::buffer(input.data(), input.size()), ec);
+      input.remove_prefix(used);
+      CheckParser(parser, world.settings);
+      if (ec == boost::beast::http::error::need_more) return 0;
+      if (ec) return CheckRejection(parser.RejectionFor(ec)), 0;
+      if (used == 0) return 0;
     }
-    input.remove_prefix(used);
+    if (!parser.is_done()) return 0;
     http::Request request;
-    http::FillRequest(parser.get(), "127.0.0.1", world.settings, request);
+    parser.Fill("127.0.0.1", world.settings, request);
     std::promise<http::Response> answer;
     auto answered = answer.get_future();
     http::Route(request, *world.services,

@@ -40,6 +40,21 @@ struct Server::Worker {
   std::thread thread;
 };
 
+// Asio lets run() be called again after an exception propagated from it, without restart();
+// the other connections of this thread carry on.
+void RunIoContext(net::io_context& context) {
+  for (;;) {
+    try {
+      context.run();
+      return;
+    } catch (const std::exception& e) {
+      obs::Error("I/O thread caught an exception; serving on", {{"error", e.what()}});
+    } catch (...) {
+      obs::Error("I/O thread caught an exception; serving on", {{"error", "unknown exception"}});
+    }
+  }
+}
+
 Server::Server(const config::Settings& settings, api::Services& services)
     : settings_(settings), services_(services) {
   for (int i = 0; i < settings.threads; ++i) workers_.push_back(std::make_unique<Worker>());
@@ -139,9 +154,9 @@ void Server::Run() {
     SweepDeadlines(*worker);
   }
   for (std::size_t i = 1; i < workers_.size(); ++i) {
-    workers_[i]->thread = std::thread([&context = workers_[i]->context] { context.run(); });
+    workers_[i]->thread = std::thread([&context = workers_[i]->context] { RunIoContext(context); });
   }
-  workers_.front()->context.run();
+  RunIoContext(workers_.front()->context);
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
   }

@@ -15,7 +15,15 @@
 #include "http/listen_claim.hpp"
 #include "util/result.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace gatehouse::http {
+
+// Runs `context` until it stops. An exception escaping one of its handlers is logged and the
+// loop goes on: sessions catch what their requests throw, this is the last line of defence.
+void RunIoContext(boost::asio::io_context& context);
 
 class Server {
  public:

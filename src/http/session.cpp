@@ -7,8 +7,8 @@
 #include <boost/beast/http.hpp>
 #include <optional>
 
-#include "http/beast_request.hpp"
 #include "http/connection_deadlines.hpp"
+#include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -27,6 +27,8 @@ namespace net = boost::asio;
 constexpr std::size_t kMaxDrainBytes = 1 << 20;
 constexpr auto kDrainTime = std::chrono::seconds(2);
 
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Socket socket, Server& server, ConnectionDeadlines& deadlines)
@@ -38,7 +40,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto peer = socket_.remote_endpoint(ec);
     if (!ec) client_address_ = peer.address().to_string();
   }
-  ~Session() { server_.open_connections().fetch_sub(1, std::memory_order_relaxed); }
+  ~Session() {
+    if (in_flight_) server_.in_flight().fetch_sub(1, std::memory_order_relaxed);
+    server_.open_connections().fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void WaitForRequest() {
     if (buffer_.size() > 0) return StartRequest();  // a pipelined request is already here
@@ -49,7 +54,7 @@ class Session : public std::enable_shared_from_this<Session> {
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) return self->Close();
                               self->buffer_.commit(n);
-                              self->StartRequest();
+                              self->Guarded([&] { self->StartRequest(); });
                             });
   }
 
@@ -57,10 +62,26 @@ class Session : public std::enable_shared_from_this<Session> {
   static constexpr std::size_t kFirstReadBytes = 4096;
   static constexpr std::size_t kMaxReadBytes = 65536;
 
+  // Every entry from the event loop runs through here: whatever a request makes throw ends
+  // its own connection, logged, and never reaches io_context::run.
+  template <class Step>
+  void Guarded(Step&& step) noexcept {
+    try {
+      step();
+    } catch (const std::exception& e) {
+      obs::Error("connection failed", {{"error", e.what()}, {"client", client_address_}});
+      Close();
+    } catch (...) {
+      obs::Error("connection failed",
+                 {{"error", "unknown exception"}, {"client", client_address_}});
+      Close();
+    }
+  }
+
   void StartRequest() {
     const auto& settings = server_.settings();
-    parser_.emplace();
-    ConfigureParser(*parser_, settings);
+    parser_.emplace(parsed_, settings.header_bytes, settings.body_bytes);
+    continue_sent_ = false;
     // The whole request, once begun, must arrive within the read timeout: a client stalling
     // mid-request is dropped and never holds more than its socket.
     deadline_.ExpiresAfter(settings.read_timeout);
@@ -73,13 +94,32 @@ class Session : public std::enable_shared_from_this<Session> {
   void Parse() {
     while (buffer_.size() > 0) {
       beast::error_code ec;
-      const std::size_t used = parser_->put(buffer_.data(), ec);
+      const std::size_t used = parser_->Put(buffer_.data(), ec);
       buffer_.consume(used);
       if (ec == bhttp::error::need_more) break;
       if (ec) return OnParseError(ec);
       if (parser_->is_done()) return OnRequest();
       if (used == 0) break;
     }
+    if (parser_->is_header_done() && parser_->expects_continue() && !continue_sent_) {
+      return SendContinue();
+    }
+    ReadMore();
+  }
+
+  // RFC 9110 §10.1.1: the client holds its body back until told to go on. Only a head that
+  // passed every check gets here; one refused from the head alone (413 for a Content-Length
+  // over the limit, 400, 431, 501) had its final answer instead.
+  void SendContinue() {
+    continue_sent_ = true;
+    net::async_write(socket_, net::buffer(kContinue),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->Close();
+                       self->Guarded([&] { self->ReadMore(); });
+                     });
+  }
+
+  void ReadMore() {
     const std::size_t size = beast::read_size(buffer_, kMaxReadBytes);
     socket_.async_read_some(
         buffer_.prepare(size),
@@ -91,30 +131,29 @@ class Session : public std::enable_shared_from_this<Session> {
     // closed by its deadline.
     if (ec) return Close();
     buffer_.commit(n);
-    Parse();
+    Guarded([&] { Parse(); });
   }
 
   void OnParseError(beast::error_code ec) {
-    if (ec == bhttp::error::header_limit) return SendError(431, "Request header too large");
-    if (ec == bhttp::error::body_limit) return SendError(413, "Request body too large");
-    SendError(400, "Malformed request");
+    const Rejection rejection = parser_->RejectionFor(ec);
+    SendError(rejection.status, rejection.message);
   }
 
   void OnRequest() {
     server_.in_flight().fetch_add(1, std::memory_order_relaxed);
+    in_flight_ = true;
     started_ = std::chrono::steady_clock::now();
     request_id_ = obs::NewRequestId();
     deadline_.ExpiresNever();  // a slow handler (hash queue) is not the client's fault
-    const auto& message = parser_->get();
-    FillRequest(message, client_address_, server_.settings(), request_);
-    keep_alive_ = message.keep_alive();
+    parser_->Fill(client_address_, server_.settings(), request_);
+    keep_alive_ = parser_->keep_alive();
 
     auto self = shared_from_this();
     Route(request_, server_.services(), [self](Response response) {
       auto executor = self->socket_.get_executor();
       // Synchronous handlers answer on this connection's thread; pool jobs hop back to it.
       net::dispatch(executor, [self, response = std::move(response)]() mutable {
-        self->Send(std::move(response), /*counted=*/true);
+        self->Guarded([&] { self->Send(std::move(response), /*counted=*/true); });
       });
     });
   }
@@ -142,7 +181,7 @@ class Session : public std::enable_shared_from_this<Session> {
       net::async_write(
           socket_, net::buffer(out_) + (ec ? 0 : written),
           [self = shared_from_this(), close, counted](beast::error_code error, std::size_t) {
-            self->AfterWrite(error, close, counted);
+            self->Guarded([&] { self->AfterWrite(error, close, counted); });
           });
       return;
     }
@@ -152,7 +191,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // wasted recv per request; and a pipelined request waiting in the buffer would nest
       // one call per request on this stack.
       net::post(socket_.get_executor(), [self = shared_from_this(), counted] {
-        self->AfterWrite({}, /*close=*/false, counted);
+        self->Guarded([&] { self->AfterWrite({}, /*close=*/false, counted); });
       });
       return;
     }
@@ -160,7 +199,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void AfterWrite(beast::error_code ec, bool close, bool counted) {
-    if (counted) server_.in_flight().fetch_sub(1);
+    if (counted && in_flight_) {
+      in_flight_ = false;
+      server_.in_flight().fetch_sub(1);
+    }
     if (ec) return Close();
     if (close) return DrainAndClose();
     WaitForRequest();
@@ -191,7 +233,7 @@ class Session : public std::enable_shared_from_this<Session> {
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) return self->Close();
                               self->drained_ += n;
-                              self->DrainSome();
+                              self->Guarded([&] { self->DrainSome(); });
                             });
   }
 
@@ -206,11 +248,14 @@ class Session : public std::enable_shared_from_this<Session> {
   ConnectionDeadlines::Deadline deadline_;  // after socket_: it must go first
   Server& server_;
   beast::flat_buffer buffer_;
-  std::optional<BeastParser> parser_;
+  ParsedRequest parsed_;  // before parser_, which refers to it
+  std::optional<RequestParser> parser_;
   std::string out_;  // the answer being written; reused, so its capacity is kept
   Request request_;
   std::string client_address_;
   bool keep_alive_ = true;
+  bool continue_sent_ = false;
+  bool in_flight_ = false;  // counted in server_.in_flight() until answered
   std::size_t drained_ = 0;
   std::chrono::steady_clock::time_point started_;
   obs::RequestId request_id_;

@@ -37,8 +37,8 @@ class Metrics {
  private:
   static constexpr std::array<double, 13> kBuckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
-  static constexpr std::array<unsigned, 14> kStatuses = {200, 400, 401, 403, 404, 405, 409,
-                                                         413, 415, 429, 431, 500, 503, 0};
+  static constexpr std::array<unsigned, 16> kStatuses = {200, 400, 401, 403, 404, 405, 409, 413,
+                                                         415, 417, 429, 431, 500, 501, 503, 0};
   struct Histogram {
     std::array<std::atomic<uint64_t>, kBuckets.size() + 1> counts{};  // last: +Inf
     std::atomic<uint64_t> sum_nanos{0};

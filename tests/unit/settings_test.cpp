@@ -303,6 +303,18 @@ TEST(Resolve, BodyBytesBounds) {
   EXPECT_EQ(settings->body_bytes, 256u);
 }
 
+// API.md §8: 1024-65536, else the start is refused naming the setting.
+TEST(Resolve, HeaderBytesBounds) {
+  EXPECT_TRUE(Resolve({}, {}, {{"limits.header_bytes", "1024"}}).ok());
+  EXPECT_TRUE(Resolve({}, {}, {{"limits.header_bytes", "65536"}}).ok());
+  for (const char* bad : {"1023", "65537", "1048576", "0"}) {
+    const Result<Settings> settings = Resolve({}, {}, {{"limits.header_bytes", bad}});
+    ASSERT_FALSE(settings.ok()) << bad;
+    EXPECT_NE(settings.error().detail.find("limits.header_bytes"), std::string::npos)
+        << settings.error().detail;
+  }
+}
+
 TEST(Resolve, TimeoutsTakeDurations) {
   const Result<Settings> settings =
       Resolve({}, {}, {{"limits.read_timeout", "1m"}, {"limits.idle_timeout", "2h"}});
