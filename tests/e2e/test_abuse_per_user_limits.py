@@ -78,6 +78,24 @@ def test_refresh_limit_does_not_touch_revocations(limited):
     gh.assert_message(r, 200, "All tokens have been revoked")
 
 
+def rate_limited(srv, limit: str) -> float:
+    text = srv.get("/metrics").text
+    prefix = f'gatehouse_rate_limited_total{{limit="{limit}"}} '
+    lines = [line for line in text.splitlines() if line.startswith(prefix)]
+    assert len(lines) == 1, text
+    return float(lines[0][len(prefix):])
+
+
+def test_refused_refreshes_and_revocations_are_counted_in_the_metrics(limited):
+    _, reg = limited.new_user("met")
+    refresh_before = rate_limited(limited, "refresh_per_user")
+    revocation_before = rate_limited(limited, "revocation_per_user")
+    access_tokens(limited, reg["refresh_token"], 3)
+    assert_429(limited.refresh(reg["refresh_token"]), 60)
+    assert rate_limited(limited, "refresh_per_user") == refresh_before + 1
+    assert rate_limited(limited, "revocation_per_user") == revocation_before
+
+
 # -- revocations -------------------------------------------------------------------------------
 
 def revoke(srv, how: str, tokens: dict):
