@@ -53,6 +53,8 @@ const char* const kPruneAttemptsSql = "DELETE FROM rate_limits WHERE full_at <= 
 #undef GH_FULL_AT
 #undef GH_REFILLED
 
+AttemptDigestKey::~AttemptDigestKey() { sodium_memzero(bytes.data(), bytes.size()); }
+
 Result<AttemptDigestKey> LoadAttemptDigestKey(PGconn* conn) {
   PGresult* result = PQexec(conn, "SELECT key FROM rate_limit_key WHERE id = 1");
   AttemptDigestKey key{};
@@ -61,8 +63,8 @@ Result<AttemptDigestKey> LoadAttemptDigestKey(PGconn* conn) {
     std::size_t size = 0;
     unsigned char* bytes =
         PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(result, 0, 0)), &size);
-    ok = bytes != nullptr && size == key.size();
-    if (ok) std::memcpy(key.data(), bytes, key.size());
+    ok = bytes != nullptr && size == key.bytes.size();
+    if (ok) std::memcpy(key.bytes.data(), bytes, key.bytes.size());
     if (bytes != nullptr) {
       sodium_memzero(bytes, size);
       PQfreemem(bytes);
@@ -80,7 +82,7 @@ std::vector<std::string> TakeAttemptParams(const AttemptDigestKey& digest_key, s
   // makes a network round trip anyway, so the extra cost does not show.
   unsigned char digest[16];
   crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(key.data()),
-                     key.size(), digest_key.data(), digest_key.size());
+                     key.size(), digest_key.bytes.data(), digest_key.bytes.size());
   return {"\\x" + Hex(digest, sizeof digest), std::to_string(limit.count),
           std::to_string(limit.period_seconds * 1000), std::to_string(now_ms),
           std::to_string(attempts)};

@@ -2,7 +2,8 @@
 // token bucket in table rate_limits, keyed by a 16-byte keyed BLAKE2b digest of the limiter
 // key, taken or given back by one atomic upsert. The digest key is drawn by the migration that
 // creates the table (rate_limit_key) and read by every instance at start, so all instances
-// digest alike. Internal to src/store/postgres.
+// digest alike. Internal to src/store/postgres; the one place outside src/auth that uses
+// libsodium, for the digest, since the key comes from the database.
 #pragma once
 
 #include <array>
@@ -18,7 +19,14 @@ struct pg_conn;
 
 namespace gatehouse::store::pg {
 
-using AttemptDigestKey = std::array<unsigned char, 32>;
+// The digest key every instance shares; zeroed when dropped.
+struct AttemptDigestKey {
+  std::array<unsigned char, 32> bytes{};
+  AttemptDigestKey() = default;
+  AttemptDigestKey(const AttemptDigestKey&) = default;
+  AttemptDigestKey& operator=(const AttemptDigestKey&) = default;
+  ~AttemptDigestKey();
+};
 
 // Reads the shared digest key. kStorageFailure when the row is missing or malformed.
 Result<AttemptDigestKey> LoadAttemptDigestKey(pg_conn* conn);

@@ -1,7 +1,6 @@
 #include "store/postgres/postgres_store.hpp"
 
 #include <libpq-fe.h>
-#include <sodium.h>
 
 #include <iterator>
 
@@ -179,9 +178,7 @@ PostgresStore::PostgresStore(std::string url, int pool_size, bool notify,
       attempt_digest_key_(digest_key),
       pool_(url_, pool_size, {std::begin(kStatements), std::end(kStatements)}) {}
 
-PostgresStore::~PostgresStore() {
-  sodium_memzero(attempt_digest_key_.data(), attempt_digest_key_.size());
-}
+PostgresStore::~PostgresStore() = default;
 
 void PostgresStore::Notify() {
   if (!notify_) return;
