@@ -84,6 +84,21 @@ http::Response ChangePassword(const PasswordChange& change, Services& services) 
   return response;
 }
 
+// On the hash pool: the shared count first (several instances), then the change; a success
+// gives the attempt back.
+http::Response ChangePasswordJob(const PasswordChange& change, const std::string& address,
+                                 const auth::LimiterKey& limiter_key, Services& services) {
+  const std::vector<SharedAttempt> attempts{
+      LoginPerUserAttempt(services.settings, change.username, address)};
+  if (auto refused = TakeShared(services.store, attempts)) return std::move(*refused);
+  http::Response response = ChangePassword(change, services);
+  if (response.status == 200) {
+    services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
+    GiveBackShared(services.store, attempts);
+  }
+  return response;
+}
+
 }  // namespace
 
 void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply) {
@@ -109,15 +124,7 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
   auto shared = std::make_shared<PasswordChange>(std::move(*change));
   RunOnPool(services.hash_pool, std::move(reply),
             [shared, &services, limiter_key, address = request.client_address] {
-              const std::vector<SharedAttempt> attempts{
-                  LoginPerUserAttempt(services.settings, shared->username, address)};
-              if (auto refused = TakeShared(services.store, attempts)) return std::move(*refused);
-              http::Response response = ChangePassword(*shared, services);
-              if (response.status == 200) {
-                services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
-                GiveBackShared(services.store, attempts);
-              }
-              return response;
+              return ChangePasswordJob(*shared, address, limiter_key, services);
             });
 }
 
