@@ -1,5 +1,6 @@
 // Micro-benchmarks of the hot paths: sign and verify per algorithm (through the Keyring the
-// server uses), the full token check of GET /me, the revocation lookup, and body decoding.
+// server uses), the full token check of GET /me, the revocation lookup, the per-user refresh
+// limit check, and body decoding.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 
 #include "auth/keyring.hpp"
 #include "auth/passwords.hpp"
+#include "auth/rate_limiter.hpp"
 #include "auth/revocation_set.hpp"
 #include "auth/token_service.hpp"
 #include "http/body.hpp"
@@ -124,6 +126,21 @@ void BM_RevocationLookup(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(revocations.IsRevoked(probe));
 }
 BENCHMARK(BM_RevocationLookup)->Arg(0)->Arg(1000000);
+
+// What POST /token/refresh adds for rate_limit.refresh_per_user: the user's digest and one
+// take, at a rate that never refuses; range(0) other users already in the table.
+void BM_RefreshLimitCheck(benchmark::State& state) {
+  auth::InitCrypto();
+  auth::RateLimiter limiter(RateLimit{1000000000, 1});
+  int64_t now = auth::MonotonicMillis();
+  for (int i = 0; i < state.range(0); ++i) {
+    limiter.Take(auth::LimiterKeyOf("user" + std::to_string(i), {}), now);
+  }
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(limiter.Take(auth::LimiterKeyOf("Alice.Example", {}), ++now));
+  }
+}
+BENCHMARK(BM_RefreshLimitCheck)->Arg(0)->Arg(100000);
 
 void BM_DecodeJsonBody(benchmark::State& state) {
   const std::string body = R"({"username":"alice","password":"correct horse battery"})";

@@ -92,12 +92,18 @@ record_value() {  # key label value unit command
 
 # start_gatehouse NAME [ARGS [IO_THREADS]]: serves the data dir $work/NAME on a free port with
 # IO_THREADS (default $io_threads) I/O threads; sets gh_pid, gh_port, gh_startup_ms and gh_cmd
-# (the launch command as run).
+# (the launch command as run). The per-user refresh and revocation limits stay on, at a rate no
+# run reaches: every refresh pays for its check, as in production, and none is refused. A build
+# older than those settings (a "before" run) is started without them.
+per_user_limits=""
+if [[ $("$gatehouse" --help 2>&1 || true) == *--rate-limit-refresh-per-user* ]]; then
+  per_user_limits="--rate-limit-refresh-per-user 1000000000/1s --rate-limit-revocation-per-user 1000000000/1s"
+fi
 start_gatehouse() {
   local name=$1 extra=${2:-} gh_threads=${3:-$io_threads}
   mkdir -p "$work/$name"
   gh_port=$(free_port)
-  gh_cmd="python3 bench/lib/launch.py --log $work/$name.log --ready-url http://127.0.0.1:$gh_port/healthz -- $gatehouse serve --listen 127.0.0.1:$gh_port --data-dir $work/$name --threads $gh_threads --hash-threads $threads --rate-limit-login-per-user 0 --rate-limit-login-per-address 0 --rate-limit-registration-per-address 0 $extra"
+  gh_cmd="python3 bench/lib/launch.py --log $work/$name.log --ready-url http://127.0.0.1:$gh_port/healthz -- $gatehouse serve --listen 127.0.0.1:$gh_port --data-dir $work/$name --threads $gh_threads --hash-threads $threads --rate-limit-login-per-user 0 --rate-limit-login-per-address 0 --rate-limit-registration-per-address 0 $per_user_limits $extra"
   local launched
   launched=$(bash -c "$gh_cmd")
   gh_pid=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])' <<<"$launched")

@@ -31,7 +31,7 @@ struct World {
       auth::Keyring::Open({auth::Algorithm::kHS256, std::string(kSecret), {}, {}, 0}, 0).value();
   auth::TokenService tokens{keyring, {}, revocations, [] { return int64_t{1700000000}; }};
   store::UserCache users;
-  auth::AbuseLimits limits{{}, {}, {}};
+  auth::AbuseLimits limits{{}, {}, {}, {}, {}};
   auth::PasswordDenyList deny_list;
   WorkerPool hash_pool{"fuzz-hash", 1, 0};
   WorkerPool store_pool{"fuzz-store", 1, 64};

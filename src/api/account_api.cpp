@@ -1,5 +1,6 @@
 // POST /registration and POST /login: the two endpoints that cost an argon2id hash, so both
 // do all their work on the hash pool.
+#include "api/attempt_limits.hpp"
 #include "api/credentials.hpp"
 #include "api/services.hpp"
 #include "api/user_tokens.hpp"
@@ -74,21 +75,33 @@ http::Response CheckLogin(const Credentials& credentials, Services& services) {
   return TokensResponse("Logged in as " + record.username, *tokens);
 }
 
-http::Response TooMany(int64_t wait_seconds, obs::RateLimitKind kind) {
-  obs::GlobalMetrics().RecordRateLimited(kind);
-  return http::ErrorResponse(Error{ErrorCode::kRateLimited, std::to_string(wait_seconds)});
-}
-
-// The limiter keys of one login attempt: per (username, client address) and per address.
+// The in-memory limiter keys of one login attempt: per (username, client address) and per
+// address. Digests, so a 16 KB username costs the limiters no more than a short one.
 struct LoginKeys {
-  std::string user_and_address;
-  const std::string& address;
+  auth::LimiterKey user_and_address;
+  auth::LimiterKey address;
 };
 
 void GiveBack(auth::AbuseLimits& limits, const LoginKeys& keys) {
   const int64_t now = auth::MonotonicMillis();
   limits.login_per_user.GiveBack(keys.user_and_address, now);
   limits.login_per_address.GiveBack(keys.address, now);
+}
+
+// On the hash pool: the shared count first (several instances), then the argon2id check; a
+// success gives every attempt back.
+http::Response LoginJob(const Credentials& credentials, const std::string& address,
+                        const LoginKeys& keys, Services& services) {
+  const std::vector<SharedAttempt> attempts{
+      LoginPerUserAttempt(services.settings, credentials.username, address),
+      LoginPerAddressAttempt(services.settings, address)};
+  if (auto refused = TakeShared(services.store, attempts)) return std::move(*refused);
+  http::Response response = CheckLogin(credentials, services);
+  if (response.status == 200) {
+    GiveBack(services.limits, keys);
+    GiveBackShared(services.store, attempts);
+  }
+  return response;
 }
 
 }  // namespace
@@ -101,12 +114,18 @@ void Registration(const http::Request& request, Services& services, Reply reply)
   if (services.deny_list.Contains(credentials->password)) {
     return reply(http::MessageResponse(400, "password: Too common, choose another"));
   }
-  const int64_t wait = services.limits.registration_per_address.Take(request.client_address,
-                                                                     auth::MonotonicMillis());
+  const int64_t wait = services.limits.registration_per_address.Take(
+      auth::LimiterKeyOf({}, request.client_address), auth::MonotonicMillis());
   if (wait > 0) return reply(TooMany(wait, obs::RateLimitKind::kRegistrationPerAddress));
   auto shared = std::make_shared<Credentials>(std::move(*credentials));
-  RunOnPool(services.hash_pool, std::move(reply),
-            [shared, &services] { return CreateAccount(*shared, services); });
+  RunOnPool(
+      services.hash_pool, std::move(reply), [shared, &services, address = request.client_address] {
+        if (auto refused =
+                TakeShared(services.store, {RegistrationAttempt(services.settings, address)})) {
+          return std::move(*refused);
+        }
+        return CreateAccount(*shared, services);
+      });
 }
 
 void Login(const http::Request& request, Services& services, Reply reply) {
@@ -115,8 +134,8 @@ void Login(const http::Request& request, Services& services, Reply reply) {
 
   // Attempts are taken before the argon2id work, so a burst of parallel guesses cannot all pass
   // the check before the first failure is counted; a success gives them back.
-  const LoginKeys keys{store::UsernameKey(credentials->username) + " " + request.client_address,
-                       request.client_address};
+  const LoginKeys keys{auth::LimiterKeyOf(credentials->username, request.client_address),
+                       auth::LimiterKeyOf({}, request.client_address)};
   auth::AbuseLimits& limits = services.limits;
   const int64_t now = auth::MonotonicMillis();
   if (const int64_t wait = limits.login_per_user.Take(keys.user_and_address, now); wait > 0) {
@@ -127,15 +146,10 @@ void Login(const http::Request& request, Services& services, Reply reply) {
     return reply(TooMany(wait, obs::RateLimitKind::kLoginPerAddress));
   }
   auto shared = std::make_shared<Credentials>(std::move(*credentials));
-  const bool queued = RunOnPool(
-      services.hash_pool, std::move(reply),
-      [shared, &services, user_key = keys.user_and_address, address = request.client_address] {
-        http::Response response = CheckLogin(*shared, services);
-        if (response.status == 200) {
-          GiveBack(services.limits, LoginKeys{user_key, address});
-        }
-        return response;
-      });
+  const bool queued = RunOnPool(services.hash_pool, std::move(reply),
+                                [shared, &services, keys, address = request.client_address] {
+                                  return LoginJob(*shared, address, keys, services);
+                                });
   if (!queued) GiveBack(limits, keys);
 }
 

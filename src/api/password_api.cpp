@@ -1,4 +1,5 @@
 // POST /password and POST /logout/all: the endpoints that revoke every token of a user.
+#include "api/attempt_limits.hpp"
 #include "api/credentials.hpp"
 #include "api/services.hpp"
 #include "api/user_tokens.hpp"
@@ -77,6 +78,21 @@ http::Response ChangePassword(const PasswordChange& change, Services& services) 
   return response;
 }
 
+// On the hash pool: the shared count first (several instances), then the change; a success
+// gives the attempt back.
+http::Response ChangePasswordJob(const PasswordChange& change, const std::string& address,
+                                 const auth::LimiterKey& limiter_key, Services& services) {
+  const std::vector<SharedAttempt> attempts{
+      LoginPerUserAttempt(services.settings, change.username, address)};
+  if (auto refused = TakeShared(services.store, attempts)) return std::move(*refused);
+  http::Response response = ChangePassword(change, services);
+  if (response.status == 200) {
+    services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
+    GiveBackShared(services.store, attempts);
+  }
+  return response;
+}
+
 }  // namespace
 
 void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply) {
@@ -87,22 +103,23 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
   if (!claims->fresh) return reply(http::ErrorResponse(Error{ErrorCode::kNeedFreshToken, {}}));
   auto change = ReadPasswordChange(request, services, claims->sub);
   if (!change) return reply(http::ErrorResponse(change.error()));
+  if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
+                                     obs::RateLimitKind::kRevocationPerUser)) {
+    return reply(std::move(*refused));
+  }
 
-  // A wrong old password counts as a failed login for this user and address.
-  const std::string limiter_key = store::UsernameKey(claims->sub) + " " + request.client_address;
+  // A wrong old password counts as a failed login for this user and address, on every
+  // instance: the same bucket as /login's.
+  const auth::LimiterKey limiter_key = auth::LimiterKeyOf(claims->sub, request.client_address);
   const int64_t now = auth::MonotonicMillis();
   if (const int64_t wait = services.limits.login_per_user.Take(limiter_key, now); wait > 0) {
-    obs::GlobalMetrics().RecordRateLimited(obs::RateLimitKind::kLoginPerUser);
-    return reply(http::ErrorResponse(Error{ErrorCode::kRateLimited, std::to_string(wait)}));
+    return reply(TooMany(wait, obs::RateLimitKind::kLoginPerUser));
   }
   auto shared = std::make_shared<PasswordChange>(std::move(*change));
-  RunOnPool(services.hash_pool, std::move(reply), [shared, &services, limiter_key] {
-    http::Response response = ChangePassword(*shared, services);
-    if (response.status == 200) {
-      services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
-    }
-    return response;
-  });
+  RunOnPool(services.hash_pool, std::move(reply),
+            [shared, &services, limiter_key, address = request.client_address] {
+              return ChangePasswordJob(*shared, address, limiter_key, services);
+            });
 }
 
 void LogoutAll(const http::Request& request, Services& services, Reply reply) {
@@ -110,6 +127,10 @@ void LogoutAll(const http::Request& request, Services& services, Reply reply) {
   if (!token) return reply(http::ErrorResponse(token.error()));
   auto claims = services.tokens.Verify(*token, auth::TokenType::kAccess);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
+  if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
+                                     obs::RateLimitKind::kRevocationPerUser)) {
+    return reply(std::move(*refused));
+  }
   RunOnPool(services.store_pool, std::move(reply), [&services, username = claims->sub] {
     if (Status revoked = RevokeEveryToken(services, username); !revoked) {
       return http::ErrorResponse(revoked.error(), "Logout all went wrong");

@@ -1,4 +1,5 @@
 // POST /logout/access, /logout/refresh and /token/refresh: the endpoints that take a token.
+#include "api/attempt_limits.hpp"
 #include "api/services.hpp"
 #include "http/error_response.hpp"
 #include "util/json_writer.hpp"
@@ -41,6 +42,10 @@ http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
 void LogoutAccess(const http::Request& request, Services& services, Reply reply) {
   auto claims = Authenticate(request, services, auth::TokenType::kAccess);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
+  if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
+                                     obs::RateLimitKind::kRevocationPerUser)) {
+    return reply(std::move(*refused));
+  }
   Revoke(services, std::move(reply),
          store::Revocation{claims->jti, store::RevocationKind::kToken, claims->exp},
          "Logout access went wrong", "Access token has been revoked");
@@ -49,6 +54,10 @@ void LogoutAccess(const http::Request& request, Services& services, Reply reply)
 void LogoutRefresh(const http::Request& request, Services& services, Reply reply) {
   auto claims = Authenticate(request, services, auth::TokenType::kRefresh);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
+  if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
+                                     obs::RateLimitKind::kRevocationPerUser)) {
+    return reply(std::move(*refused));
+  }
   // Revoking the session covers the refresh token and every access token minted from it, and
   // no access token outlives the refresh token of its session. A Flask-minted refresh token
   // has no session: then only that token goes.
@@ -63,6 +72,11 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
 void TokenRefresh(const http::Request& request, Services& services, Reply reply) {
   auto claims = Authenticate(request, services, auth::TokenType::kRefresh);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
+  // In memory on every store: the refresh path makes no store round trip for its limit.
+  if (auto refused = TakeUserAttempt(services.limits.refresh_per_user, claims->sub,
+                                     obs::RateLimitKind::kRefreshPerUser)) {
+    return reply(std::move(*refused));
+  }
   if (!services.store.IsShared()) return reply(NewAccessToken(services, *claims));
   // Several instances: a logout on another one may not have reached this one's memory yet, so
   // the database itself is asked (off the I/O thread) before a refresh token mints anything.

@@ -1,69 +1,102 @@
-// Brute-force protection: token buckets keyed by a string (a client address, or a username
-// and address). A limit "N/duration" lets N attempts through at once and then one more every
-// duration/N. Attempts are taken before the work they guard, so parallel requests cannot slip
-// past together, and given back when they turn out to be legitimate (a successful login).
-// Thread safety: any thread; one shard lock per call. Memory is bounded per shard.
+// Brute-force and abuse protection: token buckets keyed by a client address, a username, or a
+// (username, address) pair. A limit "N/duration" lets N attempts through at once and then one
+// more every duration/N. Attempts are taken before the work they guard, so parallel requests
+// cannot slip past together, and given back when they turn out to be legitimate.
+//
+// Memory is bounded in bytes, whatever clients send: a key is kept only as a 16-byte keyed
+// digest, and the table has a fixed number of entries (capacity x 32 bytes, see MemoryBytes),
+// mapped at construction and never grown. Thread safety: any thread; one shard lock per call,
+// no allocation (keys up to kInlineKeyBytes long).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <mutex>
-#include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "util/duration.hpp"
 
 namespace gatehouse::auth {
 
+// A limiter key: SipHash-2-4 (128-bit) of the key's parts under a key drawn at start-up, so
+// that nobody can aim two keys at one entry or one set of entries.
+using LimiterKey = std::array<uint64_t, 2>;
+
+// The key of `username` (ASCII-lower-cased first, so case never opens a new bucket) and
+// `address` (either may be empty). Allocates only when the two together exceed
+// kInlineKeyBytes, which no registered username and client address do.
+LimiterKey LimiterKeyOf(std::string_view username, std::string_view address);
+inline constexpr std::size_t kInlineKeyBytes = 256;
+
 class RateLimiter {
  public:
-  explicit RateLimiter(RateLimit limit) : limit_(limit) {}
+  static constexpr std::size_t kDefaultCapacity = 65536;  // entries: 2 MiB
+  // `capacity`: entries kept at most, rounded up to a multiple of kShards x kWays.
+  explicit RateLimiter(RateLimit limit, std::size_t capacity = kDefaultCapacity);
 
   // Takes one attempt for `key` at `now_ms` (milliseconds). Returns 0 when allowed, else the
   // whole seconds (>= 1) until an attempt will be allowed; nothing is taken then.
-  int64_t Take(std::string_view key, int64_t now_ms);
+  int64_t Take(const LimiterKey& key, int64_t now_ms);
   // Gives back one attempt taken earlier (e.g. the login succeeded).
-  void GiveBack(std::string_view key, int64_t now_ms);
+  void GiveBack(const LimiterKey& key, int64_t now_ms);
 
-  // Entries per shard beyond which full (idle) buckets are dropped; a full bucket is the same
-  // as no entry, so dropping it forgets nothing.
-  static constexpr std::size_t kMaxEntriesPerShard = 8192;
+  const RateLimit& limit() const { return limit_; }
+  // Entries holding a bucket that is not full (a full bucket is the same as none).
+  std::size_t Size(int64_t now_ms);
+  std::size_t Capacity() const { return kShards * sets_per_shard_ * kWays; }
+  // The table's whole size: Capacity() x sizeof(Entry), 32 bytes each.
+  std::size_t MemoryBytes() const { return Capacity() * sizeof(Entry); }
+
+  static constexpr std::size_t kShards = 64;  // locks
+  static constexpr std::size_t kWays = 8;     // entries a key may occupy (one set)
 
  private:
-  struct Bucket {
-    double tokens = 0;
-    int64_t updated_ms = 0;
+  struct Entry {
+    LimiterKey key;  // {0, 0}: free
+    double tokens;   // as of updated_ms
+    int64_t updated_ms;
   };
+  static_assert(sizeof(Entry) == 32);
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, Bucket> buckets;
   };
-  static constexpr std::size_t kShards = 32;
+  struct FreeDeleter {
+    void operator()(Entry* entries) const { std::free(entries); }
+  };
 
-  void Refill(Bucket& bucket, int64_t now_ms) const;
-  void DropFullBuckets(Shard& shard, int64_t now_ms);
-  Shard& ShardFor(std::string_view key) {
-    return shards_[std::hash<std::string_view>()(key) % kShards];
-  }
+  double Refilled(const Entry& entry, int64_t now_ms) const;
+  // The entry of `key` in its set, claiming one when absent (see the .cpp for which).
+  Entry& Claim(Entry* set, const LimiterKey& key, int64_t now_ms);
+  Entry* SetOf(const LimiterKey& key, std::size_t& shard);
 
   const RateLimit limit_;
+  const std::size_t sets_per_shard_;
+  std::unique_ptr<Entry[], FreeDeleter> entries_;
   std::array<Shard, kShards> shards_;
 };
 
-}  // namespace gatehouse::auth
-
-namespace gatehouse::auth {
-
-// The three limits of the brute-force protection, as configured.
+// The limits of the brute-force protection (§7) and of one account's abuse (§9), as configured.
 struct AbuseLimits {
-  AbuseLimits(RateLimit per_user, RateLimit per_address, RateLimit registrations)
+  AbuseLimits(RateLimit per_user, RateLimit per_address, RateLimit registrations,
+              RateLimit refreshes, RateLimit revocations)
       : login_per_user(per_user),
         login_per_address(per_address),
-        registration_per_address(registrations) {}
-  RateLimiter login_per_user;     // keyed by "<username key> <client address>"
+        registration_per_address(registrations),
+        refresh_per_user(refreshes),
+        revocation_per_user(revocations) {}
+  RateLimiter login_per_user;     // keyed by (username, client address)
   RateLimiter login_per_address;  // keyed by client address
   RateLimiter registration_per_address;
+  RateLimiter refresh_per_user;     // keyed by the token's username
+  RateLimiter revocation_per_user;  // keyed by the token's username
+  // Every limiter's table together: the limiters' share of the process's memory.
+  std::size_t MemoryBytes() const {
+    return login_per_user.MemoryBytes() + login_per_address.MemoryBytes() +
+           registration_per_address.MemoryBytes() + refresh_per_user.MemoryBytes() +
+           revocation_per_user.MemoryBytes();
+  }
 };
 
 // Milliseconds of a monotonic clock, for the limiters.

@@ -133,6 +133,10 @@ void RevocationSync::Prune() {
   if (auto pruned = store_.PruneUserRevocations(now - max_token_lifetime_ - 60); !pruned) {
     obs::Warn("pruning user revocations failed", {{"error", pruned.error().detail}});
   }
+  // Shared brute-force buckets that are full again are the same as none (PostgreSQL only).
+  if (auto pruned = store_.PruneAttempts(now * 1000); !pruned) {
+    obs::Warn("pruning rate-limit buckets failed", {{"error", pruned.error().detail}});
+  }
 }
 
 void RevocationSync::Run(std::chrono::milliseconds poll_interval) {

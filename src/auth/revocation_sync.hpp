@@ -1,7 +1,8 @@
 // Keeps the in-memory RevocationSet in step with the store: loads what is unexpired at
 // start-up, then follows the store's revocation feed (revocations made by the CLI or by other
 // instances) at every poll interval and at once when the store signals a new entry
-// (PostgreSQL LISTEN/NOTIFY), and prunes expired entries every few minutes.
+// (PostgreSQL LISTEN/NOTIFY), and prunes expired entries (and the store's full rate-limit
+// buckets) every few minutes.
 // Runs its own thread; storage is never touched from the verify path.
 //
 // Feed entries can commit out of sequence order (PostgreSQL hands out the number before the

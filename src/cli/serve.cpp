@@ -108,7 +108,8 @@ int Serve(const config::Settings& settings) {
   // This thread serves I/O from now on: its 19 MiB argon2id work area would sit unused.
   auth::ReleaseArgon2idWorkArea();
   auth::AbuseLimits limits(settings.login_per_user, settings.login_per_address,
-                           settings.registration_per_address);
+                           settings.registration_per_address, settings.refresh_per_user,
+                           settings.revocation_per_user);
   auto deny_list = auth::PasswordDenyList::Load(settings.password_deny_list);
   if (!deny_list) return StartupFailure(deny_list.error().detail);
 

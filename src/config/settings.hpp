@@ -40,6 +40,8 @@ struct Settings {
   RateLimit login_per_user{10, 15 * 60};
   RateLimit login_per_address{100, 15 * 60};
   RateLimit registration_per_address{30, 60};
+  RateLimit refresh_per_user{120, 60};     // POST /token/refresh per token's user
+  RateLimit revocation_per_user{60, 60};   // /logout/*, /password per token's user
   std::vector<IpNetwork> trusted_proxies;  // whose X-Forwarded-For is believed
   std::string password_deny_list;          // file of refused passwords, one per line; empty: none
   bool log_requests = false;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
+#include <tuple>
 
 namespace gatehouse::obs {
 namespace {
@@ -101,7 +103,9 @@ std::string Metrics::Render(const Gauges& gauges) const {
   out.append("gatehouse_hash_queue_depth ").append(std::to_string(gauges.hash_queue_depth)) += "\n";
   AppendHeader(out, "gatehouse_rate_limited_total", "counter", "Requests refused with 429");
   static constexpr const char* kLimitNames[] = {"login_per_user", "login_per_address",
-                                                "registration_per_address"};
+                                                "registration_per_address", "refresh_per_user",
+                                                "revocation_per_user"};
+  static_assert(std::size(kLimitNames) == std::tuple_size_v<decltype(rate_limited_)>);
   for (std::size_t i = 0; i < rate_limited_.size(); ++i) {
     out.append("gatehouse_rate_limited_total{limit=\"").append(kLimitNames[i]).append("\"} ");
     out.append(std::to_string(rate_limited_[i].load(kRelaxed))).append("\n");

@@ -12,7 +12,14 @@
 
 namespace gatehouse::obs {
 
-enum class RateLimitKind { kLoginPerUser, kLoginPerAddress, kRegistrationPerAddress };
+// Keep in step with the names in Metrics::Render (metrics.cpp).
+enum class RateLimitKind {
+  kLoginPerUser,
+  kLoginPerAddress,
+  kRegistrationPerAddress,
+  kRefreshPerUser,
+  kRevocationPerUser,
+};
 
 // Values read at render time from their owners.
 struct Gauges {
@@ -50,7 +57,7 @@ class Metrics {
   std::array<std::array<std::atomic<uint64_t>, kStatuses.size()>, kMaxRoutes> requests_{};
   std::array<Histogram, kMaxRoutes> latency_{};
   Histogram hash_wait_;
-  std::array<std::atomic<uint64_t>, 3> rate_limited_{};
+  std::array<std::atomic<uint64_t>, 5> rate_limited_{};
   std::atomic<uint64_t> store_errors_{0};
 };
 

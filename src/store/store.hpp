@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "util/duration.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::store {
@@ -180,6 +181,17 @@ class Store {
   virtual Result<std::vector<StoredKey>> LoadSigningKeys(std::string_view algorithm) = 0;
   // Deletes a key; ok when there is none with that kid.
   virtual Status RemoveSigningKey(std::string_view kid) = 0;
+
+  // Brute-force counting shared by every instance on this store: takes `attempts` (1, or -1 to
+  // give one back) from the token bucket of `key` under `limit`, at `now_ms` (unix milliseconds),
+  // in one atomic statement. Returns 0 when taken, else the whole seconds (>= 1) until one will
+  // be; nothing is taken then. The row holds a 16-byte digest of `key` under a key every
+  // instance shares, so its size does not depend on the key's. A store of one process (SQLite)
+  // counts nothing and returns 0: that server's in-memory limiters count alone.
+  virtual Result<int64_t> TakeAttempt(std::string_view key, RateLimit limit, int64_t now_ms,
+                                      int attempts) = 0;
+  // Deletes buckets full again by `now_ms` (the same as none); returns how many went.
+  virtual Result<int64_t> PruneAttempts(int64_t now_ms) = 0;
 
   // True when several gatehouse instances may share this store (PostgreSQL): signing keys
   // then live in the store, and refresh tokens are checked against it.

@@ -44,6 +44,8 @@ SCOPE_ENV = {
     "GATEHOUSE_RATE_LIMIT_LOGIN_PER_USER": "0",
     "GATEHOUSE_RATE_LIMIT_LOGIN_PER_ADDRESS": "0",
     "GATEHOUSE_RATE_LIMIT_REGISTRATION_PER_ADDRESS": "0",
+    "GATEHOUSE_RATE_LIMIT_REFRESH_PER_USER": "0",
+    "GATEHOUSE_RATE_LIMIT_REVOCATION_PER_USER": "0",
 }
 
 # Every server started during the current test (or alive for its module): its stderr is

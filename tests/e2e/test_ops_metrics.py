@@ -60,7 +60,8 @@ def test_metrics_format_and_families(srv):
     assert depth and all(s.value >= 0 for s in depth), depth
     for s in m.samples("gatehouse_rate_limited_total"):
         assert s.labels.get("limit") in (
-            "login_per_user", "login_per_address", "registration_per_address"), s
+            "login_per_user", "login_per_address", "registration_per_address",
+            "refresh_per_user", "revocation_per_user"), s
     for s in m.samples(REQ):
         assert set(s.labels) >= {"route", "status"}, s
         assert s.labels["status"].isdigit() and len(s.labels["status"]) == 3, s

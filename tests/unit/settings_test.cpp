@@ -422,6 +422,32 @@ TEST_F(TomlFileTest, MissingFileIsAnErrorNamingTheFile) {
   EXPECT_NE(raw.error().detail.find(path), std::string::npos) << raw.error().detail;
 }
 
+TEST(Resolve, PerUserRefreshAndRevocationLimitsDefaultToTheContract) {
+  const Result<Settings> settings = Resolve({}, {}, {});
+  ASSERT_TRUE(settings.ok()) << settings.error().detail;
+  EXPECT_EQ(settings->refresh_per_user.count, 120);
+  EXPECT_EQ(settings->refresh_per_user.period_seconds, 60);
+  EXPECT_EQ(settings->revocation_per_user.count, 60);
+  EXPECT_EQ(settings->revocation_per_user.period_seconds, 60);
+}
+
+TEST(Resolve, PerUserLimitsComeFromEveryLayerAndZeroTurnsThemOff) {
+  const Result<Settings> settings = Resolve({{"rate_limit.refresh_per_user", "5/10s"}},
+                                            {{"rate_limit.revocation_per_user", "0"}}, {});
+  ASSERT_TRUE(settings.ok()) << settings.error().detail;
+  EXPECT_EQ(settings->refresh_per_user.count, 5);
+  EXPECT_EQ(settings->refresh_per_user.period_seconds, 10);
+  EXPECT_FALSE(settings->revocation_per_user.enabled());
+}
+
+TEST(Resolve, BadPerUserLimitNamesTheSetting) {
+  for (const char* name : {"rate_limit.refresh_per_user", "rate_limit.revocation_per_user"}) {
+    const Result<Settings> settings = Resolve({}, {}, {{name, "lots"}});
+    ASSERT_FALSE(settings.ok()) << name;
+    EXPECT_NE(settings.error().detail.find(name), std::string::npos) << settings.error().detail;
+  }
+}
+
 TEST(ReadEnvironment, ReadsKnownGatehouseVariables) {
   ASSERT_EQ(::setenv("GATEHOUSE_JWT_REFRESH_TTL", "7d", 1), 0);
   ASSERT_EQ(::setenv("GATEHOUSE_NOT_A_SETTING", "x", 1), 0);

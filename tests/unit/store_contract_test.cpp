@@ -1065,6 +1065,98 @@ TEST_P(StoreContractTest, StoresOpenedConcurrentlyOnANewDatabaseAllWork) {
   }
 }
 
+// --- shared brute-force counts (API.md §9) ----------------------------------------------------
+
+constexpr int64_t kAttemptsAt = 1'800'000'000'000;  // unix ms
+
+TEST_P(StoreContractTest, TakeAttemptAllowsTheBurstThenAnswersTheWholeSecondsToWait) {
+  if (!IsPostgres()) GTEST_SKIP() << "one process per SQLite file: counted in memory";
+  const RateLimit limit{3, 60};
+  for (int i = 0; i < 3; ++i) {
+    auto wait = store_->TakeAttempt("login_per_user 192.0.2.1 alice", limit, kAttemptsAt, 1);
+    ASSERT_TRUE(wait) << Why(wait);
+    EXPECT_EQ(*wait, 0) << "attempt " << i + 1;
+  }
+  auto wait = store_->TakeAttempt("login_per_user 192.0.2.1 alice", limit, kAttemptsAt, 1);
+  ASSERT_TRUE(wait) << Why(wait);
+  EXPECT_EQ(*wait, 20);  // one attempt every 20 s
+}
+
+TEST_P(StoreContractTest, TakeAttemptRefusalTakesNothingAndTheBucketRefills) {
+  if (!IsPostgres()) GTEST_SKIP() << "one process per SQLite file: counted in memory";
+  const RateLimit limit{1, 10};
+  EXPECT_EQ(*store_->TakeAttempt("k", limit, kAttemptsAt, 1), 0);
+  EXPECT_EQ(*store_->TakeAttempt("k", limit, kAttemptsAt + 4000, 1), 6);
+  EXPECT_EQ(*store_->TakeAttempt("k", limit, kAttemptsAt + 9500, 1), 1);
+  EXPECT_EQ(*store_->TakeAttempt("k", limit, kAttemptsAt + 10000, 1), 0);
+  EXPECT_GT(*store_->TakeAttempt("k", limit, kAttemptsAt + 10000, 1), 0);
+}
+
+TEST_P(StoreContractTest, GivingAnAttemptBackAllowsOneMore) {
+  if (!IsPostgres()) GTEST_SKIP() << "one process per SQLite file: counted in memory";
+  const RateLimit limit{1, 900};
+  EXPECT_EQ(*store_->TakeAttempt("k", limit, kAttemptsAt, 1), 0);
+  EXPECT_EQ(*store_->TakeAttempt("k", limit, kAttemptsAt, -1), 0);
+  EXPECT_EQ(*store_->TakeAttempt("k", limit, kAttemptsAt, 1), 0);
+  EXPECT_GT(*store_->TakeAttempt("k", limit, kAttemptsAt, 1), 0);
+}
+
+TEST_P(StoreContractTest, AttemptsThroughTwoStoresCountInOneBucket) {
+  // Two stores on one database are two instances: N instances allow what one does.
+  if (!IsPostgres()) GTEST_SKIP() << "one process per SQLite file: counted in memory";
+  std::unique_ptr<Store> other = OpenDatabase();
+  ASSERT_TRUE(other);
+  const RateLimit limit{4, 900};
+  for (int i = 0; i < 4; ++i) {
+    Store& store = i % 2 == 0 ? *store_ : *other;
+    EXPECT_EQ(*store.TakeAttempt("login_per_address 192.0.2.7", limit, kAttemptsAt, 1), 0) << i;
+  }
+  EXPECT_GT(*other->TakeAttempt("login_per_address 192.0.2.7", limit, kAttemptsAt, 1), 0);
+  EXPECT_GT(*store_->TakeAttempt("login_per_address 192.0.2.7", limit, kAttemptsAt, 1), 0);
+  EXPECT_EQ(*store_->TakeAttempt("login_per_address 192.0.2.8", limit, kAttemptsAt, 1), 0);
+}
+
+TEST_P(StoreContractTest, ConcurrentAttemptsOnOneBucketAllowExactlyTheLimit) {
+  if (!IsPostgres()) GTEST_SKIP() << "one process per SQLite file: counted in memory";
+  const RateLimit limit{20, 900};
+  std::atomic<int> allowed{0};
+  RunTogether([&](int) {
+    for (int i = 0; i < 10; ++i) {
+      auto wait = store_->TakeAttempt("hot", limit, kAttemptsAt, 1);
+      if (!wait) ADD_FAILURE() << Why(wait);
+      if (wait && *wait == 0) ++allowed;
+    }
+  });
+  EXPECT_EQ(allowed.load(), 20);
+}
+
+TEST_P(StoreContractTest, ABucketRowIsSixteenBytesOfKeyWhateverTheKeysLength) {
+  if (!IsPostgres()) GTEST_SKIP() << "one process per SQLite file: counted in memory";
+  const std::string long_key = "login_per_user 192.0.2.1 " + std::string(16384, 'u');
+  ASSERT_EQ(*store_->TakeAttempt(long_key, RateLimit{10, 900}, kAttemptsAt, 1), 0);
+  std::string output;
+  ASSERT_TRUE(RunPsql(url_, "SELECT 'len=' || max(octet_length(key)) FROM rate_limits", output))
+      << output;
+  EXPECT_NE(output.find("len=16"), std::string::npos) << output;
+}
+
+TEST_P(StoreContractTest, PruneAttemptsDropsOnlyBucketsFullAgain) {
+  if (!IsPostgres()) GTEST_SKIP() << "one process per SQLite file: counted in memory";
+  const RateLimit limit{2, 60};  // a bucket is full again 30 s after one attempt
+  ASSERT_EQ(*store_->TakeAttempt("refilled", limit, kAttemptsAt, 1), 0);
+  ASSERT_EQ(*store_->TakeAttempt("drained", limit, kAttemptsAt + 20000, 1), 0);
+  ASSERT_EQ(*store_->TakeAttempt("drained", limit, kAttemptsAt + 20000, 1), 0);
+  auto pruned = store_->PruneAttempts(kAttemptsAt + 30000);
+  ASSERT_TRUE(pruned) << Why(pruned);
+  EXPECT_EQ(*pruned, 1);
+  EXPECT_GT(*store_->TakeAttempt("drained", limit, kAttemptsAt + 30000, 1), 0);
+}
+
+TEST_P(StoreContractTest, SqliteCountsNoAttempts) {
+  if (IsPostgres()) GTEST_SKIP() << "shared backend: counts in the database";
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(*store_->TakeAttempt("k", RateLimit{1, 900}, 0, 1), 0);
+}
+
 TEST_P(StoreContractTest, IsSharedOnlyForPostgresql) {
   EXPECT_EQ(store_->IsShared(), IsPostgres());
 }

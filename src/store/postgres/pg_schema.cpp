@@ -67,6 +67,26 @@ constexpr const char* kMigrations[] = {
       INSERT INTO store_facts (name, value) SELECT 'sessions_recorded_since', CASE WHEN EXISTS
         (SELECT 1 FROM users) THEN CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) + 60 ELSE 0 END;
     )sql",
+    // 3: brute-force counters shared by every instance (store/postgres/pg_rate_limits.hpp). A row
+    // is 16 bytes of key and three numbers whatever the client sent; full_at (unix ms) is when
+    // the bucket is full again, after which the row is pruned. The digest key is drawn here, in
+    // the migration's transaction, so every instance reads the same one; gen_random_uuid() is
+    // built in since PostgreSQL 13 and draws from the server's strong random source.
+    R"sql(
+      CREATE TABLE rate_limits (
+        key BYTEA NOT NULL PRIMARY KEY,
+        tokens DOUBLE PRECISION NOT NULL,
+        updated_at BIGINT NOT NULL,
+        full_at BIGINT NOT NULL
+      );
+      CREATE INDEX rate_limits_by_full_at ON rate_limits (full_at);
+      CREATE TABLE rate_limit_key (
+        id INT NOT NULL PRIMARY KEY,
+        key BYTEA NOT NULL
+      );
+      INSERT INTO rate_limit_key (id, key) VALUES (1, decode(replace(
+        gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =

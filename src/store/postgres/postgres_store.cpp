@@ -4,6 +4,7 @@
 
 #include <iterator>
 
+#include "store/postgres/pg_rate_limits.hpp"
 #include "store/postgres/pg_schema.hpp"
 
 namespace gatehouse::store {
@@ -36,6 +37,8 @@ enum StatementId : std::size_t {
   kChangePassword,
   kPruneSessions,
   kSessionsRecordedSince,
+  kTakeAttempt,
+  kPruneAttempts,
   kStatementCount,
 };
 
@@ -125,6 +128,9 @@ const pg::StatementSpec kStatements[] = {
      false},
     {"DELETE FROM sessions WHERE expires_at <= $1::bigint", true},
     {"SELECT value FROM store_facts WHERE name = 'sessions_recorded_since'", true},
+    // Sent again after a lost connection, an attempt may count twice: the safe side.
+    {pg::kTakeAttemptSql, true},
+    {pg::kPruneAttemptsSql, true},
 };
 static_assert(std::size(kStatements) == kStatementCount, "one statement per StatementId");
 
@@ -180,17 +186,22 @@ Result<std::unique_ptr<Store>> PostgresStore::Open(const std::string& url, int p
   if (!conn) return conn.error();
   Status migrated = pg::Migrate(*conn);
   const bool notify = migrated && SupportsNotify(*conn);
+  Result<pg::AttemptDigestKey> digest_key =
+      migrated ? pg::LoadAttemptDigestKey(*conn) : Result<pg::AttemptDigestKey>(migrated.error());
   PQfinish(*conn);
   if (!migrated) return migrated.error();
-  std::unique_ptr<PostgresStore> store(new PostgresStore(url, pool_size, notify));
+  if (!digest_key) return digest_key.error();
+  std::unique_ptr<PostgresStore> store(new PostgresStore(url, pool_size, notify, *digest_key));
   // One connection now, so that a statement this engine cannot prepare fails the start.
   if (auto lease = store->pool_.Acquire(); !lease) return lease.error();
   return std::unique_ptr<Store>(std::move(store));
 }
 
-PostgresStore::PostgresStore(std::string url, int pool_size, bool notify)
+PostgresStore::PostgresStore(std::string url, int pool_size, bool notify,
+                             const pg::AttemptDigestKey& digest_key)
     : url_(std::move(url)),
       notify_(notify),
+      attempt_digest_key_(digest_key),
       pool_(url_, pool_size, {std::begin(kStatements), std::end(kStatements)}) {}
 
 PostgresStore::~PostgresStore() = default;
@@ -482,6 +493,22 @@ Result<int64_t> PostgresStore::SessionsRecordedSince() {
     return Error{ErrorCode::kStorageFailure, "database: sessions recorded since: no row"};
   }
   return rows->Int(0, 0);
+}
+
+Result<int64_t> PostgresStore::TakeAttempt(std::string_view key, RateLimit limit, int64_t now_ms,
+                                           int attempts) {
+  if (!limit.enabled()) return 0;
+  auto rows = pool_.Run(kTakeAttempt,
+                        pg::TakeAttemptParams(attempt_digest_key_, key, limit, now_ms, attempts));
+  if (!rows) return rows.error();
+  const bool has_row = rows->Count() == 1;
+  return pg::WaitSeconds(has_row, has_row ? std::stod(rows->Text(0, 0)) : 0.0);
+}
+
+Result<int64_t> PostgresStore::PruneAttempts(int64_t now_ms) {
+  auto rows = pool_.Run(kPruneAttempts, {Str(now_ms)});
+  if (!rows) return rows.error();
+  return rows->Affected();
 }
 
 }  // namespace gatehouse::store

@@ -12,6 +12,7 @@
 
 #include "store/postgres/feed_listener.hpp"
 #include "store/postgres/pg_pool.hpp"
+#include "store/postgres/pg_rate_limits.hpp"
 #include "store/store.hpp"
 
 namespace gatehouse::store {
@@ -64,9 +65,13 @@ class PostgresStore final : public Store {
   Result<std::vector<StoredKey>> LoadSigningKeys(std::string_view algorithm) override;
   Status RemoveSigningKey(std::string_view kid) override;
   bool IsShared() const override { return true; }
+  Result<int64_t> TakeAttempt(std::string_view key, RateLimit limit, int64_t now_ms,
+                              int attempts) override;
+  Result<int64_t> PruneAttempts(int64_t now_ms) override;
 
  private:
-  PostgresStore(std::string url, int pool_size, bool notify);
+  PostgresStore(std::string url, int pool_size, bool notify,
+                const pg::AttemptDigestKey& digest_key);
   // Wakes the other instances after a feed write. Best effort: they poll anyway.
   void Notify();
   // Runs statement `index` once per row inside one transaction on one connection.
@@ -81,6 +86,7 @@ class PostgresStore final : public Store {
 
   const std::string url_;
   const bool notify_;  // whether the engine has NOTIFY (PostgreSQL yes, CockroachDB no)
+  pg::AttemptDigestKey attempt_digest_key_;  // shared by every instance; see pg_rate_limits
   pg::Pool pool_;
 };
 

@@ -82,6 +82,9 @@ class SqliteStore final : public Store {
   Status RemoveSigningKey(std::string_view kid) override;
   // One file, one machine: keys stay in data_dir files and memory is the truth.
   bool IsShared() const override { return false; }
+  // One process per database file: its server counts attempts in memory (auth::RateLimiter).
+  Result<int64_t> TakeAttempt(std::string_view, RateLimit, int64_t, int) override { return 0; }
+  Result<int64_t> PruneAttempts(int64_t) override { return 0; }
 
  private:
   explicit SqliteStore(sqlite3* db);
