@@ -22,7 +22,8 @@ RACERS = 6
 
 
 # The racers send far more attempts than the brute-force limits allow; they are not the subject.
-NO_LIMITS = ["--rate-limit-login-per-user", "0", "--rate-limit-login-per-address", "0"]
+NO_LIMITS = ["--rate-limit-login-per-user", "0", "--rate-limit-login-per-address", "0",
+             "--rate-limit-refresh-per-user", "0", "--rate-limit-revocation-per-user", "0"]
 
 
 @pytest.fixture(params=["one instance", "two instances"])
