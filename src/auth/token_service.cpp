@@ -172,6 +172,14 @@ void IdentifierRandomBytes(unsigned char* out, std::size_t size) {
   used += size;
 }
 
+// A user-wide revocation at `cut` covers the tokens issued in earlier seconds; those of second
+// `cut` itself go by their session's sid (store::Store::RevokeUserTokens). A token without a
+// sid (made by the Flask service) cannot be named that way, so for it the cut covers its own
+// second as well: no sid-less token is minted here after a cut in that second.
+bool IsBeforeUserCut(const Claims& claims, int64_t cut) {
+  return claims.iat < cut || (claims.sid.empty() && claims.iat == cut && cut != 0);
+}
+
 }  // namespace
 
 std::string NewUuid() {
@@ -271,7 +279,7 @@ Result<Claims> TokenService::Check(std::string_view token,
   }
   if (revocations_.IsRevoked(claims->jti) ||
       (!claims->sid.empty() && revocations_.IsRevoked(claims->sid)) ||
-      claims->iat < revocations_.UserRevokedBefore(store::UsernameKey(claims->sub))) {
+      IsBeforeUserCut(*claims, revocations_.UserRevokedBefore(store::UsernameKey(claims->sub)))) {
     return ErrorCode::kTokenRevoked;
   }
   return claims;

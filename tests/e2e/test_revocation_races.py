@@ -8,9 +8,12 @@ instances on one database) when GATEHOUSE_E2E_PG_URL is set.
 
 import threading
 import time
+import uuid
 
 import pytest
 import requests
+
+import jwt
 
 from gatehouse_e2e import HTTP_TIMEOUT, assert_token_error, bearer, pg_mode, uname
 from pg_support import instances
@@ -144,3 +147,27 @@ def test_login_right_after_logout_all_gets_tokens_that_work(server):
         access = r.json()["access_token"]
         assert server.me(access).status_code == 200
         assert server.refresh(r.json()["refresh_token"]).status_code == 200
+
+
+def flask_token(secret, username, kind):
+    """A token as Flask-JWT-Extended 4 writes it (no sid), issued this second."""
+    now = int(time.time())
+    claims = {"fresh": False, "iat": now, "jti": str(uuid.uuid4()), "type": kind,
+              "sub": username, "nbf": now, "exp": now + 600}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize("revoke", ["logout_all", "password"])
+def test_flask_tokens_of_the_same_second_fall_with_a_user_wide_revocation(server, revoke):
+    """Tokens without a sid (Flask-made) issued in the second of the revocation: no session can
+    name them, so the user-wide cut covers their own second too."""
+    u, body = server.new_user("flask", OLD_PW)
+    access, refresh = (flask_token(server.secret, u, kind) for kind in ("access", "refresh"))
+    if revoke == "logout_all":
+        r = server.post("/logout/all", headers=bearer(body["access_token"]))
+    else:
+        r = server.post("/password", headers=bearer(body["access_token"]),
+                        json={"old_password": OLD_PW, "new_password": NEW_PW})
+    assert r.status_code == 200, r.text
+    assert_token_error(server.me(access), "Token has been revoked")
+    assert_token_error(server.refresh(refresh), "Token has been revoked")

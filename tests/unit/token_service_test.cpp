@@ -416,6 +416,14 @@ TEST_F(TokenServiceTest, UserRevokedBeforeEqualToIatKeepsToken) {
   EXPECT_TRUE(service.Verify(token, TokenType::kAccess).ok());
 }
 
+TEST_F(TokenServiceTest, UserRevokedBeforeEqualToIatRevokesATokenWithoutSid) {
+  // A Flask-made token issued in the second of the cut: no sid can name it, so the cut does.
+  const std::string token = SignCustom(FlaskPayload());
+  ASSERT_TRUE(service.Verify(token, TokenType::kAccess).ok());
+  revocations.RevokeUserBefore("alice", kStart);
+  EXPECT_EQ(VerifyError(token, TokenType::kAccess), ErrorCode::kTokenRevoked);
+}
+
 TEST_F(TokenServiceTest, TokenIssuedAfterUserRevocationIsValid) {
   revocations.RevokeUserBefore("alice", kStart);
   now = kStart + 5;

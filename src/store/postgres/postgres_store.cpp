@@ -93,8 +93,10 @@ const pg::StatementSpec kStatements[] = {
      true},
     {"DELETE FROM revocation_events WHERE created_at <= $1::bigint", true},
     {"DELETE FROM user_revocations WHERE revoked_before <= $1::bigint", true},
+    // The user's cut covers a sid-less token's own second too (auth/token_service.cpp).
     {"SELECT EXISTS (SELECT 1 FROM revocations WHERE id IN ($1, $2)) OR EXISTS (SELECT 1 FROM "
-     "user_revocations WHERE username_key = $3 AND revoked_before > $4::bigint)",
+     "user_revocations WHERE username_key = $3 AND (revoked_before > $4::bigint OR "
+     "($2 = '' AND revoked_before = $4::bigint)))",
      true},
     {"INSERT INTO signing_keys (kid, algorithm, material, created_at) "
      "VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (kid) DO NOTHING",

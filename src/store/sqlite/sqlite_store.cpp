@@ -154,8 +154,10 @@ constexpr const char* kStatementSql[] = {
     "VALUES (?, ?, ?, ?)",
     "INSERT OR IGNORE INTO revocations (id, kind, expires_at) VALUES (?, ?, ?)",
     "DELETE FROM user_revocations WHERE revoked_before <= ?",
-    "SELECT EXISTS (SELECT 1 FROM revocations WHERE id IN (?, ?)) OR EXISTS (SELECT 1 FROM "
-    "user_revocations WHERE username_key = ? AND revoked_before > ?)",
+    // The user's cut covers a sid-less token's own second too (auth/token_service.cpp).
+    "SELECT EXISTS (SELECT 1 FROM revocations WHERE id IN (?1, ?2)) OR EXISTS (SELECT 1 FROM "
+    "user_revocations WHERE username_key = ?3 AND (revoked_before > ?4 OR "
+    "(?2 = '' AND revoked_before = ?4)))",
     "INSERT OR IGNORE INTO signing_keys (kid, algorithm, material, created_at) VALUES (?, ?, ?, ?)",
     "SELECT kid, algorithm, material, created_at FROM signing_keys WHERE algorithm = ? "
     "ORDER BY created_at, kid",
