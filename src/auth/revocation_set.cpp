@@ -1,6 +1,7 @@
 #include "auth/revocation_set.hpp"
 
 #include <sodium.h>
+#include <time.h>
 
 #include <cstring>
 
@@ -79,6 +80,22 @@ std::size_t RevocationSet::Size() const {
     size += shard.ids.size();
   }
   return size;
+}
+
+void RevocationSet::RequireFollowing(int64_t bound_ms) {
+  following_bound_ms_ = bound_ms;
+  stale_after_ms_.store(CoarseMillis() + bound_ms, std::memory_order_relaxed);
+}
+
+void RevocationSet::MarkFollowed(int64_t began_ms) {
+  if (stale_after_ms_.load(std::memory_order_relaxed) == kAlwaysFollowing) return;
+  stale_after_ms_.store(began_ms + following_bound_ms_, std::memory_order_relaxed);
+}
+
+int64_t RevocationSet::CoarseMillis() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
 }
 
 }  // namespace gatehouse::auth

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -27,6 +28,21 @@ class RevocationSet {
   void RevokeUserBefore(std::string_view username_key, int64_t time);
   // 0 when the user has no such time.
   int64_t UserRevokedBefore(std::string_view username_key) const;
+
+  // Following other writers (API.md §9: a revocation on another instance holds here within
+  // 1 s). Once required, IsFollowing() is false whenever no read of the store's revocation
+  // feed that began within the last `bound_ms` succeeded, and token checks then refuse to
+  // vouch for any token (503) rather than accept one revoked elsewhere. Not required: always
+  // following (a single process that owns its store).
+  void RequireFollowing(int64_t bound_ms);
+  // A read of the feed that began at `began_ms` (CoarseMillis) succeeded. One thread calls it.
+  void MarkFollowed(int64_t began_ms);
+  bool IsFollowing() const {
+    const int64_t stale_after = stale_after_ms_.load(std::memory_order_relaxed);
+    return stale_after == kAlwaysFollowing || CoarseMillis() <= stale_after;
+  }
+  // A monotonic clock in milliseconds that costs no system call (CLOCK_MONOTONIC_COARSE).
+  static int64_t CoarseMillis();
 
   // Makes room for `ids` more ids without rehashing (start-up loads them all at once).
   void Reserve(std::size_t ids);
@@ -59,6 +75,9 @@ class RevocationSet {
   const Shard& ShardFor(const Key& key) const { return shards_[key[0] % kShards]; }
   Shard& ShardFor(const Key& key) { return shards_[key[0] % kShards]; }
 
+  static constexpr int64_t kAlwaysFollowing = INT64_MAX;
+  std::atomic<int64_t> stale_after_ms_{kAlwaysFollowing};
+  int64_t following_bound_ms_ = 0;
   std::array<unsigned char, 16> digest_key_;  // random per process; see Digest
   std::array<Shard, kShards> shards_;
 };

@@ -98,6 +98,7 @@ void RevocationSync::Start(std::chrono::milliseconds poll_interval, UserRevokedH
 }
 
 Result<int64_t> RevocationSync::PollOnce() {
+  const int64_t began_ms = RevocationSet::CoarseMillis();
   const int64_t now_ms = SteadyMillis();
   int64_t after = ReadFrom(now_ms);
   applied_.erase(applied_.begin(), applied_.upper_bound(after));
@@ -112,6 +113,7 @@ Result<int64_t> RevocationSync::PollOnce() {
     if (events->size() < static_cast<std::size_t>(kEventsPerPoll)) break;
   }
   history_.emplace_back(now_ms, cursor_);
+  revocations_.MarkFollowed(began_ms);
   return applied;
 }
 

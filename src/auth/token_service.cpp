@@ -282,6 +282,8 @@ Result<Claims> TokenService::Check(std::string_view token,
       IsBeforeUserCut(*claims, revocations_.UserRevokedBefore(store::UsernameKey(claims->sub)))) {
     return ErrorCode::kTokenRevoked;
   }
+  // Cut off from the other writers' revocations: a token revoked elsewhere would pass here.
+  if (!revocations_.IsFollowing()) return ErrorCode::kStorageUnavailable;
   return claims;
 }
 

@@ -30,6 +30,9 @@ namespace {
 // instance) is honoured here within about this long.
 constexpr auto kFeedPollInterval = std::chrono::milliseconds(500);
 
+// API.md §9: another instance's revocation holds here within 1 s.
+constexpr int64_t kFollowingBoundMs = 1000;
+
 int StartupFailure(const std::string& line, int exit_status = 1) {
   obs::Error("cannot start", {{"error", line}});
   return exit_status;
@@ -100,6 +103,8 @@ int Serve(const config::Settings& settings) {
   if (Status loaded = revocation_sync.LoadAll(); !loaded) {
     return StartupFailure(loaded.error().detail);
   }
+  // Other instances write revocations: vouch for a token only while following them (§9).
+  if ((*store)->IsShared()) revocations.RequireFollowing(kFollowingBoundMs);
   auth::TokenService tokens(*keyring, TokenPolicyFor(settings), revocations, UnixNow);
   auto sessions_since = (*store)->SessionsRecordedSince();
   if (!sessions_since) return StartupFailure(sessions_since.error().detail);

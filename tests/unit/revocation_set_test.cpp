@@ -198,5 +198,20 @@ TEST_F(RevocationSetTest, ConcurrentPruneWhileRevoking) {
   EXPECT_EQ(set.Size(), static_cast<std::size_t>(kThreads * kPerThread / 2));
 }
 
+TEST_F(RevocationSetTest, FollowsAlwaysUntilFollowingIsRequired) {
+  EXPECT_TRUE(set.IsFollowing());
+  set.MarkFollowed(0);  // a successful read long ago changes nothing when not required
+  EXPECT_TRUE(set.IsFollowing());
+}
+
+TEST_F(RevocationSetTest, RequiredFollowingLapsesWithoutARecentSuccessfulRead) {
+  set.RequireFollowing(1000);
+  EXPECT_TRUE(set.IsFollowing());
+  set.MarkFollowed(RevocationSet::CoarseMillis() - 1001);  // the last read began too long ago
+  EXPECT_FALSE(set.IsFollowing());
+  set.MarkFollowed(RevocationSet::CoarseMillis());
+  EXPECT_TRUE(set.IsFollowing());
+}
+
 }  // namespace
 }  // namespace gatehouse::auth

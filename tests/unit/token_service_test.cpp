@@ -424,6 +424,16 @@ TEST_F(TokenServiceTest, UserRevokedBeforeEqualToIatRevokesATokenWithoutSid) {
   EXPECT_EQ(VerifyError(token, TokenType::kAccess), ErrorCode::kTokenRevoked);
 }
 
+TEST_F(TokenServiceTest, AValidTokenIsStorageUnavailableWhileRevocationsAreNotFollowed) {
+  const TokenPair pair = service.IssuePair("alice");
+  revocations.RequireFollowing(1000);
+  revocations.MarkFollowed(RevocationSet::CoarseMillis() - 5000);
+  EXPECT_EQ(VerifyError(pair.access_token, TokenType::kAccess), ErrorCode::kStorageUnavailable);
+  revocations.Revoke(Payload(pair.refresh_token)["sid"].get<std::string>(), kStart + kRefreshTtl);
+  // What is known to be revoked is still said to be.
+  EXPECT_EQ(VerifyError(pair.access_token, TokenType::kAccess), ErrorCode::kTokenRevoked);
+}
+
 TEST_F(TokenServiceTest, TokenIssuedAfterUserRevocationIsValid) {
   revocations.RevokeUserBefore("alice", kStart);
   now = kStart + 5;
