@@ -157,7 +157,10 @@ void RequestParser::OnHeaderField(field name, std::string_view name_text, std::s
   if (!CountFieldLine(name_text, value)) return Reject(400, kMalformed, ec);
   switch (name) {
     case field::host:
-      if (!KeepOnce(kHost, value)) return Reject(400, kMalformed, ec);
+      // One authority: a list ("a, b") is as ambiguous as two Host fields (RFC 9112 §3.2).
+      if (value.find(',') != std::string_view::npos || !KeepOnce(kHost, value)) {
+        return Reject(400, kMalformed, ec);
+      }
       break;
     case field::content_type:
       if (!KeepOnce(kContentType, value)) return Reject(400, kMalformed, ec);
@@ -166,8 +169,11 @@ void RequestParser::OnHeaderField(field name, std::string_view name_text, std::s
       if (!KeepOnce(kAuthorization, value)) return Reject(400, kMalformed, ec);
       break;
     case field::content_length:
-      // Beast takes repeated equal values ("5", "5"); §8 refuses any repetition.
-      if (seen_ & kSeenContentLength) return Reject(400, kMalformed, ec);
+      // Beast takes repeated equal values ("5", "5", or "5, 5" in one field); §8 refuses any
+      // repetition.
+      if ((seen_ & kSeenContentLength) || value.find(',') != std::string_view::npos) {
+        return Reject(400, kMalformed, ec);
+      }
       seen_ |= kSeenContentLength;
       break;
     case field::transfer_encoding: {

@@ -328,7 +328,10 @@ TEST(RequestParser, RepeatedSingleFieldsAre400) {
        {"Host: x\r\nHost: x\r\n", "Host: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n",
         "Host: x\r\nContent-Type: application/json\r\nContent-Type: application/json\r\n",
         "Host: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n",
-        "Host: x\r\nauthorization: Bearer a\r\nAUTHORIZATION: Bearer a\r\n"}) {
+        "Host: x\r\nauthorization: Bearer a\r\nAUTHORIZATION: Bearer a\r\n",
+        // a list in one field is a repetition too
+        "Host: x\r\nContent-Length: 2, 2\r\n", "Host: x\r\nContent-Length: 2,2\r\n",
+        "Host: x, y\r\n"}) {
     Parse parse;
     ExpectRefused(parse("POST /login HTTP/1.1\r\n" + std::string(twice) + "\r\nab"), 400,
                   "Malformed request");
