@@ -31,7 +31,10 @@ void Frame(std::string_view username, std::string_view address, char* out) {
   const uint64_t length = username.size();
   std::memcpy(out, &length, sizeof length);
   std::transform(username.begin(), username.end(), out + sizeof length, AsciiLower);
-  std::memcpy(out + sizeof length + username.size(), address.data(), address.size());
+  // An empty view may hold a null pointer, which memcpy must not be given even for 0 bytes.
+  if (!address.empty()) {
+    std::memcpy(out + sizeof length + username.size(), address.data(), address.size());
+  }
 }
 
 }  // namespace

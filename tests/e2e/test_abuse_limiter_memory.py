@@ -11,9 +11,11 @@ Run: /usr/bin/python3 -m pytest tests/e2e/test_abuse_limiter_memory.py -q
 
 from __future__ import annotations
 
+import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 import gatehouse_e2e as gh
@@ -57,6 +59,10 @@ def failed_logins(srv, n: int) -> dict[int, int]:
     return total
 
 
+# AddressSanitizer keeps freed memory in quarantine (256 MiB by default): RSS then measures
+# ASan, not gatehouse. scripts/test sets ASAN_OPTIONS for its sanitizer pass only; the plain
+# build's pass holds the bound.
+@pytest.mark.skipif("ASAN_OPTIONS" in os.environ, reason="RSS under AddressSanitizer")
 def test_failed_logins_with_distinct_16kb_usernames_stay_within_the_limiter_bound(server_factory):
     # Per-user limit at its default; the per-address limit lets one attempt through, so the
     # flood is answered 429 at once (no argon2id) after each username has had its bucket taken.
