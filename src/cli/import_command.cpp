@@ -1,6 +1,8 @@
 // gatehouse import-flask <file>: copies the Flask service's users and revoked tokens.
 #include <algorithm>
 #include <iostream>
+#include <map>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "store/sqlite/flask_reader.hpp"
@@ -18,8 +20,58 @@ constexpr int64_t kFlaskRefreshSeconds = 30 * 86400;
 struct Tally {
   int64_t seen = 0;
   int64_t added = 0;
-  int64_t skipped = 0;  // users whose hash is not pbkdf2_sha256
+  int64_t skipped = 0;    // users whose hash is not pbkdf2_sha256
+  int64_t held_back = 0;  // users whose name differs from another only in case
+  std::set<std::string> held_back_keys;
 };
+
+// Names that differ only in ASCII case, by their username key. gatehouse cannot hold them apart
+// (one account, and a token's `sub` of either would name it), so none of a group is imported:
+// the operator decides who keeps the name (docs/operations.md, "Names that differ only in case").
+using CaseCollisions = std::map<std::string, std::vector<std::string>>;
+constexpr std::string_view kCollisionHelp =
+    " (docs/operations.md: \"Names that differ only in case\")\n";
+
+// Names go to a terminal: control bytes are shown as '?'.
+std::string Shown(std::string name) {
+  for (char& c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) c = '?';
+  }
+  return name;
+}
+
+Result<CaseCollisions> FindCaseCollisions(const std::string& path) {
+  auto names = store::ReadFlaskCaseCollisions(path);
+  if (!names) return names.error();
+  CaseCollisions groups;
+  for (auto& name : *names) groups[store::UsernameKey(name)].push_back(std::move(name));
+  for (const auto& [key, group] : groups) {
+    std::cerr << "not imported:";
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      std::cerr << (i == 0 ? " " : ", ") << Shown(group[i]);
+    }
+    std::cerr << ": these names differ only in case" << kCollisionHelp;
+  }
+  return groups;
+}
+
+// Records the store did not add are either there already (a repeated import) or collide with an
+// account whose name differs only in case: those are reported by name and held back.
+Status ReportExistingCollisions(store::Store& store, const std::vector<store::UserRecord>& records,
+                                Tally& tally) {
+  for (const auto& record : records) {
+    auto found = store.FindUser(record.username);
+    if (!found) return Status(found.error());
+    if (!*found || (*found)->username == record.username) continue;
+    ++tally.held_back;
+    tally.held_back_keys.insert(store::UsernameKey(record.username));
+    std::cerr << "not imported: " << Shown(record.username)
+              << ": differs only in case from the existing account " << Shown((*found)->username)
+              << kCollisionHelp;
+  }
+  return Status(Ok{});
+}
 
 void Progress(const char* what, const Tally& tally, int64_t total) {
   // Only large imports report progress, on stderr, so scripts reading stdout see one summary.
@@ -36,11 +88,17 @@ bool CouldBeNamedByAToken(const std::string& username) {
          });
 }
 
-Status ImportUsers(store::Store& store, const std::string& path, int64_t total, Tally& tally) {
+Status ImportUsers(store::Store& store, const std::string& path, int64_t total,
+                   const CaseCollisions& collisions, Tally& tally) {
   const int64_t now = UnixNow();
   return store::ReadFlaskUsers(path, kBatch, [&](const std::vector<store::FlaskUser>& batch) {
     std::vector<store::UserRecord> records;
     for (const auto& user : batch) {
+      if (std::string key = store::UsernameKey(user.username); collisions.count(key) != 0) {
+        ++tally.held_back;
+        tally.held_back_keys.insert(std::move(key));
+        continue;
+      }
       if (!CouldBeNamedByAToken(user.username) || user.password_hash.rfind(kPbkdf2Prefix, 0) != 0) {
         ++tally.skipped;
         continue;
@@ -49,6 +107,11 @@ Status ImportUsers(store::Store& store, const std::string& path, int64_t total, 
     }
     auto added = store.ImportUsers(records);
     if (!added) return Status(added.error());
+    if (*added < static_cast<int64_t>(records.size())) {
+      if (Status reported = ReportExistingCollisions(store, records, tally); !reported) {
+        return reported;
+      }
+    }
     tally.seen += static_cast<int64_t>(batch.size());
     tally.added += *added;
     Progress("users", tally, total);
@@ -73,15 +136,31 @@ Status ImportRevocations(store::Store& store, const std::string& path, int64_t t
   });
 }
 
+// A Flask token's `sub` of any spelling would name whichever account ends up with the name, so
+// every token naming a held-back name issued until now is refused (gatehouse's own tokens of an
+// existing account too: that person logs in again).
+Status RevokeHeldBackNames(store::Store& store, const std::set<std::string>& keys) {
+  const int64_t now = UnixNow();
+  for (const auto& key : keys) {
+    if (Status revoked = store.SetUserRevokedBefore({key, now}); !revoked) return revoked;
+  }
+  return Status(Ok{});
+}
+
 }  // namespace
 
 int ImportFlask(const config::Settings& settings, const std::string& flask_database) {
   auto counts = store::CountFlaskRows(flask_database);
   if (!counts) return Failure(counts.error().detail);
+  auto collisions = FindCaseCollisions(flask_database);
+  if (!collisions) return Failure(collisions.error().detail);
   auto store = OpenStoreOrReport(settings);
   if (!store) return 1;
   Tally users;
-  if (Status done = ImportUsers(*store, flask_database, counts->users, users); !done) {
+  if (Status done = ImportUsers(*store, flask_database, counts->users, *collisions, users); !done) {
+    return Failure(done.error().detail);
+  }
+  if (Status done = RevokeHeldBackNames(*store, users.held_back_keys); !done) {
     return Failure(done.error().detail);
   }
   Tally revoked;
@@ -91,11 +170,14 @@ int ImportFlask(const config::Settings& settings, const std::string& flask_datab
       !done) {
     return Failure(done.error().detail);
   }
-  std::cout << "imported " << users.added << " users (" << users.seen - users.added - users.skipped
-            << " already present, " << users.skipped << " skipped: not pbkdf2_sha256) and "
-            << revoked.added << " revoked tokens (" << revoked.seen - revoked.added
-            << " already present)\n";
-  return 0;
+  std::cout << "imported " << users.added << " users ("
+            << users.seen - users.added - users.skipped - users.held_back << " already present, "
+            << users.skipped << " skipped: not pbkdf2_sha256, " << users.held_back
+            << " not imported: names that differ only in case) and " << revoked.added
+            << " revoked tokens (" << revoked.seen - revoked.added << " already present)\n";
+  // Everything else is in; a status other than 0 keeps a migration script from going live
+  // while accounts are missing.
+  return users.held_back == 0 ? 0 : 1;
 }
 
 }  // namespace gatehouse::cli

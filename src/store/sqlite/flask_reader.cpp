@@ -96,4 +96,21 @@ Status ReadFlaskRevokedJtis(
       [](sqlite3_stmt* stmt) { return Column(stmt, 0); }, on_batch);
 }
 
+Result<std::vector<std::string>> ReadFlaskCaseCollisions(const std::string& path) {
+  // NOCASE folds ASCII only, as gatehouse's username keys do.
+  constexpr const char* kSql =
+      "SELECT username FROM users WHERE username COLLATE NOCASE IN "
+      "(SELECT username FROM users GROUP BY username COLLATE NOCASE HAVING COUNT(*) > 1) "
+      "ORDER BY username COLLATE NOCASE, rowid";
+  std::vector<std::string> names;
+  Status read = Stream<std::string>(
+      path, kSql, 1000, [](sqlite3_stmt* stmt) { return Column(stmt, 0); },
+      [&names](const std::vector<std::string>& batch) {
+        names.insert(names.end(), batch.begin(), batch.end());
+        return Status(Ok{});
+      });
+  if (!read) return read.error();
+  return names;
+}
+
 }  // namespace gatehouse::store

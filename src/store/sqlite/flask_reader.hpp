@@ -31,4 +31,9 @@ Status ReadFlaskUsers(const std::string& path, int batch_size,
 Status ReadFlaskRevokedJtis(const std::string& path, int batch_size,
                             const std::function<Status(const std::vector<std::string>&)>& on_batch);
 
+// The names that equal another row's but for ASCII case (`fiona`, `FIONA`), which gatehouse,
+// whose names are unique without regard to ASCII case, cannot hold apart. Ordered so that each
+// group is together (by the name without case, then rowid).
+Result<std::vector<std::string>> ReadFlaskCaseCollisions(const std::string& path);
+
 }  // namespace gatehouse::store
