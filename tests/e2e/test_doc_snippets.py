@@ -251,8 +251,8 @@ def summary(name: str, outcomes: list[Outcome]) -> str:
     kinds = {}
     for o in ran:
         kinds[o.snippet.kind] = kinds.get(o.snippet.kind, 0) + 1
-    lines = [f"snippets of {name}: {len(ran)} ran ("
-             + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + "), "
+    by_kind = ", ".join(f"{v} {k}" for k, v in sorted(kinds.items()))
+    lines = [f"snippets of {name}: {len(ran)} ran" + (f" ({by_kind})" if by_kind else "") + ", "
              + f"{counts.get('written', 0)} files run by later ones, "
              + f"{counts.get('skipped', 0)} skipped, {counts.get('example', 0)} examples (not code)"]
     for o in outcomes:
