@@ -1,4 +1,6 @@
-// The storage contract every backend (SQLite, PostgreSQL) implements.
+// The storage contract every backend (SQLite, PostgreSQL) implements. The public calls are
+// written once here (store_calls.cpp) over each backend's private hooks, so the rules both
+// share (username keys, the contract's errors) cannot drift apart between them.
 // Calls may block (disk, network): call them only from worker pools, never from an I/O
 // thread. Every method is safe to call from several threads at once.
 // Failures: kStorageUnavailable when the database cannot be reached (the caller answers 503
@@ -86,101 +88,104 @@ class FeedWatch {
   virtual ~FeedWatch() = default;
 };
 
+// What the prune calls delete: rows whose time is at or before the one given.
+enum class Expiring { kSessions, kRevocations, kRevocationEvents, kUserRevocations, kAttempts };
+
 class Store {
  public:
   virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
 
   // Fails with kConflict when the username is taken (ignoring ASCII case).
-  virtual Status CreateUser(const UserRecord& user) = 0;
+  Status CreateUser(const UserRecord& user);
   // nullopt when there is no such user (ASCII case ignored).
-  virtual Result<std::optional<UserRecord>> FindUser(std::string_view username) = 0;
+  Result<std::optional<UserRecord>> FindUser(std::string_view username);
   // Replaces the hash of the same password (a re-hash to current parameters): the password
   // version stays. A new password goes through ChangePassword. kNotFound when there is no user.
-  virtual Status UpdatePasswordHash(std::string_view username, std::string_view hash) = 0;
+  Status UpdatePasswordHash(std::string_view username, std::string_view hash);
 
   // Removes the user and, in the same transaction, revokes every token of the user as
   // RevokeUserTokens does. kNotFound when there is no such user.
-  virtual Result<UserTokensRevoked> RemoveUser(std::string_view username,
-                                               int64_t revoked_before) = 0;
+  Result<UserTokensRevoked> RemoveUser(std::string_view username, int64_t revoked_before);
 
   // Records a session of an existing user, but only while the user's password version is
   // still `password_version`: kConflict when it changed (or the user was removed) since the
   // caller read it. Ordered against ChangePassword and RemoveUser: a session recorded first is
   // ended by them, a session recorded after them fails here.
-  virtual Status CreateSession(const SessionRecord& session, int64_t password_version) = 0;
+  Status CreateSession(const SessionRecord& session, int64_t password_version);
   // In one transaction: every token of the user issued before `revoked_before` is refused, and
   // every recorded session of the user is revoked by its sid (which covers its tokens issued
   // in the second of `revoked_before` too) and forgotten. Durable when it returns ok; appends
   // each to the revocation feed.
-  virtual Result<UserTokensRevoked> RevokeUserTokens(std::string_view username,
-                                                     int64_t revoked_before) = 0;
+  Result<UserTokensRevoked> RevokeUserTokens(std::string_view username, int64_t revoked_before);
   // In one transaction: stores the new hash, raises the password version, and revokes every
   // token of the user as RevokeUserTokens does. kNotFound when there is no such user.
-  virtual Result<UserTokensRevoked> ChangePassword(std::string_view username, std::string_view hash,
-                                                   int64_t revoked_before) = 0;
+  Result<UserTokensRevoked> ChangePassword(std::string_view username, std::string_view hash,
+                                           int64_t revoked_before);
   // Deletes sessions whose refresh token expired at or before `now`; returns how many went.
-  virtual Result<int64_t> PruneSessions(int64_t now) = 0;
+  Result<int64_t> PruneSessions(int64_t now);
   // When this database began recording sessions (unix seconds, the database's clock): tokens
   // issued before it belong to sessions it has no record of.
-  virtual Result<int64_t> SessionsRecordedSince() = 0;
+  Result<int64_t> SessionsRecordedSince();
   // Up to `limit` users whose username key sorts after `after_key` (empty: from the start), in
   // key order, without password hashes. For listing page by page.
-  virtual Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) = 0;
+  Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit);
   // Ok when the storage answers a trivial query.
-  virtual Status Ping() = 0;
+  Status Ping();
 
   // Durable (on disk, fsync'd) when it returns ok. Re-adding an existing id succeeds.
   // Also appends to the revocation feed, in the same transaction.
-  virtual Status AddRevocation(const Revocation& revocation) = 0;
+  Status AddRevocation(const Revocation& revocation);
 
   // Bulk import (gatehouse import-flask): one transaction per call; rows whose username key or
   // revocation id already exists are left exactly as they are, so importing twice changes
   // nothing. Return how many rows were new. Imported revocations do not enter the feed:
   // servers load them at their next start.
-  virtual Result<int64_t> ImportUsers(const std::vector<UserRecord>& users) = 0;
-  virtual Result<int64_t> ImportRevocations(const std::vector<Revocation>& revocations) = 0;
+  Result<int64_t> ImportUsers(const std::vector<UserRecord>& users);
+  Result<int64_t> ImportRevocations(const std::vector<Revocation>& revocations);
   // Revocations with expires_at > now, for loading the in-memory set at start-up.
-  virtual Result<std::vector<Revocation>> LoadRevocations(int64_t now) = 0;
+  Result<std::vector<Revocation>> LoadRevocations(int64_t now);
   // Deletes revocations with expires_at <= now; returns how many went.
-  virtual Result<int64_t> PruneRevocations(int64_t now) = 0;
+  Result<int64_t> PruneRevocations(int64_t now);
 
   // Keeps the later of the stored and the given time. Durable when it returns ok. Also
   // appends to the revocation feed, in the same transaction.
-  virtual Status SetUserRevokedBefore(const UserRevocation& revocation) = 0;
-  virtual Result<std::vector<UserRevocation>> LoadUserRevocations() = 0;
+  Status SetUserRevokedBefore(const UserRevocation& revocation);
+  Result<std::vector<UserRevocation>> LoadUserRevocations();
 
   // The feed's latest sequence number (0 when empty): read it before loading revocations, then
   // poll RevocationsSince from it. Numbers grow with each append, but on a shared database an
   // entry can become visible after entries numbered above it (PostgreSQL hands out the number
   // before the commit): a follower re-reads a window behind its cursor (auth::RevocationSync
   // does) and nothing is missed.
-  virtual Result<int64_t> LatestRevocationEvent() = 0;
-  virtual Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit) = 0;
+  Result<int64_t> LatestRevocationEvent();
+  Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit);
   // Drops feed entries written at or before `before` (unix seconds).
-  virtual Result<int64_t> PruneRevocationEvents(int64_t before) = 0;
+  Result<int64_t> PruneRevocationEvents(int64_t before);
   // Drops user revoked-before times at or before `before`: once every token issued before
   // them has expired they refuse nothing.
-  virtual Result<int64_t> PruneUserRevocations(int64_t before) = 0;
+  Result<int64_t> PruneUserRevocations(int64_t before);
 
   // Asks the database itself whether a token is revoked: its jti or sid, or its user's
   // revoked-before time after `issued_at`. For the refresh path on a shared database, where
   // another instance's revocation may not have reached this one's memory yet.
-  virtual Result<bool> IsRevoked(std::string_view jti, std::string_view sid,
-                                 std::string_view username, int64_t issued_at) = 0;
+  Result<bool> IsRevoked(std::string_view jti, std::string_view sid, std::string_view username,
+                         int64_t issued_at);
 
   // Calls `on_new_events` (on a thread of the store's) whenever another process may have
   // appended to the revocation feed, so that the feed is polled at once instead of at the
   // next interval, until the returned watch is destroyed. nullptr when the backend has no
   // such signal: then polling alone serves.
-  virtual std::unique_ptr<FeedWatch> WatchRevocationFeed(std::function<void()> on_new_events) = 0;
+  std::unique_ptr<FeedWatch> WatchRevocationFeed(std::function<void()> on_new_events);
 
   // Adds a signing key. When a key with the same kid exists, the stored one stays (two
   // instances creating the HS256 secret at once agree on one); returns whether it was new.
-  virtual Result<bool> AddSigningKey(const StoredKey& key) = 0;
+  Result<bool> AddSigningKey(const StoredKey& key);
   // The keys of `algorithm`, oldest first (created_at, then kid).
-  virtual Result<std::vector<StoredKey>> LoadSigningKeys(std::string_view algorithm) = 0;
+  Result<std::vector<StoredKey>> LoadSigningKeys(std::string_view algorithm);
   // Deletes a key; ok when there is none with that kid.
-  virtual Status RemoveSigningKey(std::string_view kid) = 0;
+  Status RemoveSigningKey(std::string_view kid);
 
   // Brute-force counting shared by every instance on this store: takes `attempts` (1, or -1 to
   // give one back) from the token bucket of `key` under `limit`, at `now_ms` (unix milliseconds),
@@ -188,14 +193,67 @@ class Store {
   // be; nothing is taken then. The row holds a 16-byte digest of `key` under a key every
   // instance shares, so its size does not depend on the key's. A store of one process (SQLite)
   // counts nothing and returns 0: that server's in-memory limiters count alone.
-  virtual Result<int64_t> TakeAttempt(std::string_view key, RateLimit limit, int64_t now_ms,
-                                      int attempts) = 0;
+  Result<int64_t> TakeAttempt(std::string_view key, RateLimit limit, int64_t now_ms, int attempts);
   // Deletes buckets full again by `now_ms` (the same as none); returns how many went.
-  virtual Result<int64_t> PruneAttempts(int64_t now_ms) = 0;
+  Result<int64_t> PruneAttempts(int64_t now_ms);
 
   // True when several gatehouse instances may share this store (PostgreSQL): signing keys
   // then live in the store, and refresh tokens are checked against it.
-  virtual bool IsShared() const = 0;
+  bool IsShared() const { return shared_; }
+
+ protected:
+  explicit Store(bool shared) : shared_(shared) {}
+
+  // A user to import, with its username key.
+  struct KeyedUser {
+    std::string key;
+    const UserRecord* user;
+  };
+
+ private:
+  // The backend's half (the non-virtual interface idiom): the calls above normalise every
+  // username to its key once (`key` below is always UsernameKey's), turn "no such row" answers
+  // into the contract's errors, and apply the rules both backends share; a hook only reads or
+  // writes rows, and fails only as the contract's failures say (kStorageUnavailable,
+  // kStorageFailure; kConflict where noted).
+  virtual Status InsertUser(const UserRecord& user,
+                            const std::string& key) = 0;  // kConflict: taken
+  virtual Result<std::optional<UserRecord>> SelectUser(const std::string& key) = 0;
+  virtual Result<bool> UpdateHash(const std::string& key,
+                                  std::string_view hash) = 0;  // false: none
+  // nullopt (nothing written) when no user has the key.
+  virtual Result<std::optional<UserTokensRevoked>> DeleteUserRevoking(const std::string& key,
+                                                                      int64_t revoked_before) = 0;
+  virtual Result<std::optional<UserTokensRevoked>> ChangeHashRevoking(const std::string& key,
+                                                                      std::string_view hash,
+                                                                      int64_t revoked_before) = 0;
+  virtual Result<UserTokensRevoked> RevokeUser(const std::string& key, int64_t revoked_before) = 0;
+  // False when the user's password version is no longer `password_version` (or no user).
+  virtual Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
+                                     int64_t password_version) = 0;
+  virtual Result<int64_t> DeleteExpired(Expiring what, int64_t before) = 0;
+  virtual Result<int64_t> SelectSessionsRecordedSince() = 0;
+  virtual Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) = 0;
+  virtual Status Probe() = 0;
+  virtual Status InsertRevocation(const Revocation& revocation) = 0;
+  virtual Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) = 0;
+  virtual Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) = 0;
+  virtual Result<std::vector<Revocation>> SelectRevocations(int64_t now) = 0;
+  virtual Status UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) = 0;
+  virtual Result<std::vector<UserRevocation>> SelectUserRevocations() = 0;
+  virtual Result<int64_t> SelectLatestEvent() = 0;
+  virtual Result<std::vector<RevocationEvent>> SelectEventsSince(int64_t seq, int limit) = 0;
+  virtual Result<bool> SelectRevoked(std::string_view jti, std::string_view sid,
+                                     const std::string& key, int64_t issued_at) = 0;
+  virtual std::unique_ptr<FeedWatch> StartFeedWatch(std::function<void()> on_new_events) = 0;
+  virtual Result<bool> InsertSigningKey(const StoredKey& key) = 0;
+  virtual Result<std::vector<StoredKey>> SelectSigningKeys(std::string_view algorithm) = 0;
+  virtual Status DeleteSigningKey(std::string_view kid) = 0;
+  // Called only on a shared store with an enabled limit.
+  virtual Result<int64_t> TakeSharedAttempt(std::string_view key, RateLimit limit, int64_t now_ms,
+                                            int attempts);
+
+  const bool shared_;
 };
 
 struct StoreOptions {

@@ -50,14 +50,6 @@ Result<Rows> Check(PGresult* raw, PGconn* conn, std::string_view what) {
   return Failure(std::move(detail) + " (SQLSTATE " + state + ")");
 }
 
-// "s<index>". Built by appending: GCC 12 at -O3 warns (-Wrestrict, a false positive) on
-// "s" + std::to_string(index).
-std::string StatementName(std::size_t index) {
-  std::string name = "s";
-  name += std::to_string(index);
-  return name;
-}
-
 bool HasNul(const std::vector<std::string>& params) {
   return std::any_of(params.begin(), params.end(),
                      [](const std::string& p) { return p.find('\0') != std::string::npos; });
@@ -80,22 +72,21 @@ int64_t Rows::Int(int row, int column) const {
 }
 int64_t Rows::Affected() const { return std::strtoll(PQcmdTuples(result_), nullptr, 10); }
 
-Connection::Connection(pg_conn* conn, const std::vector<StatementSpec>& statements)
-    : conn_(conn), statements_(statements) {}
+Connection::Connection(pg_conn* conn) : conn_(conn) {}
 Connection::~Connection() { PQfinish(conn_); }
 
 bool Connection::Broken() const { return PQstatus(conn_) != CONNECTION_OK; }
 
-Result<Rows> Connection::Run(std::size_t index, const std::vector<std::string>& params) {
+Result<Rows> Connection::RunText(const StatementText& statement,
+                                 const std::vector<std::string>& params) {
   // Text parameters end at the first NUL; PostgreSQL text cannot hold one anyway.
   if (HasNul(params)) return Failure("a parameter holds a NUL byte");
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& param : params) values.push_back(param.c_str());
-  const std::string name = StatementName(index);
-  PGresult* result = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+  PGresult* result = PQexecPrepared(conn_, statement.name, static_cast<int>(values.size()),
                                     values.data(), nullptr, nullptr, 0);
-  return Check(result, conn_, "statement " + std::to_string(index));
+  return Check(result, conn_, statement.name);
 }
 
 Result<Rows> Connection::Exec(const char* sql) { return Check(PQexec(conn_, sql), conn_, sql); }
@@ -104,7 +95,7 @@ Pool::Lease::~Lease() {
   if (connection_) pool_->GiveBack(std::move(connection_));
 }
 
-Pool::Pool(std::string url, int size, std::vector<StatementSpec> statements)
+Pool::Pool(std::string url, int size, std::vector<const StatementText*> statements)
     : url_(std::move(url)), size_(std::max(size, 1)), statements_(std::move(statements)) {}
 
 Pool::~Pool() = default;
@@ -157,11 +148,10 @@ Result<Pool::Lease> Pool::Acquire() {
   std::unique_ptr<Connection> connection;
   Status prepared = Ok{};
   if (opened) {
-    connection = std::make_unique<Connection>(*opened, statements_);
-    for (std::size_t i = 0; i < statements_.size(); ++i) {
-      const std::string name = StatementName(i);
-      auto done = Check(PQprepare(*opened, name.c_str(), statements_[i].sql, 0, nullptr), *opened,
-                        "prepare " + name);
+    connection = std::make_unique<Connection>(*opened);
+    for (const StatementText* statement : statements_) {
+      auto done = Check(PQprepare(*opened, statement->name, statement->sql, 0, nullptr), *opened,
+                        std::string("prepare ") + statement->name);
       if (!done) {
         prepared = done.error();
         break;
@@ -188,17 +178,17 @@ void Pool::GiveBack(std::unique_ptr<Connection> connection) {
   available_.notify_one();
 }
 
-Result<Rows> Pool::Run(std::size_t index, const std::vector<std::string>& params) {
+Result<Rows> Pool::RunText(const StatementText& statement, const std::vector<std::string>& params) {
   auto lease = Acquire();
   if (!lease) return lease.error();
-  auto rows = (*lease)->Run(index, params);
+  auto rows = (*lease)->RunText(statement, params);
   // An idle connection may have died with a database restart; one more try on a new one.
   if (!rows && rows.error().code == ErrorCode::kStorageUnavailable && lease->reused() &&
-      (*lease)->Broken() && statements_[index].retry_on_reconnect) {
+      (*lease)->Broken() && statement.retry_on_reconnect) {
     { auto dropped = std::move(*lease); }
     auto fresh = Acquire();
     if (!fresh) return fresh.error();
-    return (*fresh)->Run(index, params);
+    return (*fresh)->RunText(statement, params);
   }
   return rows;
 }

@@ -1,5 +1,5 @@
 // Connections to one PostgreSQL database: a bounded pool shared by the store's callers, each
-// connection with every statement of the store prepared on it.
+// connection with every statement of the store prepared on it under the statement's name.
 // Thread safety: Acquire from any thread; a Lease belongs to the thread that holds it.
 #pragma once
 
@@ -10,8 +10,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "store/statement.hpp"
 #include "util/result.hpp"
 
 // Opaque libpq handles; libpq-fe.h stays inside src/store/postgres/*.cpp.
@@ -32,6 +34,17 @@ class Rows {
   int Count() const;
   std::string Text(int row, int column) const;
   int64_t Int(int row, int column) const;
+  // One row, read as store/store_rows.hpp's decoders read it.
+  class Row {
+   public:
+    Row(const Rows& rows, int row) : rows_(rows), row_(row) {}
+    std::string Text(int column) const { return rows_.Text(row_, column); }
+    int64_t Int(int column) const { return rows_.Int(row_, column); }
+
+   private:
+    const Rows& rows_;
+    int row_;
+  };
   // Rows changed by an INSERT/UPDATE/DELETE.
   int64_t Affected() const;
 
@@ -39,25 +52,26 @@ class Rows {
   pg_result* result_;
 };
 
-// A statement the pool prepares on every connection, by its index in the pool's list.
-struct StatementSpec {
-  const char* sql;
-  // Safe to send again on a fresh connection when the first attempt lost its connection (it
-  // reads, or writes idempotently).
-  bool retry_on_reconnect;
-};
+// A parameter as libpq's text format sends it.
+inline std::string ParamText(std::string_view text) { return std::string(text); }
+inline std::string ParamText(int64_t number) { return std::to_string(number); }
 
 class Connection {
  public:
-  Connection(pg_conn* conn, const std::vector<StatementSpec>& statements);
+  explicit Connection(pg_conn* conn);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Runs prepared statement `index` with text parameters. Fails with kStorageUnavailable when
-  // the connection or the server is gone, kConflict on a unique violation, kStorageFailure
-  // otherwise (the detail names the statement and PostgreSQL's message, never a value).
-  Result<Rows> Run(std::size_t index, const std::vector<std::string>& params);
+  // Runs a statement prepared on this connection (by its name) with exactly its parameters.
+  // Fails with kStorageUnavailable when the connection or the server is gone, kConflict on a
+  // unique violation, kStorageFailure otherwise (the detail names the statement and
+  // PostgreSQL's message, never a value).
+  template <typename... Params>
+  Result<Rows> Run(const Statement<Params...>& statement, std::type_identity_t<Params>... params) {
+    return RunText(statement.text, {ParamText(params)...});
+  }
+  Result<Rows> RunText(const StatementText& statement, const std::vector<std::string>& params);
   // Runs one SQL text without parameters (BEGIN, COMMIT, NOTIFY ...), same failures.
   Result<Rows> Exec(const char* sql);
   bool Broken() const;
@@ -65,13 +79,13 @@ class Connection {
 
  private:
   pg_conn* conn_;
-  const std::vector<StatementSpec>& statements_;
 };
 
 class Pool {
  public:
   // `url`: a postgresql:// URI (libpq syntax); `size`: most connections open at once.
-  Pool(std::string url, int size, std::vector<StatementSpec> statements);
+  // `statements` are prepared on every connection the pool opens.
+  Pool(std::string url, int size, std::vector<const StatementText*> statements);
   ~Pool();
 
   class Lease {
@@ -96,26 +110,42 @@ class Pool {
   // given back when all are busy. kStorageUnavailable when the database cannot be reached
   // (after a failed attempt, new attempts wait a second instead of hammering it).
   Result<Lease> Acquire();
-  // Runs statement `index` on a pooled connection; retries once on a fresh connection when a
-  // reused one turns out dead and the statement allows it.
-  Result<Rows> Run(std::size_t index, const std::vector<std::string>& params);
+  // Runs a statement on a pooled connection, as Connection::Run; retries once on a fresh
+  // connection when a reused one turns out dead and the statement allows it.
+  template <typename... Params>
+  Result<Rows> Run(const Statement<Params...>& statement, std::type_identity_t<Params>... params) {
+    return RunText(statement.text, {ParamText(params)...});
+  }
+  Result<Rows> RunText(const StatementText& statement, const std::vector<std::string>& params);
 
   // Opens a connection outside the pool (the notification listener, migrations).
   static Result<pg_conn*> Connect(const std::string& url);
-  const std::vector<StatementSpec>& statements() const { return statements_; }
 
  private:
   void GiveBack(std::unique_ptr<Connection> connection);
 
   const std::string url_;
   const int size_;
-  const std::vector<StatementSpec> statements_;
+  const std::vector<const StatementText*> statements_;
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<Connection>> idle_;
   int open_ = 0;  // idle + leased + being opened
   std::chrono::steady_clock::time_point last_failure_{};
 };
+
+// Decodes every row of `rows` with `decode` (store/store_rows.hpp).
+template <typename T>
+Result<std::vector<T>> ReadAll(const Rows& rows, Result<T> (*decode)(const Rows::Row&)) {
+  std::vector<T> out;
+  out.reserve(static_cast<std::size_t>(rows.Count()));
+  for (int i = 0; i < rows.Count(); ++i) {
+    Result<T> row = decode(Rows::Row(rows, i));
+    if (!row) return row.error();
+    out.push_back(std::move(*row));
+  }
+  return out;
+}
 
 // "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db": for logs and errors.
 std::string RedactUrl(std::string_view url);

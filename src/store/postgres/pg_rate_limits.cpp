@@ -33,22 +33,33 @@ std::string Hex(const unsigned char* bytes, std::size_t size) {
 // A refusal updates nothing (the WHERE of DO UPDATE fails) and is answered by the second
 // SELECT, which reads the row as the statement's snapshot saw it, maybe before a concurrent
 // take: a hint for Retry-After only, never below 1 ms, so that it never reads as taken.
-const char* const kTakeAttemptSql =
-    "WITH taken AS (INSERT INTO rate_limits AS r (key, tokens, updated_at, full_at) "
-    "VALUES ($1::bytea, LEAST($2::float8, $2::float8 - $5::float8), $4::bigint, "
-    GH_FULL_AT("LEAST($2::float8, $2::float8 - $5::float8)", "$4::bigint") ") "
-    "ON CONFLICT (key) DO UPDATE SET "
-    "tokens = LEAST($2::float8, " GH_REFILLED " - $5::float8), "
-    "updated_at = GREATEST(r.updated_at, $4::bigint), "
-    "full_at = " GH_FULL_AT("LEAST($2::float8, " GH_REFILLED " - $5::float8)",
-                            "GREATEST(r.updated_at, $4::bigint)") " "
-    "WHERE " GH_REFILLED " >= $5::float8 RETURNING 0::float8 AS wait_ms) "
-    "SELECT wait_ms FROM taken UNION ALL "
-    "SELECT GREATEST(1, ($5::float8 - " GH_REFILLED ") * $3::float8 / $2::float8) "
-    "FROM rate_limits AS r "
-    "WHERE r.key = $1::bytea AND NOT EXISTS (SELECT 1 FROM taken)";
+const Statement<std::string_view, int64_t, int64_t, int64_t, int64_t> kTakeAttempt{
+    {"take_attempt",
+     "WITH taken AS (INSERT INTO rate_limits AS r (key, tokens, updated_at, full_at) "
+     "VALUES ($1::bytea, LEAST($2::float8, $2::float8 - $5::float8), $4::bigint, " GH_FULL_AT(
+         "LEAST($2::float8, $2::float8 - $5::float8)",
+         "$4::bigint") ") "
+                       "ON CONFLICT (key) DO UPDATE SET "
+                       "tokens = LEAST($2::float8, " GH_REFILLED " - $5::float8), "
+                       "updated_at = GREATEST(r.updated_at, $4::bigint), "
+                       "full_at = " GH_FULL_AT(
+                           "LEAST($2::float8, " GH_REFILLED " - $5::float8)",
+                           "GREATEST(r.updated_at, $4::bigint)") " "
+                                                                 "WHERE " GH_REFILLED
+                                                                 " >= $5::float8 RETURNING "
+                                                                 "0::float8 AS wait_ms) "
+                                                                 "SELECT wait_ms FROM taken UNION "
+                                                                 "ALL "
+                                                                 "SELECT GREATEST(1, ($5::float8 "
+                                                                 "- " GH_REFILLED
+                                                                 ") * $3::float8 / $2::float8) "
+                                                                 "FROM rate_limits AS r "
+                                                                 "WHERE r.key = $1::bytea AND NOT "
+                                                                 "EXISTS (SELECT 1 FROM taken)",
+     true}};
 
-const char* const kPruneAttemptsSql = "DELETE FROM rate_limits WHERE full_at <= $1::bigint";
+const Statement<int64_t> kPruneAttempts{
+    {"prune_attempts", "DELETE FROM rate_limits WHERE full_at <= $1::bigint", true}};
 
 #undef GH_FULL_AT
 #undef GH_REFILLED
@@ -75,17 +86,14 @@ Result<AttemptDigestKey> LoadAttemptDigestKey(PGconn* conn) {
   return key;
 }
 
-std::vector<std::string> TakeAttemptParams(const AttemptDigestKey& digest_key, std::string_view key,
-                                           RateLimit limit, int64_t now_ms, int attempts) {
+std::string AttemptDigest(const AttemptDigestKey& digest_key, std::string_view key) {
   // Keyed BLAKE2b rather than the in-memory limiters' SipHash: the key is kept in the database,
   // where more eyes may see it, and BLAKE2b stays collision-resistant without it; this path
   // makes a network round trip anyway, so the extra cost does not show.
   unsigned char digest[16];
   crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(key.data()),
                      key.size(), digest_key.bytes.data(), digest_key.bytes.size());
-  return {"\\x" + Hex(digest, sizeof digest), std::to_string(limit.count),
-          std::to_string(limit.period_seconds * 1000), std::to_string(now_ms),
-          std::to_string(attempts)};
+  return "\\x" + Hex(digest, sizeof digest);
 }
 
 int64_t WaitSeconds(bool has_row, double wait_ms) {

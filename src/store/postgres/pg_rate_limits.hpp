@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
+#include "store/statement.hpp"
 #include "util/duration.hpp"
 #include "util/result.hpp"
 
@@ -31,17 +31,17 @@ struct AttemptDigestKey {
 // Reads the shared digest key. kStorageFailure when the row is missing or malformed.
 Result<AttemptDigestKey> LoadAttemptDigestKey(pg_conn* conn);
 
-// The statement taking an attempt ($1 digest, $2 count, $3 period in ms, $4 now in unix ms,
-// $5 attempts): one row, the milliseconds to wait (0 when taken), or no row (a race with a
-// prune: wait a second). And the statement deleting buckets full again by $1 (unix ms).
-extern const char* const kTakeAttemptSql;
-extern const char* const kPruneAttemptsSql;
+// The statement taking an attempt ($1 the key's digest, $2 count, $3 period in ms, $4 now in
+// unix ms, $5 attempts): one row, the milliseconds to wait (0 when taken), or no row (a race
+// with a prune: wait a second). Sent again after a lost connection, an attempt may count
+// twice: the safe side. And the statement deleting buckets full again by $1 (unix ms).
+extern const Statement<std::string_view, int64_t, int64_t, int64_t, int64_t> kTakeAttempt;
+extern const Statement<int64_t> kPruneAttempts;
 
-// The five parameters of kTakeAttemptSql.
-std::vector<std::string> TakeAttemptParams(const AttemptDigestKey& digest_key, std::string_view key,
-                                           RateLimit limit, int64_t now_ms, int attempts);
+// The $1 of kTakeAttempt: the 16-byte digest of the limiter key `key`, as a bytea literal.
+std::string AttemptDigest(const AttemptDigestKey& digest_key, std::string_view key);
 
-// kTakeAttemptSql's answer as whole seconds: 0 when taken, else at least 1.
+// kTakeAttempt's answer as whole seconds: 0 when taken, else at least 1.
 int64_t WaitSeconds(bool has_row, double wait_ms);
 
 }  // namespace gatehouse::store::pg

@@ -27,62 +27,59 @@ class PostgresStore final : public Store {
   static Result<std::unique_ptr<Store>> Open(const std::string& url, int pool_size);
   ~PostgresStore() override;
 
-  Status CreateUser(const UserRecord& user) override;
-  Result<std::optional<UserRecord>> FindUser(std::string_view username) override;
-  Status UpdatePasswordHash(std::string_view username, std::string_view hash) override;
-  Result<UserTokensRevoked> RemoveUser(std::string_view username, int64_t revoked_before) override;
-  Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) override;
-  Status Ping() override;
-
-  Status CreateSession(const SessionRecord& session, int64_t password_version) override;
-  Result<UserTokensRevoked> RevokeUserTokens(std::string_view username,
-                                             int64_t revoked_before) override;
-  Result<UserTokensRevoked> ChangePassword(std::string_view username, std::string_view hash,
-                                           int64_t revoked_before) override;
-  Result<int64_t> PruneSessions(int64_t now) override;
-  Result<int64_t> SessionsRecordedSince() override;
-
-  Status AddRevocation(const Revocation& revocation) override;
-  Result<int64_t> ImportUsers(const std::vector<UserRecord>& users) override;
-  Result<int64_t> ImportRevocations(const std::vector<Revocation>& revocations) override;
-  Result<std::vector<Revocation>> LoadRevocations(int64_t now) override;
-  Result<int64_t> PruneRevocations(int64_t now) override;
-
-  Status SetUserRevokedBefore(const UserRevocation& revocation) override;
-  Result<std::vector<UserRevocation>> LoadUserRevocations() override;
-
-  Result<int64_t> LatestRevocationEvent() override;
-  Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit) override;
-  Result<int64_t> PruneRevocationEvents(int64_t before) override;
-  Result<int64_t> PruneUserRevocations(int64_t before) override;
-
-  Result<bool> IsRevoked(std::string_view jti, std::string_view sid, std::string_view username,
-                         int64_t issued_at) override;
-  // LISTEN/NOTIFY where the engine has it; false (poll only) where it does not.
-  std::unique_ptr<FeedWatch> WatchRevocationFeed(std::function<void()> on_new_events) override;
-
-  Result<bool> AddSigningKey(const StoredKey& key) override;
-  Result<std::vector<StoredKey>> LoadSigningKeys(std::string_view algorithm) override;
-  Status RemoveSigningKey(std::string_view kid) override;
-  bool IsShared() const override { return true; }
-  Result<int64_t> TakeAttempt(std::string_view key, RateLimit limit, int64_t now_ms,
-                              int attempts) override;
-  Result<int64_t> PruneAttempts(int64_t now_ms) override;
-
  private:
   PostgresStore(std::string url, int pool_size, bool notify,
                 const pg::AttemptDigestKey& digest_key);
+
+  Status InsertUser(const UserRecord& user, const std::string& key) override;
+  Result<std::optional<UserRecord>> SelectUser(const std::string& key) override;
+  Result<bool> UpdateHash(const std::string& key, std::string_view hash) override;
+  Result<std::optional<UserTokensRevoked>> DeleteUserRevoking(const std::string& key,
+                                                              int64_t revoked_before) override;
+  Result<std::optional<UserTokensRevoked>> ChangeHashRevoking(const std::string& key,
+                                                              std::string_view hash,
+                                                              int64_t revoked_before) override;
+  Result<UserTokensRevoked> RevokeUser(const std::string& key, int64_t revoked_before) override;
+  Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
+                             int64_t password_version) override;
+  Result<int64_t> SelectSessionsRecordedSince() override;
+  Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) override;
+  Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
+  Status Probe() override;
+
+  Status InsertRevocation(const Revocation& revocation) override;
+  Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) override;
+  Result<std::vector<Revocation>> SelectRevocations(int64_t now) override;
+  Status UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) override;
+  Result<std::vector<UserRevocation>> SelectUserRevocations() override;
+  Result<int64_t> SelectLatestEvent() override;
+  Result<std::vector<RevocationEvent>> SelectEventsSince(int64_t seq, int limit) override;
+  Result<bool> SelectRevoked(std::string_view jti, std::string_view sid, const std::string& key,
+                             int64_t issued_at) override;
+  Result<int64_t> DeleteExpired(Expiring what, int64_t before) override;
+  // LISTEN/NOTIFY where the engine has it; nullptr (poll only) where it does not.
+  std::unique_ptr<FeedWatch> StartFeedWatch(std::function<void()> on_new_events) override;
+
+  Result<bool> InsertSigningKey(const StoredKey& key) override;
+  Result<std::vector<StoredKey>> SelectSigningKeys(std::string_view algorithm) override;
+  Status DeleteSigningKey(std::string_view kid) override;
+  Result<int64_t> TakeSharedAttempt(std::string_view key, RateLimit limit, int64_t now_ms,
+                                    int attempts) override;
+
   // Wakes the other instances after a feed write. Best effort: they poll anyway.
   void Notify();
-  // Runs statement `index` once per row inside one transaction on one connection.
-  // Runs `first` (a statement on the user's row that locks it, one row or none) and then the
-  // revocation of every token of the user, in one transaction: the revocation's snapshot is
-  // taken after the row lock, so it sees every session recorded before it.
-  Result<UserTokensRevoked> LockUserThenRevoke(std::size_t first,
-                                               const std::vector<std::string>& params,
-                                               int64_t revoked_before, std::string_view what);
-  template <typename Row, typename Params>
-  Result<int64_t> ImportRows(const std::vector<Row>& rows, std::size_t index, Params params);
+  // Runs `lock_user` (a statement on the user's row that locks it and answers one row, the
+  // password version, or none) and then the revocation of every token of the user, in one
+  // transaction: the revocation's snapshot is taken after the row lock, so it sees every
+  // session recorded before it. nullopt (rolled back) when there is no such user.
+  template <typename LockUser>
+  Result<std::optional<UserTokensRevoked>> LockUserThenRevoke(const std::string& key,
+                                                              int64_t revoked_before,
+                                                              LockUser lock_user);
+  // Runs `run_one(connection, row)` for each row inside one transaction on one connection;
+  // answers how many rows the runs changed.
+  template <typename Row, typename RunOne>
+  Result<int64_t> InOneTransaction(const std::vector<Row>& rows, RunOne run_one);
 
   const std::string url_;
   const bool notify_;  // whether the engine has NOTIFY (PostgreSQL yes, CockroachDB no)

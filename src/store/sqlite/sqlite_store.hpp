@@ -10,17 +10,23 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "store/sqlite/file_identity.hpp"
+#include "store/statement.hpp"
 #include "store/store.hpp"
 #include "util/result.hpp"
 
-// Opaque SQLite handles; sqlite3.h stays inside src/store/sqlite/*.cpp.
+// Opaque SQLite handles; sqlite3.h stays inside src/store/sqlite/.
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace gatehouse::store {
+namespace sqlite {
+class BoundStatement;
+}  // namespace sqlite
 
 class SqliteStore final : public Store {
  public:
@@ -42,65 +48,64 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  Status CreateUser(const UserRecord& user) override;
-  Result<std::optional<UserRecord>> FindUser(std::string_view username) override;
-  Status UpdatePasswordHash(std::string_view username, std::string_view hash) override;
-
-  Result<UserTokensRevoked> RemoveUser(std::string_view username, int64_t revoked_before) override;
-  Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit) override;
-  Status Ping() override;
-
-  Status CreateSession(const SessionRecord& session, int64_t password_version) override;
-  Result<UserTokensRevoked> RevokeUserTokens(std::string_view username,
-                                             int64_t revoked_before) override;
-  Result<UserTokensRevoked> ChangePassword(std::string_view username, std::string_view hash,
-                                           int64_t revoked_before) override;
-  Result<int64_t> PruneSessions(int64_t now) override;
-  Result<int64_t> SessionsRecordedSince() override;
-
-  Status AddRevocation(const Revocation& revocation) override;
-  Result<int64_t> ImportUsers(const std::vector<UserRecord>& users) override;
-  Result<int64_t> ImportRevocations(const std::vector<Revocation>& revocations) override;
-  Result<std::vector<Revocation>> LoadRevocations(int64_t now) override;
-  Result<int64_t> PruneRevocations(int64_t now) override;
-
-  Status SetUserRevokedBefore(const UserRevocation& revocation) override;
-  Result<std::vector<UserRevocation>> LoadUserRevocations() override;
-
-  Result<int64_t> LatestRevocationEvent() override;
-  Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit) override;
-  Result<int64_t> PruneRevocationEvents(int64_t before) override;
-  Result<int64_t> PruneUserRevocations(int64_t before) override;
-
-  Result<bool> IsRevoked(std::string_view jti, std::string_view sid, std::string_view username,
-                         int64_t issued_at) override;
-  // SQLite has no notifications: the feed is polled.
-  std::unique_ptr<FeedWatch> WatchRevocationFeed(std::function<void()> on_new_events) override;
-
-  Result<bool> AddSigningKey(const StoredKey& key) override;
-  Result<std::vector<StoredKey>> LoadSigningKeys(std::string_view algorithm) override;
-  Status RemoveSigningKey(std::string_view kid) override;
-  // One file, one machine: keys stay in data_dir files and memory is the truth.
-  bool IsShared() const override { return false; }
-  // One process per database file: its server counts attempts in memory (auth::RateLimiter).
-  Result<int64_t> TakeAttempt(std::string_view, RateLimit, int64_t, int) override { return 0; }
-  Result<int64_t> PruneAttempts(int64_t) override { return 0; }
-
  private:
   explicit SqliteStore(sqlite3* db);
-  Status PrepareStatements();
+
+  Status InsertUser(const UserRecord& user, const std::string& key) override;
+  Result<std::optional<UserRecord>> SelectUser(const std::string& key) override;
+  Result<bool> UpdateHash(const std::string& key, std::string_view hash) override;
+  Result<std::optional<UserTokensRevoked>> DeleteUserRevoking(const std::string& key,
+                                                              int64_t revoked_before) override;
+  Result<std::optional<UserTokensRevoked>> ChangeHashRevoking(const std::string& key,
+                                                              std::string_view hash,
+                                                              int64_t revoked_before) override;
+  Result<UserTokensRevoked> RevokeUser(const std::string& key, int64_t revoked_before) override;
+  Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
+                             int64_t password_version) override;
+  Result<int64_t> SelectSessionsRecordedSince() override;
+  Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) override;
+  Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
+  Status Probe() override;
+
+  Status InsertRevocation(const Revocation& revocation) override;
+  Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) override;
+  Result<std::vector<Revocation>> SelectRevocations(int64_t now) override;
+  Status UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) override;
+  Result<std::vector<UserRevocation>> SelectUserRevocations() override;
+  Result<int64_t> SelectLatestEvent() override;
+  Result<std::vector<RevocationEvent>> SelectEventsSince(int64_t seq, int limit) override;
+  Result<bool> SelectRevoked(std::string_view jti, std::string_view sid, const std::string& key,
+                             int64_t issued_at) override;
+  Result<int64_t> DeleteExpired(Expiring what, int64_t before) override;
+  // SQLite has no notifications: the feed is polled.
+  std::unique_ptr<FeedWatch> StartFeedWatch(std::function<void()> on_new_events) override;
+
+  Result<bool> InsertSigningKey(const StoredKey& key) override;
+  Result<std::vector<StoredKey>> SelectSigningKeys(std::string_view algorithm) override;
+  Status DeleteSigningKey(std::string_view kid) override;
+
+  // Binds `args` to `statement`, prepared on first use and cached (see sqlite_statement.hpp).
+  // Caller holds mutex_.
+  template <typename... Params>
+  sqlite::BoundStatement Bind(const Statement<Params...>& statement,
+                              std::type_identity_t<Params>... args);
+  sqlite3_stmt* Prepared(const StatementText& statement, int& rc);
+  // Checks the file, then runs `body` with mutex_ held.
+  template <typename Body>
+  auto Locked(Body body) -> decltype(body());
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it fails). Caller holds mutex_.
   template <typename Body>
   Status InTransaction(std::string_view what, Body body);
   Status AppendEvent(RevocationEvent::Kind kind, std::string_view subject, int64_t value);
-  // RevokeUserTokens' writes, inside a transaction the caller holds (with mutex_).
-  Status RevokeUserTokensLocked(const std::string& key, int64_t revoked_before,
-                                UserTokensRevoked& out);
+  // Adds (or extends) a revocation and its feed entry, inside a transaction the caller holds.
+  Status AddRevocationLocked(const Revocation& revocation, std::string_view what);
+  // RevokeUser's writes, inside a transaction the caller holds (with mutex_).
+  Status RevokeUserLocked(const std::string& key, int64_t revoked_before, UserTokensRevoked& out);
 
-  std::mutex mutex_;  // guards db_ and every statement in statements_
+  std::mutex mutex_;  // guards db_ and every statement in prepared_
   sqlite3* db_;
   FileIdentity file_;  // the file opened; checked before every call and every acknowledged write
-  std::vector<sqlite3_stmt*> statements_;  // indexed by the statement ids in the .cpp
+  std::unordered_map<const StatementText*, sqlite3_stmt*> prepared_;
 };
 
 }  // namespace gatehouse::store

@@ -1,0 +1,99 @@
+// The PostgreSQL store's revocations, revocation feed, pruning, signing keys and shared
+// attempt counters.
+#include "store/postgres/pg_statements.hpp"
+#include "store/postgres/postgres_store.hpp"
+#include "store/store_rows.hpp"
+
+namespace gatehouse::store {
+
+Status PostgresStore::InsertRevocation(const Revocation& revocation) {
+  auto rows = pool_.Run(pg::kAddRevocation, revocation.id, static_cast<int64_t>(revocation.kind),
+                        revocation.expires_at);
+  if (!rows) return rows.error();
+  Notify();
+  return Ok{};
+}
+
+Result<std::vector<Revocation>> PostgresStore::SelectRevocations(int64_t now) {
+  auto rows = pool_.Run(pg::kLoadRevocations, now);
+  if (!rows) return rows.error();
+  return pg::ReadAll(*rows, &DecodeRevocation<pg::Rows::Row>);
+}
+
+Status PostgresStore::UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) {
+  auto rows = pool_.Run(pg::kSetUserRevokedBefore, key, revoked_before);
+  if (!rows) return rows.error();
+  Notify();
+  return Ok{};
+}
+
+Result<std::vector<UserRevocation>> PostgresStore::SelectUserRevocations() {
+  auto rows = pool_.Run(pg::kLoadUserRevocations);
+  if (!rows) return rows.error();
+  return pg::ReadAll(*rows, &DecodeUserRevocation<pg::Rows::Row>);
+}
+
+Result<int64_t> PostgresStore::SelectLatestEvent() {
+  auto rows = pool_.Run(pg::kLatestEvent);
+  if (!rows) return rows.error();
+  return rows->Int(0, 0);
+}
+
+Result<std::vector<RevocationEvent>> PostgresStore::SelectEventsSince(int64_t seq, int limit) {
+  auto rows = pool_.Run(pg::kEventsSince, seq, limit);
+  if (!rows) return rows.error();
+  return pg::ReadAll(*rows, &DecodeEvent<pg::Rows::Row>);
+}
+
+Result<bool> PostgresStore::SelectRevoked(std::string_view jti, std::string_view sid,
+                                          const std::string& key, int64_t issued_at) {
+  auto rows = pool_.Run(pg::kIsRevoked, jti, sid, key, issued_at);
+  if (!rows) return rows.error();
+  return rows->Text(0, 0) == "t";
+}
+
+Result<int64_t> PostgresStore::DeleteExpired(Expiring what, int64_t before) {
+  const Statement<int64_t>* statement =
+      PruneStatement(what, {.sessions = &pg::kPruneSessions,
+                            .revocations = &pg::kPruneRevocations,
+                            .revocation_events = &pg::kPruneEvents,
+                            .user_revocations = &pg::kPruneUserRevocations,
+                            .attempts = &pg::kPruneAttempts});
+  auto rows = pool_.Run(*statement, before);
+  if (!rows) return rows.error();
+  return rows->Affected();
+}
+
+std::unique_ptr<FeedWatch> PostgresStore::StartFeedWatch(std::function<void()> on_new_events) {
+  if (!notify_) return nullptr;
+  return std::make_unique<pg::FeedListener>(url_, std::move(on_new_events));
+}
+
+Result<bool> PostgresStore::InsertSigningKey(const StoredKey& key) {
+  auto rows = pool_.Run(pg::kAddSigningKey, key.kid, key.algorithm, key.material, key.created_at);
+  if (!rows) return rows.error();
+  return rows->Affected() == 1;
+}
+
+Result<std::vector<StoredKey>> PostgresStore::SelectSigningKeys(std::string_view algorithm) {
+  auto rows = pool_.Run(pg::kLoadSigningKeys, algorithm);
+  if (!rows) return rows.error();
+  return pg::ReadAll(*rows, &DecodeStoredKey<pg::Rows::Row>);
+}
+
+Status PostgresStore::DeleteSigningKey(std::string_view kid) {
+  auto rows = pool_.Run(pg::kRemoveSigningKey, kid);
+  if (!rows) return rows.error();
+  return Ok{};
+}
+
+Result<int64_t> PostgresStore::TakeSharedAttempt(std::string_view key, RateLimit limit,
+                                                 int64_t now_ms, int attempts) {
+  auto rows = pool_.Run(pg::kTakeAttempt, pg::AttemptDigest(attempt_digest_key_, key), limit.count,
+                        limit.period_seconds * 1000, now_ms, attempts);
+  if (!rows) return rows.error();
+  const bool has_row = rows->Count() == 1;
+  return pg::WaitSeconds(has_row, has_row ? std::stod(rows->Text(0, 0)) : 0.0);
+}
+
+}  // namespace gatehouse::store

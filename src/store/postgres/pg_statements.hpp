@@ -1,0 +1,190 @@
+// The PostgreSQL store's statements, each named and typed beside its SQL (store/statement.hpp),
+// prepared under its name on every pooled connection. Internal to src/store/postgres. Columns
+// a SELECT lists are in the order store/store_rows.hpp decodes them.
+//
+// A write and its feed entry are one statement (a data-modifying CTE), so they commit together
+// without a client-side transaction. retry_on_reconnect says whether a statement may be sent
+// again after its connection died mid-call: reads and idempotent upserts may.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "store/postgres/pg_rate_limits.hpp"
+#include "store/statement.hpp"
+
+namespace gatehouse::store::pg {
+
+using Text = std::string_view;
+using Int = int64_t;
+
+// The feed's time column is written by the database's clock, like SQLite's.
+#define GH_NOW "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)"
+// Kind 2 is RevocationEvent::Kind::kUser.
+#define GH_USER_EVENT                                                               \
+  "INSERT INTO revocation_events (kind, subject, value, created_at) SELECT 2, $1, " \
+  "$2::bigint, " GH_NOW " FROM upsert"
+
+// Users and sessions.
+inline constexpr Statement<Text, Text, Text, Int> kInsertUser{
+    {"insert_user",
+     "INSERT INTO users (username_key, username, password_hash, created_at) "
+     "VALUES ($1, $2, $3, $4::bigint)",
+     false}};
+inline constexpr Statement<Text> kFindUser{
+    {"find_user",
+     "SELECT username, password_hash, created_at, password_version FROM users "
+     "WHERE username_key = $1",
+     true}};
+inline constexpr Statement<Text, Text> kUpdatePasswordHash{
+    {"update_password_hash", "UPDATE users SET password_hash = $2 WHERE username_key = $1", true}};
+// The user's row stays locked until the transaction's revocation (LockUserThenRevoke).
+inline constexpr Statement<Text> kRemoveUser{
+    {"remove_user", "DELETE FROM users WHERE username_key = $1 RETURNING 0::bigint", false}};
+inline constexpr Statement<Text, Text> kChangePassword{
+    {"change_password",
+     "UPDATE users SET password_hash = $2, password_version = password_version + 1 "
+     "WHERE username_key = $1 RETURNING password_version",
+     false}};
+inline constexpr Statement<Text, Int> kListUsers{
+    {"list_users",
+     "SELECT username, created_at, username_key FROM users WHERE username_key > $1 "
+     "ORDER BY username_key LIMIT $2::bigint",
+     true}};
+inline constexpr Statement<Text, Text, Text, Int> kImportUser{
+    {"import_user",
+     "INSERT INTO users (username_key, username, password_hash, created_at) "
+     "VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (username_key) DO NOTHING",
+     false}};
+inline constexpr Statement<> kPing{{"ping", "SELECT 1", true}};
+// FOR SHARE: a password change or removal holding the row waits for this insert to commit
+// (and then ends the session), or this waits for it and then finds another version.
+inline constexpr Statement<Text, Int, Int, Text, Int> kCreateSession{
+    {"create_session",
+     "WITH owner AS (SELECT username_key FROM users WHERE username_key = $4 AND "
+     "password_version = $5::bigint FOR SHARE) INSERT INTO sessions (sid, username_key, "
+     "created_at, expires_at) SELECT $1, username_key, $2::bigint, $3::bigint FROM owner",
+     false}};
+// Every part runs once, whatever the final SELECT reads (data-modifying CTEs).
+inline constexpr Statement<Text, Int> kRevokeUserTokens{
+    {"revoke_user_tokens",
+     "WITH upsert AS (INSERT INTO user_revocations (username_key, revoked_before) "
+     "VALUES ($1, $2::bigint) ON CONFLICT (username_key) DO UPDATE SET "
+     "revoked_before = GREATEST(user_revocations.revoked_before, EXCLUDED.revoked_before) "
+     "RETURNING 1), "
+     "user_event AS (" GH_USER_EVENT " RETURNING 1), "
+     "ended AS (DELETE FROM sessions WHERE username_key = $1 RETURNING sid, expires_at), "
+     "revoked AS (INSERT INTO revocations (id, kind, expires_at) SELECT sid, 1, expires_at "
+     "FROM ended ON CONFLICT (id) DO UPDATE SET "
+     "expires_at = GREATEST(revocations.expires_at, EXCLUDED.expires_at) RETURNING 1), "
+     "session_events AS (INSERT INTO revocation_events (kind, subject, value, created_at) "
+     "SELECT 1, sid, expires_at, " GH_NOW " FROM ended RETURNING 1) "
+     "SELECT sid, expires_at FROM ended",
+     false}};
+inline constexpr Statement<> kSessionsRecordedSince{
+    {"sessions_recorded_since",
+     "SELECT value FROM store_facts WHERE name = 'sessions_recorded_since'", true}};
+
+// Revocations, the user revoked-before times and the revocation feed.
+// A re-add keeps the later expiry, so a row never goes before a token it covers expires.
+inline constexpr Statement<Text, Int, Int> kAddRevocation{
+    {"add_revocation",
+     "WITH upsert AS (INSERT INTO revocations (id, kind, expires_at) "
+     "VALUES ($1, $2::smallint, $3::bigint) ON CONFLICT (id) DO UPDATE SET "
+     "expires_at = GREATEST(revocations.expires_at, EXCLUDED.expires_at) RETURNING 1) "
+     "INSERT INTO revocation_events (kind, subject, value, created_at) "
+     "SELECT $2::smallint, $1, $3::bigint, " GH_NOW " FROM upsert",
+     true}};
+inline constexpr Statement<Text, Int, Int> kImportRevocation{
+    {"import_revocation",
+     "INSERT INTO revocations (id, kind, expires_at) VALUES ($1, $2::smallint, $3::bigint) "
+     "ON CONFLICT (id) DO NOTHING",
+     false}};
+inline constexpr Statement<Int> kLoadRevocations{
+    {"load_revocations",
+     "SELECT id, kind, expires_at FROM revocations WHERE expires_at > $1::bigint", true}};
+inline constexpr Statement<Text, Int> kSetUserRevokedBefore{
+    {"set_user_revoked_before",
+     "WITH upsert AS (INSERT INTO user_revocations (username_key, revoked_before) "
+     "VALUES ($1, $2::bigint) ON CONFLICT (username_key) DO UPDATE SET "
+     "revoked_before = GREATEST(user_revocations.revoked_before, EXCLUDED.revoked_before) "
+     "RETURNING 1) " GH_USER_EVENT,
+     true}};
+inline constexpr Statement<> kLoadUserRevocations{
+    {"load_user_revocations", "SELECT username_key, revoked_before FROM user_revocations", true}};
+inline constexpr Statement<> kLatestEvent{
+    {"latest_event", "SELECT COALESCE(MAX(seq), 0) FROM revocation_events", true}};
+inline constexpr Statement<Int, Int> kEventsSince{
+    {"events_since",
+     "SELECT seq, subject, kind, value FROM revocation_events WHERE seq > $1::bigint "
+     "ORDER BY seq LIMIT $2::bigint",
+     true}};
+// The user's cut covers a sid-less token's own second too (auth/token_service.cpp).
+inline constexpr Statement<Text, Text, Text, Int> kIsRevoked{
+    {"is_revoked",
+     "SELECT EXISTS (SELECT 1 FROM revocations WHERE id IN ($1, $2)) OR EXISTS (SELECT 1 FROM "
+     "user_revocations WHERE username_key = $3 AND (revoked_before > $4::bigint OR "
+     "($2 = '' AND revoked_before = $4::bigint)))",
+     true}};
+
+// Pruning: each deletes the rows whose time is at or before $1.
+inline constexpr Statement<Int> kPruneSessions{
+    {"prune_sessions", "DELETE FROM sessions WHERE expires_at <= $1::bigint", true}};
+inline constexpr Statement<Int> kPruneRevocations{
+    {"prune_revocations", "DELETE FROM revocations WHERE expires_at <= $1::bigint", true}};
+inline constexpr Statement<Int> kPruneEvents{
+    {"prune_events", "DELETE FROM revocation_events WHERE created_at <= $1::bigint", true}};
+inline constexpr Statement<Int> kPruneUserRevocations{
+    {"prune_user_revocations", "DELETE FROM user_revocations WHERE revoked_before <= $1::bigint",
+     true}};
+
+// Signing keys.
+inline constexpr Statement<Text, Text, Text, Int> kAddSigningKey{
+    {"add_signing_key",
+     "INSERT INTO signing_keys (kid, algorithm, material, created_at) "
+     "VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (kid) DO NOTHING",
+     false}};
+inline constexpr Statement<Text> kLoadSigningKeys{
+    {"load_signing_keys",
+     "SELECT kid, algorithm, material, created_at FROM signing_keys WHERE algorithm = $1 "
+     "ORDER BY created_at, kid",
+     true}};
+inline constexpr Statement<Text> kRemoveSigningKey{
+    {"remove_signing_key", "DELETE FROM signing_keys WHERE kid = $1", true}};
+
+#undef GH_USER_EVENT
+#undef GH_NOW
+
+// What the pool prepares on each connection: every statement above and the rate limits'.
+inline const StatementText* const kAllStatements[] = {
+    &kInsertUser.text,
+    &kFindUser.text,
+    &kUpdatePasswordHash.text,
+    &kRemoveUser.text,
+    &kChangePassword.text,
+    &kListUsers.text,
+    &kImportUser.text,
+    &kPing.text,
+    &kCreateSession.text,
+    &kRevokeUserTokens.text,
+    &kSessionsRecordedSince.text,
+    &kAddRevocation.text,
+    &kImportRevocation.text,
+    &kLoadRevocations.text,
+    &kSetUserRevokedBefore.text,
+    &kLoadUserRevocations.text,
+    &kLatestEvent.text,
+    &kEventsSince.text,
+    &kIsRevoked.text,
+    &kPruneSessions.text,
+    &kPruneRevocations.text,
+    &kPruneEvents.text,
+    &kPruneUserRevocations.text,
+    &kAddSigningKey.text,
+    &kLoadSigningKeys.text,
+    &kRemoveSigningKey.text,
+    &kTakeAttempt.text,
+    &kPruneAttempts.text,
+};
+
+}  // namespace gatehouse::store::pg

@@ -1,0 +1,147 @@
+// The SQLite store's revocations, revocation feed, pruning and signing keys.
+#include <sqlite3.h>
+
+#include "store/sqlite/sqlite_statement.hpp"
+#include "store/sqlite/sqlite_statements.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace gatehouse::store {
+
+using sqlite::BoundStatement;
+using sqlite::SqliteFailure;
+
+Status SqliteStore::AppendEvent(RevocationEvent::Kind kind, std::string_view subject,
+                                int64_t value) {
+  BoundStatement insert = Bind(sqlite::kAddEvent, subject, static_cast<int64_t>(kind), value);
+  if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "append revocation event");
+  return Ok{};
+}
+
+Status SqliteStore::AddRevocationLocked(const Revocation& revocation, std::string_view what) {
+  {
+    BoundStatement insert = Bind(sqlite::kAddRevocation, revocation.id,
+                                 static_cast<int64_t>(revocation.kind), revocation.expires_at);
+    if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, what);
+  }
+  // Token and session revocations share their kind numbers with the feed's events.
+  return AppendEvent(static_cast<RevocationEvent::Kind>(revocation.kind), revocation.id,
+                     revocation.expires_at);
+}
+
+Status SqliteStore::InsertRevocation(const Revocation& revocation) {
+  return Locked([&]() -> Status {
+    return InTransaction("add revocation",
+                         [&]() { return AddRevocationLocked(revocation, "add revocation"); });
+  });
+}
+
+Result<int64_t> SqliteStore::InsertNewRevocations(const std::vector<Revocation>& revocations) {
+  int64_t inserted = 0;
+  Status done = Locked([&]() -> Status {
+    return InTransaction("import revocations", [&]() -> Status {
+      for (const Revocation& revocation : revocations) {
+        BoundStatement insert = Bind(sqlite::kImportRevocation, revocation.id,
+                                     static_cast<int64_t>(revocation.kind), revocation.expires_at);
+        if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "import revocation");
+        inserted += sqlite3_changes64(db_);
+      }
+      return Ok{};
+    });
+  });
+  if (!done) return done.error();
+  return inserted;
+}
+
+Result<std::vector<Revocation>> SqliteStore::SelectRevocations(int64_t now) {
+  return Locked([&]() -> Result<std::vector<Revocation>> {
+    BoundStatement select = Bind(sqlite::kLoadRevocations, now);
+    return sqlite::ReadAll(db_, select, &DecodeRevocation<BoundStatement>, "load revocations");
+  });
+}
+
+Status SqliteStore::UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) {
+  return Locked([&]() -> Status {
+    return InTransaction("set user revoked-before", [&]() -> Status {
+      BoundStatement upsert = Bind(sqlite::kSetUserRevokedBefore, key, revoked_before);
+      if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
+      return AppendEvent(RevocationEvent::Kind::kUser, key, revoked_before);
+    });
+  });
+}
+
+Result<std::vector<UserRevocation>> SqliteStore::SelectUserRevocations() {
+  return Locked([&]() -> Result<std::vector<UserRevocation>> {
+    BoundStatement select = Bind(sqlite::kLoadUserRevocations);
+    return sqlite::ReadAll(db_, select, &DecodeUserRevocation<BoundStatement>,
+                           "load user revocations");
+  });
+}
+
+Result<int64_t> SqliteStore::SelectLatestEvent() {
+  return Locked([&]() -> Result<int64_t> {
+    BoundStatement select = Bind(sqlite::kLatestEvent);
+    if (select.Step() != SQLITE_ROW) return SqliteFailure(db_, "latest revocation event");
+    return select.Int(0);
+  });
+}
+
+Result<std::vector<RevocationEvent>> SqliteStore::SelectEventsSince(int64_t seq, int limit) {
+  return Locked([&]() -> Result<std::vector<RevocationEvent>> {
+    BoundStatement select = Bind(sqlite::kEventsSince, seq, limit);
+    return sqlite::ReadAll(db_, select, &DecodeEvent<BoundStatement>, "revocations since");
+  });
+}
+
+Result<bool> SqliteStore::SelectRevoked(std::string_view jti, std::string_view sid,
+                                        const std::string& key, int64_t issued_at) {
+  return Locked([&]() -> Result<bool> {
+    BoundStatement select = Bind(sqlite::kIsRevoked, jti, sid, key, issued_at);
+    if (select.Step() != SQLITE_ROW) return SqliteFailure(db_, "is revoked");
+    return select.Int(0) != 0;
+  });
+}
+
+Result<int64_t> SqliteStore::DeleteExpired(Expiring what, int64_t before) {
+  const Statement<int64_t>* statement =
+      PruneStatement(what, {.sessions = &sqlite::kPruneSessions,
+                            .revocations = &sqlite::kPruneRevocations,
+                            .revocation_events = &sqlite::kPruneEvents,
+                            .user_revocations = &sqlite::kPruneUserRevocations,
+                            .attempts = nullptr});
+  if (statement == nullptr) return 0;  // one process: its attempts are counted in memory
+  return Locked([&]() -> Result<int64_t> {
+    BoundStatement prune = Bind(*statement, before);
+    if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, statement->text.name);
+    return static_cast<int64_t>(sqlite3_changes64(db_));
+  });
+}
+
+std::unique_ptr<FeedWatch> SqliteStore::StartFeedWatch(std::function<void()>) { return nullptr; }
+
+Result<bool> SqliteStore::InsertSigningKey(const StoredKey& key) {
+  return Locked([&]() -> Result<bool> {
+    BoundStatement insert =
+        Bind(sqlite::kAddSigningKey, key.kid, key.algorithm, key.material, key.created_at);
+    if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "add signing key");
+    const bool added = sqlite3_changes64(db_) != 0;
+    if (Status file = file_.Check(); !file) return file.error();
+    return added;
+  });
+}
+
+Result<std::vector<StoredKey>> SqliteStore::SelectSigningKeys(std::string_view algorithm) {
+  return Locked([&]() -> Result<std::vector<StoredKey>> {
+    BoundStatement select = Bind(sqlite::kLoadSigningKeys, algorithm);
+    return sqlite::ReadAll(db_, select, &DecodeStoredKey<BoundStatement>, "load signing keys");
+  });
+}
+
+Status SqliteStore::DeleteSigningKey(std::string_view kid) {
+  return Locked([&]() -> Status {
+    BoundStatement remove = Bind(sqlite::kRemoveSigningKey, kid);
+    if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove signing key");
+    return Ok{};
+  });
+}
+
+}  // namespace gatehouse::store

@@ -1,0 +1,109 @@
+// The SQLite store's statements, each named and typed beside its SQL (store/statement.hpp).
+// Internal to src/store/sqlite. Columns a SELECT lists are in the order store/store_rows.hpp
+// decodes them.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "store/statement.hpp"
+
+namespace gatehouse::store::sqlite {
+
+using Text = std::string_view;
+using Int = int64_t;
+
+// Users and sessions.
+inline constexpr Statement<Text, Text, Text, Int> kInsertUser{
+    {"insert_user",
+     "INSERT INTO users (username, username_key, password_hash, created_at) VALUES (?, ?, ?, ?)"}};
+inline constexpr Statement<Text> kFindUser{
+    {"find_user",
+     "SELECT username, password_hash, created_at, password_version FROM users "
+     "WHERE username_key = ?"}};
+inline constexpr Statement<Text, Text> kUpdatePasswordHash{
+    {"update_password_hash", "UPDATE users SET password_hash = ? WHERE username_key = ?"}};
+inline constexpr Statement<Text> kDeleteUser{
+    {"delete_user", "DELETE FROM users WHERE username_key = ?"}};
+inline constexpr Statement<Text, Int> kListUsers{
+    {"list_users",
+     "SELECT username, created_at, username_key FROM users WHERE username_key > ? "
+     "ORDER BY username_key LIMIT ?"}};
+inline constexpr Statement<Text, Text, Text, Int> kImportUser{
+    {"import_user",
+     "INSERT OR IGNORE INTO users (username, username_key, password_hash, created_at) "
+     "VALUES (?, ?, ?, ?)"}};
+inline constexpr Statement<Text, Text> kChangePassword{
+    {"change_password",
+     "UPDATE users SET password_hash = ?, password_version = password_version + 1 "
+     "WHERE username_key = ? RETURNING password_version"}};
+inline constexpr Statement<Text, Int, Int, Text, Int> kCreateSession{
+    {"create_session",
+     "INSERT INTO sessions (sid, username_key, created_at, expires_at) SELECT ?, username_key, "
+     "?, ? FROM users WHERE username_key = ? AND password_version = ?"}};
+inline constexpr Statement<Text> kUserSessions{
+    {"user_sessions", "SELECT sid, expires_at FROM sessions WHERE username_key = ?"}};
+inline constexpr Statement<Text> kDeleteUserSessions{
+    {"delete_user_sessions", "DELETE FROM sessions WHERE username_key = ?"}};
+inline constexpr Statement<> kSessionsRecordedSince{
+    {"sessions_recorded_since",
+     "SELECT value FROM store_facts WHERE name = 'sessions_recorded_since'"}};
+
+// Revocations, the user revoked-before times and the revocation feed.
+// A re-add keeps the later expiry, so a row never goes before a token it covers expires.
+inline constexpr Statement<Text, Int, Int> kAddRevocation{
+    {"add_revocation",
+     "INSERT INTO revocations (id, kind, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
+     "SET expires_at = MAX(expires_at, excluded.expires_at)"}};
+inline constexpr Statement<Text, Int, Int> kImportRevocation{
+    {"import_revocation",
+     "INSERT OR IGNORE INTO revocations (id, kind, expires_at) VALUES (?, ?, ?)"}};
+inline constexpr Statement<Int> kLoadRevocations{
+    {"load_revocations", "SELECT id, kind, expires_at FROM revocations WHERE expires_at > ?"}};
+inline constexpr Statement<Text, Int> kSetUserRevokedBefore{
+    {"set_user_revoked_before",
+     "INSERT INTO user_revocations (username_key, revoked_before) VALUES (?, ?) ON CONFLICT "
+     "(username_key) DO UPDATE SET revoked_before = MAX(revoked_before, "
+     "excluded.revoked_before)"}};
+inline constexpr Statement<> kLoadUserRevocations{
+    {"load_user_revocations", "SELECT username_key, revoked_before FROM user_revocations"}};
+inline constexpr Statement<Text, Int, Int> kAddEvent{
+    {"add_event",
+     "INSERT INTO revocation_events (subject, kind, value, created_at) "
+     "VALUES (?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))"}};
+inline constexpr Statement<> kLatestEvent{
+    {"latest_event", "SELECT COALESCE(MAX(seq), 0) FROM revocation_events"}};
+inline constexpr Statement<Int, Int> kEventsSince{
+    {"events_since",
+     "SELECT seq, subject, kind, value FROM revocation_events WHERE seq > ? ORDER BY seq "
+     "LIMIT ?"}};
+// The user's cut covers a sid-less token's own second too (auth/token_service.cpp).
+inline constexpr Statement<Text, Text, Text, Int> kIsRevoked{
+    {"is_revoked",
+     "SELECT EXISTS (SELECT 1 FROM revocations WHERE id IN (?1, ?2)) OR EXISTS (SELECT 1 FROM "
+     "user_revocations WHERE username_key = ?3 AND (revoked_before > ?4 OR "
+     "(?2 = '' AND revoked_before = ?4)))"}};
+
+// Pruning: each deletes the rows whose time is at or before ?.
+inline constexpr Statement<Int> kPruneSessions{
+    {"prune_sessions", "DELETE FROM sessions WHERE expires_at <= ?"}};
+inline constexpr Statement<Int> kPruneRevocations{
+    {"prune_revocations", "DELETE FROM revocations WHERE expires_at <= ?"}};
+inline constexpr Statement<Int> kPruneEvents{
+    {"prune_events", "DELETE FROM revocation_events WHERE created_at <= ?"}};
+inline constexpr Statement<Int> kPruneUserRevocations{
+    {"prune_user_revocations", "DELETE FROM user_revocations WHERE revoked_before <= ?"}};
+
+// Signing keys.
+inline constexpr Statement<Text, Text, Text, Int> kAddSigningKey{
+    {"add_signing_key",
+     "INSERT OR IGNORE INTO signing_keys (kid, algorithm, material, created_at) "
+     "VALUES (?, ?, ?, ?)"}};
+inline constexpr Statement<Text> kLoadSigningKeys{
+    {"load_signing_keys",
+     "SELECT kid, algorithm, material, created_at FROM signing_keys WHERE algorithm = ? "
+     "ORDER BY created_at, kid"}};
+inline constexpr Statement<Text> kRemoveSigningKey{
+    {"remove_signing_key", "DELETE FROM signing_keys WHERE kid = ?"}};
+
+}  // namespace gatehouse::store::sqlite

@@ -1,0 +1,170 @@
+// The SQLite store's users and sessions.
+#include <sqlite3.h>
+
+#include "store/sqlite/sqlite_statement.hpp"
+#include "store/sqlite/sqlite_statements.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace gatehouse::store {
+
+using sqlite::BoundStatement;
+using sqlite::SqliteFailure;
+
+Status SqliteStore::InsertUser(const UserRecord& user, const std::string& key) {
+  return Locked([&]() -> Status {
+    BoundStatement insert =
+        Bind(sqlite::kInsertUser, user.username, key, user.password_hash, user.created_at);
+    const int rc = insert.Step();
+    if (rc == SQLITE_DONE) return file_.Check();
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+      return Error{ErrorCode::kConflict, "taken"};  // Store::CreateUser says what
+    }
+    return SqliteFailure(db_, "create user");
+  });
+}
+
+Result<std::optional<UserRecord>> SqliteStore::SelectUser(const std::string& key) {
+  return Locked([&]() -> Result<std::optional<UserRecord>> {
+    BoundStatement select = Bind(sqlite::kFindUser, key);
+    const int rc = select.Step();
+    if (rc == SQLITE_DONE) return std::optional<UserRecord>();
+    if (rc != SQLITE_ROW) return SqliteFailure(db_, "find user");
+    Result<UserRecord> user = DecodeUser(select);
+    if (!user) return user.error();
+    return std::optional<UserRecord>(std::move(*user));
+  });
+}
+
+Result<bool> SqliteStore::UpdateHash(const std::string& key, std::string_view hash) {
+  return Locked([&]() -> Result<bool> {
+    BoundStatement update = Bind(sqlite::kUpdatePasswordHash, hash, key);
+    if (update.Step() != SQLITE_DONE) return SqliteFailure(db_, "update password hash");
+    if (sqlite3_changes64(db_) == 0) return false;
+    if (Status file = file_.Check(); !file) return file.error();
+    return true;
+  });
+}
+
+Result<std::optional<UserTokensRevoked>> SqliteStore::DeleteUserRevoking(const std::string& key,
+                                                                         int64_t revoked_before) {
+  std::optional<UserTokensRevoked> revoked;
+  Status done = Locked([&]() -> Status {
+    return InTransaction("remove user", [&]() -> Status {
+      BoundStatement remove = Bind(sqlite::kDeleteUser, key);
+      if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove user");
+      if (sqlite3_changes64(db_) == 0) return Ok{};
+      return RevokeUserLocked(key, revoked_before, revoked.emplace());
+    });
+  });
+  if (!done) return done.error();
+  return revoked;
+}
+
+Result<std::optional<UserTokensRevoked>> SqliteStore::ChangeHashRevoking(const std::string& key,
+                                                                         std::string_view hash,
+                                                                         int64_t revoked_before) {
+  std::optional<UserTokensRevoked> revoked;
+  Status done = Locked([&]() -> Status {
+    return InTransaction("change password", [&]() -> Status {
+      int64_t password_version = 0;
+      {
+        BoundStatement update = Bind(sqlite::kChangePassword, hash, key);
+        const int rc = update.Step();
+        if (rc == SQLITE_DONE) return Ok{};  // no such user
+        if (rc != SQLITE_ROW) return SqliteFailure(db_, "change password");
+        password_version = update.Int(0);
+      }
+      revoked.emplace().password_version = password_version;
+      return RevokeUserLocked(key, revoked_before, *revoked);
+    });
+  });
+  if (!done) return done.error();
+  return revoked;
+}
+
+Result<UserTokensRevoked> SqliteStore::RevokeUser(const std::string& key, int64_t revoked_before) {
+  UserTokensRevoked revoked;
+  Status done = Locked([&]() -> Status {
+    return InTransaction("revoke user tokens", [&]() -> Status {
+      return RevokeUserLocked(key, revoked_before, revoked);
+    });
+  });
+  if (!done) return done.error();
+  return revoked;
+}
+
+Status SqliteStore::RevokeUserLocked(const std::string& key, int64_t revoked_before,
+                                     UserTokensRevoked& out) {
+  out.user = UserRevocation{key, revoked_before};
+  {
+    BoundStatement upsert = Bind(sqlite::kSetUserRevokedBefore, key, revoked_before);
+    if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
+  }
+  if (Status appended = AppendEvent(RevocationEvent::Kind::kUser, key, revoked_before); !appended) {
+    return appended;
+  }
+  {
+    BoundStatement select = Bind(sqlite::kUserSessions, key);
+    Result<std::vector<Revocation>> sessions =
+        sqlite::ReadAll(db_, select, &DecodeEndedSession<BoundStatement>, "list user sessions");
+    if (!sessions) return sessions.error();
+    out.sessions = std::move(*sessions);
+  }
+  for (const Revocation& session : out.sessions) {
+    if (Status added = AddRevocationLocked(session, "revoke session"); !added) return added;
+  }
+  BoundStatement forget = Bind(sqlite::kDeleteUserSessions, key);
+  if (forget.Step() != SQLITE_DONE) return SqliteFailure(db_, "delete user sessions");
+  return Ok{};
+}
+
+Result<bool> SqliteStore::InsertSession(const SessionRecord& session, const std::string& key,
+                                        int64_t password_version) {
+  return Locked([&]() -> Result<bool> {
+    BoundStatement insert = Bind(sqlite::kCreateSession, session.sid, session.created_at,
+                                 session.expires_at, key, password_version);
+    if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "create session");
+    if (sqlite3_changes64(db_) == 0) return false;
+    if (Status file = file_.Check(); !file) return file.error();
+    return true;
+  });
+}
+
+Result<int64_t> SqliteStore::SelectSessionsRecordedSince() {
+  return Locked([&]() -> Result<int64_t> {
+    BoundStatement select = Bind(sqlite::kSessionsRecordedSince);
+    if (select.Step() != SQLITE_ROW) return SqliteFailure(db_, "sessions recorded since");
+    return select.Int(0);
+  });
+}
+
+Result<std::vector<UserRecord>> SqliteStore::SelectUsers(std::string_view after_key, int limit) {
+  return Locked([&]() -> Result<std::vector<UserRecord>> {
+    BoundStatement select = Bind(sqlite::kListUsers, after_key, limit);
+    return sqlite::ReadAll(db_, select, &DecodeListedUser<BoundStatement>, "list users");
+  });
+}
+
+Result<int64_t> SqliteStore::InsertNewUsers(const std::vector<KeyedUser>& users) {
+  int64_t inserted = 0;
+  Status done = Locked([&]() -> Status {
+    return InTransaction("import users", [&]() -> Status {
+      for (const KeyedUser& keyed : users) {
+        const UserRecord& user = *keyed.user;
+        BoundStatement insert = Bind(sqlite::kImportUser, user.username, keyed.key,
+                                     user.password_hash, user.created_at);
+        if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "import user");
+        inserted += sqlite3_changes64(db_);
+      }
+      return Ok{};
+    });
+  });
+  if (!done) return done.error();
+  return inserted;
+}
+
+Status SqliteStore::Probe() {
+  return Locked([&]() -> Status { return sqlite::Exec(db_, "SELECT 1", "ping"); });
+}
+
+}  // namespace gatehouse::store

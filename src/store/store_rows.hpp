@@ -1,0 +1,80 @@
+// What both backends share below the Store interface: the errors they build, and the decoding
+// of a row into the contract's structs. A backend's SELECTs list their columns in the order
+// each Decode* reads them. `Row` is any type with Text(column) and Int(column), 0-based.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "store/statement.hpp"
+#include "store/store.hpp"
+#include "util/result.hpp"
+
+namespace gatehouse::store {
+
+// "database: <what>: <detail>"; the detail never holds a bound value.
+Error StorageError(ErrorCode code, std::string_view what, std::string_view detail);
+
+// A stored kind number read back; kStorageFailure when it names no kind (a newer writer, or
+// a damaged row).
+Result<RevocationKind> DecodeRevocationKind(int64_t kind, std::string_view what);
+Result<RevocationEvent::Kind> DecodeEventKind(int64_t kind, std::string_view what);
+
+// A backend's statements deleting what expired (each `... WHERE <time> <= ?1`), by name.
+struct PruneStatements {
+  const Statement<int64_t>* sessions;
+  const Statement<int64_t>* revocations;
+  const Statement<int64_t>* revocation_events;
+  const Statement<int64_t>* user_revocations;
+  const Statement<int64_t>* attempts;  // nullptr: the backend keeps no attempts
+};
+const Statement<int64_t>* PruneStatement(Expiring what, const PruneStatements& statements);
+
+// username, password_hash, created_at, password_version
+template <typename Row>
+Result<UserRecord> DecodeUser(const Row& row) {
+  return UserRecord{row.Text(0), row.Text(1), row.Int(2), row.Int(3)};
+}
+
+// username, created_at: a listing carries no hash
+template <typename Row>
+Result<UserRecord> DecodeListedUser(const Row& row) {
+  return UserRecord{row.Text(0), {}, row.Int(1)};
+}
+
+// id, kind, expires_at
+template <typename Row>
+Result<Revocation> DecodeRevocation(const Row& row) {
+  Result<RevocationKind> kind = DecodeRevocationKind(row.Int(1), "load revocations");
+  if (!kind) return kind.error();
+  return Revocation{row.Text(0), *kind, row.Int(2)};
+}
+
+// sid, expires_at: a session ended by revoking every token of its user
+template <typename Row>
+Result<Revocation> DecodeEndedSession(const Row& row) {
+  return Revocation{row.Text(0), RevocationKind::kSession, row.Int(1)};
+}
+
+// username_key, revoked_before
+template <typename Row>
+Result<UserRevocation> DecodeUserRevocation(const Row& row) {
+  return UserRevocation{row.Text(0), row.Int(1)};
+}
+
+// seq, subject, kind, value
+template <typename Row>
+Result<RevocationEvent> DecodeEvent(const Row& row) {
+  Result<RevocationEvent::Kind> kind = DecodeEventKind(row.Int(2), "revocations since");
+  if (!kind) return kind.error();
+  return RevocationEvent{row.Int(0), *kind, row.Text(1), row.Int(3)};
+}
+
+// kid, algorithm, material, created_at
+template <typename Row>
+Result<StoredKey> DecodeStoredKey(const Row& row) {
+  return StoredKey{row.Text(0), row.Text(1), row.Text(2), row.Int(3)};
+}
+
+}  // namespace gatehouse::store
