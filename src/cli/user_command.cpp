@@ -50,8 +50,8 @@ std::optional<std::string> ReadNewPassword(bool from_stdin) {
   return first;
 }
 
-// The password rules of this configuration: the deny list is read from its file here, since
-// no server has loaded it. nullopt (after printing why) when the file cannot be read.
+// The configured password deny list, read from its file here since no server has loaded it.
+// nullopt (after printing why) when the file cannot be read.
 std::optional<auth::PasswordDenyList> LoadDenyList(const config::Settings& settings) {
   auto deny_list = auth::PasswordDenyList::Load(settings.password_deny_list);
   if (!deny_list) {
