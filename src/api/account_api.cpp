@@ -1,79 +1,14 @@
 // POST /registration and POST /login: the two endpoints that cost an argon2id hash, so both
-// do all their work on the hash pool.
+// do all their work on the hash pool. Decode, check the input rules, take rate-limit
+// attempts, then one call into the account module (auth/accounts) and encode its answer.
 #include "api/attempt_limits.hpp"
 #include "api/credentials.hpp"
 #include "api/services.hpp"
-#include "api/user_tokens.hpp"
-#include "auth/passwords.hpp"
 #include "http/error_response.hpp"
-#include "obs/logging.hpp"
 #include "obs/metrics.hpp"
-#include "util/json_writer.hpp"
 
 namespace gatehouse::api {
 namespace {
-
-http::Response TokensResponse(std::string_view message, const auth::TokenPair& tokens) {
-  http::Response response;
-  response.body = JsonObjectWriter()
-                      .Add("message", message)
-                      .Add("access_token", tokens.access_token)
-                      .Add("refresh_token", tokens.refresh_token)
-                      .Finish();
-  response.no_store = true;
-  return response;
-}
-
-http::Response Taken(std::string_view username) {
-  return http::MessageResponse(409, "User " + std::string(username) + " already exists");
-}
-
-http::Response CreateAccount(const Credentials& credentials, Services& services) {
-  // Checking first spares an argon2id run for a taken name; the unique key in the store still
-  // decides races between concurrent registrations.
-  auto existing = services.store.FindUser(credentials.username);
-  if (!existing) return http::ErrorResponse(existing.error());
-  if (*existing) return Taken(credentials.username);
-
-  auto hash = auth::HashPassword(credentials.password);
-  if (!hash) return http::ErrorResponse(hash.error());
-  const store::UserRecord user{credentials.username, std::move(*hash), services.tokens.Now()};
-  if (Status created = services.store.CreateUser(user); !created) {
-    if (created.error().code == ErrorCode::kConflict) return Taken(credentials.username);
-    return http::ErrorResponse(created.error());
-  }
-  auto tokens = OpenSession(services, user);
-  if (!tokens) return http::ErrorResponse(tokens.error());
-  services.users.Put(store::UsernameKey(user.username), user.username, user.created_at);
-  return TokensResponse("User " + user.username + " was created", *tokens);
-}
-
-// A legacy (Flask pbkdf2) or weaker hash is replaced while the plain password is at hand. A
-// failure here costs nothing but the upgrade: the login itself has succeeded.
-void UpgradeHash(const std::string& username, const Credentials& credentials, Services& services) {
-  auto hash = auth::HashPassword(credentials.password);
-  Status updated = hash ? services.store.UpdatePasswordHash(username, *hash) : Status(hash.error());
-  if (!updated) obs::Warn("upgrading a password hash failed", {{"error", updated.error().detail}});
-}
-
-http::Response CheckLogin(const Credentials& credentials, Services& services) {
-  auto user = services.store.FindUser(credentials.username);
-  if (!user) return http::ErrorResponse(user.error());
-  // An unknown user costs the same argon2id run as a wrong password: no enumeration by timing.
-  const bool matches = *user ? auth::VerifyPassword((*user)->password_hash, credentials.password)
-                             : auth::VerifyAgainstDummy(credentials.password);
-  if (!matches) return http::ErrorResponse(Error{ErrorCode::kWrongCredentials, {}});
-  const store::UserRecord& record = **user;
-  if (auth::NeedsRehash(record.password_hash)) UpgradeHash(record.username, credentials, services);
-  auto tokens = OpenSession(services, record);
-  // The password checked above was changed (or the user removed) meanwhile: no session.
-  if (!tokens && tokens.error().code == ErrorCode::kConflict) {
-    return http::ErrorResponse(Error{ErrorCode::kWrongCredentials, {}});
-  }
-  if (!tokens) return http::ErrorResponse(tokens.error());
-  services.users.Put(store::UsernameKey(record.username), record.username, record.created_at);
-  return TokensResponse("Logged in as " + record.username, *tokens);
-}
 
 // The in-memory limiter keys of one login attempt: per (username, client address) and per
 // address. Digests, so a 16 KB username costs the limiters no more than a short one.
@@ -88,69 +23,79 @@ void GiveBack(auth::AbuseLimits& limits, const LoginKeys& keys) {
   limits.login_per_address.GiveBack(keys.address, now);
 }
 
-// On the hash pool: the shared count first (several instances), then the argon2id check; a
-// success gives every attempt back.
-http::Response LoginJob(const Credentials& credentials, const std::string& address,
+// On the hash pool: the shared count first (several instances), then the login; a success
+// gives every attempt back.
+http::Response LoginJob(const auth::Credentials& credentials, const std::string& address,
                         const LoginKeys& keys, Services& services) {
+  const std::string username_key = store::UsernameKey(credentials.username);
   const std::vector<SharedAttempt> attempts{
-      LoginPerUserAttempt(services.settings, credentials.username, address),
+      LoginPerUserAttempt(services.settings, username_key, address),
       LoginPerAddressAttempt(services.settings, address)};
-  if (auto refused = TakeShared(services.store, attempts)) return std::move(*refused);
-  http::Response response = CheckLogin(credentials, services);
-  if (response.status == 200) {
-    GiveBack(services.limits, keys);
-    GiveBackShared(services.store, attempts);
+  if (auto refused = TakeShared(services.store, attempts)) return http::ErrorResponse(*refused);
+  auto session = AccountsOf(services).Login(credentials, username_key);
+  if (!session) return http::ErrorResponse(session.error());
+  GiveBack(services.limits, keys);
+  GiveBackShared(services.store, attempts);
+  return SessionResponse("Logged in as " + session->username, session->tokens);
+}
+
+// Attempts are taken before the argon2id work, so a burst of parallel guesses cannot all pass
+// the check before the first failure is counted; nullopt when both limits allow.
+std::optional<Error> TakeLoginAttempts(auth::AbuseLimits& limits, const LoginKeys& keys) {
+  const int64_t now = auth::MonotonicMillis();
+  if (const int64_t wait = limits.login_per_user.Take(keys.user_and_address, now); wait > 0) {
+    return TooMany(wait, obs::RateLimitKind::kLoginPerUser);
   }
-  return response;
+  if (const int64_t wait = limits.login_per_address.Take(keys.address, now); wait > 0) {
+    limits.login_per_user.GiveBack(keys.user_and_address, now);
+    return TooMany(wait, obs::RateLimitKind::kLoginPerAddress);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
 void Registration(const http::Request& request, Services& services, Reply reply) {
-  auto credentials =
-      ReadCredentials(request, static_cast<std::size_t>(services.settings.password_min_length),
-                      /*check_rules=*/true);
+  auto credentials = ReadCredentials(request);
   if (!credentials) return reply(http::ErrorResponse(credentials.error()));
-  if (services.deny_list.Contains(credentials->password)) {
-    return reply(http::MessageResponse(400, "password: Too common, choose another"));
+  if (Status valid = auth::CheckRegistration(*credentials, PasswordRulesOf(services)); !valid) {
+    return reply(http::ErrorResponse(valid.error()));
   }
   const int64_t wait = services.limits.registration_per_address.Take(
       auth::LimiterKeyOf({}, request.client_address), auth::MonotonicMillis());
-  if (wait > 0) return reply(TooMany(wait, obs::RateLimitKind::kRegistrationPerAddress));
-  auto shared = std::make_shared<Credentials>(std::move(*credentials));
+  if (wait > 0) {
+    return reply(http::ErrorResponse(TooMany(wait, obs::RateLimitKind::kRegistrationPerAddress)));
+  }
+  auto shared = std::make_shared<auth::Credentials>(std::move(*credentials));
   RunOnPool(
       services.hash_pool, std::move(reply), [shared, &services, address = request.client_address] {
         if (auto refused =
                 TakeShared(services.store, {RegistrationAttempt(services.settings, address)})) {
-          return std::move(*refused);
+          return http::ErrorResponse(*refused);
         }
-        return CreateAccount(*shared, services);
+        auto session = AccountsOf(services).Register(*shared);
+        if (!session) return http::ErrorResponse(session.error());
+        return SessionResponse("User " + session->username + " was created", session->tokens);
       });
 }
 
 void Login(const http::Request& request, Services& services, Reply reply) {
-  auto credentials = ReadCredentials(request, 1, /*check_rules=*/false);
+  auto credentials = ReadCredentials(request);
   if (!credentials) return reply(http::ErrorResponse(credentials.error()));
-
-  // Attempts are taken before the argon2id work, so a burst of parallel guesses cannot all pass
-  // the check before the first failure is counted; a success gives them back.
+  if (Status valid = auth::CheckLoginInput(*credentials); !valid) {
+    return reply(http::ErrorResponse(valid.error()));
+  }
   const LoginKeys keys{auth::LimiterKeyOf(credentials->username, request.client_address),
                        auth::LimiterKeyOf({}, request.client_address)};
-  auth::AbuseLimits& limits = services.limits;
-  const int64_t now = auth::MonotonicMillis();
-  if (const int64_t wait = limits.login_per_user.Take(keys.user_and_address, now); wait > 0) {
-    return reply(TooMany(wait, obs::RateLimitKind::kLoginPerUser));
+  if (auto refused = TakeLoginAttempts(services.limits, keys)) {
+    return reply(http::ErrorResponse(*refused));
   }
-  if (const int64_t wait = limits.login_per_address.Take(keys.address, now); wait > 0) {
-    limits.login_per_user.GiveBack(keys.user_and_address, now);
-    return reply(TooMany(wait, obs::RateLimitKind::kLoginPerAddress));
-  }
-  auto shared = std::make_shared<Credentials>(std::move(*credentials));
+  auto shared = std::make_shared<auth::Credentials>(std::move(*credentials));
   const bool queued = RunOnPool(services.hash_pool, std::move(reply),
                                 [shared, &services, keys, address = request.client_address] {
                                   return LoginJob(*shared, address, keys, services);
                                 });
-  if (!queued) GiveBack(limits, keys);
+  if (!queued) GiveBack(services.limits, keys);
 }
 
 }  // namespace gatehouse::api

@@ -2,7 +2,6 @@
 
 #include <chrono>
 
-#include "http/error_response.hpp"
 #include "obs/logging.hpp"
 
 namespace gatehouse::api {
@@ -17,34 +16,34 @@ int64_t UnixMillis() {
 }
 
 SharedAttempt Attempt(obs::RateLimitKind kind, RateLimit limit, std::string_view name,
-                      std::string_view address, std::string_view username) {
+                      std::string_view address, std::string_view username_key) {
   // A client address holds no space, so "<name> <address> <username key>" names one bucket.
   std::string key;
-  key.reserve(name.size() + address.size() + username.size() + 2);
+  key.reserve(name.size() + address.size() + username_key.size() + 2);
   key.append(name).append(" ").append(address);
-  if (!username.empty()) key.append(" ").append(store::UsernameKey(username));
+  if (!username_key.empty()) key.append(" ").append(username_key);
   return SharedAttempt{kind, limit, std::move(key)};
 }
 
 }  // namespace
 
-http::Response TooMany(int64_t wait_seconds, obs::RateLimitKind kind) {
+Error TooMany(int64_t wait_seconds, obs::RateLimitKind kind) {
   obs::GlobalMetrics().RecordRateLimited(kind);
-  return http::ErrorResponse(Error{ErrorCode::kRateLimited, std::to_string(wait_seconds)});
+  return RateLimitedError(wait_seconds);
 }
 
-std::optional<http::Response> TakeUserAttempt(auth::RateLimiter& limiter, std::string_view username,
-                                              obs::RateLimitKind kind) {
+std::optional<Error> TakeUserAttempt(auth::RateLimiter& limiter, std::string_view username,
+                                     obs::RateLimitKind kind) {
   if (!limiter.limit().enabled()) return std::nullopt;
   const int64_t wait = limiter.Take(auth::LimiterKeyOf(username, {}), auth::MonotonicMillis());
   if (wait == 0) return std::nullopt;
   return TooMany(wait, kind);
 }
 
-SharedAttempt LoginPerUserAttempt(const config::Settings& settings, std::string_view username,
+SharedAttempt LoginPerUserAttempt(const config::Settings& settings, std::string_view username_key,
                                   std::string_view address) {
   return Attempt(obs::RateLimitKind::kLoginPerUser, settings.login_per_user, "login_per_user",
-                 address, username);
+                 address, username_key);
 }
 
 SharedAttempt LoginPerAddressAttempt(const config::Settings& settings, std::string_view address) {
@@ -57,8 +56,7 @@ SharedAttempt RegistrationAttempt(const config::Settings& settings, std::string_
                  "registration_per_address", address, {});
 }
 
-std::optional<http::Response> TakeShared(store::Store& store,
-                                         const std::vector<SharedAttempt>& attempts) {
+std::optional<Error> TakeShared(store::Store& store, const std::vector<SharedAttempt>& attempts) {
   if (!store.IsShared()) return std::nullopt;
   const int64_t now = UnixMillis();
   for (std::size_t i = 0; i < attempts.size(); ++i) {
@@ -66,7 +64,7 @@ std::optional<http::Response> TakeShared(store::Store& store,
     if (wait && *wait == 0) continue;
     const std::vector<SharedAttempt> taken(attempts.begin(), attempts.begin() + i);
     GiveBackShared(store, taken);
-    if (!wait) return http::ErrorResponse(wait.error());
+    if (!wait) return wait.error();
     return TooMany(*wait, attempts[i].kind);
   }
   return std::nullopt;

@@ -13,19 +13,19 @@
 
 #include "auth/rate_limiter.hpp"
 #include "config/settings.hpp"
-#include "http/request.hpp"
 #include "obs/metrics.hpp"
 #include "store/store.hpp"
+#include "util/result.hpp"
 
 namespace gatehouse::api {
 
-// 429 `Too many attempts, try again later` with Retry-After, counted in the metrics.
-http::Response TooMany(int64_t wait_seconds, obs::RateLimitKind kind);
+// kRateLimited with the seconds to wait, counted in the metrics.
+Error TooMany(int64_t wait_seconds, obs::RateLimitKind kind);
 
 // Takes one attempt of a token's user (ASCII case ignored) from `limiter`: nullopt when
-// allowed, else the 429. One shard lock and no allocation unless refused; any thread.
-std::optional<http::Response> TakeUserAttempt(auth::RateLimiter& limiter, std::string_view username,
-                                              obs::RateLimitKind kind);
+// allowed, else kRateLimited. One shard lock and no allocation unless refused; any thread.
+std::optional<Error> TakeUserAttempt(auth::RateLimiter& limiter, std::string_view username,
+                                     obs::RateLimitKind kind);
 
 // One bucket of a limit counted in the store: which limit, and the bucket's key (the limit's
 // name and the client address, then the username key, so no two buckets share a key).
@@ -34,16 +34,16 @@ struct SharedAttempt {
   RateLimit limit;
   std::string key;
 };
-SharedAttempt LoginPerUserAttempt(const config::Settings& settings, std::string_view username,
+// `username_key` is store::UsernameKey(username), computed once by the caller.
+SharedAttempt LoginPerUserAttempt(const config::Settings& settings, std::string_view username_key,
                                   std::string_view address);
 SharedAttempt LoginPerAddressAttempt(const config::Settings& settings, std::string_view address);
 SharedAttempt RegistrationAttempt(const config::Settings& settings, std::string_view address);
 
 // On a shared store, takes one attempt from each bucket in order; when one refuses, gives back
-// those taken before it and answers its 429 (a storage failure answers as storage failures
-// do). nullopt when every bucket allowed, or the store is not shared. Blocks: a pool only.
-std::optional<http::Response> TakeShared(store::Store& store,
-                                         const std::vector<SharedAttempt>& attempts);
+// those taken before it and answers kRateLimited (or the storage failure). nullopt when every
+// bucket allowed, or the store is not shared. Blocks: a pool only.
+std::optional<Error> TakeShared(store::Store& store, const std::vector<SharedAttempt>& attempts);
 // Gives one attempt back to each bucket (the login succeeded). Failures are logged only.
 void GiveBackShared(store::Store& store, const std::vector<SharedAttempt>& attempts);
 

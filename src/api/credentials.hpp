@@ -1,35 +1,23 @@
-// The §5 input rules for usernames and passwords.
+// The account endpoints' bodies: decoding the request, encoding an opened session. Only
+// that: the rules the values must meet are the account module's (auth/accounts.hpp).
 #pragma once
 
 #include <string>
-#include <string_view>
 
-#include "http/body.hpp"
+#include "auth/accounts.hpp"
 #include "http/request.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::api {
 
-inline constexpr std::size_t kMaxUsernameChars = 64;
+// `username` and `password`; an absent field is empty. Errors: kMalformedBody,
+// kUnsupportedMedia, a FieldError for a field that is not a string.
+Result<auth::Credentials> ReadCredentials(const http::Request& request);
 
-struct Credentials {
-  std::string username;
-  std::string password;
-  Credentials() = default;
-  Credentials(Credentials&&) = default;
-  Credentials& operator=(Credentials&&) = default;
-  ~Credentials();  // zeroes the password
-};
+// `old_password` and `new_password` of `username` (the token's subject); as above.
+Result<auth::PasswordChange> ReadPasswordChange(const http::Request& request, std::string username);
 
-// Decodes `username` and `password` from the body and checks them, in that order, so the first
-// problem is the one reported: kBadRequest "<field>: <what is wrong>", kMalformedBody,
-// kUnsupportedMedia. `check_rules` is false for login: there only blank fields and passwords
-// over 1024 bytes are refused, and any other name or password is simply tried.
-Result<Credentials> ReadCredentials(const http::Request& request, std::size_t min_password,
-                                    bool check_rules);
-
-// Empty when valid, else what is wrong ("must be 1-64 characters of ...").
-std::string UsernameProblem(std::string_view username);
-std::string PasswordProblem(std::string_view password, std::size_t min_password);
+// 200 {"message", "access_token", "refresh_token"}, not to be cached.
+http::Response SessionResponse(std::string_view message, const auth::TokenPair& tokens);
 
 }  // namespace gatehouse::api

@@ -33,7 +33,7 @@ void Me(const http::Request& request, Services& services, Reply reply) {
             [&services, key = std::move(key), sub = claims->sub] {
               auto user = services.store.FindUser(sub);
               if (!user) return http::ErrorResponse(user.error());
-              if (!*user) return http::MessageResponse(404, "User not found");
+              if (!*user) return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
               services.users.Put(key, (*user)->username, (*user)->created_at);
               return MeResponse({(*user)->username, (*user)->created_at});
             });

@@ -16,9 +16,7 @@ void Readyz(const http::Request&, Services& services, Reply reply) {
   // of not being ready (RunOnPool then answers 503).
   RunOnPool(services.store_pool, std::move(reply), [&services] {
     if (Status alive = services.store.Ping(); !alive) {
-      http::Response response = http::MessageResponse(503, "Storage unavailable");
-      response.headers.emplace_back("Retry-After", "1");
-      return response;
+      return http::ErrorResponse(Error{ErrorCode::kNotReady, alive.error().detail});
     }
     http::Response response;
     response.body = R"({"status":"ready"})";

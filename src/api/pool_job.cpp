@@ -14,7 +14,7 @@ bool RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> jo
       response = job();
     } catch (const std::exception& e) {
       obs::Error("handler failed", {{"error", e.what()}});
-      response = http::MessageResponse(500, "Something went wrong");
+      response = http::ErrorResponse(Error{ErrorCode::kInternal, e.what()});
     }
     (*shared_reply)(std::move(response));
   });

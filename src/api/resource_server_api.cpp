@@ -1,6 +1,7 @@
 // What resource servers use to check tokens without the HS256 secret: POST /token/introspect
 // (RFC 7662: is this token still good, revocation included) and GET /.well-known/jwks.json.
 #include "api/services.hpp"
+#include "auth/accounts.hpp"
 #include "auth/passwords.hpp"
 #include "http/body.hpp"
 #include "http/error_response.hpp"
@@ -37,18 +38,17 @@ http::Response Active(const auth::Claims& claims) {
 
 void Introspect(const http::Request& request, Services& services, Reply reply) {
   const std::string& secret = services.settings.introspection_secret;
-  if (secret.empty()) return reply(http::MessageResponse(404, "Not found"));
+  // Without a configured secret the endpoint does not exist.
+  if (secret.empty()) return reply(http::ErrorResponse(Error{ErrorCode::kNotFound, {}}));
   auto caller = auth::TokenService::BearerToken(request.authorization);
   if (!caller || !auth::SecretEquals(*caller, secret)) {
-    http::Response response = http::MessageResponse(401, "Invalid introspection credentials");
-    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gatehouse\"");
-    return reply(std::move(response));
+    return reply(http::ErrorResponse(Error{ErrorCode::kWrongCallerSecret, {}}));
   }
   auto fields =
       http::DecodeFields(request.content_type, request.body, {"token", "token_type_hint"});
   if (!fields) return reply(http::ErrorResponse(fields.error()));
   const auto& token = (*fields)[0];
-  if (!token) return reply(http::MessageResponse(400, "token: This field cannot be blank"));
+  if (!token) return reply(http::ErrorResponse(auth::RequireField("token", {}).error()));
   // RFC 7662 §2.2: an empty token is simply not an active one.
   if (token->empty()) return reply(Inactive());
   // The hint only speeds a search up (RFC 7662 §2.1); one check covers both types here.

@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "auth/accounts.hpp"
 #include "auth/deny_list.hpp"
 #include "auth/keyring.hpp"
 #include "auth/rate_limiter.hpp"
@@ -29,6 +30,18 @@ struct Services {
   WorkerPool& store_pool;  // storage calls that the I/O threads must not wait on
   const auth::Keyring& keyring;
 };
+
+// The rules a new password meets on this server.
+inline auth::PasswordRules PasswordRulesOf(const Services& services) {
+  return {static_cast<std::size_t>(services.settings.password_min_length), &services.deny_list};
+}
+
+// The account module over this server's store and in-memory token state: references only,
+// made per request.
+inline auth::Accounts AccountsOf(Services& services) {
+  return auth::Accounts(services.store, PasswordRulesOf(services),
+                        auth::LiveTokens{services.tokens, services.revocations, services.users});
+}
 
 // Delivers the answer. May be called on any thread, exactly once.
 using Reply = std::function<void(http::Response)>;

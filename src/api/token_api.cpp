@@ -44,7 +44,7 @@ void LogoutAccess(const http::Request& request, Services& services, Reply reply)
   if (!claims) return reply(http::ErrorResponse(claims.error()));
   if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
                                      obs::RateLimitKind::kRevocationPerUser)) {
-    return reply(std::move(*refused));
+    return reply(http::ErrorResponse(*refused));
   }
   Revoke(services, std::move(reply),
          store::Revocation{claims->jti, store::RevocationKind::kToken, claims->exp},
@@ -56,7 +56,7 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
   if (!claims) return reply(http::ErrorResponse(claims.error()));
   if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
                                      obs::RateLimitKind::kRevocationPerUser)) {
-    return reply(std::move(*refused));
+    return reply(http::ErrorResponse(*refused));
   }
   // Revoking the session covers the refresh token and every access token minted from it, and
   // no access token outlives the refresh token of its session. A Flask-minted refresh token
@@ -75,7 +75,7 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
   // In memory on every store: the refresh path makes no store round trip for its limit.
   if (auto refused = TakeUserAttempt(services.limits.refresh_per_user, claims->sub,
                                      obs::RateLimitKind::kRefreshPerUser)) {
-    return reply(std::move(*refused));
+    return reply(http::ErrorResponse(*refused));
   }
   if (!services.store.IsShared()) return reply(NewAccessToken(services, *claims));
   // Several instances: a logout on another one may not have reached this one's memory yet, so

@@ -4,18 +4,9 @@
 #include <cstring>
 #include <fstream>
 
+#include "util/ascii.hpp"
+
 namespace gatehouse::auth {
-namespace {
-
-std::string AsciiLower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-}  // namespace
 
 Result<PasswordDenyList> PasswordDenyList::Load(const std::string& path) {
   PasswordDenyList list;

@@ -9,6 +9,8 @@
 #include <new>
 #include <string>
 
+#include "util/ascii.hpp"
+
 namespace gatehouse::auth {
 namespace {
 
@@ -24,13 +26,12 @@ const unsigned char* DigestKey() {
   return key.data();
 }
 
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // The parts are framed by the username's length, so ("a b", "c") and ("a", "b c") differ.
 void Frame(std::string_view username, std::string_view address, char* out) {
   const uint64_t length = username.size();
   std::memcpy(out, &length, sizeof length);
-  std::transform(username.begin(), username.end(), out + sizeof length, AsciiLower);
+  std::transform(username.begin(), username.end(), out + sizeof length,
+                 [](char c) { return AsciiLower(c); });
   // An empty view may hold a null pointer, which memcpy must not be given even for 0 bytes.
   if (!address.empty()) {
     std::memcpy(out + sizeof length + username.size(), address.data(), address.size());

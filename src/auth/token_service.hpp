@@ -57,7 +57,7 @@ class TokenService {
                Clock clock);
 
   // A new session of `username` starting now: a random sid, and the refresh token's expiry.
-  // Record it in the store before issuing its tokens (api/user_tokens does).
+  // Record it in the store before issuing its tokens (auth/accounts does).
   store::SessionRecord NewSession(std::string_view username) const;
   // The first tokens of `session`: a fresh access token and a refresh token, issued at its
   // created_at, carrying its sid. Never waits: revoking a user's tokens names the sessions of

@@ -9,7 +9,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "api/credentials.hpp"
+#include "auth/accounts.hpp"
 #include "auth/deny_list.hpp"
 #include "auth/passwords.hpp"
 #include "cli/commands.hpp"
@@ -50,62 +50,54 @@ std::optional<std::string> ReadNewPassword(bool from_stdin) {
   return first;
 }
 
-// Applies the registration rules; prints the problem and returns false when one is found.
-bool CheckNewPassword(const config::Settings& settings, const std::string& password) {
-  const auto min_length = static_cast<std::size_t>(settings.password_min_length);
-  if (auto problem = api::PasswordProblem(password, min_length); !problem.empty()) {
-    Failure("password: " + problem);
-    return false;
-  }
+// The configured password deny list, read from its file here since no server has loaded it.
+// nullopt (after printing why) when the file cannot be read.
+std::optional<auth::PasswordDenyList> LoadDenyList(const config::Settings& settings) {
   auto deny_list = auth::PasswordDenyList::Load(settings.password_deny_list);
   if (!deny_list) {
     Failure(deny_list.error().detail);
-    return false;
+    return std::nullopt;
   }
-  if (deny_list->Contains(password)) {
-    Failure("password: Too common, choose another");
-    return false;
-  }
-  return true;
+  return std::move(*deny_list);
 }
 
-// Reads, checks and hashes a new password; nullopt (after printing why) when any step fails.
-std::optional<std::string> NewPasswordHash(const config::Settings& settings, bool from_stdin) {
-  auto password = ReadNewPassword(from_stdin);
-  if (!password) {
-    Failure("the two passwords differ, or none was given");
-    return std::nullopt;
+// Reads a new password and hands it to `use` with the account module of this configuration
+// (rules, no live tokens); wipes the password afterwards. 1 (after printing why) when reading
+// or the deny list fails, else what `use` returned.
+template <typename Use>
+int WithNewPassword(const config::Settings& settings, store::Store& store,
+                    const UserOptions& options, Use use) {
+  auto password = ReadNewPassword(options.password_stdin);
+  if (!password) return Failure("the two passwords differ, or none was given");
+  auto deny_list = LoadDenyList(settings);
+  int status = 1;
+  if (deny_list) {
+    auth::Accounts accounts(
+        store, {static_cast<std::size_t>(settings.password_min_length), &*deny_list}, std::nullopt);
+    status = use(accounts, *password);
   }
-  const bool acceptable = CheckNewPassword(settings, *password);
-  auto hash =
-      acceptable ? auth::HashPassword(*password) : Result<std::string>(ErrorCode::kBadRequest);
   auth::Wipe(*password);
-  if (!acceptable) return std::nullopt;
-  if (!hash) {
-    Failure(hash.error().detail);
-    return std::nullopt;
-  }
-  return std::move(*hash);
+  return status;
 }
 
 }  // namespace
 
 int UserAdd(const config::Settings& settings, const UserOptions& options) {
-  if (auto problem = api::UsernameProblem(options.username);
-      options.username.empty() || !problem.empty()) {
-    return Failure("username: " + (problem.empty() ? "This field cannot be blank" : problem));
-  }
+  Status valid = auth::RequireField("username", options.username);
+  if (valid) valid = auth::CheckNewUsername(options.username);
+  if (!valid) return Failure(valid.error().detail);
   auto store = OpenStoreOrReport(settings);
   if (!store || !auth::InitCrypto()) return 1;
-  auto hash = NewPasswordHash(settings, options.password_stdin);
-  if (!hash) return 1;
-  Status created = store->CreateUser({options.username, *hash, UnixNow()});
-  if (!created && created.error().code == ErrorCode::kConflict) {
-    return Failure("user " + options.username + " already exists");
-  }
-  if (!created) return Failure(created.error().detail);
-  std::cout << "created user " << options.username << "\n";
-  return 0;
+  return WithNewPassword(
+      settings, *store, options, [&](auth::Accounts& accounts, const std::string& password) {
+        auto created = accounts.Create(auth::Credentials(options.username, password));
+        if (!created && created.error().code == ErrorCode::kUsernameTaken) {
+          return Failure("user " + options.username + " already exists");
+        }
+        if (!created) return Failure(created.error().detail);
+        std::cout << "created user " << options.username << "\n";
+        return 0;
+      });
 }
 
 int UserList(const config::Settings& settings, const UserOptions& options) {
@@ -135,7 +127,7 @@ int UserRemove(const config::Settings& settings, const UserOptions& options) {
   if (!store) return 1;
   // Every token of the account is revoked with it (those of this second by their session);
   // running servers learn of it from the revocation feed within a second.
-  auto removed = store->RemoveUser(options.username, UnixNow());
+  Status removed = auth::Accounts(*store, {}, std::nullopt).Remove(options.username);
   if (!removed && removed.error().code == ErrorCode::kNotFound) {
     return Failure("no user " + options.username);
   }
@@ -150,15 +142,16 @@ int UserPasswd(const config::Settings& settings, const UserOptions& options) {
   auto user = store->FindUser(options.username);
   if (!user) return Failure(user.error().detail);
   if (!*user) return Failure("no user " + options.username);
-  auto hash = NewPasswordHash(settings, options.password_stdin);
-  if (!hash) return 1;
-  // As with POST /password: the new hash and the revocation of every token are one
-  // transaction.
-  if (auto changed = store->ChangePassword(options.username, *hash, UnixNow()); !changed) {
-    return Failure(changed.error().detail);
-  }
-  std::cout << "changed the password of " << (*user)->username << " and revoked its tokens\n";
-  return 0;
+  return WithNewPassword(
+      settings, *store, options, [&](auth::Accounts& accounts, const std::string& password) {
+        // As with POST /password: the new hash and the revocation of every token are one
+        // transaction.
+        if (Status changed = accounts.SetPassword(options.username, password); !changed) {
+          return Failure(changed.error().detail);
+        }
+        std::cout << "changed the password of " << (*user)->username << " and revoked its tokens\n";
+        return 0;
+      });
 }
 
 std::unique_ptr<store::Store> OpenStoreOrReport(const config::Settings& settings) {

@@ -23,10 +23,6 @@ MediaType ClassifyContentType(std::string_view content_type) {
   return MediaType::kOther;
 }
 
-Error FieldError(std::string_view field, std::string_view what) {
-  return Error{ErrorCode::kBadRequest, std::string(field) + ": " + std::string(what)};
-}
-
 // Stores a decoded value for a wanted field. NUL bytes would be truncated by C APIs further
 // down, so they are refused here rather than silently cut.
 std::optional<Error> Accept(const std::vector<std::string_view>& wanted, std::string_view key,

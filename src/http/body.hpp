@@ -20,8 +20,8 @@ inline constexpr int kMaxJsonDepth = 16;
 
 // Errors: kUnsupportedMedia for a Content-Type other than JSON or form (an empty Content-Type
 // with an empty body is an empty form); kMalformedBody for anything unparseable, duplicate
-// keys, invalid UTF-8; kBadRequest "<field>: must be a string" / "<field>: must not contain NUL
-// bytes" for a wanted field with such a value. Unknown fields are ignored.
+// keys, invalid UTF-8; a FieldError (kBadRequest) "<field>: must be a string" / "must not contain
+// NUL bytes" for a wanted field with such a value. Unknown fields are ignored.
 Result<Fields> DecodeFields(std::string_view content_type, std::string_view body,
                             const std::vector<std::string_view>& wanted);
 

@@ -1,5 +1,7 @@
 #include "http/error_response.hpp"
 
+#include <string>
+
 #include "obs/metrics.hpp"
 #include "util/json_writer.hpp"
 
@@ -19,6 +21,16 @@ Response TokenError(std::string_view message) {
   return response;
 }
 
+Response WithRealmChallenge(Response response) {
+  response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gatehouse\"");
+  return response;
+}
+
+Response WithRetryAfter(Response response, std::string seconds) {
+  response.headers.emplace_back("Retry-After", std::move(seconds));
+  return response;
+}
+
 }  // namespace
 
 Response MessageResponse(unsigned status, std::string_view message) {
@@ -31,7 +43,7 @@ Response MessageResponse(unsigned status, std::string_view message) {
 Response ErrorResponse(const Error& error, std::string_view context_message) {
   switch (error.code) {
     case ErrorCode::kBadRequest:
-      return MessageResponse(400, error.detail);
+      return MessageResponse(400, error.field + ": " + error.reason);
     case ErrorCode::kMalformedBody:
       return MessageResponse(400, "Malformed request body");
     case ErrorCode::kUnsupportedMedia:
@@ -39,14 +51,17 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
                              "Content-Type must be application/json or "
                              "application/x-www-form-urlencoded");
     case ErrorCode::kConflict:
-      return MessageResponse(409, error.detail);
+      return MessageResponse(409, "Conflict");
+    case ErrorCode::kUsernameTaken:
+      return MessageResponse(409, "User " + error.field + " already exists");
     case ErrorCode::kWrongCredentials:
       return MessageResponse(401, "Wrong credentials");
-    case ErrorCode::kMissingToken: {
-      Response response = MessageResponse(401, "Missing Authorization Header");
-      response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gatehouse\"");
-      return response;
-    }
+    case ErrorCode::kUserNotFound:
+      return MessageResponse(404, "User not found");
+    case ErrorCode::kWrongCallerSecret:
+      return WithRealmChallenge(MessageResponse(401, "Invalid introspection credentials"));
+    case ErrorCode::kMissingToken:
+      return WithRealmChallenge(MessageResponse(401, "Missing Authorization Header"));
     case ErrorCode::kInvalidToken:
       return TokenError("Invalid token");
     case ErrorCode::kTokenExpired:
@@ -63,27 +78,25 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
       return TokenError("Fresh token required");
     case ErrorCode::kNotFound:
       return MessageResponse(404, "Not found");
-    case ErrorCode::kOverloaded: {
-      Response response = MessageResponse(503, "Server is busy, try again shortly");
-      response.headers.emplace_back("Retry-After", kRetryAfterSeconds);
-      return response;
-    }
-    case ErrorCode::kRateLimited: {
-      Response response = MessageResponse(429, "Too many attempts, try again later");
-      response.headers.emplace_back("Retry-After", error.detail);
-      return response;
-    }
+    case ErrorCode::kOverloaded:
+      return WithRetryAfter(MessageResponse(503, "Server is busy, try again shortly"),
+                            kRetryAfterSeconds);
+    case ErrorCode::kRateLimited:
+      return WithRetryAfter(MessageResponse(429, "Too many attempts, try again later"),
+                            std::to_string(error.retry_after_seconds));
     case ErrorCode::kStorageFailure:
       obs::GlobalMetrics().RecordStoreError();
       return MessageResponse(500,
                              context_message.empty() ? "Something went wrong" : context_message);
-    case ErrorCode::kStorageUnavailable: {
+    case ErrorCode::kStorageUnavailable:
       // The database is down or restarting: nothing was written, so the client may retry.
       obs::GlobalMetrics().RecordStoreError();
-      Response response = MessageResponse(503, "Storage unavailable, try again shortly");
-      response.headers.emplace_back("Retry-After", kRetryAfterSeconds);
-      return response;
-    }
+      return WithRetryAfter(MessageResponse(503, "Storage unavailable, try again shortly"),
+                            kRetryAfterSeconds);
+    case ErrorCode::kNotReady:
+      return WithRetryAfter(MessageResponse(503, "Storage unavailable"), kRetryAfterSeconds);
+    case ErrorCode::kInternal:
+      return MessageResponse(500, "Something went wrong");
   }
   return MessageResponse(500, "Something went wrong");
 }

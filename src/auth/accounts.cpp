@@ -1,0 +1,225 @@
+#include "auth/accounts.hpp"
+
+#include <cstdlib>
+#include <utility>
+
+#include "auth/passwords.hpp"
+#include "obs/logging.hpp"
+#include "util/clock.hpp"
+
+namespace gatehouse::auth {
+namespace {
+
+bool IsUsernameChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '@' || c == '+' || c == '-';
+}
+
+Status CheckMaxPasswordBytes(std::string_view field, std::string_view password) {
+  if (password.size() > kMaxPasswordBytes) return FieldError(field, "Must be at most 1024 bytes");
+  return Ok{};
+}
+
+}  // namespace
+
+Credentials::~Credentials() { Wipe(password); }
+
+PasswordChange::~PasswordChange() {
+  Wipe(old_password);
+  Wipe(new_password);
+}
+
+Status RequireField(std::string_view field, std::string_view value) {
+  if (value.empty()) return FieldError(field, "This field cannot be blank");
+  return Ok{};
+}
+
+Status CheckNewUsername(std::string_view username) {
+  if (username.size() > kMaxUsernameChars) {
+    return FieldError("username", "Must be at most 64 characters");
+  }
+  for (char c : username) {
+    if (!IsUsernameChar(c)) {
+      return FieldError("username", "Only letters, digits and . _ @ + - are allowed");
+    }
+  }
+  return Ok{};
+}
+
+Status CheckNewPassword(std::string_view field, std::string_view password,
+                        const PasswordRules& rules) {
+  if (password.size() < rules.min_length) {
+    return FieldError(field, "Must be at least " + std::to_string(rules.min_length) + " bytes");
+  }
+  if (Status bounded = CheckMaxPasswordBytes(field, password); !bounded) return bounded;
+  if (rules.deny_list != nullptr && rules.deny_list->Contains(password)) {
+    return FieldError(field, "Too common, choose another");
+  }
+  return Ok{};
+}
+
+Status CheckRegistration(const Credentials& credentials, const PasswordRules& rules) {
+  if (Status given = RequireField("username", credentials.username); !given) return given;
+  if (Status given = RequireField("password", credentials.password); !given) return given;
+  if (Status valid = CheckNewUsername(credentials.username); !valid) return valid;
+  return CheckNewPassword("password", credentials.password, rules);
+}
+
+Status CheckLoginInput(const Credentials& credentials) {
+  if (Status given = RequireField("username", credentials.username); !given) return given;
+  if (Status given = RequireField("password", credentials.password); !given) return given;
+  return CheckMaxPasswordBytes("password", credentials.password);
+}
+
+Status CheckPasswordChange(const PasswordChange& change, const PasswordRules& rules) {
+  if (Status given = RequireField("old_password", change.old_password); !given) return given;
+  if (Status given = RequireField("new_password", change.new_password); !given) return given;
+  if (Status bounded = CheckMaxPasswordBytes("old_password", change.old_password); !bounded) {
+    return bounded;
+  }
+  return CheckNewPassword("new_password", change.new_password, rules);
+}
+
+Accounts::Accounts(store::Store& store, PasswordRules rules, std::optional<LiveTokens> live)
+    : store_(store), rules_(rules), live_(std::move(live)) {}
+
+Result<store::UserRecord> Accounts::Create(const Credentials& credentials) {
+  if (Status valid = CheckNewUsername(credentials.username); !valid) return valid.error();
+  if (Status valid = CheckNewPassword("password", credentials.password, rules_); !valid) {
+    return valid.error();
+  }
+  // Checking first spares an argon2id run for a taken name; the unique key in the store still
+  // decides races between concurrent registrations.
+  auto existing = store_.FindUser(credentials.username);
+  if (!existing) return existing.error();
+  Error taken(ErrorCode::kUsernameTaken, "username taken");
+  taken.field = credentials.username;
+  if (*existing) return taken;
+  auto hash = HashPassword(credentials.password);
+  if (!hash) return hash.error();
+  store::UserRecord user{credentials.username, std::move(*hash), Now()};
+  if (Status created = store_.CreateUser(user); !created) {
+    if (created.error().code == ErrorCode::kConflict) return taken;
+    return created.error();
+  }
+  return user;
+}
+
+Result<OpenedSession> Accounts::Register(const Credentials& credentials) {
+  auto user = Create(credentials);
+  if (!user) return user.error();
+  auto tokens = OpenSession(*user);
+  if (!tokens) return tokens.error();
+  Live().users.Put(store::UsernameKey(user->username), user->username, user->created_at);
+  return OpenedSession{std::move(user->username), std::move(*tokens)};
+}
+
+Result<OpenedSession> Accounts::Login(const Credentials& credentials,
+                                      std::string_view username_key) {
+  auto user = VerifiedUser(credentials.username, credentials.password);
+  if (!user) return user.error();
+  if (NeedsRehash(user->password_hash)) UpgradeHash(*user, credentials.password);
+  auto tokens = OpenSession(*user);
+  // The password checked above was changed (or the user removed) meanwhile: no session.
+  if (!tokens && tokens.error().code == ErrorCode::kConflict) {
+    return Error{ErrorCode::kWrongCredentials, {}};
+  }
+  if (!tokens) return tokens.error();
+  Live().users.Put(username_key, user->username, user->created_at);
+  return OpenedSession{std::move(user->username), std::move(*tokens)};
+}
+
+Result<OpenedSession> Accounts::ChangePassword(const PasswordChange& change) {
+  auto user = VerifiedUser(change.username, change.old_password);
+  if (!user) return user.error();
+  auto revoked = ReplacePassword(change.username, change.new_password);
+  if (!revoked) return revoked.error();
+  user->password_version = revoked->password_version;
+  auto tokens = OpenSession(*user);
+  if (!tokens) return tokens.error();
+  return OpenedSession{std::move(user->username), std::move(*tokens)};
+}
+
+Status Accounts::SetPassword(std::string_view username, std::string_view password) {
+  if (Status valid = CheckNewPassword("password", password, rules_); !valid) return valid;
+  auto revoked = ReplacePassword(username, password);
+  if (!revoked) return revoked.error();
+  return Ok{};
+}
+
+Status Accounts::RevokeEveryToken(std::string_view username) {
+  // Tokens of earlier seconds fall to the time; those of this second to their session's sid.
+  auto revoked = store_.RevokeUserTokens(username, Now());
+  if (!revoked) return revoked.error();
+  ApplyRevoked(*revoked);
+  return Ok{};
+}
+
+Status Accounts::Remove(std::string_view username) {
+  auto removed = store_.RemoveUser(username, Now());
+  if (!removed) return removed.error();
+  ApplyRevoked(*removed);
+  if (live_) live_->users.Erase(removed->user.username_key);
+  return Ok{};
+}
+
+int64_t Accounts::Now() const { return live_ ? live_->tokens.Now() : UnixNow(); }
+
+Result<store::UserRecord> Accounts::VerifiedUser(std::string_view username,
+                                                 std::string_view password) {
+  auto user = store_.FindUser(username);
+  if (!user) return user.error();
+  // An unknown user costs the same argon2id run as a wrong password: no enumeration by timing.
+  const bool matches =
+      *user ? VerifyPassword((*user)->password_hash, password) : VerifyAgainstDummy(password);
+  if (!matches) return Error{ErrorCode::kWrongCredentials, {}};
+  return std::move(**user);
+}
+
+Result<store::UserTokensRevoked> Accounts::ReplacePassword(std::string_view username,
+                                                           std::string_view password) {
+  auto hash = HashPassword(password);
+  if (!hash) return hash.error();
+  // The new hash and the revocation of every token are one transaction: no moment exists
+  // where the new password works and an old token is still good, or the reverse.
+  auto revoked = store_.ChangePassword(username, *hash, Now());
+  if (!revoked) return revoked.error();
+  ApplyRevoked(*revoked);
+  return revoked;
+}
+
+// A legacy (Flask pbkdf2) or weaker hash is replaced while the plain password is at hand. A
+// failure here costs nothing but the upgrade: the login itself has succeeded.
+void Accounts::UpgradeHash(const store::UserRecord& user, std::string_view password) {
+  auto hash = HashPassword(password);
+  Status updated = hash ? store_.UpdatePasswordHash(user.username, *hash) : Status(hash.error());
+  if (!updated) obs::Warn("upgrading a password hash failed", {{"error", updated.error().detail}});
+}
+
+// The session is recorded before its first token exists, and only while the password read
+// with `user` is still current (kConflict otherwise): see the top of accounts.hpp.
+Result<TokenPair> Accounts::OpenSession(const store::UserRecord& user) {
+  const store::SessionRecord session = Live().tokens.NewSession(user.username);
+  if (Status recorded = store_.CreateSession(session, user.password_version); !recorded) {
+    return recorded.error();
+  }
+  return Live().tokens.IssuePair(session);
+}
+
+// Makes what the store revoked visible to this process's token checks before the caller
+// answers. Without live state (the CLI) running servers learn it from the feed.
+void Accounts::ApplyRevoked(const store::UserTokensRevoked& revoked) {
+  if (!live_) return;
+  for (const store::Revocation& session : revoked.sessions) {
+    live_->revocations.Revoke(session.id, session.expires_at);
+  }
+  live_->revocations.RevokeUserBefore(revoked.user.username_key, revoked.user.revoked_before);
+}
+
+LiveTokens& Accounts::Live() {
+  // Opening a session without the server's token service is a programming error.
+  if (!live_) std::abort();
+  return *live_;
+}
+
+}  // namespace gatehouse::auth

@@ -1,0 +1,122 @@
+// The account rules, written once for the HTTP handlers and `gatehouse user ...` alike:
+// the input rules of API.md §5, registration, login, password change, logout everywhere and
+// removal, with the revocations they imply (API.md §9).
+//
+// Why the order of a session's steps holds against races: a session is recorded in the store
+// before its first token exists, on the condition that the user's password is still the one
+// just checked; revoking every token of a user ends each recorded session by sid in the same
+// transaction. So a login that raced a password change either recorded its session first (and
+// the change ended it) or finds the password changed (and gets no tokens), and a refresh in
+// flight during a logout-everywhere mints into a session that the logout revoked.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "auth/deny_list.hpp"
+#include "auth/revocation_set.hpp"
+#include "auth/token_service.hpp"
+#include "store/store.hpp"
+#include "store/user_cache.hpp"
+#include "util/result.hpp"
+
+namespace gatehouse::auth {
+
+inline constexpr std::size_t kMaxUsernameChars = 64;
+
+struct Credentials {
+  std::string username;
+  std::string password;
+  Credentials() = default;
+  Credentials(std::string name, std::string secret)
+      : username(std::move(name)), password(std::move(secret)) {}
+  Credentials(Credentials&&) = default;
+  Credentials& operator=(Credentials&&) = default;
+  ~Credentials();  // zeroes the password
+};
+
+struct PasswordChange {
+  std::string username;  // whose password: the token's subject
+  std::string old_password;
+  std::string new_password;
+  ~PasswordChange();  // zeroes both passwords
+};
+
+// What a new password must meet (registration, POST /password, the CLI).
+struct PasswordRules {
+  std::size_t min_length = 1;
+  const PasswordDenyList* deny_list = nullptr;  // null: no password is too common
+};
+
+// The input rules. Each answers the first problem found, as a FieldError; none does I/O, so
+// handlers check them on the I/O thread before spending a rate-limit attempt or a hash.
+Status RequireField(std::string_view field, std::string_view value);  // "cannot be blank"
+Status CheckNewUsername(std::string_view username);                   // length, characters
+Status CheckNewPassword(std::string_view field, std::string_view password,
+                        const PasswordRules& rules);
+// Both fields given, then the new-account rules above.
+Status CheckRegistration(const Credentials& credentials, const PasswordRules& rules);
+// Both fields given and the password within 1024 bytes (it bounds the work asked for); any
+// other name is simply tried: a name that could never have registered is an unknown user.
+Status CheckLoginInput(const Credentials& credentials);
+Status CheckPasswordChange(const PasswordChange& change, const PasswordRules& rules);
+
+// A session opened by registration, login or a password change.
+struct OpenedSession {
+  std::string username;  // as stored
+  TokenPair tokens;
+};
+
+// What a running server holds in memory about tokens and users; the CLI has none.
+struct LiveTokens {
+  TokenService& tokens;
+  RevocationSet& revocations;
+  store::UserCache& users;
+};
+
+// Every call but the constructor blocks on storage or argon2id: a worker pool or the CLI only.
+// Holds references only, so it is cheap to make per request.
+class Accounts {
+ public:
+  // `live` is null where no tokens are issued (the CLI): the calls that open a session then
+  // must not be used, and revocations reach running servers through the store's feed.
+  Accounts(store::Store& store, PasswordRules rules, std::optional<LiveTokens> live);
+
+  // Applies the new-account rules, hashes, stores. kUsernameTaken when the name (ASCII case
+  // ignored) exists.
+  Result<store::UserRecord> Create(const Credentials& credentials);
+  // Create, then the account's first session.
+  Result<OpenedSession> Register(const Credentials& credentials);
+  // One answer, kWrongCredentials, for an unknown user, a wrong password, and a password
+  // changed while this login checked it. `username_key` is store::UsernameKey(username),
+  // which the caller has already computed for its rate-limit keys.
+  Result<OpenedSession> Login(const Credentials& credentials, std::string_view username_key);
+  // Checks the old password, then replaces it and revokes every token of the user, then
+  // opens a new session for the caller.
+  Result<OpenedSession> ChangePassword(const PasswordChange& change);
+  // The administrator's password change (no old password): rules, then replace and revoke.
+  Status SetPassword(std::string_view username, std::string_view password);
+  // Logout everywhere: durable, then visible here; other instances follow the store's feed.
+  Status RevokeEveryToken(std::string_view username);
+  // Removes the user and revokes every token of it. kNotFound when there is no such user.
+  Status Remove(std::string_view username);
+
+ private:
+  int64_t Now() const;
+  Result<store::UserRecord> VerifiedUser(std::string_view username, std::string_view password);
+  Result<store::UserTokensRevoked> ReplacePassword(std::string_view username,
+                                                   std::string_view password);
+  void UpgradeHash(const store::UserRecord& user, std::string_view password);
+  Result<TokenPair> OpenSession(const store::UserRecord& user);
+  void ApplyRevoked(const store::UserTokensRevoked& revoked);
+  LiveTokens& Live();
+
+  store::Store& store_;
+  PasswordRules rules_;
+  std::optional<LiveTokens> live_;
+};
+
+}  // namespace gatehouse::auth
