@@ -21,9 +21,7 @@ http::Response MeResponse(const store::UserCache::Entry& user) {
 }  // namespace
 
 void Me(const http::Request& request, Services& services, Reply reply) {
-  auto token = auth::TokenService::BearerToken(request.authorization);
-  if (!token) return reply(http::ErrorResponse(token.error()));
-  auto claims = services.tokens.Verify(*token, auth::TokenType::kAccess);
+  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
 
   std::string key = store::UsernameKey(claims->sub);

@@ -11,6 +11,7 @@
 #include "auth/revocation_set.hpp"
 #include "auth/token_service.hpp"
 #include "config/settings.hpp"
+#include "http/handler.hpp"
 #include "http/request.hpp"
 #include "store/store.hpp"
 #include "store/user_cache.hpp"
@@ -44,7 +45,7 @@ inline auth::Accounts AccountsOf(Services& services) {
 }
 
 // Delivers the answer. May be called on any thread, exactly once.
-using Reply = std::function<void(http::Response)>;
+using Reply = http::Reply;
 
 // Runs `job` on `pool`; answers 503 at once (and returns false) when the pool's queue is full.
 // A job that throws answers 500 (the exception is a bug, logged, never shown).

@@ -7,13 +7,6 @@
 namespace gatehouse::api {
 namespace {
 
-Result<auth::Claims> Authenticate(const http::Request& request, Services& services,
-                                  auth::TokenType type) {
-  auto token = auth::TokenService::BearerToken(request.authorization);
-  if (!token) return token.error();
-  return services.tokens.Verify(*token, type);
-}
-
 // Writes the revocation durably, then makes it visible to the verify path: the 200 goes out
 // only after both, so an acknowledged logout survives a crash.
 void Revoke(Services& services, Reply reply, store::Revocation revocation,
@@ -40,7 +33,7 @@ http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
 }  // namespace
 
 void LogoutAccess(const http::Request& request, Services& services, Reply reply) {
-  auto claims = Authenticate(request, services, auth::TokenType::kAccess);
+  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
   if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
                                      obs::RateLimitKind::kRevocationPerUser)) {
@@ -52,7 +45,7 @@ void LogoutAccess(const http::Request& request, Services& services, Reply reply)
 }
 
 void LogoutRefresh(const http::Request& request, Services& services, Reply reply) {
-  auto claims = Authenticate(request, services, auth::TokenType::kRefresh);
+  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kRefresh);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
   if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
                                      obs::RateLimitKind::kRevocationPerUser)) {
@@ -70,7 +63,7 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
 }
 
 void TokenRefresh(const http::Request& request, Services& services, Reply reply) {
-  auto claims = Authenticate(request, services, auth::TokenType::kRefresh);
+  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kRefresh);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
   // In memory on every store: the refresh path makes no store round trip for its limit.
   if (auto refused = TakeUserAttempt(services.limits.refresh_per_user, claims->sub,

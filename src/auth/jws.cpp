@@ -106,6 +106,15 @@ std::string HeaderB64(std::string_view kid) {
   return out;
 }
 
+// Splits `token` once and hands the parts to `verify_parts`; any failure clears the payload.
+template <typename VerifyParts>
+Status VerifySplit(std::string_view token, std::string& payload_json, VerifyParts verify_parts) {
+  CompactParts parts;
+  if (SplitCompact(token, parts) && verify_parts(parts)) return Ok{};
+  payload_json.clear();
+  return ErrorCode::kInvalidToken;
+}
+
 }  // namespace
 
 std::string Base64UrlEncode(std::string_view bytes) {
@@ -169,9 +178,8 @@ struct HmacKey::Impl {
     return ok;
   }
 
-  bool Verify(std::string_view token, std::string& payload_json) const {
-    CompactParts parts;
-    if (!SplitCompact(token, parts) || parts.signature.size() != kMacChars) return false;
+  bool Verify(const CompactParts& parts, std::string& payload_json) const {
+    if (parts.signature.size() != kMacChars) return false;
     const std::string_view header = parts.header;
     const std::string_view payload = parts.payload;
     const std::string_view signature = parts.signature;
@@ -222,9 +230,60 @@ std::string HmacKey::Sign(std::string_view payload_json) const {
 }
 
 Status HmacKey::Verify(std::string_view token, std::string& payload_json) const {
-  if (impl_->Verify(token, payload_json)) return Ok{};
-  payload_json.clear();
-  return ErrorCode::kInvalidToken;
+  return VerifySplit(token, payload_json,
+                     [&](const CompactParts& parts) { return Verify(parts, payload_json); });
+}
+
+bool HmacKey::Verify(const CompactParts& parts, std::string& payload_json) const {
+  return impl_->Verify(parts, payload_json);
+}
+
+// ---- HmacKeySet ---------------------------------------------------------------------------
+
+void HmacKeySet::SetKey(std::shared_ptr<const HmacKey> key) { first_ = std::move(key); }
+
+Status HmacKeySet::AddKey(std::shared_ptr<const HmacKey> key) {
+  if (!key || key->kid().empty()) {
+    return Error{ErrorCode::kBadRequest, "verifier set: no HS256 key with a kid"};
+  }
+  const auto existing = by_kid_.find(key->kid());
+  if (existing != by_kid_.end()) {
+    if (existing->second == key) return Ok{};
+    return Error{ErrorCode::kConflict, "verifier set: kid " + key->kid() + " names another key"};
+  }
+  by_header_.emplace(key->header_b64(), key);
+  by_kid_.emplace(key->kid(), std::move(key));
+  return Ok{};
+}
+
+const HmacKey* HmacKeySet::ForHeader(std::string_view header_b64) const {
+  if (header_b64 == kHeaderB64) return first_.get();
+  if (by_header_.empty()) return nullptr;
+  const auto ours = by_header_.find(header_b64);
+  return ours != by_header_.end() ? ours->second.get() : nullptr;
+}
+
+const HmacKey* HmacKeySet::ForKid(const std::optional<std::string>& kid) const {
+  if (!kid) return first_.get();
+  const auto it = by_kid_.find(*kid);
+  return it != by_kid_.end() ? it->second.get() : nullptr;
+}
+
+Status HmacKeySet::Verify(std::string_view token, std::string& payload_json) const {
+  return VerifySplit(token, payload_json,
+                     [&](const CompactParts& parts) { return VerifyParts(parts, payload_json); });
+}
+
+bool HmacKeySet::VerifyParts(const CompactParts& parts, std::string& payload_json) const {
+  // Our own headers (every token we sign): the key is known without parsing anything.
+  if (const HmacKey* key = ForHeader(parts.header)) return key->Verify(parts, payload_json);
+  if (parts.header == kHeaderB64) return false;  // no key without kid
+  // Another writer's header (Flask): the kid picks the secret; the key checks it again.
+  if (!Base64UrlDecode(parts.header, payload_json)) return false;
+  const auto header = ParseJoseHeader(payload_json);
+  if (!header || header->alg != "HS256") return false;
+  const HmacKey* key = ForKid(header->kid);
+  return key != nullptr && key->Verify(parts, payload_json);
 }
 
 }  // namespace gatehouse::auth

@@ -212,7 +212,8 @@ Result<std::string> CreateKeyFile(const KeyringOptions& options, int64_t now) {
 }  // namespace
 
 struct Keyring::State {
-  VerifierSet verifiers;
+  VerifierSet verifiers;  // asymmetric algorithms (and the JWKS)
+  HmacKeySet hmac_keys;   // HS256: its own path, never through VerifierSet
   std::shared_ptr<const HmacKey> hmac;
   std::shared_ptr<const SigningKey> signer;
   std::shared_ptr<const std::string> jwks;
@@ -253,7 +254,9 @@ std::string Keyring::Sign(std::string_view payload_json) const {
 }
 
 Status Keyring::Verify(std::string_view token, std::string& payload_json) const {
-  return CurrentOnThisThread().verifiers.Verify(token, payload_json);
+  const State& state = CurrentOnThisThread();
+  return IsAsymmetric(options_.algorithm) ? state.verifiers.Verify(token, payload_json)
+                                          : state.hmac_keys.Verify(token, payload_json);
 }
 
 std::shared_ptr<const std::string> Keyring::JwksJson() const { return Current()->jwks; }
@@ -288,9 +291,9 @@ Result<std::shared_ptr<const Keyring::State>> Keyring::MakeState(
     if (key.asymmetric) {
       added = state->verifiers.AddPublicKey(key.asymmetric->Public());
     } else if (key.hmac->kid().empty()) {
-      state->verifiers.SetHmacKey(key.hmac);
+      state->hmac_keys.SetKey(key.hmac);
     } else {
-      added = state->verifiers.AddHmacKey(key.hmac);
+      added = state->hmac_keys.AddKey(key.hmac);
     }
     if (!added) return added.error();
   }
@@ -340,7 +343,7 @@ Result<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t n
   auto state = std::make_shared<State>();
   if (!IsAsymmetric(opts.algorithm)) {
     state->hmac = std::make_shared<const HmacKey>(opts.hmac_secret);
-    state->verifiers.SetHmacKey(state->hmac);
+    state->hmac_keys.SetKey(state->hmac);
     if (opts.hmac_secret_generated) {
       // Rotated secrets may follow it: the same loading as for asymmetric keys.
       keyring->parsed_[kGeneratedSecret] = ParsedKey{nullptr, state->hmac};

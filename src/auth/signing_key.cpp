@@ -214,20 +214,12 @@ std::string SigningKey::Sign(std::string_view payload_json) const {
 
 // ---- VerifierSet --------------------------------------------------------------------------
 
-void VerifierSet::SetHmacKey(std::shared_ptr<const HmacKey> key) { hmac_ = std::move(key); }
+void VerifierSet::SetHmacKey(std::shared_ptr<const HmacKey> key) {
+  hmac_keys_.SetKey(std::move(key));
+}
 
 Status VerifierSet::AddHmacKey(std::shared_ptr<const HmacKey> key) {
-  if (!key || key->kid().empty()) {
-    return Error{ErrorCode::kBadRequest, "verifier set: no HS256 key with a kid"};
-  }
-  const auto existing = hmac_by_kid_.find(key->kid());
-  if (existing != hmac_by_kid_.end()) {
-    if (existing->second == key) return Ok{};
-    return Error{ErrorCode::kConflict, "verifier set: kid " + key->kid() + " names another key"};
-  }
-  hmac_by_header_.emplace(key->header_b64(), key);
-  hmac_by_kid_.emplace(key->kid(), std::move(key));
-  return Ok{};
+  return hmac_keys_.AddKey(std::move(key));
 }
 
 Status VerifierSet::AddPublicKey(std::shared_ptr<const PublicKey> key) {
@@ -279,12 +271,8 @@ bool VerifierSet::VerifyToken(std::string_view token, std::string& payload_json)
   const std::string_view payload = parts.payload;
   const std::string_view signature = parts.signature;
   // HS256 is HmacKey's business alone: it checks the MAC before parsing anything.
-  if (header == Hs256HeaderB64()) return hmac_ && hmac_->Verify(token, payload_json).ok();
-  if (!hmac_by_header_.empty()) {
-    if (const auto ours = hmac_by_header_.find(header); ours != hmac_by_header_.end()) {
-      return ours->second->Verify(token, payload_json).ok();
-    }
-  }
+  if (const HmacKey* hmac = hmac_keys_.ForHeader(header)) return hmac->Verify(parts, payload_json);
+  if (header == Hs256HeaderB64()) return false;  // no HS256 key without kid
 
   const PublicKey* key = nullptr;
   if (const auto ours = by_header_.find(header); ours != by_header_.end()) {
@@ -294,12 +282,8 @@ bool VerifierSet::VerifyToken(std::string_view token, std::string& payload_json)
     if (!ParseHeader(header, fields)) return false;
     if (fields.algorithm == Algorithm::kHS256) {
       // The kid picks the secret (none: the first one); the key checks the kid again.
-      const HmacKey* hmac = hmac_.get();
-      if (fields.kid) {
-        const auto it = hmac_by_kid_.find(*fields.kid);
-        hmac = it != hmac_by_kid_.end() ? it->second.get() : nullptr;
-      }
-      return hmac != nullptr && hmac->Verify(token, payload_json).ok();
+      const HmacKey* hmac = hmac_keys_.ForKid(fields.kid);
+      return hmac != nullptr && hmac->Verify(parts, payload_json);
     }
     key = SelectKey(fields.algorithm, fields.kid ? &*fields.kid : nullptr);
     if (key == nullptr) return false;
@@ -337,7 +321,7 @@ std::shared_ptr<const PublicKey> VerifierSet::Find(std::string_view kid) const {
   return it == by_kid_.end() ? nullptr : it->second;
 }
 
-bool VerifierSet::HasHmacKey() const { return hmac_ != nullptr || !hmac_by_kid_.empty(); }
+bool VerifierSet::HasHmacKey() const { return !hmac_keys_.empty(); }
 std::size_t VerifierSet::PublicKeyCount() const { return keys_.size(); }
 
 }  // namespace gatehouse::auth

@@ -1,6 +1,7 @@
 // Asymmetric JWS signing (EdDSA, ES256, RS256) and a strict multi-key verifier (RFC 8725).
-// HS256 keeps its own class, HmacKey (jws.hpp); VerifierSet can hold one next to the
-// asymmetric public keys, but each token is checked only by the key its kid and alg name.
+// HS256 keeps its own classes, HmacKey and HmacKeySet (jws.hpp), which a keyring configured
+// for HS256 uses alone; VerifierSet can hold HS256 keys next to the asymmetric public keys
+// (migration), but each token is checked only by the key its kid and alg name.
 // No OpenSSL type appears here: keys live behind pimpl.
 #pragma once
 
@@ -125,10 +126,7 @@ class VerifierSet {
   // The key for a header that is not byte-for-byte one of ours; nullptr when none fits.
   const PublicKey* SelectKey(Algorithm algorithm, const std::string* kid) const;
 
-  std::shared_ptr<const HmacKey> hmac_;
-  using HmacMap = std::map<std::string, std::shared_ptr<const HmacKey>, std::less<>>;
-  HmacMap hmac_by_kid_;
-  HmacMap hmac_by_header_;  // base64url of the exact header each keyed HmacKey writes
+  HmacKeySet hmac_keys_;  // HS256 (migration): checked by jws.cpp's own path
   std::vector<std::shared_ptr<const PublicKey>> keys_;  // in the order added, for Jwks()
   KeyMap by_kid_;
   KeyMap by_header_;  // base64url of the exact header Sign writes for each key

@@ -258,6 +258,13 @@ Result<Claims> TokenService::Verify(std::string_view token, TokenType expected) 
   return Check(token, expected);
 }
 
+Result<Claims> TokenService::VerifyBearer(std::string_view authorization,
+                                          TokenType expected) const {
+  auto token = BearerToken(authorization);
+  if (!token) return token.error();
+  return Check(*token, expected);
+}
+
 Result<Claims> TokenService::VerifyAnyType(std::string_view token) const {
   return Check(token, std::nullopt);
 }

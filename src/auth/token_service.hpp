@@ -85,6 +85,10 @@ class TokenService {
 
   // The `Authorization` header's Bearer token, or kMissingToken.
   static Result<std::string_view> BearerToken(std::string_view authorization);
+  // The one bearer step of every token-protected endpoint (as Envoy's jwt_authn: extractor,
+  // then verifier): BearerToken, then Verify. Its errors go to http::ErrorResponse, the one
+  // place that turns them into 401s with their challenge (or 503).
+  Result<Claims> VerifyBearer(std::string_view authorization, TokenType expected) const;
 
   int64_t Now() const { return clock_(); }
   const TokenLifetimes& lifetimes() const { return lifetimes_; }

@@ -12,12 +12,12 @@
 #include <optional>
 #include <thread>
 
+#include "api/routes.hpp"
 #include "api/services.hpp"
 #include "auth/argon2_fast.hpp"
 #include "auth/passwords.hpp"
 #include "auth/revocation_sync.hpp"
 #include "cli/commands.hpp"
-#include "http/router.hpp"
 #include "http/server.hpp"
 #include "obs/logging.hpp"
 #include "obs/metrics.hpp"
@@ -129,13 +129,14 @@ int Serve(const config::Settings& settings) {
   // A shared store answers over the network: as many store threads as connections.
   const int store_threads = (*store)->IsShared() ? settings.database_pool_size : 2;
   WorkerPool store_pool("gh-store", static_cast<std::size_t>(store_threads), 4096);
-  obs::GlobalMetrics().SetRouteNames(http::RouteNames());
+  obs::GlobalMetrics().SetRouteNames(api::Routes::Names());
   hash_pool.SetWaitObserver([](double seconds) { obs::GlobalMetrics().RecordHashWait(seconds); });
   // Each hash thread keeps a 19 MiB argon2id work area while it is busy; after a quiet spell
   // it gives the memory back (the next hash maps it again, once).
   hash_pool.SetIdleHook(std::chrono::seconds(30), [] { auth::ReleaseArgon2idWorkArea(); });
   api::Services services{settings, **store,    tokens,    revocations, users,
                          limits,   *deny_list, hash_pool, store_pool,  **keyring};
+  api::Routes routes(services);
   revocation_sync.Start(
       kFeedPollInterval,
       [&users](const std::string& username_key) {
@@ -162,7 +163,7 @@ int Serve(const config::Settings& settings) {
   const auto feed_watch =
       (*store)->WatchRevocationFeed([&revocation_sync] { revocation_sync.Wake(); });
 
-  server.emplace(settings, services);
+  server.emplace(settings, routes);
   if (Status listening = server->Listen(std::move(*listen_claim)); !listening) {
     return StartupFailure(listening.error().detail);
   }

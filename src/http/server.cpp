@@ -55,8 +55,8 @@ void RunIoContext(net::io_context& context) {
   }
 }
 
-Server::Server(const config::Settings& settings, api::Services& services)
-    : settings_(settings), services_(services) {
+Server::Server(const config::Settings& settings, Handler& handler)
+    : settings_(settings), handler_(handler) {
   for (int i = 0; i < settings.threads; ++i) workers_.push_back(std::make_unique<Worker>());
 }
 

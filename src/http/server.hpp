@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "api/services.hpp"
 #include "config/settings.hpp"
+#include "http/handler.hpp"
 #include "http/listen_claim.hpp"
 #include "util/result.hpp"
 
@@ -27,7 +27,8 @@ void RunIoContext(boost::asio::io_context& context);
 
 class Server {
  public:
-  Server(const config::Settings& settings, api::Services& services);
+  // `handler` routes and answers every request; it outlives the server.
+  Server(const config::Settings& settings, Handler& handler);
   ~Server();
 
   // Binds every acceptor on the claimed address (taken first, before the slow parts of the
@@ -44,7 +45,7 @@ class Server {
 
   // Used by sessions.
   const config::Settings& settings() const { return settings_; }
-  api::Services& services() { return services_; }
+  Handler& handler() { return handler_; }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   std::atomic<int>& open_connections() { return open_connections_; }
   std::atomic<int>& in_flight() { return in_flight_; }
@@ -61,7 +62,7 @@ class Server {
   void WaitForDrain(std::chrono::steady_clock::time_point deadline);
 
   const config::Settings& settings_;
-  api::Services& services_;
+  Handler& handler_;
   std::vector<std::unique_ptr<Worker>> workers_;
   ListenClaim listen_claim_;
   std::function<void()> on_hangup_;

@@ -10,7 +10,6 @@
 #include "http/connection_deadlines.hpp"
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
-#include "http/router.hpp"
 #include "http/server.hpp"
 #include "obs/logging.hpp"
 #include "obs/metrics.hpp"
@@ -148,8 +147,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->Fill(client_address_, server_.settings(), request_);
     keep_alive_ = parser_->keep_alive();
 
+    route_ = server_.handler().Route(request_);
     auto self = shared_from_this();
-    Route(request_, server_.services(), [self](Response response) {
+    server_.handler().Serve(route_, request_, [self](Response response) {
       auto executor = self->socket_.get_executor();
       // Synchronous handlers answer on this connection's thread; pool jobs hop back to it.
       net::dispatch(executor, [self, response = std::move(response)]() mutable {
@@ -166,9 +166,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Send(Response response, bool counted) {
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started_;
-    obs::GlobalMetrics().RecordRequest(
-        counted ? RouteIndex(request_.path) : obs::Metrics::kMaxRoutes - 1, response.status,
-        counted ? elapsed.count() : 0.0);
+    obs::GlobalMetrics().RecordRequest(counted ? route_ : obs::Metrics::kMaxRoutes - 1,
+                                       response.status, counted ? elapsed.count() : 0.0);
     const bool close = response.close || !keep_alive_ || server_.draining();
     if (counted && server_.settings().log_requests) LogRequest(response.status, elapsed.count());
     WriteResponse(response, counted ? request_id_.view() : std::string_view(), close, out_);
@@ -258,6 +257,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool in_flight_ = false;  // counted in server_.in_flight() until answered
   std::size_t drained_ = 0;
   std::chrono::steady_clock::time_point started_;
+  std::size_t route_ = obs::Metrics::kMaxRoutes - 1;  // the metrics label of the request
   obs::RequestId request_id_;
 };
 

@@ -1,0 +1,91 @@
+// Handlers through the route table, without a socket (tests/support/test_services): the
+// answers of API.md for /me and /login, as the e2e tests see them over HTTP.
+#include <gtest/gtest.h>
+
+#include "support/test_services.hpp"
+
+namespace gatehouse {
+namespace {
+
+using testing::JsonField;
+
+constexpr std::string_view kAlice = R"({"username": "alice", "password": "correct horse 42"})";
+
+std::string HeaderValue(const http::Response& response, std::string_view name) {
+  for (const auto& [field, value] : response.headers) {
+    if (field == name) return value;
+  }
+  return {};
+}
+
+class HandlersTest : public ::testing::Test {
+ protected:
+  // Registers alice and returns her "Bearer <access token>".
+  std::string RegisterAlice() {
+    const auto registered = world_.Post("/registration", kAlice);
+    EXPECT_EQ(registered.status, 200u) << registered.body;
+    return "Bearer " + JsonField(registered.body, "access_token");
+  }
+
+  gatehouse::testing::TestServices world_;
+};
+
+TEST_F(HandlersTest, MeAnswersTheUserOfAValidToken) {
+  const auto bearer = RegisterAlice();
+  const auto me = world_.Get("/me", bearer);
+  EXPECT_EQ(me.status, 200u) << me.body;
+  EXPECT_EQ(JsonField(me.body, "username"), "alice");
+  EXPECT_FALSE(JsonField(me.body, "created_at").empty());
+}
+
+TEST_F(HandlersTest, MeWithoutAHeaderIs401WithTheRealmChallenge) {
+  const auto me = world_.Get("/me");
+  EXPECT_EQ(me.status, 401u);
+  EXPECT_EQ(JsonField(me.body, "message"), "Missing Authorization Header");
+  EXPECT_EQ(HeaderValue(me, "WWW-Authenticate"), R"(Bearer realm="gatehouse")");
+}
+
+TEST_F(HandlersTest, MeWithAnExpiredTokenIs401Expired) {
+  const auto bearer = RegisterAlice();
+  world_.SetNow(gatehouse::testing::kTestStart + 31 * 60);  // access tokens live 30 minutes
+  const auto me = world_.Get("/me", bearer);
+  EXPECT_EQ(me.status, 401u);
+  EXPECT_EQ(JsonField(me.body, "message"), "Token has expired");
+  EXPECT_EQ(HeaderValue(me, "WWW-Authenticate"),
+            R"(Bearer error="invalid_token", error_description="Token has expired")");
+}
+
+TEST_F(HandlersTest, MeWithARevokedTokenIs401Revoked) {
+  const auto bearer = RegisterAlice();
+  const auto logout = world_.Post("/logout/access", "", bearer);
+  EXPECT_EQ(logout.status, 200u) << logout.body;
+  const auto me = world_.Get("/me", bearer);
+  EXPECT_EQ(me.status, 401u);
+  EXPECT_EQ(JsonField(me.body, "message"), "Token has been revoked");
+}
+
+TEST_F(HandlersTest, MeWithAGarbledTokenIs401Invalid) {
+  const auto me = world_.Get("/me", "Bearer not.a.token");
+  EXPECT_EQ(me.status, 401u);
+  EXPECT_EQ(JsonField(me.body, "message"), "Invalid token");
+}
+
+TEST_F(HandlersTest, LoginWithAWrongPasswordIs401WrongCredentials) {
+  RegisterAlice();
+  const auto login =
+      world_.Post("/login", R"({"username": "alice", "password": "wrong horse 42"})");
+  EXPECT_EQ(login.status, 401u);
+  EXPECT_EQ(JsonField(login.body, "message"), "Wrong credentials");
+  EXPECT_TRUE(JsonField(login.body, "access_token").empty());
+}
+
+TEST_F(HandlersTest, LoginWithTheRightPasswordAnswersTokens) {
+  RegisterAlice();
+  const auto login = world_.Post("/login", kAlice);
+  EXPECT_EQ(login.status, 200u) << login.body;
+  EXPECT_EQ(JsonField(login.body, "message"), "Logged in as alice");
+  EXPECT_EQ(world_.Get("/me", "Bearer " + JsonField(login.body, "access_token")).status, 200u);
+}
+
+}  // namespace
+}  // namespace gatehouse
