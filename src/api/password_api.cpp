@@ -26,9 +26,7 @@ http::Response ChangePasswordJob(const auth::PasswordChange& change, const std::
 }  // namespace
 
 void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply) {
-  auto token = auth::TokenService::BearerToken(request.authorization);
-  if (!token) return reply(http::ErrorResponse(token.error()));
-  auto claims = services.tokens.Verify(*token, auth::TokenType::kAccess);
+  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
   if (!claims->fresh) return reply(http::ErrorResponse(Error{ErrorCode::kNeedFreshToken, {}}));
   auto change = ReadPasswordChange(request, claims->sub);
@@ -56,9 +54,7 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
 }
 
 void LogoutAll(const http::Request& request, Services& services, Reply reply) {
-  auto token = auth::TokenService::BearerToken(request.authorization);
-  if (!token) return reply(http::ErrorResponse(token.error()));
-  auto claims = services.tokens.Verify(*token, auth::TokenType::kAccess);
+  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
   if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
                                      obs::RateLimitKind::kRevocationPerUser)) {
