@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 #include "config/settings.hpp"
 
@@ -115,6 +116,19 @@ TEST(JwtAlgorithmSetting, AcceptsExactlyTheFourRfc7518Spellings) {
   for (const char* name : {"hs256", "EDDSA", "Es256", "none", "HS512", "", " HS256"}) {
     EXPECT_FALSE(Resolve({}, {}, {{"jwt.algorithm", name}}).ok()) << name;
   }
+}
+
+TEST(JwtAlgorithmSetting, ResolvesToTheNamedAlgorithm) {
+  const std::pair<const char*, JwsAlgorithm> expected[] = {{"HS256", JwsAlgorithm::kHS256},
+                                                           {"EdDSA", JwsAlgorithm::kEdDSA},
+                                                           {"ES256", JwsAlgorithm::kES256},
+                                                           {"RS256", JwsAlgorithm::kRS256}};
+  for (const auto& [name, algorithm] : expected) {
+    const auto settings = Resolve({}, {{"jwt.algorithm", name}}, {});
+    ASSERT_TRUE(settings.ok()) << name;
+    EXPECT_EQ(settings->jwt_algorithm, algorithm) << name;
+  }
+  EXPECT_EQ(Resolve({}, {}, {})->jwt_algorithm, JwsAlgorithm::kHS256);
 }
 
 TEST(TextSettings, ControlCharactersAreRefused) {
