@@ -255,28 +255,6 @@ bool RawToDer(std::string_view raw, std::string& der) {
 
 }  // namespace
 
-std::optional<Algorithm> ParseAlgorithm(std::string_view name) {
-  if (name == "HS256") return Algorithm::kHS256;
-  if (name == "EdDSA") return Algorithm::kEdDSA;
-  if (name == "ES256") return Algorithm::kES256;
-  if (name == "RS256") return Algorithm::kRS256;
-  return std::nullopt;
-}
-
-std::string_view AlgorithmName(Algorithm algorithm) {
-  switch (algorithm) {
-    case Algorithm::kHS256:
-      return "HS256";
-    case Algorithm::kEdDSA:
-      return "EdDSA";
-    case Algorithm::kES256:
-      return "ES256";
-    case Algorithm::kRS256:
-      return "RS256";
-  }
-  return "";
-}
-
 struct PublicKey::Impl {
   PkeyPtr key;
   Algorithm algorithm;

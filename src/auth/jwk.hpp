@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "util/jws_algorithm.hpp"
 #include "util/result.hpp"
 
 // OpenSSL's EVP_PKEY (typedef'd in openssl/types.h), declared so this header needs no OpenSSL
@@ -18,17 +19,9 @@ struct evp_pkey_st;
 
 namespace gatehouse::auth {
 
-// The JWS algorithms gatehouse signs and verifies with. HS256 keys are HmacKey (jws.hpp);
-// the others are asymmetric: EdDSA = Ed25519, ES256 = ECDSA P-256 + SHA-256,
-// RS256 = RSASSA-PKCS1-v1_5 + SHA-256.
-enum class Algorithm { kHS256, kEdDSA, kES256, kRS256 };
-
-// Exact, case-sensitive match of "HS256", "EdDSA", "ES256", "RS256" (RFC 7518 names).
-// Returns nullopt for anything else, including "none".
-std::optional<Algorithm> ParseAlgorithm(std::string_view name);
-
-// The RFC 7518 / 8037 name, e.g. "EdDSA".
-std::string_view AlgorithmName(Algorithm algorithm);
+// The JWS algorithms gatehouse signs and verifies with; ParseAlgorithm and AlgorithmName come
+// with them (util/jws_algorithm.hpp, where the jwt.algorithm setting names them too).
+using Algorithm = JwsAlgorithm;
 
 // True for EdDSA, ES256 and RS256.
 constexpr bool IsAsymmetric(Algorithm algorithm) { return algorithm != Algorithm::kHS256; }

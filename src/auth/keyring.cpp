@@ -337,7 +337,7 @@ Result<bool> Keyring::Reload(int64_t now) {
   return true;
 }
 
-Result<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t now) {
+StartupResult<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t now) {
   std::unique_ptr<Keyring> keyring(new Keyring(std::move(options)));
   const KeyringOptions& opts = keyring->options_;
   auto state = std::make_shared<State>();
@@ -348,31 +348,35 @@ Result<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t n
       // Rotated secrets may follow it: the same loading as for asymmetric keys.
       keyring->parsed_[kGeneratedSecret] = ParsedKey{nullptr, state->hmac};
       auto loaded = keyring->Reload(now);
-      if (!loaded) return loaded.error();
+      if (!loaded) return EnvironmentError(loaded.error());
       return keyring;
     }
   } else if (!opts.private_key_file.empty()) {
-    if (Status private_file = CheckPrivateFile(opts.private_key_file); !private_file) {
+    if (StartupStatus private_file = CheckPrivateFile(opts.private_key_file); !private_file) {
       return private_file.error();
     }
     auto pem = ReadFile(opts.private_key_file);
-    if (!pem) return pem.error();
+    if (!pem) return EnvironmentError(pem.error());
     auto key = SigningKey::FromPrivatePem(*pem, opts.algorithm);
     Wipe(*pem);
-    if (!key)
-      return KeyError("jwt.private_key_file " + opts.private_key_file + ": " + key.error().detail);
+    if (!key) {
+      return EnvironmentError(
+          KeyError("jwt.private_key_file " + opts.private_key_file + ": " + key.error().detail));
+    }
     state->signer = std::move(key).value();
     if (Status added = state->verifiers.AddPublicKey(state->signer->Public()); !added) {
-      return added.error();
+      return EnvironmentError(added.error());
     }
   } else {
     auto loaded = keyring->Reload(now);
     if (!loaded) {
       // A first start (or a switch of algorithm): make the first key, then load again.
-      if (auto created = CreateKeyFile(opts, now); !created) return created.error();
+      if (auto created = CreateKeyFile(opts, now); !created) {
+        return EnvironmentError(created.error());
+      }
       loaded = keyring->Reload(now);
     }
-    if (!loaded) return loaded.error();
+    if (!loaded) return EnvironmentError(loaded.error());
     return keyring;
   }
   state->jwks = std::make_shared<const std::string>(state->verifiers.Jwks().dump());

@@ -24,6 +24,7 @@
 #include "auth/signing_key.hpp"
 #include "store/store.hpp"
 #include "util/result.hpp"
+#include "util/startup_error.hpp"
 
 namespace gatehouse::auth {
 
@@ -42,8 +43,10 @@ struct KeyringOptions {
 class Keyring {
  public:
   // Loads the keys, creating the first one when the keys directory has none for the
-  // algorithm. Fails (one-line detail, never key material) on unreadable or mismatched keys.
-  static Result<std::unique_ptr<Keyring>> Open(KeyringOptions options, int64_t now);
+  // algorithm. Fails (one-line detail, never key material) with kUnsafeSecretFile when
+  // jwt.private_key_file is readable by group or others, with kEnvironment on unreadable or
+  // mismatched keys and storage failures.
+  static StartupResult<std::unique_ptr<Keyring>> Open(KeyringOptions options, int64_t now);
 
   std::string Sign(std::string_view payload_json) const;
   // kInvalidToken for every defect, including a kid or algorithm this keyring does not have.

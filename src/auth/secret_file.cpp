@@ -15,12 +15,14 @@
 namespace gatehouse::auth {
 namespace {
 
-Error FileError(const std::string& path, const std::string& what) {
-  return Error{ErrorCode::kStorageFailure, path + ": " + what};
+StartupError FileError(const std::string& path, const std::string& what) {
+  return StartupError{StartupErrorCode::kEnvironment, path + ": " + what};
 }
 
-Result<std::string> ReadSecret(const std::string& path) {
-  if (Status private_file = CheckPrivateFile(path); !private_file) return private_file.error();
+StartupResult<std::string> ReadSecret(const std::string& path) {
+  if (StartupStatus private_file = CheckPrivateFile(path); !private_file) {
+    return private_file.error();
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return FileError(path, std::strerror(errno));
   std::stringstream text;
@@ -31,8 +33,9 @@ Result<std::string> ReadSecret(const std::string& path) {
   }
   if (IsWeakSecret(secret)) {
     sodium_memzero(secret.data(), secret.size());
-    return Error{ErrorCode::kBadRequest,
-                 path + ": the secret is too weak (at least 32 bytes, not one repeated byte)"};
+    return StartupError{
+        StartupErrorCode::kUnsafeSecretFile,
+        path + ": the secret is too weak (at least 32 bytes, not one repeated byte)"};
   }
   return secret;
 }
@@ -53,15 +56,14 @@ bool IsWeakSecret(std::string_view secret) {
   return secret.find_first_not_of(secret.front()) == std::string_view::npos;
 }
 
-Status CheckPrivateFile(const std::string& path) {
+StartupStatus CheckPrivateFile(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return FileError(path, std::strerror(errno));
   if ((info.st_mode & (S_IRWXG | S_IRWXO)) == 0) return Ok{};
   // As ssh does with keys: a secret others could read is no longer a secret.
-  return Error{ErrorCode::kBadRequest, path +
-                                           ": holds a secret but group or others can read it "
-                                           "(chmod 600 " +
-                                           path + ")"};
+  return StartupError{
+      StartupErrorCode::kUnsafeSecretFile,
+      path + ": holds a secret but group or others can read it (chmod 600 " + path + ")"};
 }
 
 Result<std::string> LoadOrCreateStoredSecret(store::Store& store, int64_t now) {
@@ -80,7 +82,7 @@ Result<std::string> LoadOrCreateStoredSecret(store::Store& store, int64_t now) {
   return Error{ErrorCode::kStorageFailure, "database: the stored HS256 secret is missing or short"};
 }
 
-Result<std::string> LoadOrCreateSecret(const std::string& data_dir) {
+StartupResult<std::string> LoadOrCreateSecret(const std::string& data_dir) {
   const std::string path = data_dir + "/jwt-secret";
   std::string secret = GenerateSecret();
 

@@ -8,6 +8,7 @@
 
 #include "store/store.hpp"
 #include "util/result.hpp"
+#include "util/startup_error.hpp"
 
 namespace gatehouse::auth {
 
@@ -20,15 +21,15 @@ std::string GenerateSecret();
 // True for an HS256 secret gatehouse refuses: under 32 bytes, or one byte repeated.
 bool IsWeakSecret(std::string_view secret);
 
-// Fails with kBadRequest naming the file when group or others may read it (mode & 077), or
-// with kStorageFailure when it cannot be examined. For every file that holds a secret.
-Status CheckPrivateFile(const std::string& path);
+// Fails with kUnsafeSecretFile naming the file when group or others may read it (mode & 077),
+// or with kEnvironment when it cannot be examined. For every file that holds a secret.
+StartupStatus CheckPrivateFile(const std::string& path);
 
 // Reads the secret file, or creates it with 32 random bytes written as 43 base64url
 // characters (the key is those characters, so a Flask service can use the same string).
-// Fails with kStorageFailure and a one-line detail (never the secret itself), or kBadRequest
-// when the file is weak (IsWeakSecret) or readable by group or others.
-Result<std::string> LoadOrCreateSecret(const std::string& data_dir);
+// Fails with kEnvironment and a one-line detail (never the secret itself), or
+// kUnsafeSecretFile when the file is weak (IsWeakSecret) or readable by group or others.
+StartupResult<std::string> LoadOrCreateSecret(const std::string& data_dir);
 
 // The same, kept in the store's signing keys (kid kStoredSecretKid): instances starting at once on
 // one database agree on the first one written. Fails with the store's error.

@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <optional>
 
 #include "auth/secret_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/serve.hpp"
+#include "config/settings_doc.hpp"
 #include "obs/logging.hpp"
 #include "store/store.hpp"
 
@@ -16,20 +18,32 @@ namespace {
 
 constexpr int kUsageError = 2;
 
-int UsageFailure(const std::string& line) {
+// Prints "gatehouse: <line>" to stderr and returns `exit_status`.
+int UsageFailure(const std::string& line, int exit_status = kUsageError) {
   std::fprintf(stderr, "gatehouse: %s\n", line.c_str());
-  return kUsageError;
+  return exit_status;
 }
+
+// The subcommand chosen on the command line; it runs once the settings are resolved. None
+// chosen: serve.
+using Command = std::function<int(const config::Settings&)>;
+
+// What the subcommands' own arguments are parsed into.
+struct CommandArguments {
+  UserOptions user;
+  std::string flask_file;
+  bool markdown = false;
+};
 
 // Every setting is a flag named after it, accepted by every subcommand (they fall through to
 // the top level); flags win over environment and file.
 void AddSettingFlags(CLI::App& app, config::RawSettings& flags) {
   for (const auto& spec : config::AllSettings()) {
     app.add_option_function<std::string>(
-        "--" + config::FlagName(spec.name),
-        [&flags, name = std::string(spec.name)](const std::string& value) { flags[name] = value; },
-        std::string(spec.help) + " (default " + spec.default_text + ", env " +
-            config::EnvName(spec.name) + ")");
+           "--" + config::FlagName(spec.name),
+           [&flags, name = spec.name](const std::string& value) { flags[name] = value; },
+           config::HelpText(spec))
+        ->type_name(config::HelpType(spec));
   }
 }
 
@@ -39,37 +53,13 @@ CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::strin
   return command;
 }
 
-// A config file that sets a secret (jwt.secret, introspection.secret) must be private to its
-// owner, like the jwt-secret file (API.md §8).
-Status CheckConfigFileMode(const std::string& path, const config::RawSettings& file) {
-  const bool holds_secret = std::any_of(file.begin(), file.end(), [](const auto& entry) {
-    const std::string& name = entry.first;
-    return name == "secret" ||
-           (name.size() > 7 && name.compare(name.size() - 7, 7, ".secret") == 0);
-  });
-  if (!holds_secret) return Ok{};
-  return auth::CheckPrivateFile(path);
+// Prints `text` and ends parsing: Main returns 0 without reading any setting.
+void PrintAndStop(const std::string& text) {
+  std::fputs(text.c_str(), stdout);
+  throw CLI::Success();
 }
 
-}  // namespace
-
-int Main(int argc, char** argv) {
-  CLI::App app{"gatehouse: a self-hosted authentication token service", "gatehouse"};
-  std::string config_file;
-  app.add_option("--config", config_file, "TOML configuration file");
-  config::RawSettings flags;
-  AddSettingFlags(app, flags);
-  app.require_subcommand(0, 1);
-
-  // The chosen command runs after the settings are resolved.
-  std::function<int(const config::Settings&)> command;
-  UserOptions user;
-  std::string flask_file;
-  AddCommand(app, "serve", "Run the HTTP server (the default command)");
-  AddCommand(app, "version", "Print the version")->callback([] {
-    std::printf("gatehouse %s\n", GATEHOUSE_VERSION);
-    throw CLI::Success();  // done: no settings needed
-  });
+void AddUserCommands(CLI::App& app, Command& command, UserOptions& user) {
   auto* users = AddCommand(app, "user", "Manage accounts on the configured store");
   users->require_subcommand(1);
   auto* add = AddCommand(*users, "add", "Create an account (password asked, or read from stdin)");
@@ -87,49 +77,115 @@ int Main(int argc, char** argv) {
   list->callback([&] { command = [&](const auto& s) { return UserList(s, user); }; });
   remove->callback([&] { command = [&](const auto& s) { return UserRemove(s, user); }; });
   passwd->callback([&] { command = [&](const auto& s) { return UserPasswd(s, user); }; });
+}
+
+// Commands that print and end before any setting is read.
+void AddInfoCommands(CLI::App& app, CommandArguments& arguments) {
+  AddCommand(app, "version", "Print the version")->callback([] {
+    PrintAndStop("gatehouse " + std::string(GATEHOUSE_VERSION) + "\n");
+  });
+  auto* settings = AddCommand(app, "settings", "Describe every setting");
+  settings->add_flag("--markdown", arguments.markdown, "As the table of docs/settings.md")
+      ->required();
+  settings->callback([] { PrintAndStop(config::SettingsMarkdown()); });
+}
+
+void AddKeysAndImportCommands(CLI::App& app, Command& command, CommandArguments& arguments) {
   auto* import = AddCommand(app, "import-flask",
                             "Copy users and revoked tokens from the Flask "
                             "service's SQLite database (idempotent)");
-  import->add_option("file", flask_file, "The Flask service's SQLite file")->required();
-  import->callback([&] { command = [&](const auto& s) { return ImportFlask(s, flask_file);
+  import->add_option("file", arguments.flask_file, "The Flask service's SQLite file")
+      ->required()
+      ->type_name("PATH");
+  import->callback([&] {
+    command = [&](const auto& s) { return ImportFlask(s, arguments.flask_file);
 };
-}  // namespace gatehouse::cli
+}  // namespace
 );
-
 auto* keys = AddCommand(app, "keys", "Manage signing keys (EdDSA, ES256, RS256)");
 keys->require_subcommand(1);
 AddCommand(*keys, "rotate", "Create a new signing key; older keys verify until their tokens expire")
     ->callback([&] { command = [](const auto& s) { return KeysRotate(s); }; });
+}  // namespace gatehouse::cli
 
-try {
-  app.parse(argc, argv);
-} catch (const CLI::CallForHelp& e) {  // before Success, which it derives from
-  return app.exit(e);
-} catch (const CLI::CallForAllHelp& e) {
-  return app.exit(e);
-} catch (const CLI::Success&) {
-  return 0;
-} catch (const CLI::ParseError& e) {
-  return UsageFailure(e.what());
-}
-
-config::RawSettings file;
-if (!config_file.empty()) {
-  auto read = config::ReadTomlFile(config_file);
-  if (!read) return UsageFailure(read.error().detail);
-  file = std::move(*read);
-  if (Status private_file = CheckConfigFileMode(config_file, file); !private_file) {
-    return UsageFailure(private_file.error().detail);
+// The exit status when parsing ends the run (help, version, bad usage); nullopt to go on.
+std::optional<int> Parse(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {  // before Success, which it derives from
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::Success&) {
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    return UsageFailure(e.what());
   }
+  return std::nullopt;
 }
-auto settings = config::Resolve(file, config::ReadEnvironment(), flags);
-if (!settings) return UsageFailure(settings.error().detail);
-// A malformed URL is a bad setting (exit 2), not a database that is down.
-if (Status url = store::CheckDatabaseUrl(settings->database); !url) {
-  return UsageFailure("setting database: " + url.error().detail);
+
+// A config file that sets a secret (jwt.secret, introspection.secret) must be private to its
+// owner, like the jwt-secret file (API.md §8).
+StartupStatus CheckConfigFileMode(const std::string& path, const config::RawSettings& file) {
+  const bool holds_secret = std::any_of(file.begin(), file.end(), [](const auto& entry) {
+    const std::string& name = entry.first;
+    return name == "secret" ||
+           (name.size() > 7 && name.compare(name.size() - 7, 7, ".secret") == 0);
+  });
+  if (!holds_secret) return Ok{};
+  // The file was just read: whatever fails here is the config file's (exit 2).
+  if (StartupStatus private_file = auth::CheckPrivateFile(path); !private_file) {
+    return StartupError{StartupErrorCode::kBadConfigFile, private_file.error().detail};
+  }
+  return Ok{};
 }
-obs::InitLogging();
-return command ? command(*settings) : Serve(*settings);
+
+// The settings from the config file (when given), the environment and the flags.
+StartupResult<config::Settings> LoadSettings(const std::string& config_file,
+                                             const config::RawSettings& flags) {
+  config::RawSettings file;
+  if (!config_file.empty()) {
+    auto read = config::ReadTomlFile(config_file);
+    if (!read) return read.error();
+    file = std::move(*read);
+    if (StartupStatus private_file = CheckConfigFileMode(config_file, file); !private_file) {
+      return private_file.error();
+    }
+  }
+  auto settings = config::Resolve(file, config::ReadEnvironment(), flags);
+  if (!settings) return settings.error();
+  // A malformed URL is a bad setting (exit 2), not a database that is down.
+  if (StartupStatus url = store::CheckDatabaseUrl(settings->database); !url) {
+    return StartupError{url.error().code, "setting database: " + url.error().detail};
+  }
+  return settings;
+}
+
+}  // namespace
+
+int ExitStatus(const StartupError& error) {
+  return error.code == StartupErrorCode::kEnvironment ? 1 : kUsageError;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"gatehouse: a self-hosted authentication token service", "gatehouse"};
+  std::string config_file;
+  app.add_option("--config", config_file, "TOML configuration file")->type_name("PATH");
+  config::RawSettings flags;
+  AddSettingFlags(app, flags);
+  app.require_subcommand(0, 1);
+  Command command;
+  CommandArguments arguments;
+  AddCommand(app, "serve", "Run the HTTP server (the default command)");
+  AddInfoCommands(app, arguments);
+  AddUserCommands(app, command, arguments.user);
+  AddKeysAndImportCommands(app, command, arguments);
+  if (const std::optional<int> ended = Parse(app, argc, argv)) return *ended;
+
+  const auto settings = LoadSettings(config_file, flags);
+  if (!settings) return UsageFailure(settings.error().detail, ExitStatus(settings.error()));
+  obs::InitLogging();
+  return command ? command(*settings) : Serve(*settings);
 }
 
 }  // namespace gatehouse::cli

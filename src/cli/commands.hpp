@@ -9,6 +9,7 @@
 #include "auth/token_service.hpp"
 #include "config/settings.hpp"
 #include "store/store.hpp"
+#include "util/startup_error.hpp"
 
 namespace gatehouse::cli {
 
@@ -28,13 +29,17 @@ int KeysRotate(const config::Settings& settings);
 // The signing keys of the configured algorithm: the HS256 secret (generated on first use when
 // unset) or the asymmetric keys (created on first use); in data_dir, or in `store` when it is
 // shared by several instances.
-Result<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings,
-                                                   store::Store& store);
+// Fails with the secret or key file's error (kUnsafeSecretFile: exit 2), or kEnvironment.
+StartupResult<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings,
+                                                          store::Store& store);
 auth::TokenLifetimes TokenPolicyFor(const config::Settings& settings);
 
 // Opens the configured store (creating data_dir when needed); prints why on failure.
 std::unique_ptr<store::Store> OpenStoreOrReport(const config::Settings& settings);
 // Prints "gatehouse: <line>" to stderr and returns 1.
 int Failure(const std::string& line);
+// The one mapping of a start-up error to the process's exit status: 2 when the operator must
+// fix the configuration (a setting, the config file, a secret or key file), 1 otherwise.
+int ExitStatus(const StartupError& error);
 
 }  // namespace gatehouse::cli

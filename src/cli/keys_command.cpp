@@ -10,14 +10,21 @@
 namespace gatehouse::cli {
 namespace {
 
+// The generated HS256 secret: in a store shared by several instances, else in data_dir.
+StartupResult<std::string> GeneratedSecret(const config::Settings& settings, store::Store& store) {
+  if (!store.IsShared()) return auth::LoadOrCreateSecret(settings.data_dir);
+  auto stored = auth::LoadOrCreateStoredSecret(store, UnixNow());
+  if (!stored) return EnvironmentError(stored.error());
+  return std::move(*stored);
+}
+
 // A store shared by several instances keeps the keys (and the generated HS256 secret), so a
 // new instance needs no files copied; a store of one machine leaves them in data_dir.
-Result<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings,
-                                               store::Store& store) {
+StartupResult<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings,
+                                                      store::Store& store) {
   auth::KeyringOptions options;
   if (store.IsShared()) options.store = &store;
-  options.algorithm =
-      auth::ParseAlgorithm(settings.jwt_algorithm).value_or(auth::Algorithm::kHS256);
+  options.algorithm = settings.jwt_algorithm;
   options.data_dir = settings.data_dir;
   options.private_key_file = settings.jwt_private_key_file;
   // A replaced key verifies as long as any token it signed can live.
@@ -26,8 +33,7 @@ Result<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings,
     options.hmac_secret = settings.jwt_secret;
     options.hmac_secret_generated = options.hmac_secret.empty();
     if (options.hmac_secret_generated) {
-      auto generated = store.IsShared() ? auth::LoadOrCreateStoredSecret(store, UnixNow())
-                                        : auth::LoadOrCreateSecret(settings.data_dir);
+      auto generated = GeneratedSecret(settings, store);
       if (!generated) return generated.error();
       options.hmac_secret = std::move(*generated);
     }
@@ -37,8 +43,8 @@ Result<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings,
 
 }  // namespace
 
-Result<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings,
-                                                   store::Store& store) {
+StartupResult<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings,
+                                                          store::Store& store) {
   auto options = KeyringOptionsFor(settings, store);
   if (!options) return options.error();
   auto keyring = auth::Keyring::Open(*options, UnixNow());
@@ -54,7 +60,7 @@ auth::TokenLifetimes TokenPolicyFor(const config::Settings& settings) {
 
 int KeysRotate(const config::Settings& settings) {
   if (!auth::InitCrypto()) return Failure("libsodium failed to initialise");
-  const bool hs256 = settings.jwt_algorithm == "HS256";
+  const bool hs256 = settings.jwt_algorithm == JwsAlgorithm::kHS256;
   if (hs256 && !settings.jwt_secret.empty()) {
     // A configured secret means exactly what it says: gatehouse signs with it and nothing
     // else, so a secret made here would silently take its place.
@@ -69,7 +75,7 @@ int KeysRotate(const config::Settings& settings) {
   if (!options) return Failure(options.error().detail);
   auto kid = auth::RotateSigningKey(*options, UnixNow());
   if (!kid) return Failure(kid.error().detail);
-  std::cout << "new signing key " << *kid << " (" << settings.jwt_algorithm
+  std::cout << "new signing key " << *kid << " (" << AlgorithmName(settings.jwt_algorithm)
             << "); running servers switch to it within a second\n";
   if (hs256) {
     std::cout << "resource servers that verify with the HS256 secret need the new one; "

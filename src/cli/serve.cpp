@@ -33,15 +33,10 @@ constexpr auto kFeedPollInterval = std::chrono::milliseconds(500);
 // API.md §9: another instance's revocation holds here within 1 s.
 constexpr int64_t kFollowingBoundMs = 1000;
 
-int StartupFailure(const std::string& line, int exit_status = 1) {
-  obs::Error("cannot start", {{"error", line}});
-  return exit_status;
-}
-
-// A setting or file the operator must fix (a weak secret, a secret file others can read) ends
-// the start with status 2, as a bad setting does; anything else (storage, I/O) with 1.
-int StartupFailure(const Error& error) {
-  return StartupFailure(error.detail, error.code == ErrorCode::kBadRequest ? 2 : 1);
+// Logs why the start failed; returns the exit status (cli/commands.hpp's ExitStatus).
+int StartupFailure(const StartupError& error) {
+  obs::Error("cannot start", {{"error", error.detail}});
+  return ExitStatus(error);
 }
 
 // Only SIGTERM and SIGINT end the server (the Server handles them, and SIGHUP). A log reader
@@ -73,6 +68,168 @@ void RaiseDescriptorLimit(const config::Settings& settings) {
                                                             : std::to_string(limit.rlim_max)}});
 }
 
+// Initialises libsodium, creates data_dir (0700) and opens the store; `new_database` is set
+// to the path of a SQLite file created by this open.
+StartupResult<std::unique_ptr<store::Store>> OpenDataStore(const config::Settings& settings,
+                                                           std::string& new_database) {
+  if (!auth::InitCrypto()) {
+    return StartupError{StartupErrorCode::kEnvironment, "libsodium failed to initialise"};
+  }
+  if (::mkdir(settings.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return StartupError{StartupErrorCode::kEnvironment,
+                        "data_dir " + settings.data_dir + ": " + std::strerror(errno)};
+  }
+  auto store = store::OpenStore(settings.database, {settings.database_pool_size},
+                                [&new_database](const std::string& path) { new_database = path; });
+  if (!store) return EnvironmentError(store.error());
+  return std::move(*store);
+}
+
+// One serving instance. Its parts are members declared in the order that makes teardown safe
+// (members go in reverse order); what only serving needs (the worker pools, the handlers'
+// services, the feed signal) lives in Run, and so goes before all of them.
+class Instance {
+ public:
+  Instance(const config::Settings& settings, store::Store& store,
+           std::shared_ptr<auth::Keyring> keyring);
+
+  // Reads what the first request needs: revocations, session times, the password deny list.
+  StartupStatus Load();
+  // Serves on `claim` until SIGTERM/SIGINT, then drains; returns the exit status.
+  int Run(http::ListenClaim claim, const std::string& new_database);
+
+ private:
+  void StartRevocationSync();
+  // The route table behind the HTTP server, and the route names its metrics use.
+  void WireRouter(api::Routes& routes);
+  void LogListening(bool feed_signal) const;
+
+  const config::Settings& settings_;
+  store::Store& store_;
+  std::shared_ptr<auth::Keyring> keyring_;
+  auth::RevocationSet revocations_;
+  store::UserCache users_;  // before revocation_sync_, whose thread erases from it
+  // SIGHUP (from the server's signal handler) asks the sync thread, which owns reloads, to
+  // reload the signing keys at once. Before revocation_sync_, whose thread reads it.
+  std::atomic<bool> reload_asked_{false};
+  auth::RevocationSync revocation_sync_;
+  auth::TokenService tokens_;
+  auth::AbuseLimits limits_;
+  std::optional<auth::PasswordDenyList> deny_list_;
+  // Destroyed after Run's worker pools: a pool job finishing during shutdown still posts its
+  // answer into a live (stopped) io_context.
+  std::optional<http::Server> server_;
+};
+
+Instance::Instance(const config::Settings& settings, store::Store& store,
+                   std::shared_ptr<auth::Keyring> keyring)
+    : settings_(settings),
+      store_(store),
+      keyring_(std::move(keyring)),
+      revocation_sync_(store, revocations_, UnixNow,
+                       std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds)),
+      tokens_(keyring_, TokenPolicyFor(settings), revocations_, UnixNow),
+      limits_(settings.login_per_user, settings.login_per_address,
+              settings.registration_per_address, settings.refresh_per_user,
+              settings.revocation_per_user) {}
+
+StartupStatus Instance::Load() {
+  if (Status loaded = revocation_sync_.LoadAll(); !loaded) return EnvironmentError(loaded.error());
+  // Other instances write revocations: vouch for a token only while following them (§9).
+  if (store_.IsShared()) revocations_.RequireFollowing(kFollowingBoundMs);
+  auto sessions_since = store_.SessionsRecordedSince();
+  if (!sessions_since) return EnvironmentError(sessions_since.error());
+  tokens_.SetSessionsRecordedSince(*sessions_since);
+  auth::VerifyAgainstDummy("");  // makes the dummy hash now, not on the first unknown login
+  // This thread serves I/O from now on: its 19 MiB argon2id work area would sit unused.
+  auth::ReleaseArgon2idWorkArea();
+  auto deny_list = auth::PasswordDenyList::Load(settings_.password_deny_list);
+  if (!deny_list) return EnvironmentError(deny_list.error());
+  deny_list_ = std::move(*deny_list);
+  return Ok{};
+}
+
+int Instance::Run(http::ListenClaim claim, const std::string& new_database) {
+  // argon2id runs below the I/O threads' priority: a login flood then slows logins, not every
+  // token check (issue 7: /me keeps its throughput and p99 under a flood).
+  constexpr int kHashThreadNice = 10;
+  WorkerPool hash_pool("gh-hash", settings_.hash_threads,
+                       static_cast<std::size_t>(settings_.hash_queue), kHashThreadNice);
+  // A shared store answers over the network: as many store threads as connections.
+  const int store_threads = store_.IsShared() ? settings_.database_pool_size : 2;
+  WorkerPool store_pool("gh-store", static_cast<std::size_t>(store_threads), 4096);
+  hash_pool.SetWaitObserver([](double seconds) { obs::GlobalMetrics().RecordHashWait(seconds); });
+  // Each hash thread keeps a 19 MiB argon2id work area while it is busy; after a quiet spell
+  // it gives the memory back (the next hash maps it again, once).
+  hash_pool.SetIdleHook(std::chrono::seconds(30), [] { auth::ReleaseArgon2idWorkArea(); });
+  api::Services services{settings_, store_,      tokens_,   revocations_, users_,
+                         limits_,   *deny_list_, hash_pool, store_pool,   *keyring_};
+  StartRevocationSync();
+  // PostgreSQL: another instance's revocation wakes the sync thread at once (LISTEN/NOTIFY).
+  // Here, so that the signal stops before the sync (a member) goes.
+  const auto feed_watch = store_.WatchRevocationFeed([this] { revocation_sync_.Wake(); });
+
+  api::Routes routes(services);
+  WireRouter(routes);
+  if (Status listening = server_->Listen(std::move(claim)); !listening) {
+    return StartupFailure(EnvironmentError(listening.error()));
+  }
+  if (!new_database.empty()) {
+    obs::Info("created a new, empty database at " + new_database, {{"path", new_database}});
+  }
+  server_->OnHangup([this] {
+    obs::Info("SIGHUP: reloading signing keys");
+    reload_asked_ = true;
+    revocation_sync_.Wake();
+  });
+  LogListening(feed_watch != nullptr);
+  server_->Run();
+  obs::Info("stopped");
+  return 0;
+}
+
+void Instance::StartRevocationSync() {
+  revocation_sync_.Start(
+      kFeedPollInterval,
+      [this](const std::string& username_key) {
+        users_.Erase(username_key);  // a removed user's /me must not be served from the cache
+      },
+      [this, last_reload = std::chrono::steady_clock::time_point()]() mutable {
+        // `gatehouse keys rotate` adds a key file or row; pick it up. At most twice a second,
+        // however often revocations wake the sync thread; at once when SIGHUP asked for it.
+        const bool asked = reload_asked_.exchange(false);
+        const auto now = std::chrono::steady_clock::now();
+        if (!asked && now - last_reload < kFeedPollInterval) return;
+        last_reload = now;
+        if (auto reloaded = keyring_->Reload(UnixNow()); !reloaded) {
+          obs::Warn("reloading signing keys failed", {{"error", reloaded.error().detail}});
+        } else if (*reloaded) {
+          obs::Info("signing keys reloaded", {{"signing_kid", keyring_->SigningKid()}});
+        } else if (asked) {
+          obs::Info("signing keys unchanged", {{"signing_kid", keyring_->SigningKid()}});
+        }
+      });
+}
+
+void Instance::WireRouter(api::Routes& routes) {
+  obs::GlobalMetrics().SetRouteNames(api::Routes::Names());
+  server_.emplace(settings_, routes);
+}
+
+void Instance::LogListening(bool feed_signal) const {
+  const std::string address =
+      "http://" + settings_.listen_host + ":" + std::to_string(server_->port());
+  obs::Info("gatehouse listening",
+            {{"version", GATEHOUSE_VERSION},
+             {"address", address},
+             {"store", settings_.database.substr(0, settings_.database.find("://"))},
+             {"algorithm", std::string(AlgorithmName(settings_.jwt_algorithm))},
+             {"io_threads", std::to_string(settings_.threads)},
+             {"hash_threads", std::to_string(settings_.hash_threads)},
+             {"revocations_loaded", std::to_string(revocations_.Size())},
+             {"revocation_signal", feed_signal ? "listen/notify" : "polling"}});
+}
+
 }  // namespace
 
 int Serve(const config::Settings& settings) {
@@ -81,114 +238,14 @@ int Serve(const config::Settings& settings) {
   auto listen_claim = http::ListenClaim::Take(settings.listen_host, settings.listen_port);
   if (!listen_claim) return StartupFailure(listen_claim.error());
   RaiseDescriptorLimit(settings);
-  if (!auth::InitCrypto()) return StartupFailure("libsodium failed to initialise");
-  if (::mkdir(settings.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return StartupFailure("data_dir " + settings.data_dir + ": " + std::strerror(errno));
-  }
   std::string new_database;  // logged once the start has succeeded
-  auto store = store::OpenStore(settings.database, {settings.database_pool_size},
-                                [&new_database](const std::string& path) { new_database = path; });
-  if (!store) return StartupFailure(store.error().detail);
-
+  auto store = OpenDataStore(settings, new_database);
+  if (!store) return StartupFailure(store.error());
   auto keyring = OpenKeyring(settings, **store);
   if (!keyring) return StartupFailure(keyring.error());
-  auth::RevocationSet revocations;
-  store::UserCache users;  // before revocation_sync, whose thread erases from it
-  // SIGHUP (from the server's signal handler) asks the sync thread, which owns reloads, to
-  // reload the signing keys at once. Before revocation_sync, whose thread reads it.
-  std::atomic<bool> reload_asked{false};
-  auth::RevocationSync revocation_sync(
-      **store, revocations, UnixNow,
-      std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds));
-  if (Status loaded = revocation_sync.LoadAll(); !loaded) {
-    return StartupFailure(loaded.error().detail);
-  }
-  // Other instances write revocations: vouch for a token only while following them (§9).
-  if ((*store)->IsShared()) revocations.RequireFollowing(kFollowingBoundMs);
-  auth::TokenService tokens(*keyring, TokenPolicyFor(settings), revocations, UnixNow);
-  auto sessions_since = (*store)->SessionsRecordedSince();
-  if (!sessions_since) return StartupFailure(sessions_since.error().detail);
-  tokens.SetSessionsRecordedSince(*sessions_since);
-  auth::VerifyAgainstDummy("");  // makes the dummy hash now, not on the first unknown login
-  // This thread serves I/O from now on: its 19 MiB argon2id work area would sit unused.
-  auth::ReleaseArgon2idWorkArea();
-  auth::AbuseLimits limits(settings.login_per_user, settings.login_per_address,
-                           settings.registration_per_address, settings.refresh_per_user,
-                           settings.revocation_per_user);
-  auto deny_list = auth::PasswordDenyList::Load(settings.password_deny_list);
-  if (!deny_list) return StartupFailure(deny_list.error().detail);
-
-  // Declared before the pools so that it is destroyed after them: a pool job finishing during
-  // shutdown still posts its answer into a live (stopped) io_context.
-  std::optional<http::Server> server;
-  // argon2id runs below the I/O threads' priority: a login flood then slows logins, not every
-  // token check (issue 7: /me keeps its throughput and p99 under a flood).
-  constexpr int kHashThreadNice = 10;
-  WorkerPool hash_pool("gh-hash", settings.hash_threads,
-                       static_cast<std::size_t>(settings.hash_queue), kHashThreadNice);
-  // A shared store answers over the network: as many store threads as connections.
-  const int store_threads = (*store)->IsShared() ? settings.database_pool_size : 2;
-  WorkerPool store_pool("gh-store", static_cast<std::size_t>(store_threads), 4096);
-  obs::GlobalMetrics().SetRouteNames(api::Routes::Names());
-  hash_pool.SetWaitObserver([](double seconds) { obs::GlobalMetrics().RecordHashWait(seconds); });
-  // Each hash thread keeps a 19 MiB argon2id work area while it is busy; after a quiet spell
-  // it gives the memory back (the next hash maps it again, once).
-  hash_pool.SetIdleHook(std::chrono::seconds(30), [] { auth::ReleaseArgon2idWorkArea(); });
-  api::Services services{settings, **store,    tokens,    revocations, users,
-                         limits,   *deny_list, hash_pool, store_pool,  **keyring};
-  api::Routes routes(services);
-  revocation_sync.Start(
-      kFeedPollInterval,
-      [&users](const std::string& username_key) {
-        users.Erase(username_key);  // a removed user's /me must not be served from the cache
-      },
-      [keyring = *keyring, &reload_asked,
-       last_reload = std::chrono::steady_clock::time_point()]() mutable {
-        // `gatehouse keys rotate` adds a key file or row; pick it up. At most twice a second,
-        // however often revocations wake the sync thread; at once when SIGHUP asked for it.
-        const bool asked = reload_asked.exchange(false);
-        const auto now = std::chrono::steady_clock::now();
-        if (!asked && now - last_reload < kFeedPollInterval) return;
-        last_reload = now;
-        if (auto reloaded = keyring->Reload(UnixNow()); !reloaded) {
-          obs::Warn("reloading signing keys failed", {{"error", reloaded.error().detail}});
-        } else if (*reloaded) {
-          obs::Info("signing keys reloaded", {{"signing_kid", keyring->SigningKid()}});
-        } else if (asked) {
-          obs::Info("signing keys unchanged", {{"signing_kid", keyring->SigningKid()}});
-        }
-      });
-  // PostgreSQL: another instance's revocation wakes the sync thread at once (LISTEN/NOTIFY).
-  // Declared after revocation_sync so that the signal stops before the sync goes.
-  const auto feed_watch =
-      (*store)->WatchRevocationFeed([&revocation_sync] { revocation_sync.Wake(); });
-
-  server.emplace(settings, routes);
-  if (Status listening = server->Listen(std::move(*listen_claim)); !listening) {
-    return StartupFailure(listening.error().detail);
-  }
-  if (!new_database.empty()) {
-    obs::Info("created a new, empty database at " + new_database, {{"path", new_database}});
-  }
-  server->OnHangup([&reload_asked, &revocation_sync] {
-    obs::Info("SIGHUP: reloading signing keys");
-    reload_asked = true;
-    revocation_sync.Wake();
-  });
-  const std::string address =
-      "http://" + settings.listen_host + ":" + std::to_string(server->port());
-  obs::Info("gatehouse listening",
-            {{"version", GATEHOUSE_VERSION},
-             {"address", address},
-             {"store", settings.database.substr(0, settings.database.find("://"))},
-             {"algorithm", settings.jwt_algorithm},
-             {"io_threads", std::to_string(settings.threads)},
-             {"hash_threads", std::to_string(settings.hash_threads)},
-             {"revocations_loaded", std::to_string(revocations.Size())},
-             {"revocation_signal", feed_watch ? "listen/notify" : "polling"}});
-  server->Run();
-  obs::Info("stopped");
-  return 0;
+  Instance instance(settings, **store, *keyring);
+  if (StartupStatus loaded = instance.Load(); !loaded) return StartupFailure(loaded.error());
+  return instance.Run(std::move(*listen_claim), new_database);
 }
 
 }  // namespace gatehouse::cli

@@ -6,7 +6,8 @@
 
 namespace gatehouse::cli {
 
-// Returns the process exit status: 0 after a clean drain, 1 when start-up fails.
+// Returns the process exit status: 0 after a clean drain; when start-up fails, 2 for what the
+// operator must fix (a setting, a secret or key file), else 1 (cli/commands.hpp's ExitStatus).
 int Serve(const config::Settings& settings);
 
 }  // namespace gatehouse::cli

@@ -23,19 +23,19 @@ std::string Describe(const tcp::endpoint& endpoint) {
          std::to_string(endpoint.port());
 }
 
-Error ListenError(const tcp::endpoint& endpoint, int error) {
+StartupError ListenError(const tcp::endpoint& endpoint, int error) {
   const std::string where = Describe(endpoint);
   if (error == EADDRINUSE) {
-    return Error{ErrorCode::kStorageFailure,
-                 "setting listen: " + where + " is already served by another process"};
+    return StartupError{StartupErrorCode::kEnvironment,
+                        "setting listen: " + where + " is already served by another process"};
   }
-  return Error{ErrorCode::kStorageFailure,
-               "setting listen: cannot listen on " + where + ": " + std::strerror(error)};
+  return StartupError{StartupErrorCode::kEnvironment,
+                      "setting listen: cannot listen on " + where + ": " + std::strerror(error)};
 }
 
 // Binds a socket without SO_REUSEPORT: refused while any socket listens on the address.
 // Answers the port bound (the kernel's choice when `endpoint` has port 0).
-Result<uint16_t> Probe(const tcp::endpoint& endpoint) {
+StartupResult<uint16_t> Probe(const tcp::endpoint& endpoint) {
   const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ListenError(endpoint, errno);
   const int on = 1;
@@ -73,12 +73,12 @@ int Lock(const tcp::endpoint& endpoint) {
 
 }  // namespace
 
-Result<ListenClaim> ListenClaim::Take(const std::string& host, uint16_t port) {
+StartupResult<ListenClaim> ListenClaim::Take(const std::string& host, uint16_t port) {
   boost::system::error_code ec;
   const auto address = boost::asio::ip::make_address(host, ec);
-  if (ec) return Error{ErrorCode::kBadRequest, "setting listen: invalid address"};
+  if (ec) return StartupError{StartupErrorCode::kBadSetting, "setting listen: invalid address"};
   tcp::endpoint endpoint(address, port);
-  Result<uint16_t> probed = Probe(endpoint);
+  StartupResult<uint16_t> probed = Probe(endpoint);
   if (!probed) return probed.error();
   endpoint.port(*probed);
   ListenClaim claim;
@@ -86,7 +86,7 @@ Result<ListenClaim> ListenClaim::Take(const std::string& host, uint16_t port) {
   if (claim.lock_fd_ < 0) return ListenError(endpoint, errno);
   // Probed again now that the lock is ours: whatever listened between the first probe and the
   // lock is seen here.
-  if (Result<uint16_t> again = Probe(endpoint); !again) return again.error();
+  if (StartupResult<uint16_t> again = Probe(endpoint); !again) return again.error();
   claim.address_ = address;
   claim.port_ = endpoint.port();
   return claim;

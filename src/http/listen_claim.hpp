@@ -16,16 +16,16 @@
 #include <cstdint>
 #include <string>
 
-#include "util/result.hpp"
+#include "util/startup_error.hpp"
 
 namespace gatehouse::http {
 
 class ListenClaim {
  public:
   // Claims address:port (port 0: the kernel picks a free port, see port()). Fails with a
-  // one-line detail starting "setting listen:" when another process serves it.
-  // kBadRequest when `host` is not an IP address.
-  static Result<ListenClaim> Take(const std::string& host, uint16_t port);
+  // one-line detail starting "setting listen:": kBadSetting when `host` is not an IP address,
+  // kEnvironment when another process serves the address or it cannot be bound.
+  static StartupResult<ListenClaim> Take(const std::string& host, uint16_t port);
 
   ListenClaim() = default;
   ListenClaim(ListenClaim&& other) noexcept;

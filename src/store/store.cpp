@@ -57,7 +57,7 @@ Result<std::unique_ptr<Store>> OpenStore(
   return SqliteStore::Open(path, on_new_database);
 }
 
-Status CheckDatabaseUrl(const std::string& database_url) {
+StartupStatus CheckDatabaseUrl(const std::string& database_url) {
   const std::size_t separator = database_url.find(kSchemeSeparator);
   const std::string scheme =
       separator == std::string::npos ? "" : UsernameKey(database_url.substr(0, separator));
@@ -65,8 +65,8 @@ Status CheckDatabaseUrl(const std::string& database_url) {
   if (scheme == "sqlite" && database_url.size() > separator + kSchemeSeparator.size()) {
     return Ok{};
   }
-  return Error{ErrorCode::kBadRequest,
-               "expected sqlite://<path> or postgresql://user:password@host:port/db"};
+  return StartupError{StartupErrorCode::kBadSetting,
+                      "expected sqlite://<path> or postgresql://user:password@host:port/db"};
 }
 
 std::string UsernameKey(std::string_view username) {

@@ -17,6 +17,7 @@
 
 #include "util/duration.hpp"
 #include "util/result.hpp"
+#include "util/startup_error.hpp"
 
 namespace gatehouse::store {
 
@@ -271,8 +272,8 @@ Result<std::unique_ptr<Store>> OpenStore(
 
 // Checks the form of a `database` setting without connecting: a known scheme, and for
 // PostgreSQL a URI that libpq parses, a numeric port and a known sslmode. The detail says what
-// is wrong and never repeats the URL (it may hold a password).
-Status CheckDatabaseUrl(const std::string& database_url);
+// is wrong and never repeats the URL (it may hold a password). Fails with kBadSetting.
+StartupStatus CheckDatabaseUrl(const std::string& database_url);
 
 // Lower-cases ASCII letters: the uniqueness key of a username.
 std::string UsernameKey(std::string_view username);

@@ -2,6 +2,7 @@
 // Exceptions are reserved for broken invariants and are caught once, at the router.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -68,13 +69,15 @@ inline Error RateLimitedError(int64_t retry_after_seconds) {
   return error;
 }
 
-// A minimal std::expected stand-in (C++23 is not available with GCC 12).
-template <typename T>
+// A minimal std::expected stand-in (C++23 is not available with GCC 12). E is Error for what
+// requests can cause; start-up has its own error type (util/startup_error.hpp).
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit on purpose
-  Result(Error error) : state_(std::move(error)) {}  // NOLINT: implicit on purpose
-  Result(ErrorCode code) : state_(Error(code)) {}    // NOLINT: implicit on purpose
+  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit on purpose
+  Result(E error) : state_(std::move(error)) {}  // NOLINT: implicit on purpose
+  Result(ErrorCode code)                         // NOLINT: implicit on purpose
+      requires std::same_as<E, Error> : state_(Error(code)) {}
 
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -87,10 +90,10 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const { return std::get<1>(state_); }
+  const E& error() const { return std::get<1>(state_); }
 
  private:
-  std::variant<T, Error> state_;
+  std::variant<T, E> state_;
 };
 
 struct Ok {};

@@ -22,8 +22,8 @@ std::filesystem::path FreshDirectory() {
 }
 
 // A fixture that cannot build its services cannot test anything: stop at once, loudly.
-template <typename T>
-T Must(Result<T> result, const char* what) {
+template <typename T, typename E>
+T Must(Result<T, E> result, const char* what) {
   if (!result) {
     std::fprintf(stderr, "test services: %s: %s\n", what, result.error().detail.c_str());
     std::abort();

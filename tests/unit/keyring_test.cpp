@@ -283,7 +283,7 @@ TEST_F(KeyringTest, PrivateKeyFileOfTheWrongTypeFailsToOpen) {
   // Written with the umask's mode (0644 here): a key others can read is refused (API.md §8).
   auto exposed = Keyring::Open(options, kNow);
   ASSERT_FALSE(exposed.ok());
-  EXPECT_EQ(exposed.error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(exposed.error().code, StartupErrorCode::kUnsafeSecretFile);
   EXPECT_NE(exposed.error().detail.find(path.string()), std::string::npos);
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
   options.algorithm = Algorithm::kEdDSA;

@@ -81,7 +81,7 @@ TEST(AllSettings, EveryListedSettingIsKnownToResolve) {
   // Whatever the value, a listed setting is never refused as "unknown setting".
   ASSERT_FALSE(AllSettings().empty());
   for (const SettingSpec& spec : AllSettings()) {
-    const Result<Settings> settings = Resolve({}, {}, {{spec.name, "1"}});
+    const StartupResult<Settings> settings = Resolve({}, {}, {{spec.name, "1"}});
     if (!settings.ok()) {
       EXPECT_EQ(settings.error().detail.find("unknown setting"), std::string::npos)
           << spec.name << ": " << settings.error().detail;
@@ -104,7 +104,7 @@ TEST(AllSettings, ListsTheContractSettings) {
 // Resolve: defaults
 
 TEST(Resolve, DefaultsMatchTheContract) {
-  const Result<Settings> settings = Resolve({}, {}, {});
+  const StartupResult<Settings> settings = Resolve({}, {}, {});
   ASSERT_TRUE(settings.ok()) << settings.error().detail;
   EXPECT_EQ(settings->listen_host, "127.0.0.1");
   EXPECT_EQ(settings->listen_port, 5000);
@@ -123,7 +123,7 @@ TEST(Resolve, DefaultsMatchTheContract) {
 
 TEST(Resolve, ThreadDefaultsAreTheNumberOfCores) {
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  const Result<Settings> settings = Resolve({}, {}, {});
+  const StartupResult<Settings> settings = Resolve({}, {}, {});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->threads, cores);
   EXPECT_EQ(settings->hash_threads, cores);
@@ -131,21 +131,21 @@ TEST(Resolve, ThreadDefaultsAreTheNumberOfCores) {
 }
 
 TEST(Resolve, HashQueueDefaultFollowsHashThreads) {
-  const Result<Settings> settings = Resolve({}, {}, {{"hash_threads", "3"}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"hash_threads", "3"}});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->hash_threads, 3);
   EXPECT_EQ(settings->hash_queue, 192);
 }
 
 TEST(Resolve, DatabaseDefaultFollowsDataDir) {
-  const Result<Settings> settings = Resolve({}, {}, {{"data_dir", "/var/lib/gh"}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"data_dir", "/var/lib/gh"}});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->data_dir, "/var/lib/gh");
   EXPECT_EQ(settings->database, "sqlite:///var/lib/gh/gatehouse.db");
 }
 
 TEST(Resolve, ExplicitDatabaseIsKept) {
-  const Result<Settings> settings =
+  const StartupResult<Settings> settings =
       Resolve({}, {}, {{"data_dir", "/d"}, {"database", "sqlite:///elsewhere.db"}});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->database, "sqlite:///elsewhere.db");
@@ -155,34 +155,34 @@ TEST(Resolve, ExplicitDatabaseIsKept) {
 // Resolve: precedence
 
 TEST(Resolve, FileOverridesDefault) {
-  const Result<Settings> settings = Resolve({{"jwt.access_ttl", "1m"}}, {}, {});
+  const StartupResult<Settings> settings = Resolve({{"jwt.access_ttl", "1m"}}, {}, {});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->access_ttl_seconds, 60);
 }
 
 TEST(Resolve, EnvOverridesFile) {
-  const Result<Settings> settings =
+  const StartupResult<Settings> settings =
       Resolve({{"jwt.access_ttl", "1m"}}, {{"jwt.access_ttl", "2m"}}, {});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->access_ttl_seconds, 120);
 }
 
 TEST(Resolve, FlagsOverrideEnvAndFile) {
-  const Result<Settings> settings =
+  const StartupResult<Settings> settings =
       Resolve({{"jwt.access_ttl", "1m"}}, {{"jwt.access_ttl", "2m"}}, {{"jwt.access_ttl", "3m"}});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->access_ttl_seconds, 180);
 }
 
 TEST(Resolve, FlagsOverrideFileWithoutEnv) {
-  const Result<Settings> settings =
+  const StartupResult<Settings> settings =
       Resolve({{"jwt.access_ttl", "1m"}}, {}, {{"jwt.access_ttl", "3m"}});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->access_ttl_seconds, 180);
 }
 
 TEST(Resolve, SourcesMergePerSetting) {
-  const Result<Settings> settings =
+  const StartupResult<Settings> settings =
       Resolve({{"jwt.access_ttl", "1m"}, {"listen", "0.0.0.0:7000"}}, {{"jwt.refresh_ttl", "2d"}},
               {{"password.min_length", "12"}});
   ASSERT_TRUE(settings.ok());
@@ -197,21 +197,21 @@ TEST(Resolve, SourcesMergePerSetting) {
 // Resolve: individual settings
 
 TEST(Resolve, ListenIpv6InBracketsIsParsed) {
-  const Result<Settings> settings = Resolve({}, {}, {{"listen", "[::1]:8080"}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"listen", "[::1]:8080"}});
   ASSERT_TRUE(settings.ok()) << settings.error().detail;
   EXPECT_EQ(settings->listen_host, "::1");
   EXPECT_EQ(settings->listen_port, 8080);
 }
 
 TEST(Resolve, ListenHostnameIsParsed) {
-  const Result<Settings> settings = Resolve({}, {}, {{"listen", "localhost:65535"}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"listen", "localhost:65535"}});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->listen_host, "localhost");
   EXPECT_EQ(settings->listen_port, 65535);
 }
 
 TEST(Resolve, ListenWithoutPortIsRefused) {
-  const Result<Settings> settings = Resolve({}, {}, {{"listen", "localhost"}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"listen", "localhost"}});
   ASSERT_FALSE(settings.ok());
   EXPECT_EQ(settings.error().detail.rfind("setting listen:", 0), 0u) << settings.error().detail;
 }
@@ -233,54 +233,54 @@ TEST(Resolve, ListenNonNumericPortIsRefused) {
 }
 
 TEST(Resolve, BadDurationNamesTheSetting) {
-  const Result<Settings> settings = Resolve({}, {}, {{"jwt.access_ttl", "banana"}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"jwt.access_ttl", "banana"}});
   ASSERT_FALSE(settings.ok());
-  EXPECT_EQ(settings.error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(settings.error().code, StartupErrorCode::kBadSetting);
   EXPECT_EQ(settings.error().detail.rfind("setting jwt.access_ttl:", 0), 0u)
       << settings.error().detail;
   EXPECT_EQ(settings.error().detail.find('\n'), std::string::npos);
 }
 
 TEST(Resolve, ZeroAccessTtlIsRefused) {
-  const Result<Settings> settings = Resolve({}, {}, {{"jwt.access_ttl", "0"}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"jwt.access_ttl", "0"}});
   ASSERT_FALSE(settings.ok());
   EXPECT_EQ(settings.error().detail.rfind("setting jwt.access_ttl:", 0), 0u);
 }
 
 TEST(Resolve, BadValueInEnvNamesTheSetting) {
-  const Result<Settings> settings = Resolve({}, {{"jwt.refresh_ttl", "forever"}}, {});
+  const StartupResult<Settings> settings = Resolve({}, {{"jwt.refresh_ttl", "forever"}}, {});
   ASSERT_FALSE(settings.ok());
   EXPECT_EQ(settings.error().detail.rfind("setting jwt.refresh_ttl:", 0), 0u)
       << settings.error().detail;
 }
 
 TEST(Resolve, UnknownSettingIsAnError) {
-  const Result<Settings> settings = Resolve({{"jwt.acces_ttl", "15m"}}, {}, {});
+  const StartupResult<Settings> settings = Resolve({{"jwt.acces_ttl", "15m"}}, {}, {});
   ASSERT_FALSE(settings.ok());
-  EXPECT_EQ(settings.error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(settings.error().code, StartupErrorCode::kBadSetting);
   EXPECT_EQ(settings.error().detail.rfind("setting jwt.acces_ttl:", 0), 0u)
       << settings.error().detail;
 }
 
 TEST(Resolve, SecretOfExactly32BytesIsAccepted) {
-  const Result<Settings> settings = Resolve({}, {}, {{"jwt.secret", kGoodSecret}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"jwt.secret", kGoodSecret}});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->jwt_secret, kGoodSecret);
 }
 
 TEST(Resolve, SecretShorterThan32BytesIsRefused) {
   const std::string secret = std::string(kGoodSecret).substr(0, 31);
-  const Result<Settings> settings = Resolve({}, {}, {{"jwt.secret", secret}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"jwt.secret", secret}});
   ASSERT_FALSE(settings.ok());
   EXPECT_EQ(settings.error().detail.rfind("setting jwt.secret:", 0), 0u) << settings.error().detail;
 }
 
 TEST(Resolve, RefusedSecretIsNeverEchoed) {
   const std::string secret = "Hunter2-TopSecret-Value";  // 23 bytes: too short
-  const Result<Settings> from_flag = Resolve({}, {}, {{"jwt.secret", secret}});
-  const Result<Settings> from_env = Resolve({}, {{"jwt.secret", secret}}, {});
-  const Result<Settings> from_file = Resolve({{"jwt.secret", secret}}, {}, {});
-  for (const Result<Settings>* result : {&from_flag, &from_env, &from_file}) {
+  const StartupResult<Settings> from_flag = Resolve({}, {}, {{"jwt.secret", secret}});
+  const StartupResult<Settings> from_env = Resolve({}, {{"jwt.secret", secret}}, {});
+  const StartupResult<Settings> from_file = Resolve({{"jwt.secret", secret}}, {}, {});
+  for (const StartupResult<Settings>* result : {&from_flag, &from_env, &from_file}) {
     ASSERT_FALSE(result->ok());
     EXPECT_EQ(result->error().detail.find("Hunter2"), std::string::npos) << result->error().detail;
     EXPECT_EQ(result->error().detail.find("TopSecret"), std::string::npos)
@@ -298,7 +298,7 @@ TEST(Resolve, PasswordMinLengthBounds) {
 
 TEST(Resolve, BodyBytesBounds) {
   EXPECT_FALSE(Resolve({}, {}, {{"limits.body_bytes", "255"}}).ok());
-  const Result<Settings> settings = Resolve({}, {}, {{"limits.body_bytes", "256"}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"limits.body_bytes", "256"}});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->body_bytes, 256u);
 }
@@ -308,7 +308,7 @@ TEST(Resolve, HeaderBytesBounds) {
   EXPECT_TRUE(Resolve({}, {}, {{"limits.header_bytes", "1024"}}).ok());
   EXPECT_TRUE(Resolve({}, {}, {{"limits.header_bytes", "65536"}}).ok());
   for (const char* bad : {"1023", "65537", "1048576", "0"}) {
-    const Result<Settings> settings = Resolve({}, {}, {{"limits.header_bytes", bad}});
+    const StartupResult<Settings> settings = Resolve({}, {}, {{"limits.header_bytes", bad}});
     ASSERT_FALSE(settings.ok()) << bad;
     EXPECT_NE(settings.error().detail.find("limits.header_bytes"), std::string::npos)
         << settings.error().detail;
@@ -316,7 +316,7 @@ TEST(Resolve, HeaderBytesBounds) {
 }
 
 TEST(Resolve, TimeoutsTakeDurations) {
-  const Result<Settings> settings =
+  const StartupResult<Settings> settings =
       Resolve({}, {}, {{"limits.read_timeout", "1m"}, {"limits.idle_timeout", "2h"}});
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->read_timeout, std::chrono::seconds(60));
@@ -324,7 +324,7 @@ TEST(Resolve, TimeoutsTakeDurations) {
 }
 
 TEST(Resolve, EmptyDataDirIsRefused) {
-  const Result<Settings> settings = Resolve({}, {}, {{"data_dir", ""}});
+  const StartupResult<Settings> settings = Resolve({}, {}, {{"data_dir", ""}});
   ASSERT_FALSE(settings.ok());
   EXPECT_EQ(settings.error().detail.rfind("setting data_dir:", 0), 0u);
 }
@@ -350,17 +350,17 @@ class TomlFileTest : public ::testing::Test {
 };
 
 TEST_F(TomlFileTest, TablesAndTopLevelKeysBecomeDottedNames) {
-  const Result<RawSettings> raw =
+  const StartupResult<RawSettings> raw =
       ReadTomlFile(Write("listen = \"0.0.0.0:6000\"\n[jwt]\naccess_ttl = \"15m\"\n"));
   ASSERT_TRUE(raw.ok()) << raw.error().detail;
   EXPECT_EQ(*raw, (RawSettings{{"jwt.access_ttl", "15m"}, {"listen", "0.0.0.0:6000"}}));
 }
 
 TEST_F(TomlFileTest, ValuesResolve) {
-  const Result<RawSettings> raw =
+  const StartupResult<RawSettings> raw =
       ReadTomlFile(Write("listen = \"0.0.0.0:6000\"\n[jwt]\naccess_ttl = \"15m\"\n"));
   ASSERT_TRUE(raw.ok());
-  const Result<Settings> settings = Resolve(*raw, {}, {});
+  const StartupResult<Settings> settings = Resolve(*raw, {}, {});
   ASSERT_TRUE(settings.ok()) << settings.error().detail;
   EXPECT_EQ(settings->access_ttl_seconds, 900);
   EXPECT_EQ(settings->listen_host, "0.0.0.0");
@@ -368,16 +368,16 @@ TEST_F(TomlFileTest, ValuesResolve) {
 }
 
 TEST_F(TomlFileTest, IntegerValuesBecomeText) {
-  const Result<RawSettings> raw =
+  const StartupResult<RawSettings> raw =
       ReadTomlFile(Write("[limits]\nbody_bytes = 4096\n[jwt]\naccess_ttl = 900\n"));
   ASSERT_TRUE(raw.ok());
   EXPECT_EQ(*raw, (RawSettings{{"jwt.access_ttl", "900"}, {"limits.body_bytes", "4096"}}));
 }
 
 TEST_F(TomlFileTest, BooleanValueFailsResolveNamingTheSetting) {
-  const Result<RawSettings> raw = ReadTomlFile(Write("[jwt]\naccess_ttl = true\n"));
+  const StartupResult<RawSettings> raw = ReadTomlFile(Write("[jwt]\naccess_ttl = true\n"));
   ASSERT_TRUE(raw.ok());
-  const Result<Settings> settings = Resolve(*raw, {}, {});
+  const StartupResult<Settings> settings = Resolve(*raw, {}, {});
   ASSERT_FALSE(settings.ok());
   EXPECT_EQ(settings.error().detail.rfind("setting jwt.access_ttl:", 0), 0u)
       << settings.error().detail;
@@ -385,45 +385,45 @@ TEST_F(TomlFileTest, BooleanValueFailsResolveNamingTheSetting) {
 
 TEST_F(TomlFileTest, BooleanIsNotTakenAsTheNumberOne) {
   // `min_length = true` must not quietly become a one-byte minimum password length.
-  const Result<RawSettings> raw = ReadTomlFile(Write("[password]\nmin_length = true\n"));
+  const StartupResult<RawSettings> raw = ReadTomlFile(Write("[password]\nmin_length = true\n"));
   ASSERT_TRUE(raw.ok());
-  const Result<Settings> settings = Resolve(*raw, {}, {});
+  const StartupResult<Settings> settings = Resolve(*raw, {}, {});
   EXPECT_FALSE(settings.ok()) << "resolved password.min_length = " << settings->password_min_length;
 }
 
 TEST_F(TomlFileTest, FractionalFloatValueFailsResolve) {
-  const Result<RawSettings> raw = ReadTomlFile(Write("[jwt]\naccess_ttl = 1.5\n"));
+  const StartupResult<RawSettings> raw = ReadTomlFile(Write("[jwt]\naccess_ttl = 1.5\n"));
   ASSERT_TRUE(raw.ok());
-  const Result<Settings> settings = Resolve(*raw, {}, {});
+  const StartupResult<Settings> settings = Resolve(*raw, {}, {});
   ASSERT_FALSE(settings.ok());
   EXPECT_EQ(settings.error().detail.rfind("setting jwt.access_ttl:", 0), 0u)
       << settings.error().detail;
 }
 
 TEST_F(TomlFileTest, EmptyFileGivesNoSettings) {
-  const Result<RawSettings> raw = ReadTomlFile(Write(""));
+  const StartupResult<RawSettings> raw = ReadTomlFile(Write(""));
   ASSERT_TRUE(raw.ok());
   EXPECT_TRUE(raw->empty());
 }
 
 TEST_F(TomlFileTest, SyntaxErrorNamesTheFile) {
   const std::string path = Write("[jwt\naccess_ttl = \"15m\"\n");
-  const Result<RawSettings> raw = ReadTomlFile(path);
+  const StartupResult<RawSettings> raw = ReadTomlFile(path);
   ASSERT_FALSE(raw.ok());
-  EXPECT_EQ(raw.error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(raw.error().code, StartupErrorCode::kBadConfigFile);
   EXPECT_NE(raw.error().detail.find(path), std::string::npos) << raw.error().detail;
   EXPECT_EQ(raw.error().detail.find('\n'), std::string::npos) << raw.error().detail;
 }
 
 TEST_F(TomlFileTest, MissingFileIsAnErrorNamingTheFile) {
   const std::string path = path_.string() + ".missing";
-  const Result<RawSettings> raw = ReadTomlFile(path);
+  const StartupResult<RawSettings> raw = ReadTomlFile(path);
   ASSERT_FALSE(raw.ok());
   EXPECT_NE(raw.error().detail.find(path), std::string::npos) << raw.error().detail;
 }
 
 TEST(Resolve, PerUserRefreshAndRevocationLimitsDefaultToTheContract) {
-  const Result<Settings> settings = Resolve({}, {}, {});
+  const StartupResult<Settings> settings = Resolve({}, {}, {});
   ASSERT_TRUE(settings.ok()) << settings.error().detail;
   EXPECT_EQ(settings->refresh_per_user.count, 120);
   EXPECT_EQ(settings->refresh_per_user.period_seconds, 60);
@@ -432,8 +432,8 @@ TEST(Resolve, PerUserRefreshAndRevocationLimitsDefaultToTheContract) {
 }
 
 TEST(Resolve, PerUserLimitsComeFromEveryLayerAndZeroTurnsThemOff) {
-  const Result<Settings> settings = Resolve({{"rate_limit.refresh_per_user", "5/10s"}},
-                                            {{"rate_limit.revocation_per_user", "0"}}, {});
+  const StartupResult<Settings> settings = Resolve({{"rate_limit.refresh_per_user", "5/10s"}},
+                                                   {{"rate_limit.revocation_per_user", "0"}}, {});
   ASSERT_TRUE(settings.ok()) << settings.error().detail;
   EXPECT_EQ(settings->refresh_per_user.count, 5);
   EXPECT_EQ(settings->refresh_per_user.period_seconds, 10);
@@ -442,7 +442,7 @@ TEST(Resolve, PerUserLimitsComeFromEveryLayerAndZeroTurnsThemOff) {
 
 TEST(Resolve, BadPerUserLimitNamesTheSetting) {
   for (const char* name : {"rate_limit.refresh_per_user", "rate_limit.revocation_per_user"}) {
-    const Result<Settings> settings = Resolve({}, {}, {{name, "lots"}});
+    const StartupResult<Settings> settings = Resolve({}, {}, {{name, "lots"}});
     ASSERT_FALSE(settings.ok()) << name;
     EXPECT_NE(settings.error().detail.find(name), std::string::npos) << settings.error().detail;
   }

@@ -138,9 +138,9 @@ TEST(CheckDatabaseUrlTest, RefusesMalformedUrlsWithoutEchoingThePassword) {
   for (const char* url :
        {"mysql://u:hunter2@h/db", "sqlite://", "postgresql://u:hunter2@127.0.0.1:notaport/db",
         "postgresql://u:hunter2@h:5432/db?sslmode=bogus", "postgresql://u:hunter2@[::1/db"}) {
-    Status checked = CheckDatabaseUrl(url);
+    StartupStatus checked = CheckDatabaseUrl(url);
     ASSERT_FALSE(checked) << url;
-    EXPECT_EQ(checked.error().code, ErrorCode::kBadRequest) << url;
+    EXPECT_EQ(checked.error().code, StartupErrorCode::kBadSetting) << url;
     EXPECT_EQ(checked.error().detail.find("hunter2"), std::string::npos) << url;
   }
 }

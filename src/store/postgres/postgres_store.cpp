@@ -21,7 +21,9 @@ bool SupportsNotify(PGconn* conn) {
   return supported;
 }
 
-Error BadUrl(std::string what) { return Error{ErrorCode::kBadRequest, std::move(what)}; }
+StartupError BadUrl(std::string what) {
+  return StartupError{StartupErrorCode::kBadSetting, std::move(what)};
+}
 
 // The sessions a revocation of every token of the user ended (sid, expires_at).
 Result<UserTokensRevoked> RevokedSessions(const pg::Rows& rows, const std::string& key,
@@ -33,13 +35,13 @@ Result<UserTokensRevoked> RevokedSessions(const pg::Rows& rows, const std::strin
 
 }  // namespace
 
-Status CheckPostgresUrl(const std::string& url) {
+StartupStatus CheckPostgresUrl(const std::string& url) {
   char* message = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.c_str(), &message);
   // libpq's message quotes the whole URI, password included: it is not passed on.
   if (message != nullptr) PQfreemem(message);
   if (options == nullptr) return BadUrl("not a valid postgresql:// URI");
-  Status checked = Ok{};
+  StartupStatus checked = Ok{};
   for (const PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
     if (option->val == nullptr) continue;
     const std::string_view keyword = option->keyword;

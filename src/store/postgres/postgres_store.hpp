@@ -18,7 +18,7 @@
 namespace gatehouse::store {
 
 // The PostgreSQL half of CheckDatabaseUrl (store.hpp).
-Status CheckPostgresUrl(const std::string& url);
+StartupStatus CheckPostgresUrl(const std::string& url);
 
 class PostgresStore final : public Store {
  public:

@@ -1,0 +1,176 @@
+// The declaration of every setting, one row each, as ClickHouse declares its settings. From a
+// row come the flag (--jwt-access-ttl), the environment variable (GATEHOUSE_JWT_ACCESS_TTL),
+// the TOML key (access_ttl in [jwt]), the check and its refusal line, the default every
+// Settings starts from, the --help line and the row of docs/settings.md (regenerate it with
+// `gatehouse settings --markdown > docs/settings.md`; a unit test compares the two).
+#include "config/setting_types.hpp"
+
+namespace gatehouse::config {
+namespace {
+
+std::vector<SettingSpec> Declare() {
+  using S = Settings;
+  return {
+      {.name = "listen",
+       .kind = Address(&S::listen_host, &S::listen_port),
+       .default_value = "127.0.0.1:5000",
+       .help = "address:port to listen on",
+       .doc = "address:port (`[::1]:5000` for IPv6)"},
+      {.name = "data_dir",
+       .kind = Path(&S::data_dir),
+       .default_value = "./gatehouse-data",
+       .help = "directory for the database and generated keys",
+       .doc = "database, generated secret and keys; created (0700) on first start",
+       .expected = "expected a non-empty path"},
+      {.name = "database",
+       .kind = Url(&S::database),
+       .default_note = "`sqlite://<data_dir>/gatehouse.db`",
+       .help = "storage URL (or postgresql://...)",
+       .doc = "storage URL: `sqlite://<path>` or `postgresql://user:password@host:port/db`"},
+      {.name = "database_pool_size",
+       .kind = Integer(&S::database_pool_size, 1, 1000),
+       .default_value = "8",
+       .help = "PostgreSQL: connections per instance",
+       .doc = "PostgreSQL: most connections one instance opens (also its storage threads)"},
+      {.name = "jwt.secret",
+       .kind = HmacSecret(&S::jwt_secret),
+       .default_note = "generated",
+       .help = "HS256 key (>= 32 bytes); unset: generated into <data_dir>/jwt-secret",
+       .doc = "HS256 key, the literal bytes of the string, at least 32 and not one byte "
+              "repeated; unset: 32 random bytes written to `<data_dir>/jwt-secret` (0600), or "
+              "into a PostgreSQL database, and reused",
+       .expected = "must be at least 32 bytes, not one repeated byte"},
+      {.name = "jwt.algorithm",
+       .kind = Algorithm(&S::jwt_algorithm),
+       .default_value = "HS256",
+       .help = "token signing algorithm",
+       .doc = "`HS256` (the secret), `EdDSA` (Ed25519), `ES256` (P-256) or `RS256`: the "
+              "algorithm tokens are signed and verified with; tokens signed under another "
+              "one stop verifying when it changes"},
+      {.name = "jwt.private_key_file",
+       .kind = Path(&S::jwt_private_key_file),
+       .help = "PEM private key for EdDSA/ES256/RS256; unset: <data_dir>/keys",
+       .doc = "EdDSA/ES256/RS256: one fixed PEM private key that group and others cannot "
+              "read (a key of another type stops the start); unset: keys made and rotated in "
+              "`<data_dir>/keys`, or in a PostgreSQL database"},
+      {.name = "jwt.issuer",
+       .kind = Text(&S::jwt_issuer),
+       .help = "iss claim written and required",
+       .doc = "written as `iss` into every token, then required in every token verified"},
+      {.name = "jwt.audience",
+       .kind = Text(&S::jwt_audience),
+       .help = "aud claim written and required",
+       .doc = "written as `aud` into every token, then required in every token verified (a "
+              "string, or an array holding it)"},
+      {.name = "jwt.access_ttl",
+       .kind = Duration(&S::access_ttl_seconds, 1),
+       .default_value = "30m",
+       .help = "lifetime of access tokens",
+       .doc = "access-token lifetime",
+       .expected = "expected a duration such as 30m (s, m, h, d or plain seconds), at least 1s"},
+      {.name = "jwt.refresh_ttl",
+       .kind = Duration(&S::refresh_ttl_seconds, 1),
+       .default_value = "30d",
+       .help = "lifetime of refresh tokens",
+       .doc = "refresh-token lifetime",
+       .expected = "expected a duration such as 30d (s, m, h, d or plain seconds), at least 1s"},
+      {.name = "password.min_length",
+       .kind = Integer(&S::password_min_length, 1, 1024),
+       .default_value = "8",
+       .help = "shortest accepted password, in bytes",
+       .doc = "shortest password, in bytes (the longest is 1024)"},
+      {.name = "threads",
+       .kind = Integer(&S::threads, 1, 256),
+       .default_note = "cores",
+       .help = "I/O threads",
+       .doc = "I/O threads (on a machine where something else keeps a core busy, e.g. a load "
+              "generator, one fewer than cores may serve more: see the README's benchmark "
+              "section)"},
+      {.name = "hash_threads",
+       .kind = Integer(&S::hash_threads, 1, 256),
+       .default_note = "cores",
+       .help = "password-hashing threads",
+       .doc = "argon2id threads (each hash: 19 MiB, ~30 ms)"},
+      {.name = "hash_queue",
+       .kind = Integer(&S::hash_queue, 1, 1000000),
+       .default_note = "64 x hash_threads",
+       .help = "hash jobs waiting beyond which 503 is answered",
+       .doc = "waiting hash jobs beyond which login and registration answer 503"},
+      {.name = "limits.body_bytes",
+       .kind = Bytes(&S::body_bytes, 256, 16 << 20),
+       .default_value = "16384",
+       .help = "largest request body",
+       .doc = "largest body (over: 413)"},
+      {.name = "limits.header_bytes",
+       .kind = Bytes(&S::header_bytes, 1024, 65536),
+       .default_value = "8192",
+       .help = "largest request header block",
+       .doc = "largest request head (request line, fields, CRLFs) plus trailer section (over: "
+              "431, then close)"},
+      {.name = "limits.max_connections",
+       .kind = Integer(&S::max_connections, 1, 1000000),
+       .default_value = "10000",
+       .help = "open connections beyond which new ones are refused",
+       .doc = "open connections beyond which new ones are closed at once"},
+      {.name = "limits.read_timeout",
+       .kind = Duration(&S::read_timeout, 1),
+       .default_value = "10s",
+       .help = "time to receive a whole request once it has begun"},
+      {.name = "limits.idle_timeout",
+       .kind = Duration(&S::idle_timeout, 1),
+       .default_value = "60s",
+       .help = "time a keep-alive connection may sit idle",
+       .doc = "idle keep-alive connections are closed after this"},
+      {.name = "rate_limit.login_per_user",
+       .kind = Rate(&S::login_per_user),
+       .default_value = "10/15m",
+       .help = "failed logins per (username, client address)"},
+      {.name = "rate_limit.login_per_address",
+       .kind = Rate(&S::login_per_address),
+       .default_value = "100/15m",
+       .help = "failed logins per client address"},
+      {.name = "rate_limit.registration_per_address",
+       .kind = Rate(&S::registration_per_address),
+       .default_value = "30/1m",
+       .help = "registrations per client address"},
+      {.name = "rate_limit.refresh_per_user",
+       .kind = Rate(&S::refresh_per_user),
+       .default_value = "120/1m",
+       .help = "token refreshes per user",
+       .doc = "`POST /token/refresh` per user (the refresh token's), counted per instance"},
+      {.name = "rate_limit.revocation_per_user",
+       .kind = Rate(&S::revocation_per_user),
+       .default_value = "60/1m",
+       .help = "revocations (logout, logout all, password change) per user",
+       .doc = "`/logout/access`, `/logout/refresh`, `/logout/all`, `/password` per user (the "
+              "token's), counted per instance"},
+      {.name = "trusted_proxies",
+       .kind = Networks(&S::trusted_proxies),
+       .help = "comma-separated proxies (address or CIDR) whose X-Forwarded-For is believed",
+       .doc = "comma-separated addresses or CIDRs (TOML: a list) whose `X-Forwarded-For` is "
+              "believed"},
+      {.name = "password.deny_list",
+       .kind = Path(&S::password_deny_list),
+       .help = "file of refused passwords, one per line",
+       .doc = "file of refused passwords, one per line, ASCII case ignored"},
+      {.name = "introspection.secret",
+       .kind = Secret(&S::introspection_secret, 16),
+       .help = "Bearer secret for POST /token/introspect (>= 16 bytes); unset: 404",
+       .doc = "the `Authorization: Bearer` secret of `POST /token/introspect`, at least 16 "
+              "bytes; unset: the endpoint answers 404"},
+      {.name = "log.requests",
+       .kind = Boolean(&S::log_requests),
+       .default_value = "false",
+       .help = "log one line per request (method, path, status, time, client)",
+       .doc = "one log line per request"},
+  };
+}
+
+}  // namespace
+
+const std::vector<SettingSpec>& AllSettings() {
+  static const std::vector<SettingSpec> settings = Declare();
+  return settings;
+}
+
+}  // namespace gatehouse::config

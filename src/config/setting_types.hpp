@@ -1,0 +1,45 @@
+// The kinds of value a setting can take, for the declaration in config/setting_table.cpp: each
+// builder gives the type and bounds of a setting and how its text is checked and stored into
+// one field of Settings. A value is refused (apply returns false) without touching the field.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/settings.hpp"
+
+namespace gatehouse::config {
+
+// host:port, the host an IPv6 address in brackets ("[::1]:5000"); the port 1 to 65535.
+SettingKind Address(std::string Settings::*host, uint16_t Settings::*port);
+// Non-empty text without control characters.
+SettingKind Path(std::string Settings::*field);
+SettingKind Url(std::string Settings::*field);
+SettingKind Text(std::string Settings::*field);
+// At least `fewest_bytes` bytes, any bytes.
+SettingKind Secret(std::string Settings::*field, int64_t fewest_bytes);
+// An HS256 key: at least 32 bytes, and not one byte repeated (40 NULs, 32 'a's).
+SettingKind HmacSecret(std::string Settings::*field);
+// Decimal digits only, from `low` to `high`.
+SettingKind Integer(int Settings::*field, int64_t low, int64_t high);
+SettingKind Bytes(size_t Settings::*field, int64_t low, int64_t high);
+// util/duration.hpp's forms, at least `low` seconds.
+SettingKind Duration(int64_t Settings::*seconds, int64_t low);
+SettingKind Duration(std::chrono::seconds Settings::*field, int64_t low);
+// util/duration.hpp's N/duration, or 0 for no limit.
+SettingKind Rate(RateLimit Settings::*field);
+// Exactly "true" or "false".
+SettingKind Boolean(bool Settings::*field);
+// One of util/jws_algorithm.hpp's names, exactly.
+SettingKind Algorithm(JwsAlgorithm Settings::*field);
+// Comma-separated addresses or CIDR networks; spaces around items and empty items ignored.
+SettingKind Networks(std::vector<IpNetwork> Settings::*field);
+
+// A setting's type in words: for --help ("INT"), the docs' type column ("integer, 1–256") or a
+// refusal ("expected a whole number from 1 to 256").
+enum class TypeFacet { kHelp, kDoc, kRefusal };
+std::string DescribeType(const SettingSpec& spec, TypeFacet facet);
+
+}  // namespace gatehouse::config
