@@ -62,7 +62,7 @@ using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
 using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree>;
 using ParamPtr = std::unique_ptr<OSSL_PARAM, ParamFree>;
 
-Error KeyError(std::string why) { return Error{ErrorCode::kBadRequest, "jwk: " + why}; }
+Error KeyError(std::string why) { return Error{ErrorCode::kInvalidKey, "jwk: " + why}; }
 
 const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());

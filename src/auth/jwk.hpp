@@ -34,13 +34,13 @@ class PublicKey {
   // the one algorithm of that type is used), "use" (must be "sig"), "kid" (1 to 256 printable
   // ASCII characters; absent, the thumbprint is the kid). Refuses any private member (d, p, q, dp,
   // dq, qi, oth, k) so private material cannot slip into a key set that is later served as JWKS.
-  // Failure: ErrorCode::kBadRequest with a detail for the log ("jwk: <why>"); treat it as a
+  // Failure: ErrorCode::kInvalidKey with a detail for the log ("jwk: <why>"); treat it as a
   // configuration or storage defect, never show it to a client.
   static Result<std::shared_ptr<const PublicKey>> FromJwk(const nlohmann::json& jwk);
 
   // The public half of an OpenSSL key (private or public), copied out of it, after checking
   // the key fits `algorithm` (Ed25519, P-256, RSA of 2048..8192 bits). Keeps no reference to
-  // `key`. Failure (nullptr, wrong type or size, HS256): kBadRequest. Used by SigningKey.
+  // `key`. Failure (nullptr, wrong type or size, HS256): kInvalidKey. Used by SigningKey.
   static Result<std::shared_ptr<const PublicKey>> FromEvpKey(evp_pkey_st* key, Algorithm algorithm);
 
   ~PublicKey();

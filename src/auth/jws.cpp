@@ -244,7 +244,7 @@ void HmacKeySet::SetKey(std::shared_ptr<const HmacKey> key) { first_ = std::move
 
 Status HmacKeySet::AddKey(std::shared_ptr<const HmacKey> key) {
   if (!key || key->kid().empty()) {
-    return Error{ErrorCode::kBadRequest, "verifier set: no HS256 key with a kid"};
+    return Error{ErrorCode::kInvalidKey, "verifier set: no HS256 key with a kid"};
   }
   const auto existing = by_kid_.find(key->kid());
   if (existing != by_kid_.end()) {

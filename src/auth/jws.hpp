@@ -59,7 +59,7 @@ class HmacKeySet {
  public:
   // The key without kid (replacing any earlier one); nullptr removes it.
   void SetKey(std::shared_ptr<const HmacKey> key);
-  // A key with a kid. Failure: kBadRequest for nullptr or a key without kid, kConflict when
+  // A key with a kid. Failure: kInvalidKey for nullptr or a key without kid, kConflict when
   // another key has that kid.
   Status AddKey(std::shared_ptr<const HmacKey> key);
   bool empty() const { return !first_ && by_kid_.empty(); }

@@ -42,7 +42,7 @@ using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
 
-Error KeyError(std::string why) { return Error{ErrorCode::kBadRequest, "signing key: " + why}; }
+Error KeyError(std::string why) { return Error{ErrorCode::kInvalidKey, "signing key: " + why}; }
 
 [[noreturn]] void Fail(const char* what) {
   ERR_clear_error();
@@ -224,7 +224,7 @@ Status VerifierSet::AddHmacKey(std::shared_ptr<const HmacKey> key) {
 
 Status VerifierSet::AddPublicKey(std::shared_ptr<const PublicKey> key) {
   if (!key || !IsAsymmetric(key->algorithm())) {
-    return Error{ErrorCode::kBadRequest, "verifier set: no asymmetric key"};
+    return Error{ErrorCode::kInvalidKey, "verifier set: no asymmetric key"};
   }
   const auto existing = by_kid_.find(key->kid());
   if (existing != by_kid_.end()) {

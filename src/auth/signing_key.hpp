@@ -26,12 +26,12 @@ class SigningKey {
   // Loads an unencrypted PEM private key (PKCS#8 "PRIVATE KEY", or the traditional
   // "EC PRIVATE KEY" / "RSA PRIVATE KEY") and checks it fits `algorithm`: Ed25519 for EdDSA,
   // EC P-256 for ES256, RSA of 2048..8192 bits for RS256. Never prompts for a passphrase.
-  // Failure (unparsable, encrypted, public-only, wrong type or size, HS256): kBadRequest with a
+  // Failure (unparsable, encrypted, public-only, wrong type or size, HS256): kInvalidKey with a
   // log-only detail ("signing key: <why>"), a configuration error, never for a client.
   static Result<std::unique_ptr<SigningKey>> FromPrivatePem(std::string_view pem,
                                                             Algorithm algorithm);
 
-  // A fresh key: Ed25519, P-256 or RSA 3072. Failure: kBadRequest for HS256; an OpenSSL
+  // A fresh key: Ed25519, P-256 or RSA 3072. Failure: kInvalidKey for HS256; an OpenSSL
   // failure throws std::runtime_error (a broken environment, not input).
   static Result<std::unique_ptr<SigningKey>> Generate(Algorithm algorithm);
 
@@ -83,13 +83,13 @@ class VerifierSet {
  public:
   // The HS256 key without kid (replacing any earlier one); nullptr removes it.
   void SetHmacKey(std::shared_ptr<const HmacKey> key);
-  // An HS256 key with a kid, for tokens naming it. Failure: kBadRequest for nullptr or a key
+  // An HS256 key with a kid, for tokens naming it. Failure: kInvalidKey for nullptr or a key
   // without kid, kConflict when another key has that kid.
   Status AddHmacKey(std::shared_ptr<const HmacKey> key);
 
   // Adds an asymmetric public key under key->kid(). Adding the same key material under the
   // same kid again is a no-op. Failure: kConflict when the kid names different key material,
-  // kBadRequest for nullptr.
+  // kInvalidKey for nullptr.
   Status AddPublicKey(std::shared_ptr<const PublicKey> key);
   // PublicKey::FromJwk then AddPublicKey; fails with their errors.
   Status AddPublicJwk(const nlohmann::json& jwk);

@@ -96,6 +96,7 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
     case ErrorCode::kNotReady:
       return WithRetryAfter(MessageResponse(503, "Storage unavailable"), kRetryAfterSeconds);
     case ErrorCode::kInternal:
+    case ErrorCode::kInvalidKey:  // keys load at start; one reaching a request is a bug
       return MessageResponse(500, "Something went wrong");
   }
   return MessageResponse(500, "Something went wrong");

@@ -38,6 +38,7 @@ enum class ErrorCode {
   kStorageUnavailable,  // the database cannot be reached now (503, retry); detail log-only
   kNotReady,            // GET /readyz: the store does not answer
   kInternal,            // a bug (an exception escaped a job); detail log-only
+  kInvalidKey,          // a key file or JWK that cannot be used (loading keys, never a request)
 };
 
 struct Error {

@@ -655,7 +655,7 @@ TEST(KeyLoading, EcKeyOnOtherCurveRefused) {
   PkeyPtr p384(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
   const auto key = SigningKey::FromPrivatePem(ToPem(p384.get(), true), Algorithm::kES256);
   ASSERT_FALSE(key.ok());
-  EXPECT_EQ(key.error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(key.error().code, ErrorCode::kInvalidKey);
 }
 
 TEST(KeyLoading, ShortRsaKeyRefused) {
@@ -700,7 +700,7 @@ TEST(KeyLoading, JwkWithPrivateMemberRefused) {
   Json jwk = {{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", kEdX}, {"d", kEdD}};
   const auto key = PublicKey::FromJwk(jwk);
   ASSERT_FALSE(key.ok());
-  EXPECT_EQ(key.error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(key.error().code, ErrorCode::kInvalidKey);
 }
 
 TEST(KeyLoading, JwkWithMismatchedAlgRefused) {
