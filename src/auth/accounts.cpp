@@ -52,6 +52,11 @@ Status CheckNewPassword(std::string_view field, std::string_view password,
     return FieldError(field, "Must be at least " + std::to_string(rules.min_length) + " bytes");
   }
   if (Status bounded = CheckMaxPasswordBytes(field, password); !bounded) return bounded;
+  // HTTP bodies refuse NUL bytes when they are decoded; a password typed into the CLI reaches
+  // this check instead, and a password no HTTP client can send would lock its user out.
+  if (password.find('\0') != std::string_view::npos) {
+    return FieldError(field, "must not contain NUL bytes");
+  }
   if (rules.deny_list != nullptr && rules.deny_list->Contains(password)) {
     return FieldError(field, "Too common, choose another");
   }

@@ -84,6 +84,14 @@ def test_user_add_short_password(data_dir):
     assert json.loads(p.stdout) == [], describe(p)
 
 
+def test_password_with_nul_byte_is_refused_by_add_and_passwd(data_dir):
+    # No HTTP client can send a NUL byte in a password (400), so the CLI must not store one.
+    assert_failed(add(data_dir, "nul_user", pw="pass\0word123"), contains="NUL")
+    assert_created(add(data_dir, "nul_user"), "nul_user")
+    assert_failed(run_cli(["user", "passwd", "nul_user", "--password-stdin"], data_dir=data_dir,
+                          input="pass\0word123\n"), contains="NUL")
+
+
 @pytest.mark.parametrize("name", ["a b", "x" * 65, "semi;colon"])
 def test_user_add_bad_username(data_dir, name):
     assert_failed(add(data_dir, name))

@@ -209,6 +209,14 @@ TEST_F(AccountsTest, RegistrationInputRulesAnswerTheFirstProblemAsAFieldError) {
   EXPECT_EQ(Problem(CheckRegistration(Credentials("a.b_c@d+e-f", "long enough"), rules)), "");
 }
 
+// The CLI's passwords are not decoded from an HTTP body, which refuses NUL bytes: the account
+// rules refuse them too, or `user add` would store a password no client can send.
+TEST_F(AccountsTest, ANewPasswordWithANulByteIsRefused) {
+  const std::string with_nul("pass\0word123", 12);
+  EXPECT_EQ(Problem(CheckNewPassword("password", with_nul, Rules())),
+            "password: must not contain NUL bytes");
+}
+
 TEST_F(AccountsTest, LoginInputRulesOnlyBoundTheWork) {
   EXPECT_EQ(Problem(CheckLoginInput(Credentials("any name at all!", "x"))), "");
   EXPECT_EQ(Problem(CheckLoginInput(Credentials("alice", ""))),
