@@ -50,6 +50,9 @@ using Reply = http::Reply;
 // Runs `job` on `pool`; answers 503 at once (and returns false) when the pool's queue is full.
 // A job that throws answers 500 (the exception is a bug, logged, never shown).
 bool RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> job);
+// The same for a job that answers later, through the reply it is given (a durable write that
+// answers when its group commit is on disk, without holding the pool's thread until then).
+bool RunOnPoolAnsweringLater(WorkerPool& pool, Reply reply, std::function<void(Reply)> job);
 
 // The handlers, one per route. Each answers through `reply`, now or later.
 void Registration(const http::Request& request, Services& services, Reply reply);

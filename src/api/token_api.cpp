@@ -8,18 +8,23 @@ namespace gatehouse::api {
 namespace {
 
 // Writes the revocation durably, then makes it visible to the verify path: the 200 goes out
-// only after both, so an acknowledged logout survives a crash.
+// only after both, so an acknowledged logout survives a crash. The write joins the store's group
+// commit (store/group_commit.hpp): the pool's thread is free at once, and the answer goes out
+// from the store's writer thread once the batch holding the write is on disk.
 void Revoke(Services& services, Reply reply, store::Revocation revocation,
             std::string_view failure_message, std::string_view success_message) {
-  RunOnPool(services.store_pool, std::move(reply),
-            [&services, revocation = std::move(revocation), failure = std::string(failure_message),
-             success = std::string(success_message)] {
-              if (Status stored = services.store.AddRevocation(revocation); !stored) {
-                return http::ErrorResponse(stored.error(), failure);
-              }
-              services.revocations.Revoke(revocation.id, revocation.expires_at);
-              return http::MessageResponse(200, success);
+  RunOnPoolAnsweringLater(
+      services.store_pool, std::move(reply),
+      [&services, revocation = std::move(revocation), failure = std::string(failure_message),
+       success = std::string(success_message)](Reply later) {
+        services.store.SubmitRevocation(
+            revocation, [&services, id = revocation.id, expires_at = revocation.expires_at, failure,
+                         success, later = std::move(later)](Status stored) {
+              if (!stored) return later(http::ErrorResponse(stored.error(), failure));
+              services.revocations.Revoke(id, expires_at);
+              later(http::MessageResponse(200, success));
             });
+      });
 }
 
 http::Response NewAccessToken(Services& services, const auth::Claims& claims) {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/group_commit.hpp"
 #include "util/duration.hpp"
 #include "util/result.hpp"
 #include "util/startup_error.hpp"
@@ -138,6 +139,14 @@ class Store {
   // Durable (on disk, fsync'd) when it returns ok. Re-adding an existing id succeeds.
   // Also appends to the revocation feed, in the same transaction.
   Status AddRevocation(const Revocation& revocation);
+  // The same write, answered through `done` (on a store thread, with ok once the revocation is
+  // durable) instead of by blocking: on a group-committing store (SQLite) the calling thread is
+  // free at once and the write waits for its batch's fsync without holding a thread. On other
+  // backends it blocks as AddRevocation does. Call it from worker pools, as any store call.
+  void SubmitRevocation(const Revocation& revocation, WriteDone done);
+  // How many durable writes and transactions the group commit has run (zero on a store
+  // without one): writes / batches is the writes each fsync carried.
+  GroupCommit::Counts DurableWriteCounts() const { return WriteCounts(); }
 
   // Bulk import (gatehouse import-flask): one transaction per call; rows whose username key or
   // revocation id already exists are left exactly as they are, so importing twice changes
@@ -237,6 +246,9 @@ class Store {
   virtual Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) = 0;
   virtual Status Probe() = 0;
   virtual Status InsertRevocation(const Revocation& revocation) = 0;
+  // By default the blocking write, then `done`.
+  virtual void QueueRevocation(const Revocation& revocation, WriteDone done);
+  virtual GroupCommit::Counts WriteCounts() const { return {}; }
   virtual Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) = 0;
   virtual Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) = 0;
   virtual Result<std::vector<Revocation>> SelectRevocations(int64_t now) = 0;

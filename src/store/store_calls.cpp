@@ -113,6 +113,14 @@ Status Store::Ping() { return Probe(); }
 
 Status Store::AddRevocation(const Revocation& revocation) { return InsertRevocation(revocation); }
 
+void Store::SubmitRevocation(const Revocation& revocation, WriteDone done) {
+  QueueRevocation(revocation, std::move(done));
+}
+
+void Store::QueueRevocation(const Revocation& revocation, WriteDone done) {
+  done(InsertRevocation(revocation));
+}
+
 Result<int64_t> Store::ImportUsers(const std::vector<UserRecord>& users) {
   std::vector<KeyedUser> keyed;
   keyed.reserve(users.size());

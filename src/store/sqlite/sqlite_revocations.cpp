@@ -29,24 +29,27 @@ Status SqliteStore::AddRevocationLocked(const Revocation& revocation, std::strin
 }
 
 Status SqliteStore::InsertRevocation(const Revocation& revocation) {
-  return Locked([&]() -> Status {
-    return InTransaction("add revocation",
-                         [&]() { return AddRevocationLocked(revocation, "add revocation"); });
-  });
+  return Committed([&]() { return AddRevocationLocked(revocation, "add revocation"); });
 }
+
+void SqliteStore::QueueRevocation(const Revocation& revocation, WriteDone done) {
+  group_->Submit([this, revocation]() { return AddRevocationLocked(revocation, "add revocation"); },
+                 std::move(done));
+}
+
+GroupCommit::Counts SqliteStore::WriteCounts() const { return group_->counts(); }
 
 Result<int64_t> SqliteStore::InsertNewRevocations(const std::vector<Revocation>& revocations) {
   int64_t inserted = 0;
-  Status done = Locked([&]() -> Status {
-    return InTransaction("import revocations", [&]() -> Status {
-      for (const Revocation& revocation : revocations) {
-        BoundStatement insert = Bind(sqlite::kImportRevocation, revocation.id,
-                                     static_cast<int64_t>(revocation.kind), revocation.expires_at);
-        if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "import revocation");
-        inserted += sqlite3_changes64(db_);
-      }
-      return Ok{};
-    });
+  Status done = Committed([&]() -> Status {
+    inserted = 0;
+    for (const Revocation& revocation : revocations) {
+      BoundStatement insert = Bind(sqlite::kImportRevocation, revocation.id,
+                                   static_cast<int64_t>(revocation.kind), revocation.expires_at);
+      if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "import revocation");
+      inserted += sqlite3_changes64(db_);
+    }
+    return Ok{};
   });
   if (!done) return done.error();
   return inserted;
@@ -60,12 +63,10 @@ Result<std::vector<Revocation>> SqliteStore::SelectRevocations(int64_t now) {
 }
 
 Status SqliteStore::UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) {
-  return Locked([&]() -> Status {
-    return InTransaction("set user revoked-before", [&]() -> Status {
-      BoundStatement upsert = Bind(sqlite::kSetUserRevokedBefore, key, revoked_before);
-      if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
-      return AppendEvent(RevocationEvent::Kind::kUser, key, revoked_before);
-    });
+  return Committed([&]() -> Status {
+    BoundStatement upsert = Bind(sqlite::kSetUserRevokedBefore, key, revoked_before);
+    if (upsert.Step() != SQLITE_DONE) return SqliteFailure(db_, "set user revoked-before");
+    return AppendEvent(RevocationEvent::Kind::kUser, key, revoked_before);
   });
 }
 
@@ -109,24 +110,30 @@ Result<int64_t> SqliteStore::DeleteExpired(Expiring what, int64_t before) {
                             .user_revocations = &sqlite::kPruneUserRevocations,
                             .attempts = nullptr});
   if (statement == nullptr) return 0;  // one process: its attempts are counted in memory
-  return Locked([&]() -> Result<int64_t> {
+  int64_t deleted = 0;
+  Status done = Committed([&]() -> Status {
     BoundStatement prune = Bind(*statement, before);
     if (prune.Step() != SQLITE_DONE) return SqliteFailure(db_, statement->text.name);
-    return static_cast<int64_t>(sqlite3_changes64(db_));
+    deleted = sqlite3_changes64(db_);
+    return Ok{};
   });
+  if (!done) return done.error();
+  return deleted;
 }
 
 std::unique_ptr<FeedWatch> SqliteStore::StartFeedWatch(std::function<void()>) { return nullptr; }
 
 Result<bool> SqliteStore::InsertSigningKey(const StoredKey& key) {
-  return Locked([&]() -> Result<bool> {
+  bool added = false;
+  Status done = Committed([&]() -> Status {
     BoundStatement insert =
         Bind(sqlite::kAddSigningKey, key.kid, key.algorithm, key.material, key.created_at);
     if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "add signing key");
-    const bool added = sqlite3_changes64(db_) != 0;
-    if (Status file = file_.Check(); !file) return file.error();
-    return added;
+    added = sqlite3_changes64(db_) != 0;
+    return Ok{};
   });
+  if (!done) return done.error();
+  return added;
 }
 
 Result<std::vector<StoredKey>> SqliteStore::SelectSigningKeys(std::string_view algorithm) {
@@ -137,7 +144,7 @@ Result<std::vector<StoredKey>> SqliteStore::SelectSigningKeys(std::string_view a
 }
 
 Status SqliteStore::DeleteSigningKey(std::string_view kid) {
-  return Locked([&]() -> Status {
+  return Committed([&]() -> Status {
     BoundStatement remove = Bind(sqlite::kRemoveSigningKey, kid);
     if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove signing key");
     return Ok{};

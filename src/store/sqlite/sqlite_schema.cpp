@@ -216,6 +216,8 @@ Result<std::unique_ptr<Store>> SqliteStore::Open(
   Result<FileIdentity> identity = FileIdentity::Of(path);
   if (!identity) return identity.error();
   store->file_ = std::move(*identity);
+  store->group_ =
+      std::make_unique<GroupCommit>(static_cast<BatchTransaction&>(*store), "gh-sqlite-write");
   return std::unique_ptr<Store>(std::move(store));
 }
 
@@ -239,6 +241,7 @@ Result<int64_t> SqliteStore::ReadSchemaVersion(const std::string& path) {
 SqliteStore::SqliteStore(sqlite3* db) : Store(/*shared=*/false), db_(db) {}
 
 SqliteStore::~SqliteStore() {
+  group_.reset();  // commits what is queued while the connection is still open
   for (const auto& [text, stmt] : prepared_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
 }

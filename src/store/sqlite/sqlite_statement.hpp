@@ -107,11 +107,8 @@ auto SqliteStore::Locked(Body body) -> decltype(body()) {
 }
 
 template <typename Body>
-Status SqliteStore::InTransaction(std::string_view what, Body body) {
-  Status result = sqlite::InImmediateTransaction(db_, what, body);
-  // Committed into a file that is no longer at the path is lost: never acknowledged.
-  if (result) result = file_.Check();
-  return result;
+Status SqliteStore::Committed(Body body) {
+  return group_->Run([&body]() -> Status { return body(); });
 }
 
 }  // namespace gatehouse::store

@@ -1,7 +1,10 @@
 // The SQLite backend of the storage contract (store/store.hpp).
 // One connection in WAL mode with synchronous=FULL: every write is fsync'd before the call
-// returns. Thread safety: all calls are serialised on one mutex, so any method may be called
-// from several threads at once.
+// returns (or its WriteDone runs). Writes are group-committed (store/group_commit.hpp): each
+// runs on the store's writer thread in a savepoint of a transaction shared with the writes that
+// arrived with it, and the batch's one COMMIT (one fsync) makes them all durable.
+// Thread safety: all calls are serialised on one mutex, so any method may be called from
+// several threads at once.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/group_commit.hpp"
 #include "store/sqlite/file_identity.hpp"
 #include "store/statement.hpp"
 #include "store/store.hpp"
@@ -28,7 +32,7 @@ namespace sqlite {
 class BoundStatement;
 }  // namespace sqlite
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, private BatchTransaction {
  public:
   // Opens or creates the database file at `path` and applies pending migrations. The parent
   // directory must exist. Fails with kStorageFailure and a readable detail.
@@ -68,6 +72,8 @@ class SqliteStore final : public Store {
   Status Probe() override;
 
   Status InsertRevocation(const Revocation& revocation) override;
+  void QueueRevocation(const Revocation& revocation, WriteDone done) override;
+  GroupCommit::Counts WriteCounts() const override;
   Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) override;
   Result<std::vector<Revocation>> SelectRevocations(int64_t now) override;
   Status UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) override;
@@ -93,9 +99,20 @@ class SqliteStore final : public Store {
   // Checks the file, then runs `body` with mutex_ held.
   template <typename Body>
   auto Locked(Body body) -> decltype(body());
-  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it fails). Caller holds mutex_.
+  // Every write goes through here: `body` (its statements) runs on the writer thread, with
+  // mutex_ held, in its own savepoint of the batch's transaction; returns once that transaction
+  // is durable. A new kind of write joins the group commit by being written this way.
   template <typename Body>
-  Status InTransaction(std::string_view what, Body body);
+  Status Committed(Body body);
+
+  // BatchTransaction: the steps of one group commit, on the writer thread.
+  void Exclusive(const std::function<void()>& batch) override;
+  Status Begin() override;
+  Status Savepoint() override;
+  Status ReleaseSavepoint() override;
+  bool RollbackToSavepoint() override;
+  Status Commit() override;
+  void Rollback() override;
   Status AppendEvent(RevocationEvent::Kind kind, std::string_view subject, int64_t value);
   // Adds (or extends) a revocation and its feed entry, inside a transaction the caller holds.
   Status AddRevocationLocked(const Revocation& revocation, std::string_view what);
@@ -106,6 +123,8 @@ class SqliteStore final : public Store {
   sqlite3* db_;
   FileIdentity file_;  // the file opened; checked before every call and every acknowledged write
   std::unordered_map<const StatementText*, sqlite3_stmt*> prepared_;
+  // Made once the schema is migrated; stopped first in the destructor, before db_ closes.
+  std::unique_ptr<GroupCommit> group_;
 };
 
 }  // namespace gatehouse::store

@@ -11,11 +11,11 @@ using sqlite::BoundStatement;
 using sqlite::SqliteFailure;
 
 Status SqliteStore::InsertUser(const UserRecord& user, const std::string& key) {
-  return Locked([&]() -> Status {
+  return Committed([&]() -> Status {
     BoundStatement insert =
         Bind(sqlite::kInsertUser, user.username, key, user.password_hash, user.created_at);
     const int rc = insert.Step();
-    if (rc == SQLITE_DONE) return file_.Check();
+    if (rc == SQLITE_DONE) return Ok{};
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
       return Error{ErrorCode::kConflict, "taken"};  // Store::CreateUser says what
     }
@@ -36,25 +36,26 @@ Result<std::optional<UserRecord>> SqliteStore::SelectUser(const std::string& key
 }
 
 Result<bool> SqliteStore::UpdateHash(const std::string& key, std::string_view hash) {
-  return Locked([&]() -> Result<bool> {
+  bool updated = false;
+  Status done = Committed([&]() -> Status {
     BoundStatement update = Bind(sqlite::kUpdatePasswordHash, hash, key);
     if (update.Step() != SQLITE_DONE) return SqliteFailure(db_, "update password hash");
-    if (sqlite3_changes64(db_) == 0) return false;
-    if (Status file = file_.Check(); !file) return file.error();
-    return true;
+    updated = sqlite3_changes64(db_) != 0;
+    return Ok{};
   });
+  if (!done) return done.error();
+  return updated;
 }
 
 Result<std::optional<UserTokensRevoked>> SqliteStore::DeleteUserRevoking(const std::string& key,
                                                                          int64_t revoked_before) {
   std::optional<UserTokensRevoked> revoked;
-  Status done = Locked([&]() -> Status {
-    return InTransaction("remove user", [&]() -> Status {
-      BoundStatement remove = Bind(sqlite::kDeleteUser, key);
-      if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove user");
-      if (sqlite3_changes64(db_) == 0) return Ok{};
-      return RevokeUserLocked(key, revoked_before, revoked.emplace());
-    });
+  Status done = Committed([&]() -> Status {
+    revoked.reset();
+    BoundStatement remove = Bind(sqlite::kDeleteUser, key);
+    if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove user");
+    if (sqlite3_changes64(db_) == 0) return Ok{};
+    return RevokeUserLocked(key, revoked_before, revoked.emplace());
   });
   if (!done) return done.error();
   return revoked;
@@ -64,19 +65,18 @@ Result<std::optional<UserTokensRevoked>> SqliteStore::ChangeHashRevoking(const s
                                                                          std::string_view hash,
                                                                          int64_t revoked_before) {
   std::optional<UserTokensRevoked> revoked;
-  Status done = Locked([&]() -> Status {
-    return InTransaction("change password", [&]() -> Status {
-      int64_t password_version = 0;
-      {
-        BoundStatement update = Bind(sqlite::kChangePassword, hash, key);
-        const int rc = update.Step();
-        if (rc == SQLITE_DONE) return Ok{};  // no such user
-        if (rc != SQLITE_ROW) return SqliteFailure(db_, "change password");
-        password_version = update.Int(0);
-      }
-      revoked.emplace().password_version = password_version;
-      return RevokeUserLocked(key, revoked_before, *revoked);
-    });
+  Status done = Committed([&]() -> Status {
+    revoked.reset();
+    int64_t password_version = 0;
+    {
+      BoundStatement update = Bind(sqlite::kChangePassword, hash, key);
+      const int rc = update.Step();
+      if (rc == SQLITE_DONE) return Ok{};  // no such user
+      if (rc != SQLITE_ROW) return SqliteFailure(db_, "change password");
+      password_version = update.Int(0);
+    }
+    revoked.emplace().password_version = password_version;
+    return RevokeUserLocked(key, revoked_before, *revoked);
   });
   if (!done) return done.error();
   return revoked;
@@ -84,10 +84,9 @@ Result<std::optional<UserTokensRevoked>> SqliteStore::ChangeHashRevoking(const s
 
 Result<UserTokensRevoked> SqliteStore::RevokeUser(const std::string& key, int64_t revoked_before) {
   UserTokensRevoked revoked;
-  Status done = Locked([&]() -> Status {
-    return InTransaction("revoke user tokens", [&]() -> Status {
-      return RevokeUserLocked(key, revoked_before, revoked);
-    });
+  Status done = Committed([&]() -> Status {
+    revoked = UserTokensRevoked{};
+    return RevokeUserLocked(key, revoked_before, revoked);
   });
   if (!done) return done.error();
   return revoked;
@@ -120,14 +119,16 @@ Status SqliteStore::RevokeUserLocked(const std::string& key, int64_t revoked_bef
 
 Result<bool> SqliteStore::InsertSession(const SessionRecord& session, const std::string& key,
                                         int64_t password_version) {
-  return Locked([&]() -> Result<bool> {
+  bool recorded = false;
+  Status done = Committed([&]() -> Status {
     BoundStatement insert = Bind(sqlite::kCreateSession, session.sid, session.created_at,
                                  session.expires_at, key, password_version);
     if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "create session");
-    if (sqlite3_changes64(db_) == 0) return false;
-    if (Status file = file_.Check(); !file) return file.error();
-    return true;
+    recorded = sqlite3_changes64(db_) != 0;
+    return Ok{};
   });
+  if (!done) return done.error();
+  return recorded;
 }
 
 Result<int64_t> SqliteStore::SelectSessionsRecordedSince() {
@@ -147,17 +148,16 @@ Result<std::vector<UserRecord>> SqliteStore::SelectUsers(std::string_view after_
 
 Result<int64_t> SqliteStore::InsertNewUsers(const std::vector<KeyedUser>& users) {
   int64_t inserted = 0;
-  Status done = Locked([&]() -> Status {
-    return InTransaction("import users", [&]() -> Status {
-      for (const KeyedUser& keyed : users) {
-        const UserRecord& user = *keyed.user;
-        BoundStatement insert = Bind(sqlite::kImportUser, user.username, keyed.key,
-                                     user.password_hash, user.created_at);
-        if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "import user");
-        inserted += sqlite3_changes64(db_);
-      }
-      return Ok{};
-    });
+  Status done = Committed([&]() -> Status {
+    inserted = 0;
+    for (const KeyedUser& keyed : users) {
+      const UserRecord& user = *keyed.user;
+      BoundStatement insert =
+          Bind(sqlite::kImportUser, user.username, keyed.key, user.password_hash, user.created_at);
+      if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "import user");
+      inserted += sqlite3_changes64(db_);
+    }
+    return Ok{};
   });
   if (!done) return done.error();
   return inserted;

@@ -1,0 +1,48 @@
+// The SQLite store's group commit (store/group_commit.hpp): the steps of one batch, run on the
+// store's writer thread.
+#include <sqlite3.h>
+
+#include "store/sqlite/sqlite_statement.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace gatehouse::store {
+
+void SqliteStore::Exclusive(const std::function<void()>& batch) {
+  std::lock_guard lock(mutex_);
+  batch();
+}
+
+Status SqliteStore::Begin() {
+  if (Status file = file_.Check(); !file) return file.error();
+  // IMMEDIATE takes the write lock at once, so what a write reads cannot change before it writes.
+  return sqlite::Exec(db_, "BEGIN IMMEDIATE", "begin");
+}
+
+Status SqliteStore::Savepoint() { return sqlite::Exec(db_, "SAVEPOINT write", "savepoint"); }
+
+Status SqliteStore::ReleaseSavepoint() {
+  return sqlite::Exec(db_, "RELEASE write", "release savepoint");
+}
+
+bool SqliteStore::RollbackToSavepoint() {
+  // SQLite ends the whole transaction by itself on some errors (I/O, full disk, out of memory).
+  if (sqlite3_get_autocommit(db_) != 0) return false;
+  const int rolled_back =
+      sqlite3_exec(db_, "ROLLBACK TO write; RELEASE write", nullptr, nullptr, nullptr);
+  return rolled_back == SQLITE_OK && sqlite3_get_autocommit(db_) == 0;
+}
+
+Status SqliteStore::Commit() {
+  // synchronous=FULL: the WAL is fsync'd before COMMIT returns.
+  if (Status committed = sqlite::Exec(db_, "COMMIT", "commit"); !committed) return committed;
+  // Committed into a file that is no longer at the path is lost: never acknowledged.
+  return file_.Check();
+}
+
+void SqliteStore::Rollback() {
+  if (sqlite3_get_autocommit(db_) == 0) {
+    (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
+}  // namespace gatehouse::store
