@@ -20,7 +20,12 @@
 #   BENCH_ONLY         parts after the first (GET /me and refresh vs nginx), comma-separated:
 #                      cores (GET /me and refresh vs nginx again, both servers on as many
 #                      threads as cores), big (1M store), login (login rate and flood), pg
-#                      (refresh and login on PostgreSQL next to SQLite, issue 4); default: all
+#                      (refresh and login on PostgreSQL next to SQLite, issue 4; and
+#                      /logout/access on PostgreSQL next to the raw fsync rate, issue 16),
+#                      durable (/logout/access on SQLite next to the raw fsync rate of its data
+#                      directory's disk, issue 16); default: all
+#   BENCH_LOGOUT_TOKENS_SECONDS  seconds of refreshes collecting the distinct access tokens of
+#                      each /logout/access run (default 2 x BENCH_SECONDS)
 #
 # Every figure goes to $work/results.jsonl with the exact command that produced it;
 # bench/lib/report.py prints the table. Nothing here fails on a timing.
@@ -45,6 +50,7 @@ gatehouse=$build/gatehouse
 seed_store=$build/bench/gatehouse_seed_store
 argon2_rate=$build/bench/gatehouse_argon2_rate
 bare_beast=$build/bench/gatehouse_bare_beast
+fsync_rate=$build/bench/gatehouse_fsync_rate
 # Node's @node-rs/argon2, installed into $build/node by scripts/bench.
 node_rate="NODE_PATH=$build/node/node_modules node bench/node/argon2_rate.mjs"
 
@@ -250,9 +256,23 @@ measure_baselines() {
     "$(wrk_cmd "$3" "http://127.0.0.1:$nginx_port$4" "$5")"
 }
 
+# measure_logout SERIES LABEL PORT ROUND: POST /logout/access, each request with an access token
+# of its own (a revoked one answers 401), collected first by refreshing user0's refresh token
+# (login_tokens) for BENCH_LOGOUT_TOKENS_SECONDS.
+measure_logout() {
+  local tokens=$work/logout-tokens.$3.$4 collect
+  : >"$tokens"
+  collect="BENCH_TOKENS_OUT=$tokens $(wrk_cmd collect_access.lua "http://127.0.0.1:$3/token/refresh" "$work/tokens-$3.refresh" "$connections" "${BENCH_LOGOUT_TOKENS_SECONDS:-$((seconds * 2))}")"
+  bash -c "$collect" >/dev/null 2>&1 || log "collecting tokens failed: $collect"
+  log "$(wc -l <"$tokens") access tokens for $2, round $4"
+  measure "$1" "$2" "$4" \
+    "BENCH_TOKENS=$tokens $(wrk_cmd logout_each.lua "http://127.0.0.1:$3/logout/access")"
+  rm -f "$tokens"
+}
+
 # ---- the run ---------------------------------------------------------------------------------
 
-only=${BENCH_ONLY:-cores,big,login,pg}
+only=${BENCH_ONLY:-cores,big,login,pg,durable}
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -432,6 +452,11 @@ alternate \
   "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$pg_port/token/refresh" "$work/tokens-$pg_port.refresh")" \
   pg.refresh_sqlite "POST /token/refresh gatehouse on SQLite" \
   "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$sq_port/token/refresh" "$work/tokens-$sq_port.refresh")"
+for round in $(seq "$rounds"); do
+  measure_logout pg.logout "POST /logout/access gatehouse on PostgreSQL" "$pg_port" "$round"
+  measure pg.fsync "raw fsync/s, the PostgreSQL data directory's disk" "$round" \
+    "$fsync_rate --dir $pg_dir --seconds $seconds"
+done
 alternate \
   pg.login "POST /login gatehouse on PostgreSQL ($login_users users)" \
   "$(login_wrk_cmd "$pg_port" "$connections" "$seconds")" \
@@ -440,6 +465,21 @@ alternate \
 stop "$pg_pid"
 stop "$sq_pid"
 scripts/pg-cluster destroy "$pg_dir" >/dev/null
+fi
+
+# 5. Issue 16: durable writes. POST /logout/access (each a revocation, on disk before its 200)
+#    against the raw fsync rate of the data directory's disk (bench/fsync_rate.cpp), in the same
+#    rounds: a store paying one fsync per write could not pass 1x.
+if wants durable; then
+start_gatehouse durable
+durable_pid=$gh_pid durable_port=$gh_port
+register_load_user "$durable_port"
+for round in $(seq "$rounds"); do
+  measure_logout durable.logout "POST /logout/access gatehouse (SQLite)" "$durable_port" "$round"
+  measure durable.fsync "raw fsync/s, the data directory's disk" "$round" \
+    "$fsync_rate --dir $work/durable --seconds $seconds"
+done
+stop "$durable_pid"
 fi
 
 sleep 1

@@ -40,6 +40,10 @@ COMPARISONS = [
     # Issue 4: the same server on PostgreSQL and on SQLite (no target: a figure to report).
     ("POST /token/refresh: PostgreSQL / SQLite", "pg.refresh", "pg.refresh_sqlite", None),
     ("POST /login: PostgreSQL / SQLite", "pg.login", "pg.login_sqlite", None),
+    # Issue 16: durable writes against the raw fsync rate of the same disk, same rounds. Group
+    # commit is what lets a write cost less than one fsync.
+    ("POST /logout/access (SQLite) / raw fsync", "durable.logout", "durable.fsync", 10.0),
+    ("POST /logout/access (PostgreSQL) / raw fsync", "pg.logout", "pg.fsync", None),
 ]
 # Extra conditions on one series' median p99 (microseconds).
 P99_LIMITS = {"flood.me_flooded": 10000}

@@ -1,0 +1,14 @@
+-- POST <url> (/logout/access) with a different access token from $BENCH_TOKENS (one a line,
+-- from collect_access.lua) on every request. Run with one wrk thread; once the tokens run out
+-- they repeat, and the repeats answer 401 (counted in non2xx): give enough tokens for the run.
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")
+local tokens = {}
+for line in io.lines(assert(os.getenv("BENCH_TOKENS"), "BENCH_TOKENS unset")) do
+  tokens[#tokens + 1] = line
+end
+assert(#tokens > 0, "no tokens in " .. os.getenv("BENCH_TOKENS"))
+local next_token = 0
+request = function()
+  next_token = next_token % #tokens + 1
+  return wrk.format("POST", nil, { ["Authorization"] = "Bearer " .. tokens[next_token] }, nil)
+end
