@@ -24,17 +24,15 @@ void Me(const http::Request& request, Services& services, Reply reply) {
   auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
 
-  std::string key = store::UsernameKey(claims->sub);
-  if (auto cached = services.users.Get(key)) return reply(MeResponse(*cached));
+  if (auto cached = services.users.Get(claims->sub_key)) return reply(MeResponse(*cached));
   // Not cached (e.g. after a restart): one indexed read, off the I/O thread.
-  RunOnPool(services.store_pool, std::move(reply),
-            [&services, key = std::move(key), sub = claims->sub] {
-              auto user = services.store.FindUser(sub);
-              if (!user) return http::ErrorResponse(user.error());
-              if (!*user) return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
-              services.users.Put(key, (*user)->username, (*user)->created_at);
-              return MeResponse({(*user)->username, (*user)->created_at});
-            });
+  RunOnPool(services.store_pool, std::move(reply), [&services, key = std::move(claims->sub_key)] {
+    auto user = services.store.FindUser(key);
+    if (!user) return http::ErrorResponse(user.error());
+    if (!*user) return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
+    services.users.Put(key, (*user)->username, (*user)->created_at);
+    return MeResponse({(*user)->username, (*user)->created_at});
+  });
 }
 
 }  // namespace gatehouse::api
