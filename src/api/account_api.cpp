@@ -27,12 +27,12 @@ void GiveBack(auth::AbuseLimits& limits, const LoginKeys& keys) {
 // gives every attempt back.
 http::Response LoginJob(const auth::Credentials& credentials, const std::string& address,
                         const LoginKeys& keys, Services& services) {
-  const std::string username_key = store::UsernameKey(credentials.username);
-  const std::vector<SharedAttempt> attempts{
-      LoginPerUserAttempt(services.settings, username_key, address),
-      LoginPerAddressAttempt(services.settings, address)};
+  // The request's one username key: the shared bucket, the store calls and the user cache.
+  const store::UsernameKey key(credentials.username);
+  const std::vector<SharedAttempt> attempts{LoginPerUserAttempt(services.settings, key, address),
+                                            LoginPerAddressAttempt(services.settings, address)};
   if (auto refused = TakeShared(services.store, attempts)) return http::ErrorResponse(*refused);
-  auto session = AccountsOf(services).Login(credentials, username_key);
+  auto session = AccountsOf(services).Login(credentials, key);
   if (!session) return http::ErrorResponse(session.error());
   GiveBack(services.limits, keys);
   GiveBackShared(services.store, attempts);
@@ -73,7 +73,7 @@ void Registration(const http::Request& request, Services& services, Reply reply)
                 TakeShared(services.store, {RegistrationAttempt(services.settings, address)})) {
           return http::ErrorResponse(*refused);
         }
-        auto session = AccountsOf(services).Register(*shared);
+        auto session = AccountsOf(services).Register(*shared, store::UsernameKey(shared->username));
         if (!session) return http::ErrorResponse(session.error());
         return SessionResponse("User " + session->username + " was created", session->tokens);
       });

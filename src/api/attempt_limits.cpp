@@ -40,10 +40,10 @@ std::optional<Error> TakeUserAttempt(auth::RateLimiter& limiter, std::string_vie
   return TooMany(wait, kind);
 }
 
-SharedAttempt LoginPerUserAttempt(const config::Settings& settings, std::string_view username_key,
+SharedAttempt LoginPerUserAttempt(const config::Settings& settings, const store::UsernameKey& key,
                                   std::string_view address) {
   return Attempt(obs::RateLimitKind::kLoginPerUser, settings.login_per_user, "login_per_user",
-                 address, username_key);
+                 address, key.str());
 }
 
 SharedAttempt LoginPerAddressAttempt(const config::Settings& settings, std::string_view address) {

@@ -34,8 +34,7 @@ struct SharedAttempt {
   RateLimit limit;
   std::string key;
 };
-// `username_key` is store::UsernameKey(username), computed once by the caller.
-SharedAttempt LoginPerUserAttempt(const config::Settings& settings, std::string_view username_key,
+SharedAttempt LoginPerUserAttempt(const config::Settings& settings, const store::UsernameKey& key,
                                   std::string_view address);
 SharedAttempt LoginPerAddressAttempt(const config::Settings& settings, std::string_view address);
 SharedAttempt RegistrationAttempt(const config::Settings& settings, std::string_view address);

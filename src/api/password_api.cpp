@@ -11,12 +11,12 @@ namespace {
 
 // On the hash pool: the shared count first (several instances), then the change; a success
 // gives the attempt back.
-http::Response ChangePasswordJob(const auth::PasswordChange& change, const std::string& address,
-                                 const auth::LimiterKey& limiter_key, Services& services) {
-  const std::vector<SharedAttempt> attempts{
-      LoginPerUserAttempt(services.settings, store::UsernameKey(change.username), address)};
+http::Response ChangePasswordJob(const auth::PasswordChange& change, const store::UsernameKey& key,
+                                 const std::string& address, const auth::LimiterKey& limiter_key,
+                                 Services& services) {
+  const std::vector<SharedAttempt> attempts{LoginPerUserAttempt(services.settings, key, address)};
   if (auto refused = TakeShared(services.store, attempts)) return http::ErrorResponse(*refused);
-  auto session = AccountsOf(services).ChangePassword(change);
+  auto session = AccountsOf(services).ChangePassword(change, key);
   if (!session) return http::ErrorResponse(session.error());
   services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
   GiveBackShared(services.store, attempts);
@@ -47,10 +47,11 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
     return reply(http::ErrorResponse(TooMany(wait, obs::RateLimitKind::kLoginPerUser)));
   }
   auto shared = std::make_shared<auth::PasswordChange>(std::move(*change));
-  RunOnPool(services.hash_pool, std::move(reply),
-            [shared, &services, limiter_key, address = request.client_address] {
-              return ChangePasswordJob(*shared, address, limiter_key, services);
-            });
+  RunOnPool(
+      services.hash_pool, std::move(reply),
+      [shared, &services, limiter_key, key = claims->sub_key, address = request.client_address] {
+        return ChangePasswordJob(*shared, key, address, limiter_key, services);
+      });
 }
 
 void LogoutAll(const http::Request& request, Services& services, Reply reply) {
@@ -60,8 +61,8 @@ void LogoutAll(const http::Request& request, Services& services, Reply reply) {
                                      obs::RateLimitKind::kRevocationPerUser)) {
     return reply(http::ErrorResponse(*refused));
   }
-  RunOnPool(services.store_pool, std::move(reply), [&services, username = claims->sub] {
-    if (Status revoked = AccountsOf(services).RevokeEveryToken(username); !revoked) {
+  RunOnPool(services.store_pool, std::move(reply), [&services, key = claims->sub_key] {
+    if (Status revoked = AccountsOf(services).RevokeEveryToken(key); !revoked) {
       return http::ErrorResponse(revoked.error(), "Logout all went wrong");
     }
     return http::MessageResponse(200, "All tokens have been revoked");

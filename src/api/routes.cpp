@@ -1,10 +1,13 @@
 #include "api/routes.hpp"
 
 #include <array>
+#include <ctime>
 
 #include "http/error_response.hpp"
 #include "obs/logging.hpp"
 #include "obs/metrics.hpp"
+#include "util/clock.hpp"
+#include "util/json_writer.hpp"
 
 namespace gatehouse::api {
 namespace {
@@ -71,6 +74,36 @@ void Routes::Serve(std::size_t route, const http::Request& request, Reply reply)
     obs::Error("handler failed", {{"route", entry.path}, {"error", e.what()}});
     return reply(http::MessageResponse(500, "Something went wrong"));
   }
+}
+
+// GET /me, the smallest protected resource: its handler beside the table, so that its trace
+// reads route -> handler -> token check in one file.
+namespace {
+
+http::Response MeResponse(const store::UserCache::Entry& user) {
+  http::Response response;
+  response.body = JsonObjectWriter()
+                      .Add("username", user.username)
+                      .Add("created_at", Rfc3339(user.created_at))
+                      .Finish();
+  return response;
+}
+
+}  // namespace
+
+void Me(const http::Request& request, Services& services, Reply reply) {
+  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
+  if (!claims) return reply(http::ErrorResponse(claims.error()));
+
+  if (auto cached = services.users.Get(claims->sub_key)) return reply(MeResponse(*cached));
+  // Not cached (e.g. after a restart): one indexed read, off the I/O thread.
+  RunOnPool(services.store_pool, std::move(reply), [&services, key = std::move(claims->sub_key)] {
+    auto user = services.store.FindUser(key);
+    if (!user) return http::ErrorResponse(user.error());
+    if (!*user) return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
+    services.users.Put(key, (*user)->username, (*user)->created_at);
+    return MeResponse({(*user)->username, (*user)->created_at});
+  });
 }
 
 }  // namespace gatehouse::api

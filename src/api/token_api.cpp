@@ -79,7 +79,7 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
   // Several instances: a logout on another one may not have reached this one's memory yet, so
   // the database itself is asked (off the I/O thread) before a refresh token mints anything.
   RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
-    auto revoked = services.store.IsRevoked(claims.jti, claims.sid, claims.sub, claims.iat);
+    auto revoked = services.store.IsRevoked(claims.jti, claims.sid, claims.sub_key, claims.iat);
     if (!revoked) return http::ErrorResponse(revoked.error());
     if (*revoked) return http::ErrorResponse(Error{ErrorCode::kTokenRevoked, {}});
     return NewAccessToken(services, claims);

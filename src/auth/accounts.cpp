@@ -88,14 +88,13 @@ Status CheckPasswordChange(const PasswordChange& change, const PasswordRules& ru
 Accounts::Accounts(store::Store& store, PasswordRules rules, std::optional<LiveTokens> live)
     : store_(store), rules_(rules), live_(std::move(live)) {}
 
-Result<store::UserRecord> Accounts::Create(const Credentials& credentials) {
-  if (Status valid = CheckNewUsername(credentials.username); !valid) return valid.error();
-  if (Status valid = CheckNewPassword("password", credentials.password, rules_); !valid) {
-    return valid.error();
-  }
-  // Checking first spares an argon2id run for a taken name; the unique key in the store still
-  // decides races between concurrent registrations.
-  auto existing = store_.FindUser(credentials.username);
+Result<store::UserRecord> Accounts::Create(const Credentials& credentials,
+                                           const store::UsernameKey& key) {
+  // Kept on purpose, though the unique key in the store decides alone (and still decides races
+  // between concurrent registrations): one indexed read spares an argon2id run (tens of ms of
+  // a hash thread) for a taken name, so re-registering a known name is no cheap way to keep
+  // the hash pool busy. A free name pays the read (well under a millisecond) on top of the hash.
+  auto existing = store_.FindUser(key);
   if (!existing) return existing.error();
   Error taken(ErrorCode::kUsernameTaken, "username taken");
   taken.field = credentials.username;
@@ -103,65 +102,67 @@ Result<store::UserRecord> Accounts::Create(const Credentials& credentials) {
   auto hash = HashPassword(credentials.password);
   if (!hash) return hash.error();
   store::UserRecord user{credentials.username, std::move(*hash), Now()};
-  if (Status created = store_.CreateUser(user); !created) {
+  if (Status created = store_.CreateUser(user, key); !created) {
     if (created.error().code == ErrorCode::kConflict) return taken;
     return created.error();
   }
   return user;
 }
 
-Result<OpenedSession> Accounts::Register(const Credentials& credentials) {
-  auto user = Create(credentials);
+Result<OpenedSession> Accounts::Register(const Credentials& credentials,
+                                         const store::UsernameKey& key) {
+  auto user = Create(credentials, key);
   if (!user) return user.error();
-  auto tokens = OpenSession(*user);
+  auto tokens = OpenSession(*user, key);
   if (!tokens) return tokens.error();
-  Live().users.Put(store::UsernameKey(user->username), user->username, user->created_at);
+  Live().users.Put(key, user->username, user->created_at);
   return OpenedSession{std::move(user->username), std::move(*tokens)};
 }
 
 Result<OpenedSession> Accounts::Login(const Credentials& credentials,
-                                      std::string_view username_key) {
-  auto user = VerifiedUser(credentials.username, credentials.password);
+                                      const store::UsernameKey& key) {
+  auto user = VerifiedUser(key, credentials.password);
   if (!user) return user.error();
-  if (NeedsRehash(user->password_hash)) UpgradeHash(*user, credentials.password);
-  auto tokens = OpenSession(*user);
+  if (NeedsRehash(user->password_hash)) UpgradeHash(key, credentials.password);
+  auto tokens = OpenSession(*user, key);
   // The password checked above was changed (or the user removed) meanwhile: no session.
   if (!tokens && tokens.error().code == ErrorCode::kConflict) {
     return Error{ErrorCode::kWrongCredentials, {}};
   }
   if (!tokens) return tokens.error();
-  Live().users.Put(username_key, user->username, user->created_at);
+  Live().users.Put(key, user->username, user->created_at);
   return OpenedSession{std::move(user->username), std::move(*tokens)};
 }
 
-Result<OpenedSession> Accounts::ChangePassword(const PasswordChange& change) {
-  auto user = VerifiedUser(change.username, change.old_password);
+Result<OpenedSession> Accounts::ChangePassword(const PasswordChange& change,
+                                               const store::UsernameKey& key) {
+  auto user = VerifiedUser(key, change.old_password);
   if (!user) return user.error();
-  auto revoked = ReplacePassword(change.username, change.new_password);
+  auto revoked = ReplacePassword(key, change.new_password);
   if (!revoked) return revoked.error();
   user->password_version = revoked->password_version;
-  auto tokens = OpenSession(*user);
+  auto tokens = OpenSession(*user, key);
   if (!tokens) return tokens.error();
   return OpenedSession{std::move(user->username), std::move(*tokens)};
 }
 
-Status Accounts::SetPassword(std::string_view username, std::string_view password) {
+Status Accounts::SetPassword(const store::UsernameKey& key, std::string_view password) {
   if (Status valid = CheckNewPassword("password", password, rules_); !valid) return valid;
-  auto revoked = ReplacePassword(username, password);
+  auto revoked = ReplacePassword(key, password);
   if (!revoked) return revoked.error();
   return Ok{};
 }
 
-Status Accounts::RevokeEveryToken(std::string_view username) {
+Status Accounts::RevokeEveryToken(const store::UsernameKey& key) {
   // Tokens of earlier seconds fall to the time; those of this second to their session's sid.
-  auto revoked = store_.RevokeUserTokens(username, Now());
+  auto revoked = store_.RevokeUserTokens(key, Now());
   if (!revoked) return revoked.error();
   ApplyRevoked(*revoked);
   return Ok{};
 }
 
-Status Accounts::Remove(std::string_view username) {
-  auto removed = store_.RemoveUser(username, Now());
+Status Accounts::Remove(const store::UsernameKey& key) {
+  auto removed = store_.RemoveUser(key, Now());
   if (!removed) return removed.error();
   ApplyRevoked(*removed);
   if (live_) live_->users.Erase(removed->user.username_key);
@@ -170,9 +171,9 @@ Status Accounts::Remove(std::string_view username) {
 
 int64_t Accounts::Now() const { return live_ ? live_->tokens.Now() : UnixNow(); }
 
-Result<store::UserRecord> Accounts::VerifiedUser(std::string_view username,
+Result<store::UserRecord> Accounts::VerifiedUser(const store::UsernameKey& key,
                                                  std::string_view password) {
-  auto user = store_.FindUser(username);
+  auto user = store_.FindUser(key);
   if (!user) return user.error();
   // An unknown user costs the same argon2id run as a wrong password: no enumeration by timing.
   const bool matches =
@@ -181,13 +182,13 @@ Result<store::UserRecord> Accounts::VerifiedUser(std::string_view username,
   return std::move(**user);
 }
 
-Result<store::UserTokensRevoked> Accounts::ReplacePassword(std::string_view username,
+Result<store::UserTokensRevoked> Accounts::ReplacePassword(const store::UsernameKey& key,
                                                            std::string_view password) {
   auto hash = HashPassword(password);
   if (!hash) return hash.error();
   // The new hash and the revocation of every token are one transaction: no moment exists
   // where the new password works and an old token is still good, or the reverse.
-  auto revoked = store_.ChangePassword(username, *hash, Now());
+  auto revoked = store_.ChangePassword(key, *hash, Now());
   if (!revoked) return revoked.error();
   ApplyRevoked(*revoked);
   return revoked;
@@ -195,17 +196,18 @@ Result<store::UserTokensRevoked> Accounts::ReplacePassword(std::string_view user
 
 // A legacy (Flask pbkdf2) or weaker hash is replaced while the plain password is at hand. A
 // failure here costs nothing but the upgrade: the login itself has succeeded.
-void Accounts::UpgradeHash(const store::UserRecord& user, std::string_view password) {
+void Accounts::UpgradeHash(const store::UsernameKey& key, std::string_view password) {
   auto hash = HashPassword(password);
-  Status updated = hash ? store_.UpdatePasswordHash(user.username, *hash) : Status(hash.error());
+  Status updated = hash ? store_.UpdatePasswordHash(key, *hash) : Status(hash.error());
   if (!updated) obs::Warn("upgrading a password hash failed", {{"error", updated.error().detail}});
 }
 
 // The session is recorded before its first token exists, and only while the password read
 // with `user` is still current (kConflict otherwise): see the top of accounts.hpp.
-Result<TokenPair> Accounts::OpenSession(const store::UserRecord& user) {
+Result<TokenPair> Accounts::OpenSession(const store::UserRecord& user,
+                                        const store::UsernameKey& key) {
   const store::SessionRecord session = Live().tokens.NewSession(user.username);
-  if (Status recorded = store_.CreateSession(session, user.password_version); !recorded) {
+  if (Status recorded = store_.CreateSession(session, key, user.password_version); !recorded) {
     return recorded.error();
   }
   return Live().tokens.IssuePair(session);

@@ -85,32 +85,38 @@ class Accounts {
   // must not be used, and revocations reach running servers through the store's feed.
   Accounts(store::Store& store, PasswordRules rules, std::optional<LiveTokens> live);
 
-  // Applies the new-account rules, hashes, stores. kUsernameTaken when the name (ASCII case
-  // ignored) exists.
-  Result<store::UserRecord> Create(const Credentials& credentials);
+  // Where a call takes a store::UsernameKey, it is the one the caller made for this request
+  // from the same username (for its rate-limit buckets, or the token's subject): the account
+  // module never computes a second one.
+
+  // Hashes and stores. `credentials` must have passed CheckRegistration (the handler checks
+  // on the I/O thread, the CLI before reading the password): the rules are not run twice.
+  // kUsernameTaken when the name (ASCII case ignored) exists.
+  Result<store::UserRecord> Create(const Credentials& credentials, const store::UsernameKey& key);
   // Create, then the account's first session.
-  Result<OpenedSession> Register(const Credentials& credentials);
+  Result<OpenedSession> Register(const Credentials& credentials, const store::UsernameKey& key);
   // One answer, kWrongCredentials, for an unknown user, a wrong password, and a password
-  // changed while this login checked it. `username_key` is store::UsernameKey(username),
-  // which the caller has already computed for its rate-limit keys.
-  Result<OpenedSession> Login(const Credentials& credentials, std::string_view username_key);
+  // changed while this login checked it.
+  Result<OpenedSession> Login(const Credentials& credentials, const store::UsernameKey& key);
   // Checks the old password, then replaces it and revokes every token of the user, then
-  // opens a new session for the caller.
-  Result<OpenedSession> ChangePassword(const PasswordChange& change);
+  // opens a new session for the caller. `key` is the token subject's.
+  Result<OpenedSession> ChangePassword(const PasswordChange& change, const store::UsernameKey& key);
   // The administrator's password change (no old password): rules, then replace and revoke.
-  Status SetPassword(std::string_view username, std::string_view password);
+  Status SetPassword(const store::UsernameKey& key, std::string_view password);
   // Logout everywhere: durable, then visible here; other instances follow the store's feed.
-  Status RevokeEveryToken(std::string_view username);
+  Status RevokeEveryToken(const store::UsernameKey& key);
   // Removes the user and revokes every token of it. kNotFound when there is no such user.
-  Status Remove(std::string_view username);
+  Status Remove(const store::UsernameKey& key);
+
+  const PasswordRules& rules() const { return rules_; }
 
  private:
   int64_t Now() const;
-  Result<store::UserRecord> VerifiedUser(std::string_view username, std::string_view password);
-  Result<store::UserTokensRevoked> ReplacePassword(std::string_view username,
+  Result<store::UserRecord> VerifiedUser(const store::UsernameKey& key, std::string_view password);
+  Result<store::UserTokensRevoked> ReplacePassword(const store::UsernameKey& key,
                                                    std::string_view password);
-  void UpgradeHash(const store::UserRecord& user, std::string_view password);
-  Result<TokenPair> OpenSession(const store::UserRecord& user);
+  void UpgradeHash(const store::UsernameKey& key, std::string_view password);
+  Result<TokenPair> OpenSession(const store::UserRecord& user, const store::UsernameKey& key);
   void ApplyRevoked(const store::UserTokensRevoked& revoked);
   LiveTokens& Live();
 

@@ -284,9 +284,10 @@ Result<Claims> TokenService::Check(std::string_view token,
     return *expected == TokenType::kRefresh ? ErrorCode::kNeedRefreshToken
                                             : ErrorCode::kNeedAccessToken;
   }
+  claims->sub_key = store::UsernameKey(claims->sub);
   if (revocations_.IsRevoked(claims->jti) ||
       (!claims->sid.empty() && revocations_.IsRevoked(claims->sid)) ||
-      IsBeforeUserCut(*claims, revocations_.UserRevokedBefore(store::UsernameKey(claims->sub)))) {
+      IsBeforeUserCut(*claims, revocations_.UserRevokedBefore(claims->sub_key.str()))) {
     return ErrorCode::kTokenRevoked;
   }
   // Cut off from the other writers' revocations: a token revoked elsewhere would pass here.

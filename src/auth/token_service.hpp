@@ -27,6 +27,9 @@ struct Claims {
   std::string sid;  // empty for tokens minted elsewhere (Flask) that carry none
   int64_t iat = 0;
   int64_t exp = 0;
+  // UsernameKey(sub), made once by the verification (its user revocation check needs it) so
+  // that the handler's store, cache and limiter calls reuse it.
+  store::UsernameKey sub_key;
 };
 
 struct TokenPair {

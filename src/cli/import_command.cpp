@@ -45,7 +45,7 @@ Result<CaseCollisions> FindCaseCollisions(const std::string& path) {
   auto names = store::ReadFlaskCaseCollisions(path);
   if (!names) return names.error();
   CaseCollisions groups;
-  for (auto& name : *names) groups[store::UsernameKey(name)].push_back(std::move(name));
+  for (auto& name : *names) groups[store::UsernameKey(name).str()].push_back(std::move(name));
   for (const auto& [key, group] : groups) {
     std::cerr << "not imported:";
     for (std::size_t i = 0; i < group.size(); ++i) {
@@ -61,11 +61,12 @@ Result<CaseCollisions> FindCaseCollisions(const std::string& path) {
 Status ReportExistingCollisions(store::Store& store, const std::vector<store::UserRecord>& records,
                                 Tally& tally) {
   for (const auto& record : records) {
-    auto found = store.FindUser(record.username);
+    store::UsernameKey key(record.username);
+    auto found = store.FindUser(key);
     if (!found) return Status(found.error());
     if (!*found || (*found)->username == record.username) continue;
     ++tally.held_back;
-    tally.held_back_keys.insert(store::UsernameKey(record.username));
+    tally.held_back_keys.insert(key.str());
     std::cerr << "not imported: " << Shown(record.username)
               << ": differs only in case from the existing account " << Shown((*found)->username)
               << kCollisionHelp;
@@ -94,7 +95,7 @@ Status ImportUsers(store::Store& store, const std::string& path, int64_t total,
   return store::ReadFlaskUsers(path, kBatch, [&](const std::vector<store::FlaskUser>& batch) {
     std::vector<store::UserRecord> records;
     for (const auto& user : batch) {
-      if (std::string key = store::UsernameKey(user.username); collisions.count(key) != 0) {
+      if (std::string key = store::UsernameKey(user.username).str(); collisions.count(key) != 0) {
         ++tally.held_back;
         tally.held_back_keys.insert(std::move(key));
         continue;

@@ -90,7 +90,11 @@ int UserAdd(const config::Settings& settings, const UserOptions& options) {
   if (!store || !auth::InitCrypto()) return 1;
   return WithNewPassword(
       settings, *store, options, [&](auth::Accounts& accounts, const std::string& password) {
-        auto created = accounts.Create(auth::Credentials(options.username, password));
+        // The username passed its rules above, before the store opened.
+        Status rules = auth::CheckNewPassword("password", password, accounts.rules());
+        if (!rules) return Failure(rules.error().detail);
+        auto created = accounts.Create(auth::Credentials(options.username, password),
+                                       store::UsernameKey(options.username));
         if (!created && created.error().code == ErrorCode::kUsernameTaken) {
           return Failure("user " + options.username + " already exists");
         }
@@ -116,7 +120,7 @@ int UserList(const config::Settings& settings, const UserOptions& options) {
       }
     }
     if (page->size() < static_cast<std::size_t>(kListPage)) break;
-    after = store::UsernameKey(page->back().username);
+    after = store::UsernameKey(page->back().username).str();
   }
   if (options.json) std::cout << listed.dump() << "\n";
   return 0;
@@ -127,7 +131,8 @@ int UserRemove(const config::Settings& settings, const UserOptions& options) {
   if (!store) return 1;
   // Every token of the account is revoked with it (those of this second by their session);
   // running servers learn of it from the revocation feed within a second.
-  Status removed = auth::Accounts(*store, {}, std::nullopt).Remove(options.username);
+  Status removed =
+      auth::Accounts(*store, {}, std::nullopt).Remove(store::UsernameKey(options.username));
   if (!removed && removed.error().code == ErrorCode::kNotFound) {
     return Failure("no user " + options.username);
   }
@@ -139,14 +144,15 @@ int UserRemove(const config::Settings& settings, const UserOptions& options) {
 int UserPasswd(const config::Settings& settings, const UserOptions& options) {
   auto store = OpenStoreOrReport(settings);
   if (!store || !auth::InitCrypto()) return 1;
-  auto user = store->FindUser(options.username);
+  const store::UsernameKey key(options.username);
+  auto user = store->FindUser(key);
   if (!user) return Failure(user.error().detail);
   if (!*user) return Failure("no user " + options.username);
   return WithNewPassword(
       settings, *store, options, [&](auth::Accounts& accounts, const std::string& password) {
         // As with POST /password: the new hash and the revocation of every token are one
         // transaction.
-        if (Status changed = accounts.SetPassword(options.username, password); !changed) {
+        if (Status changed = accounts.SetPassword(key, password); !changed) {
           return Failure(changed.error().detail);
         }
         std::cout << "changed the password of " << (*user)->username << " and revoked its tokens\n";

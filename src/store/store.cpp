@@ -1,17 +1,16 @@
 #include "store/store.hpp"
 
-#include <algorithm>
+#include <atomic>
 
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "util/ascii.hpp"
 
 namespace gatehouse::store {
 namespace {
 
 constexpr std::string_view kSchemeSeparator = "://";
 constexpr std::size_t kMaxEchoedSchemeLength = 32;
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Spelled out rather than std::isalnum so the answer does not depend on the locale.
 bool IsSchemeChar(char c) {
@@ -39,7 +38,7 @@ Result<std::unique_ptr<Store>> OpenStore(
     return StorageError("expected a URL of the form sqlite://<path> or postgresql://...");
   }
   // Schemes are case-insensitive (RFC 3986 section 3.1).
-  const std::string scheme = UsernameKey(std::string_view(database_url).substr(0, separator));
+  const std::string scheme = AsciiLower(std::string_view(database_url).substr(0, separator));
   if (scheme == "postgresql" || scheme == "postgres") {
     return PostgresStore::Open(database_url, options.pool_size);
   }
@@ -60,7 +59,7 @@ Result<std::unique_ptr<Store>> OpenStore(
 StartupStatus CheckDatabaseUrl(const std::string& database_url) {
   const std::size_t separator = database_url.find(kSchemeSeparator);
   const std::string scheme =
-      separator == std::string::npos ? "" : UsernameKey(database_url.substr(0, separator));
+      separator == std::string::npos ? "" : AsciiLower(database_url.substr(0, separator));
   if (scheme == "postgresql" || scheme == "postgres") return CheckPostgresUrl(database_url);
   if (scheme == "sqlite" && database_url.size() > separator + kSchemeSeparator.size()) {
     return Ok{};
@@ -69,10 +68,14 @@ StartupStatus CheckDatabaseUrl(const std::string& database_url) {
                       "expected sqlite://<path> or postgresql://user:password@host:port/db"};
 }
 
-std::string UsernameKey(std::string_view username) {
-  std::string key(username);
-  std::transform(key.begin(), key.end(), key.begin(), AsciiLower);
-  return key;
+namespace {
+std::atomic<uint64_t> key_computations{0};
+}  // namespace
+
+UsernameKey::UsernameKey(std::string_view username) : key_(AsciiLower(username)) {
+  key_computations.fetch_add(1, std::memory_order_relaxed);
 }
+
+uint64_t UsernameKey::Computations() { return key_computations.load(std::memory_order_relaxed); }
 
 }  // namespace gatehouse::store

@@ -22,6 +22,25 @@
 
 namespace gatehouse::store {
 
+// The uniqueness key of a username: its ASCII letters lower-cased ("Alice" and "ALICE" are one
+// user; "Ärger" and "ärger" are two). A request makes it once, from the username as given, and
+// hands it to every store call, cache and limiter that needs it: no layer below recomputes it.
+// The explicit constructor is the only way to compute one, and it counts (Computations), so a
+// test can hold a request to exactly one.
+class UsernameKey {
+ public:
+  UsernameKey() = default;  // the empty key (no computation)
+  explicit UsernameKey(std::string_view username);
+  const std::string& str() const { return key_; }
+  friend bool operator==(const UsernameKey&, const UsernameKey&) = default;
+  // Keys computed by this process so far (a relaxed counter: one uncontended-in-practice
+  // atomic add per computation; read by tests only).
+  static uint64_t Computations();
+
+ private:
+  std::string key_;
+};
+
 struct UserRecord {
   std::string username;       // as first given
   std::string password_hash;  // PHC string ($argon2id$...) or legacy $pbkdf2-sha256$...
@@ -99,31 +118,35 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Fails with kConflict when the username is taken (ignoring ASCII case).
-  Status CreateUser(const UserRecord& user);
+  // The calls about one user take its UsernameKey, made once by the caller per request.
+
+  // Fails with kConflict when the username is taken (ignoring ASCII case). `key` is
+  // UsernameKey(user.username).
+  Status CreateUser(const UserRecord& user, const UsernameKey& key);
   // nullopt when there is no such user (ASCII case ignored).
-  Result<std::optional<UserRecord>> FindUser(std::string_view username);
+  Result<std::optional<UserRecord>> FindUser(const UsernameKey& key);
   // Replaces the hash of the same password (a re-hash to current parameters): the password
   // version stays. A new password goes through ChangePassword. kNotFound when there is no user.
-  Status UpdatePasswordHash(std::string_view username, std::string_view hash);
+  Status UpdatePasswordHash(const UsernameKey& key, std::string_view hash);
 
   // Removes the user and, in the same transaction, revokes every token of the user as
   // RevokeUserTokens does. kNotFound when there is no such user.
-  Result<UserTokensRevoked> RemoveUser(std::string_view username, int64_t revoked_before);
+  Result<UserTokensRevoked> RemoveUser(const UsernameKey& key, int64_t revoked_before);
 
   // Records a session of an existing user, but only while the user's password version is
   // still `password_version`: kConflict when it changed (or the user was removed) since the
   // caller read it. Ordered against ChangePassword and RemoveUser: a session recorded first is
-  // ended by them, a session recorded after them fails here.
-  Status CreateSession(const SessionRecord& session, int64_t password_version);
+  // ended by them, a session recorded after them fails here. `key` is the session's user's.
+  Status CreateSession(const SessionRecord& session, const UsernameKey& key,
+                       int64_t password_version);
   // In one transaction: every token of the user issued before `revoked_before` is refused, and
   // every recorded session of the user is revoked by its sid (which covers its tokens issued
   // in the second of `revoked_before` too) and forgotten. Durable when it returns ok; appends
   // each to the revocation feed.
-  Result<UserTokensRevoked> RevokeUserTokens(std::string_view username, int64_t revoked_before);
+  Result<UserTokensRevoked> RevokeUserTokens(const UsernameKey& key, int64_t revoked_before);
   // In one transaction: stores the new hash, raises the password version, and revokes every
   // token of the user as RevokeUserTokens does. kNotFound when there is no such user.
-  Result<UserTokensRevoked> ChangePassword(std::string_view username, std::string_view hash,
+  Result<UserTokensRevoked> ChangePassword(const UsernameKey& key, std::string_view hash,
                                            int64_t revoked_before);
   // Deletes sessions whose refresh token expired at or before `now`; returns how many went.
   Result<int64_t> PruneSessions(int64_t now);
@@ -180,7 +203,7 @@ class Store {
   // Asks the database itself whether a token is revoked: its jti or sid, or its user's
   // revoked-before time after `issued_at`. For the refresh path on a shared database, where
   // another instance's revocation may not have reached this one's memory yet.
-  Result<bool> IsRevoked(std::string_view jti, std::string_view sid, std::string_view username,
+  Result<bool> IsRevoked(std::string_view jti, std::string_view sid, const UsernameKey& key,
                          int64_t issued_at);
 
   // Calls `on_new_events` (on a thread of the store's) whenever another process may have
@@ -222,9 +245,9 @@ class Store {
 
  private:
   // The backend's half (the non-virtual interface idiom): the calls above normalise every
-  // username to its key once (`key` below is always UsernameKey's), turn "no such row" answers
-  // into the contract's errors, and apply the rules both backends share; a hook only reads or
-  // writes rows, and fails only as the contract's failures say (kStorageUnavailable,
+  // username to its key (`key` below is always a UsernameKey's, made by the caller), turn "no such
+  // row" answers into the contract's errors, and apply the rules both backends share; a hook only
+  // reads or writes rows, and fails only as the contract's failures say (kStorageUnavailable,
   // kStorageFailure; kConflict where noted).
   virtual Status InsertUser(const UserRecord& user,
                             const std::string& key) = 0;  // kConflict: taken
@@ -286,8 +309,5 @@ Result<std::unique_ptr<Store>> OpenStore(
 // PostgreSQL a URI that libpq parses, a numeric port and a known sslmode. The detail says what
 // is wrong and never repeats the URL (it may hold a password). Fails with kBadSetting.
 StartupStatus CheckDatabaseUrl(const std::string& database_url);
-
-// Lower-cases ASCII letters: the uniqueness key of a username.
-std::string UsernameKey(std::string_view username);
 
 }  // namespace gatehouse::store

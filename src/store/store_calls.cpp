@@ -56,31 +56,32 @@ const Statement<int64_t>* PruneStatement(Expiring what, const PruneStatements& s
   return nullptr;
 }
 
-Status Store::CreateUser(const UserRecord& user) {
-  Status done = InsertUser(user, UsernameKey(user.username));
+Status Store::CreateUser(const UserRecord& user, const UsernameKey& key) {
+  Status done = InsertUser(user, key.str());
   if (!done && done.error().code == ErrorCode::kConflict) {
     return StorageError(ErrorCode::kConflict, "create user", "username is taken");
   }
   return done;
 }
 
-Result<std::optional<UserRecord>> Store::FindUser(std::string_view username) {
-  return SelectUser(UsernameKey(username));
+Result<std::optional<UserRecord>> Store::FindUser(const UsernameKey& key) {
+  return SelectUser(key.str());
 }
 
-Status Store::UpdatePasswordHash(std::string_view username, std::string_view hash) {
-  Result<bool> updated = UpdateHash(UsernameKey(username), hash);
+Status Store::UpdatePasswordHash(const UsernameKey& key, std::string_view hash) {
+  Result<bool> updated = UpdateHash(key.str(), hash);
   if (!updated) return updated.error();
   if (!*updated) return NoSuchUser("update password hash");
   return Ok{};
 }
 
-Result<UserTokensRevoked> Store::RemoveUser(std::string_view username, int64_t revoked_before) {
-  return FoundOrNotFound(DeleteUserRevoking(UsernameKey(username), revoked_before), "remove user");
+Result<UserTokensRevoked> Store::RemoveUser(const UsernameKey& key, int64_t revoked_before) {
+  return FoundOrNotFound(DeleteUserRevoking(key.str(), revoked_before), "remove user");
 }
 
-Status Store::CreateSession(const SessionRecord& session, int64_t password_version) {
-  Result<bool> recorded = InsertSession(session, UsernameKey(session.username), password_version);
+Status Store::CreateSession(const SessionRecord& session, const UsernameKey& key,
+                            int64_t password_version) {
+  Result<bool> recorded = InsertSession(session, key.str(), password_version);
   if (!recorded) return recorded.error();
   if (!*recorded) {
     return StorageError(ErrorCode::kConflict, "create session", "the password changed");
@@ -88,15 +89,13 @@ Status Store::CreateSession(const SessionRecord& session, int64_t password_versi
   return Ok{};
 }
 
-Result<UserTokensRevoked> Store::RevokeUserTokens(std::string_view username,
-                                                  int64_t revoked_before) {
-  return RevokeUser(UsernameKey(username), revoked_before);
+Result<UserTokensRevoked> Store::RevokeUserTokens(const UsernameKey& key, int64_t revoked_before) {
+  return RevokeUser(key.str(), revoked_before);
 }
 
-Result<UserTokensRevoked> Store::ChangePassword(std::string_view username, std::string_view hash,
+Result<UserTokensRevoked> Store::ChangePassword(const UsernameKey& key, std::string_view hash,
                                                 int64_t revoked_before) {
-  return FoundOrNotFound(ChangeHashRevoking(UsernameKey(username), hash, revoked_before),
-                         "change password");
+  return FoundOrNotFound(ChangeHashRevoking(key.str(), hash, revoked_before), "change password");
 }
 
 Result<int64_t> Store::PruneSessions(int64_t now) {
@@ -125,7 +124,7 @@ Result<int64_t> Store::ImportUsers(const std::vector<UserRecord>& users) {
   std::vector<KeyedUser> keyed;
   keyed.reserve(users.size());
   for (const UserRecord& user : users)
-    keyed.push_back(KeyedUser{UsernameKey(user.username), &user});
+    keyed.push_back(KeyedUser{UsernameKey(user.username).str(), &user});
   return InsertNewUsers(keyed);
 }
 
@@ -143,7 +142,8 @@ Result<int64_t> Store::PruneRevocations(int64_t now) {
 
 Status Store::SetUserRevokedBefore(const UserRevocation& revocation) {
   // Normalised again so a caller passing the username as typed still hits the same row.
-  return UpsertUserRevokedBefore(UsernameKey(revocation.username_key), revocation.revoked_before);
+  return UpsertUserRevokedBefore(UsernameKey(revocation.username_key).str(),
+                                 revocation.revoked_before);
 }
 
 Result<std::vector<UserRevocation>> Store::LoadUserRevocations() { return SelectUserRevocations(); }
@@ -162,9 +162,9 @@ Result<int64_t> Store::PruneUserRevocations(int64_t before) {
   return DeleteExpired(Expiring::kUserRevocations, before);
 }
 
-Result<bool> Store::IsRevoked(std::string_view jti, std::string_view sid, std::string_view username,
+Result<bool> Store::IsRevoked(std::string_view jti, std::string_view sid, const UsernameKey& key,
                               int64_t issued_at) {
-  return SelectRevoked(jti, sid, UsernameKey(username), issued_at);
+  return SelectRevoked(jti, sid, key.str(), issued_at);
 }
 
 std::unique_ptr<FeedWatch> Store::WatchRevocationFeed(std::function<void()> on_new_events) {

@@ -2,18 +2,18 @@
 
 namespace gatehouse::store {
 
-void UserCache::Put(std::string_view username_key, std::string_view username, int64_t created_at) {
-  Shard& shard = ShardFor(username_key);
+void UserCache::Put(const UsernameKey& key, std::string_view username, int64_t created_at) {
+  Shard& shard = ShardFor(key.str());
   std::lock_guard lock(shard.mutex);
   // Crude but bounded: a cache miss only costs one indexed read on the store pool.
   if (shard.entries.size() >= kMaxEntriesPerShard) shard.entries.clear();
-  shard.entries[std::string(username_key)] = Entry{std::string(username), created_at};
+  shard.entries[key.str()] = Entry{std::string(username), created_at};
 }
 
-std::optional<UserCache::Entry> UserCache::Get(std::string_view username_key) const {
-  Shard& shard = ShardFor(username_key);
+std::optional<UserCache::Entry> UserCache::Get(const UsernameKey& key) const {
+  Shard& shard = ShardFor(key.str());
   std::lock_guard lock(shard.mutex);
-  const auto it = shard.entries.find(std::string(username_key));
+  const auto it = shard.entries.find(key.str());
   if (it == shard.entries.end()) return std::nullopt;
   return it->second;
 }

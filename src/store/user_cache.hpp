@@ -11,6 +11,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "store/store.hpp"
+
 namespace gatehouse::store {
 
 class UserCache {
@@ -18,12 +20,13 @@ class UserCache {
   // Entries beyond this are dropped (a whole shard at a time) rather than grown without bound.
   static constexpr std::size_t kMaxEntriesPerShard = 16384;
 
-  void Put(std::string_view username_key, std::string_view username, int64_t created_at);
+  void Put(const UsernameKey& key, std::string_view username, int64_t created_at);
   struct Entry {
     std::string username;
     int64_t created_at = 0;
   };
-  std::optional<Entry> Get(std::string_view username_key) const;
+  std::optional<Entry> Get(const UsernameKey& key) const;
+  // A stored key (a removal's, or one from the revocation feed): nothing is computed.
   void Erase(std::string_view username_key);
 
  private:

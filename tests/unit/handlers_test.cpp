@@ -87,5 +87,24 @@ TEST_F(HandlersTest, LoginWithTheRightPasswordAnswersTokens) {
   EXPECT_EQ(world_.Get("/me", "Bearer " + JsonField(login.body, "access_token")).status, 200u);
 }
 
+// Each request makes its username key once (store::UsernameKey counts every computation):
+// before, a login made 3 (4 with a hash upgrade) and /me 2. A second computation anywhere on
+// the path (handler, account module, store, cache, token check) makes these fail.
+TEST_F(HandlersTest, EachRequestComputesTheUsernameKeyOnce) {
+  const auto at_start = store::UsernameKey::Computations();
+  const auto bearer = RegisterAlice();
+  EXPECT_EQ(store::UsernameKey::Computations() - at_start, 1u) << "registration";
+
+  const auto before_login = store::UsernameKey::Computations();
+  const auto login =
+      world_.Post("/login", R"({"username": "ALICE", "password": "correct horse 42"})");
+  ASSERT_EQ(login.status, 200u) << login.body;
+  EXPECT_EQ(store::UsernameKey::Computations() - before_login, 1u) << "login";
+
+  const auto before_me = store::UsernameKey::Computations();
+  ASSERT_EQ(world_.Get("/me", bearer).status, 200u);
+  EXPECT_EQ(store::UsernameKey::Computations() - before_me, 1u) << "/me";
+}
+
 }  // namespace
 }  // namespace gatehouse

@@ -146,9 +146,9 @@ TEST(CheckDatabaseUrlTest, RefusesMalformedUrlsWithoutEchoingThePassword) {
 }
 
 TEST(UsernameKeyTest, LowerCasesAsciiLettersOnly) {
-  EXPECT_EQ(UsernameKey("AbC-Z_09"), "abc-z_09");
-  EXPECT_EQ(UsernameKey("\xC3\x84rger"), "\xC3\x84rger");  // "Ärger": UTF-8 bytes untouched
-  EXPECT_EQ(UsernameKey(""), "");
+  EXPECT_EQ(UsernameKey("AbC-Z_09").str(), "abc-z_09");
+  EXPECT_EQ(UsernameKey("\xC3\x84rger").str(), "\xC3\x84rger");  // "Ärger": UTF-8 bytes untouched
+  EXPECT_EQ(UsernameKey("").str(), "");
 }
 
 }  // namespace

@@ -85,6 +85,11 @@ UserRecord MakeUser(std::string username, std::string hash = "$argon2id$v=19$m=1
   return UserRecord{std::move(username), std::move(hash), created_at};
 }
 
+// The store takes the key its caller made once per request; these tests make it here.
+Status CreateUser(Store& store, const UserRecord& user) {
+  return store.CreateUser(user, UsernameKey(user.username));
+}
+
 // Runs body(i) for i in [0, kThreads) on as many threads, released at once; returns when all
 // have finished.
 void RunTogether(const std::function<void(int)>& body) {
@@ -107,7 +112,7 @@ void ExpectExactlyOneCreateWins(const std::function<Store&(int)>& store_of,
   std::atomic<int> succeeded{0};
   std::atomic<int> conflicted{0};
   RunTogether([&](int i) {
-    Status created = store_of(i).CreateUser(user_of(i));
+    Status created = CreateUser(store_of(i), user_of(i));
     if (created) {
       ++succeeded;
     } else if (created.error().code == ErrorCode::kConflict) {
@@ -262,9 +267,9 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
 // --- users ---------------------------------------------------------------------------------
 
 TEST_P(StoreContractTest, CreateThenFindReturnsTheStoredRecord) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("alice", "$argon2id$hash-a")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("alice", "$argon2id$hash-a")));
 
-  Result<std::optional<UserRecord>> found = store_->FindUser("alice");
+  Result<std::optional<UserRecord>> found = store_->FindUser(UsernameKey("alice"));
   ASSERT_TRUE(found) << Why(found);
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->username, "alice");
@@ -273,17 +278,17 @@ TEST_P(StoreContractTest, CreateThenFindReturnsTheStoredRecord) {
 }
 
 TEST_P(StoreContractTest, FindOfUnknownUserReturnsNullopt) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("alice")));
-  Result<std::optional<UserRecord>> found = store_->FindUser("nobody");
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("alice")));
+  Result<std::optional<UserRecord>> found = store_->FindUser(UsernameKey("nobody"));
   ASSERT_TRUE(found) << Why(found);
   EXPECT_FALSE(found->has_value());
 }
 
 TEST_P(StoreContractTest, FindIgnoresCaseAndReturnsTheNameAsFirstGiven) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("Alice")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Alice")));
 
   for (const char* spelling : {"alice", "ALICE", "aLiCe", "Alice"}) {
-    Result<std::optional<UserRecord>> found = store_->FindUser(spelling);
+    Result<std::optional<UserRecord>> found = store_->FindUser(UsernameKey(spelling));
     ASSERT_TRUE(found) << Why(found);
     ASSERT_TRUE(found->has_value()) << spelling;
     EXPECT_EQ((*found)->username, "Alice");
@@ -291,13 +296,13 @@ TEST_P(StoreContractTest, FindIgnoresCaseAndReturnsTheNameAsFirstGiven) {
 }
 
 TEST_P(StoreContractTest, CreatingTheSameUsernameInAnotherCaseConflicts) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("alice", "$argon2id$first")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("alice", "$argon2id$first")));
 
-  Status second = store_->CreateUser(MakeUser("ALICE", "$argon2id$second"));
+  Status second = CreateUser(*store_, MakeUser("ALICE", "$argon2id$second"));
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().code, ErrorCode::kConflict);
   EXPECT_EQ(second.error().detail.find("$argon2id$"), std::string::npos) << second.error().detail;
-  Result<std::optional<UserRecord>> found = store_->FindUser("alice");
+  Result<std::optional<UserRecord>> found = store_->FindUser(UsernameKey("alice"));
   ASSERT_TRUE(found) << Why(found);
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->username, "alice");
@@ -306,11 +311,11 @@ TEST_P(StoreContractTest, CreatingTheSameUsernameInAnotherCaseConflicts) {
 
 // Only ASCII letters are folded (UsernameKey): "Ärger" and "ärger" are two users.
 TEST_P(StoreContractTest, NonAsciiLettersAreNotFoldedInTheUsernameKey) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("\xC3\x84rger", "$argon2id$upper")));     // "Ärger"
-  Status second = store_->CreateUser(MakeUser("\xC3\xA4rger", "$argon2id$lower"));  // "ärger"
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("\xC3\x84rger", "$argon2id$upper")));     // "Ärger"
+  Status second = CreateUser(*store_, MakeUser("\xC3\xA4rger", "$argon2id$lower"));  // "ärger"
   ASSERT_TRUE(second) << Why(second);
 
-  Result<std::optional<UserRecord>> found = store_->FindUser("\xC3\xA4RGER");
+  Result<std::optional<UserRecord>> found = store_->FindUser(UsernameKey("\xC3\xA4RGER"));
   ASSERT_TRUE(found) << Why(found);
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->username, "\xC3\xA4rger");
@@ -323,7 +328,7 @@ TEST_P(StoreContractTest, ConcurrentCreatesOfOneUsernameLetExactlyOneSucceed) {
     const std::string name = "bob" + std::to_string(round);
     ExpectExactlyOneCreateWins(
         [&](int) -> Store& { return *store_; },
-        [&](int i) { return MakeUser(i % 2 == 0 ? name : UsernameKey(name)); }, name);
+        [&](int i) { return MakeUser(i % 2 == 0 ? name : UsernameKey(name).str()); }, name);
   }
 }
 
@@ -341,61 +346,61 @@ TEST_P(StoreContractTest, ConcurrentCreatesThroughTwoStoresLetExactlyOneSucceed)
 }
 
 TEST_P(StoreContractTest, UpdatePasswordHashReplacesTheHash) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("carol", "$pbkdf2-sha256$old")));
-  ASSERT_TRUE(store_->CreateUser(MakeUser("dave", "$argon2id$dave")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("carol", "$pbkdf2-sha256$old")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("dave", "$argon2id$dave")));
 
-  Status updated = store_->UpdatePasswordHash("CAROL", "$argon2id$new");
+  Status updated = store_->UpdatePasswordHash(UsernameKey("CAROL"), "$argon2id$new");
   ASSERT_TRUE(updated) << Why(updated);
-  Result<std::optional<UserRecord>> found = store_->FindUser("carol");
+  Result<std::optional<UserRecord>> found = store_->FindUser(UsernameKey("carol"));
   ASSERT_TRUE(found) << Why(found);
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->password_hash, "$argon2id$new");
   EXPECT_EQ((*found)->username, "carol");
   EXPECT_EQ((*found)->created_at, 1700000000);
-  EXPECT_EQ(store_->FindUser("dave")->value().password_hash, "$argon2id$dave");
+  EXPECT_EQ(store_->FindUser(UsernameKey("dave"))->value().password_hash, "$argon2id$dave");
 }
 
 TEST_P(StoreContractTest, UpdatePasswordHashOfUnknownUserIsNotFound) {
-  Status updated = store_->UpdatePasswordHash("ghost", "$argon2id$secret");
+  Status updated = store_->UpdatePasswordHash(UsernameKey("ghost"), "$argon2id$secret");
   ASSERT_FALSE(updated);
   EXPECT_EQ(updated.error().code, ErrorCode::kNotFound);
   EXPECT_EQ(updated.error().detail.find("secret"), std::string::npos) << updated.error().detail;
 }
 
 TEST_P(StoreContractTest, RemoveUserDeletesOnlyThatUser) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("Erin")));
-  ASSERT_TRUE(store_->CreateUser(MakeUser("frank")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Erin")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("frank")));
 
-  auto removed = store_->RemoveUser("ERIN", 5000);
+  auto removed = store_->RemoveUser(UsernameKey("ERIN"), 5000);
   ASSERT_TRUE(removed) << Why(removed);
-  Result<std::optional<UserRecord>> erin = store_->FindUser("erin");
+  Result<std::optional<UserRecord>> erin = store_->FindUser(UsernameKey("erin"));
   ASSERT_TRUE(erin) << Why(erin);
   EXPECT_FALSE(erin->has_value());
-  Result<std::optional<UserRecord>> frank = store_->FindUser("frank");
+  Result<std::optional<UserRecord>> frank = store_->FindUser(UsernameKey("frank"));
   ASSERT_TRUE(frank) << Why(frank);
   EXPECT_TRUE(frank->has_value());
 }
 
 TEST_P(StoreContractTest, RemoveUserSetsTheUsersRevokedBefore) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("Erin")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Erin")));
 
-  ASSERT_TRUE(store_->RemoveUser("Erin", 5000));
+  ASSERT_TRUE(store_->RemoveUser(UsernameKey("Erin"), 5000));
   Result<std::vector<UserRevocation>> loaded = store_->LoadUserRevocations();
   ASSERT_TRUE(loaded) << Why(loaded);
   EXPECT_EQ(ByUser(*loaded), (std::map<std::string, int64_t>{{"erin", 5000}}));
 }
 
 TEST_P(StoreContractTest, RemoveUserAppendsAUserEventToTheFeed) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("Erin")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Erin")));
 
-  ASSERT_TRUE(store_->RemoveUser("Erin", 5000));
+  ASSERT_TRUE(store_->RemoveUser(UsernameKey("Erin"), 5000));
   EXPECT_EQ(Describe(AllEvents()), (std::vector<std::string>{"user erin 5000"}));
 }
 
 TEST_P(StoreContractTest, RemoveUserOfUnknownUserIsNotFoundAndRevokesNothing) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("frank")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("frank")));
 
-  auto removed = store_->RemoveUser("ghost", 5000);
+  auto removed = store_->RemoveUser(UsernameKey("ghost"), 5000);
   ASSERT_FALSE(removed);
   EXPECT_EQ(removed.error().code, ErrorCode::kNotFound);
   Result<std::vector<UserRevocation>> loaded = store_->LoadUserRevocations();
@@ -407,18 +412,18 @@ TEST_P(StoreContractTest, RemoveUserOfUnknownUserIsNotFoundAndRevokesNothing) {
 }
 
 TEST_P(StoreContractTest, RemovedUsernameCanBeCreatedAgain) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("Erin", "$argon2id$old")));
-  ASSERT_TRUE(store_->RemoveUser("erin", 5000));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Erin", "$argon2id$old")));
+  ASSERT_TRUE(store_->RemoveUser(UsernameKey("erin"), 5000));
 
-  Status created = store_->CreateUser(MakeUser("ERIN", "$argon2id$new"));
+  Status created = CreateUser(*store_, MakeUser("ERIN", "$argon2id$new"));
   ASSERT_TRUE(created) << Why(created);
-  EXPECT_EQ(store_->FindUser("erin")->value().username, "ERIN");
-  EXPECT_EQ(store_->FindUser("erin")->value().password_hash, "$argon2id$new");
+  EXPECT_EQ(store_->FindUser(UsernameKey("erin"))->value().username, "ERIN");
+  EXPECT_EQ(store_->FindUser(UsernameKey("erin"))->value().password_hash, "$argon2id$new");
 }
 
 TEST_P(StoreContractTest, ListUsersPagesInKeyOrderAfterTheGivenKey) {
   for (const char* name : {"dave", "Carol", "alice", "Bob", "erin"}) {
-    ASSERT_TRUE(store_->CreateUser(MakeUser(name)));
+    ASSERT_TRUE(CreateUser(*store_, MakeUser(name)));
   }
 
   Result<std::vector<UserRecord>> first = store_->ListUsers("", 2);
@@ -439,9 +444,9 @@ TEST_P(StoreContractTest, ListUsersPagesInKeyOrderAfterTheGivenKey) {
 // paging one by one visits every user exactly once.
 TEST_P(StoreContractTest, ListUsersPagingVisitsEveryUserOnceInByteOrderOfTheKey) {
   const std::vector<std::string> names = {"b10", "A.b", "a_b", "a-b", "AB", "b2", "B1", "a b"};
-  for (const std::string& name : names) ASSERT_TRUE(store_->CreateUser(MakeUser(name)));
+  for (const std::string& name : names) ASSERT_TRUE(CreateUser(*store_, MakeUser(name)));
   std::vector<std::string> expected_keys;
-  for (const std::string& name : names) expected_keys.push_back(UsernameKey(name));
+  for (const std::string& name : names) expected_keys.push_back(UsernameKey(name).str());
   std::sort(expected_keys.begin(), expected_keys.end());
 
   std::vector<std::string> keys;
@@ -451,15 +456,15 @@ TEST_P(StoreContractTest, ListUsersPagingVisitsEveryUserOnceInByteOrderOfTheKey)
     ASSERT_TRUE(users) << Why(users);
     if (users->empty()) break;
     ASSERT_EQ(users->size(), 1u);
-    after = UsernameKey(users->front().username);
+    after = UsernameKey(users->front().username).str();
     keys.push_back(after);
   }
   EXPECT_EQ(keys, expected_keys);
 }
 
 TEST_P(StoreContractTest, ListUsersLeavesOutPasswordHashes) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("alice", "$argon2id$secret-a", 1700000001)));
-  ASSERT_TRUE(store_->CreateUser(MakeUser("Bob", "$argon2id$secret-b", 1700000002)));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("alice", "$argon2id$secret-a", 1700000001)));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Bob", "$argon2id$secret-b", 1700000002)));
 
   Result<std::vector<UserRecord>> users = store_->ListUsers("", 10);
   ASSERT_TRUE(users) << Why(users);
@@ -475,7 +480,7 @@ TEST_P(StoreContractTest, ListUsersLeavesOutPasswordHashes) {
 // --- import --------------------------------------------------------------------------------
 
 TEST_P(StoreContractTest, ImportUsersCountsNewRowsAndLeavesExistingOnesAsTheyAre) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("alice", "$argon2id$kept", 1600000000)));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("alice", "$argon2id$kept", 1600000000)));
 
   Result<int64_t> imported =
       store_->ImportUsers({MakeUser("ALICE", "$pbkdf2-sha256$imported", 1500000000),
@@ -484,13 +489,13 @@ TEST_P(StoreContractTest, ImportUsersCountsNewRowsAndLeavesExistingOnesAsTheyAre
   ASSERT_TRUE(imported) << Why(imported);
   EXPECT_EQ(*imported, 2);
 
-  Result<std::optional<UserRecord>> alice = store_->FindUser("alice");
+  Result<std::optional<UserRecord>> alice = store_->FindUser(UsernameKey("alice"));
   ASSERT_TRUE(alice) << Why(alice);
   ASSERT_TRUE(alice->has_value());
   EXPECT_EQ((*alice)->username, "alice");
   EXPECT_EQ((*alice)->password_hash, "$argon2id$kept");
   EXPECT_EQ((*alice)->created_at, 1600000000);
-  Result<std::optional<UserRecord>> bob = store_->FindUser("bob");
+  Result<std::optional<UserRecord>> bob = store_->FindUser(UsernameKey("bob"));
   ASSERT_TRUE(bob) << Why(bob);
   ASSERT_TRUE(bob->has_value());
   EXPECT_EQ((*bob)->username, "Bob");
@@ -519,7 +524,7 @@ TEST_P(StoreContractTest, ImportUsersWithOneKeyTwiceInOneCallKeepsTheFirst) {
       {MakeUser("Bob", "$pbkdf2-sha256$first"), MakeUser("bob", "$pbkdf2-sha256$second")});
   ASSERT_TRUE(imported) << Why(imported);
   EXPECT_EQ(*imported, 1);
-  Result<std::optional<UserRecord>> bob = store_->FindUser("bob");
+  Result<std::optional<UserRecord>> bob = store_->FindUser(UsernameKey("bob"));
   ASSERT_TRUE(bob) << Why(bob);
   ASSERT_TRUE(bob->has_value());
   EXPECT_EQ((*bob)->username, "Bob");
@@ -717,11 +722,11 @@ TEST_P(StoreContractTest, LatestRevocationEventIsZeroWhenTheFeedIsEmpty) {
 }
 
 TEST_P(StoreContractTest, FeedHoldsTokenSessionAndUserEventsInAppendOrder) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("Grace")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Grace")));
   ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
   ASSERT_TRUE(store_->AddRevocation({"sid-1", RevocationKind::kSession, 3000}));
   ASSERT_TRUE(store_->SetUserRevokedBefore({"Dave", 50}));
-  ASSERT_TRUE(store_->RemoveUser("GRACE", 60));
+  ASSERT_TRUE(store_->RemoveUser(UsernameKey("GRACE"), 60));
 
   std::vector<RevocationEvent> events = AllEvents();
   EXPECT_EQ(Describe(events), (std::vector<std::string>{"token jti-1 2000", "session sid-1 3000",
@@ -844,7 +849,7 @@ TEST_P(StoreContractTest, ConcurrentAppendsEachGetOneDistinctNumberGrowingPerWri
 TEST_P(StoreContractTest, IsRevokedFindsARevokedJti) {
   ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
 
-  Result<bool> revoked = store_->IsRevoked("jti-1", "sid-other", "alice", 100);
+  Result<bool> revoked = store_->IsRevoked("jti-1", "sid-other", UsernameKey("alice"), 100);
   ASSERT_TRUE(revoked) << Why(revoked);
   EXPECT_TRUE(*revoked);
 }
@@ -852,7 +857,7 @@ TEST_P(StoreContractTest, IsRevokedFindsARevokedJti) {
 TEST_P(StoreContractTest, IsRevokedFindsARevokedSid) {
   ASSERT_TRUE(store_->AddRevocation({"sid-1", RevocationKind::kSession, 2000}));
 
-  Result<bool> revoked = store_->IsRevoked("jti-other", "sid-1", "alice", 100);
+  Result<bool> revoked = store_->IsRevoked("jti-other", "sid-1", UsernameKey("alice"), 100);
   ASSERT_TRUE(revoked) << Why(revoked);
   EXPECT_TRUE(*revoked);
 }
@@ -860,7 +865,7 @@ TEST_P(StoreContractTest, IsRevokedFindsARevokedSid) {
 TEST_P(StoreContractTest, IsRevokedWhenTheUsersRevokedBeforeIsAfterIssuedAt) {
   ASSERT_TRUE(store_->SetUserRevokedBefore({"alice", 1000}));
 
-  Result<bool> revoked = store_->IsRevoked("jti-1", "sid-1", "ALICE", 999);
+  Result<bool> revoked = store_->IsRevoked("jti-1", "sid-1", UsernameKey("ALICE"), 999);
   ASSERT_TRUE(revoked) << Why(revoked);
   EXPECT_TRUE(*revoked);
 }
@@ -868,10 +873,10 @@ TEST_P(StoreContractTest, IsRevokedWhenTheUsersRevokedBeforeIsAfterIssuedAt) {
 TEST_P(StoreContractTest, IsNotRevokedWhenIssuedAtOrAfterTheUsersRevokedBefore) {
   ASSERT_TRUE(store_->SetUserRevokedBefore({"alice", 1000}));
 
-  Result<bool> at = store_->IsRevoked("jti-1", "sid-1", "alice", 1000);
+  Result<bool> at = store_->IsRevoked("jti-1", "sid-1", UsernameKey("alice"), 1000);
   ASSERT_TRUE(at) << Why(at);
   EXPECT_FALSE(*at);
-  Result<bool> after = store_->IsRevoked("jti-1", "sid-1", "alice", 1001);
+  Result<bool> after = store_->IsRevoked("jti-1", "sid-1", UsernameKey("alice"), 1001);
   ASSERT_TRUE(after) << Why(after);
   EXPECT_FALSE(*after);
 }
@@ -879,10 +884,10 @@ TEST_P(StoreContractTest, IsNotRevokedWhenIssuedAtOrAfterTheUsersRevokedBefore) 
 TEST_P(StoreContractTest, IsRevokedWithoutSidWhenIssuedInTheSecondOfTheUsersRevokedBefore) {
   ASSERT_TRUE(store_->SetUserRevokedBefore({"alice", 1000}));
 
-  Result<bool> at = store_->IsRevoked("jti-1", "", "alice", 1000);
+  Result<bool> at = store_->IsRevoked("jti-1", "", UsernameKey("alice"), 1000);
   ASSERT_TRUE(at) << Why(at);
   EXPECT_TRUE(*at);
-  Result<bool> after = store_->IsRevoked("jti-1", "", "alice", 1001);
+  Result<bool> after = store_->IsRevoked("jti-1", "", UsernameKey("alice"), 1001);
   ASSERT_TRUE(after) << Why(after);
   EXPECT_FALSE(*after);
 }
@@ -892,7 +897,7 @@ TEST_P(StoreContractTest, IsRevokedIsFalseForUnknownIdsAndUsers) {
   ASSERT_TRUE(store_->AddRevocation({"sid-1", RevocationKind::kSession, 2000}));
   ASSERT_TRUE(store_->SetUserRevokedBefore({"alice", 1000}));
 
-  Result<bool> revoked = store_->IsRevoked("jti-2", "", "bob", 1);
+  Result<bool> revoked = store_->IsRevoked("jti-2", "", UsernameKey("bob"), 1);
   ASSERT_TRUE(revoked) << Why(revoked);
   EXPECT_FALSE(*revoked);
 }
@@ -1011,7 +1016,7 @@ TEST_P(StoreContractTest, PingIsOk) {
 }
 
 TEST_P(StoreContractTest, DataPersistsAcrossCloseAndReopen) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("Grace", "$argon2id$g")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Grace", "$argon2id$g")));
   ASSERT_TRUE(store_->AddRevocation({"jti-9", RevocationKind::kToken, 9000}));
   ASSERT_TRUE(store_->SetUserRevokedBefore({"grace", 42}));
   ASSERT_TRUE(store_->AddSigningKey({"kid-1", "EdDSA", kPem, 100}));
@@ -1019,7 +1024,7 @@ TEST_P(StoreContractTest, DataPersistsAcrossCloseAndReopen) {
 
   store_ = OpenDatabase();
   ASSERT_TRUE(store_);
-  Result<std::optional<UserRecord>> found = store_->FindUser("grace");
+  Result<std::optional<UserRecord>> found = store_->FindUser(UsernameKey("grace"));
   ASSERT_TRUE(found) << Why(found);
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->username, "Grace");
@@ -1041,14 +1046,14 @@ TEST_P(StoreContractTest, DataPersistsAcrossCloseAndReopen) {
 TEST_P(StoreContractTest, ASecondStoreOnTheSameDatabaseSeesTheWrites) {
   std::unique_ptr<Store> other = OpenDatabase();
   ASSERT_TRUE(other);
-  ASSERT_TRUE(store_->CreateUser(MakeUser("Heidi", "$argon2id$h")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Heidi", "$argon2id$h")));
   ASSERT_TRUE(other->AddRevocation({"jti-7", RevocationKind::kToken, 9000}));
 
-  Result<std::optional<UserRecord>> found = other->FindUser("heidi");
+  Result<std::optional<UserRecord>> found = other->FindUser(UsernameKey("heidi"));
   ASSERT_TRUE(found) << Why(found);
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->username, "Heidi");
-  Result<bool> revoked = store_->IsRevoked("jti-7", "", "heidi", 100);
+  Result<bool> revoked = store_->IsRevoked("jti-7", "", UsernameKey("heidi"), 100);
   ASSERT_TRUE(revoked) << Why(revoked);
   EXPECT_TRUE(*revoked);
   EXPECT_EQ(Describe(AllEvents()), (std::vector<std::string>{"token jti-7 9000"}));
@@ -1072,11 +1077,11 @@ TEST_P(StoreContractTest, StoresOpenedConcurrentlyOnANewDatabaseAllWork) {
     for (int i = 0; i < kThreads; ++i) {
       if (!stores[i]) continue;
       const std::string name = "user" + std::to_string(i);
-      Status created = stores[i]->CreateUser(MakeUser(name));
+      Status created = CreateUser(*stores[i], MakeUser(name));
       EXPECT_TRUE(created) << "round " << round << ", store " << i << ": " << Why(created);
-      Result<std::optional<UserRecord>> found = stores[(i + 1) % kThreads]
-                                                    ? stores[(i + 1) % kThreads]->FindUser(name)
-                                                    : stores[i]->FindUser(name);
+      Result<std::optional<UserRecord>> found =
+          stores[(i + 1) % kThreads] ? stores[(i + 1) % kThreads]->FindUser(UsernameKey(name))
+                                     : stores[i]->FindUser(UsernameKey(name));
       ASSERT_TRUE(found) << Why(found);
       EXPECT_TRUE(found->has_value()) << name;
     }
@@ -1251,6 +1256,10 @@ SessionRecord MakeSession(std::string sid, std::string username, int64_t expires
   return SessionRecord{std::move(sid), std::move(username), 1000, expires_at};
 }
 
+Status CreateSession(Store& store, const SessionRecord& session, int64_t password_version) {
+  return store.CreateSession(session, UsernameKey(session.username), password_version);
+}
+
 std::vector<std::string> Sids(const UserTokensRevoked& revoked) {
   return SortedIds(revoked.sessions);
 }
@@ -1262,18 +1271,18 @@ TEST_P(StoreContractTest, ANewDatabaseRecordsSessionsSinceTimeZero) {
 }
 
 TEST_P(StoreContractTest, FindUserOfANewUserHasPasswordVersionZero) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan")));
-  EXPECT_EQ(store_->FindUser("ivan")->value().password_version, 0);
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("ivan")));
+  EXPECT_EQ(store_->FindUser(UsernameKey("ivan"))->value().password_version, 0);
 }
 
 TEST_P(StoreContractTest, RevokeUserTokensEndsEverySessionOfTheUserOnly) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("Ivan")));
-  ASSERT_TRUE(store_->CreateUser(MakeUser("judy")));
-  ASSERT_TRUE(store_->CreateSession(MakeSession("s1", "ivan", 8000), 0));
-  ASSERT_TRUE(store_->CreateSession(MakeSession("s2", "IVAN", 8500), 0));
-  ASSERT_TRUE(store_->CreateSession(MakeSession("s3", "judy"), 0));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Ivan")));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("judy")));
+  ASSERT_TRUE(CreateSession(*store_, MakeSession("s1", "ivan", 8000), 0));
+  ASSERT_TRUE(CreateSession(*store_, MakeSession("s2", "IVAN", 8500), 0));
+  ASSERT_TRUE(CreateSession(*store_, MakeSession("s3", "judy"), 0));
 
-  auto revoked = store_->RevokeUserTokens("Ivan", 5000);
+  auto revoked = store_->RevokeUserTokens(UsernameKey("Ivan"), 5000);
   ASSERT_TRUE(revoked) << Why(revoked);
   EXPECT_EQ(Sids(*revoked), (std::vector<std::string>{"s1", "s2"}));
   EXPECT_EQ(revoked->user.username_key, "ivan");
@@ -1288,16 +1297,16 @@ TEST_P(StoreContractTest, RevokeUserTokensEndsEverySessionOfTheUserOnly) {
   EXPECT_EQ(ByUser(*store_->LoadUserRevocations()),
             (std::map<std::string, int64_t>{{"ivan", 5000}}));
   // Ended sessions are forgotten: a second revocation names none of them again.
-  auto again = store_->RevokeUserTokens("ivan", 5001);
+  auto again = store_->RevokeUserTokens(UsernameKey("ivan"), 5001);
   ASSERT_TRUE(again) << Why(again);
   EXPECT_TRUE(again->sessions.empty());
 }
 
 TEST_P(StoreContractTest, RevokeUserTokensAppendsTheUserAndEachSessionToTheFeed) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan")));
-  ASSERT_TRUE(store_->CreateSession(MakeSession("s1", "ivan", 8000), 0));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("ivan")));
+  ASSERT_TRUE(CreateSession(*store_, MakeSession("s1", "ivan", 8000), 0));
 
-  ASSERT_TRUE(store_->RevokeUserTokens("ivan", 5000));
+  ASSERT_TRUE(store_->RevokeUserTokens(UsernameKey("ivan"), 5000));
   // One transaction: PostgreSQL numbers the parts of one statement in no fixed order.
   std::vector<std::string> events = Describe(AllEvents());
   std::sort(events.begin(), events.end());
@@ -1305,65 +1314,67 @@ TEST_P(StoreContractTest, RevokeUserTokensAppendsTheUserAndEachSessionToTheFeed)
 }
 
 TEST_P(StoreContractTest, CreateSessionForAnUnknownUserIsAConflict) {
-  Status created = store_->CreateSession(MakeSession("s1", "ghost"), 0);
+  Status created = CreateSession(*store_, MakeSession("s1", "ghost"), 0);
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().code, ErrorCode::kConflict);
 }
 
 TEST_P(StoreContractTest, ChangePasswordRaisesTheVersionStoresTheHashAndEndsSessions) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan", "$argon2id$old")));
-  ASSERT_TRUE(store_->CreateSession(MakeSession("s1", "ivan"), 0));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("ivan", "$argon2id$old")));
+  ASSERT_TRUE(CreateSession(*store_, MakeSession("s1", "ivan"), 0));
 
-  auto changed = store_->ChangePassword("IVAN", "$argon2id$new", 5000);
+  auto changed = store_->ChangePassword(UsernameKey("IVAN"), "$argon2id$new", 5000);
   ASSERT_TRUE(changed) << Why(changed);
   EXPECT_EQ(changed->password_version, 1);
   EXPECT_EQ(Sids(*changed), (std::vector<std::string>{"s1"}));
-  const UserRecord user = store_->FindUser("ivan")->value();
+  const UserRecord user = store_->FindUser(UsernameKey("ivan"))->value();
   EXPECT_EQ(user.password_hash, "$argon2id$new");
   EXPECT_EQ(user.password_version, 1);
   EXPECT_EQ(ByUser(*store_->LoadUserRevocations()),
             (std::map<std::string, int64_t>{{"ivan", 5000}}));
   // A login that checked the old password cannot open a session any more; one of the new can.
-  Status stale = store_->CreateSession(MakeSession("s2", "ivan"), 0);
+  Status stale = CreateSession(*store_, MakeSession("s2", "ivan"), 0);
   ASSERT_FALSE(stale);
   EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
-  EXPECT_TRUE(store_->CreateSession(MakeSession("s3", "ivan"), 1));
+  EXPECT_TRUE(CreateSession(*store_, MakeSession("s3", "ivan"), 1));
 }
 
 TEST_P(StoreContractTest, ChangePasswordOfUnknownUserIsNotFoundAndRevokesNothing) {
-  auto changed = store_->ChangePassword("ghost", "$argon2id$new", 5000);
+  auto changed = store_->ChangePassword(UsernameKey("ghost"), "$argon2id$new", 5000);
   ASSERT_FALSE(changed);
   EXPECT_EQ(changed.error().code, ErrorCode::kNotFound);
   EXPECT_EQ(*store_->LatestRevocationEvent(), 0);
 }
 
 TEST_P(StoreContractTest, UpdatePasswordHashKeepsThePasswordVersion) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan", "$pbkdf2-sha256$old")));
-  ASSERT_TRUE(store_->UpdatePasswordHash("ivan", "$argon2id$same-password"));
-  EXPECT_EQ(store_->FindUser("ivan")->value().password_version, 0);
-  EXPECT_TRUE(store_->CreateSession(MakeSession("s1", "ivan"), 0));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("ivan", "$pbkdf2-sha256$old")));
+  ASSERT_TRUE(store_->UpdatePasswordHash(UsernameKey("ivan"), "$argon2id$same-password"));
+  EXPECT_EQ(store_->FindUser(UsernameKey("ivan"))->value().password_version, 0);
+  EXPECT_TRUE(CreateSession(*store_, MakeSession("s1", "ivan"), 0));
 }
 
 TEST_P(StoreContractTest, RemoveUserEndsItsSessionsAndLaterSessionsFail) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan")));
-  ASSERT_TRUE(store_->CreateSession(MakeSession("s1", "ivan"), 0));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("ivan")));
+  ASSERT_TRUE(CreateSession(*store_, MakeSession("s1", "ivan"), 0));
 
-  auto removed = store_->RemoveUser("ivan", 5000);
+  auto removed = store_->RemoveUser(UsernameKey("ivan"), 5000);
   ASSERT_TRUE(removed) << Why(removed);
   EXPECT_EQ(Sids(*removed), (std::vector<std::string>{"s1"}));
-  EXPECT_EQ(store_->CreateSession(MakeSession("s2", "ivan"), 0).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(CreateSession(*store_, MakeSession("s2", "ivan"), 0).error().code,
+            ErrorCode::kConflict);
 }
 
 TEST_P(StoreContractTest, PruneSessionsDropsSessionsExpiredAtOrBeforeNow) {
-  ASSERT_TRUE(store_->CreateUser(MakeUser("ivan")));
-  ASSERT_TRUE(store_->CreateSession(MakeSession("old", "ivan", 100), 0));
-  ASSERT_TRUE(store_->CreateSession(MakeSession("edge", "ivan", 200), 0));
-  ASSERT_TRUE(store_->CreateSession(MakeSession("live", "ivan", 201), 0));
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("ivan")));
+  ASSERT_TRUE(CreateSession(*store_, MakeSession("old", "ivan", 100), 0));
+  ASSERT_TRUE(CreateSession(*store_, MakeSession("edge", "ivan", 200), 0));
+  ASSERT_TRUE(CreateSession(*store_, MakeSession("live", "ivan", 201), 0));
 
   auto pruned = store_->PruneSessions(200);
   ASSERT_TRUE(pruned) << Why(pruned);
   EXPECT_EQ(*pruned, 2);
-  EXPECT_EQ(Sids(*store_->RevokeUserTokens("ivan", 300)), (std::vector<std::string>{"live"}));
+  EXPECT_EQ(Sids(*store_->RevokeUserTokens(UsernameKey("ivan"), 300)),
+            (std::vector<std::string>{"live"}));
 }
 
 // The ordering behind API.md §9: logins that checked the old password race a password change
@@ -1374,14 +1385,14 @@ TEST_P(StoreContractTest, SessionsRacingAPasswordChangeAreEndedByItOrRefused) {
   ASSERT_TRUE(other);
   for (int round = 0; round < 20; ++round) {
     const std::string name = "racer" + std::to_string(round);
-    ASSERT_TRUE(store_->CreateUser(MakeUser(name, "$argon2id$old")));
+    ASSERT_TRUE(CreateUser(*store_, MakeUser(name, "$argon2id$old")));
     std::mutex mutex;
     std::vector<std::string> recorded;
     std::optional<UserTokensRevoked> changed;
     RunTogether([&](int i) {
       Store& store = i % 2 == 0 ? *store_ : *other;
       if (i == kThreads / 2) {
-        auto result = store.ChangePassword(name, "$argon2id$new", 5000);
+        auto result = store.ChangePassword(UsernameKey(name), "$argon2id$new", 5000);
         std::lock_guard lock(mutex);
         if (result)
           changed = *result;
@@ -1391,7 +1402,7 @@ TEST_P(StoreContractTest, SessionsRacingAPasswordChangeAreEndedByItOrRefused) {
       }
       for (int n = 0; n < 5; ++n) {
         const std::string sid = name + "-" + std::to_string(i) + "-" + std::to_string(n);
-        Status created = store.CreateSession(MakeSession(sid, name), 0);
+        Status created = CreateSession(store, MakeSession(sid, name), 0);
         std::lock_guard lock(mutex);
         if (created)
           recorded.push_back(sid);

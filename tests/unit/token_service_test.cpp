@@ -226,7 +226,7 @@ TEST_F(TokenServiceTest, IssueRefreshedOfAnUnrecordedSessionKeepsTheRefreshToken
 }
 
 TEST_F(TokenServiceTest, IssueRefreshedOfAFlaskRefreshTokenWithoutSidKeepsItsIat) {
-  Claims flask{"alice", TokenType::kRefresh, false, NewUuid(), "", kStart - 50, kStart + 1000};
+  Claims flask{"alice", TokenType::kRefresh, false, NewUuid(), "", kStart - 50, kStart + 1000, {}};
   const Json minted = Payload(service.IssueRefreshed(flask));
   EXPECT_EQ(minted["iat"], kStart - 50);
   EXPECT_FALSE(minted.contains("sid"));
