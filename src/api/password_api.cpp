@@ -11,12 +11,12 @@ namespace {
 
 // On the hash pool: the shared count first (several instances), then the change; a success
 // gives the attempt back.
-http::Response ChangePasswordJob(const auth::PasswordChange& change, const std::string& address,
+http::Response ChangePasswordJob(const auth::PasswordChange& change, const store::SessionUse& use,
                                  const auth::LimiterKey& limiter_key, Services& services) {
-  const std::vector<SharedAttempt> attempts{
-      LoginPerUserAttempt(services.settings, store::UsernameKey(change.username), address)};
+  const std::vector<SharedAttempt> attempts{LoginPerUserAttempt(
+      services.settings, store::UsernameKey(change.username), use.client_address)};
   if (auto refused = TakeShared(services.store, attempts)) return http::ErrorResponse(*refused);
-  auto session = AccountsOf(services).ChangePassword(change);
+  auto session = AccountsOf(services).From(use).ChangePassword(change);
   if (!session) return http::ErrorResponse(session.error());
   services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
   GiveBackShared(services.store, attempts);
@@ -48,8 +48,8 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
   }
   auto shared = std::make_shared<auth::PasswordChange>(std::move(*change));
   RunOnPool(services.hash_pool, std::move(reply),
-            [shared, &services, limiter_key, address = request.client_address] {
-              return ChangePasswordJob(*shared, address, limiter_key, services);
+            [shared, &services, limiter_key, use = SessionUseOf(request, 0)] {
+              return ChangePasswordJob(*shared, use, limiter_key, services);
             });
 }
 

@@ -204,7 +204,7 @@ void Accounts::UpgradeHash(const store::UserRecord& user, std::string_view passw
 // The session is recorded before its first token exists, and only while the password read
 // with `user` is still current (kConflict otherwise): see the top of accounts.hpp.
 Result<TokenPair> Accounts::OpenSession(const store::UserRecord& user) {
-  const store::SessionRecord session = Live().tokens.NewSession(user.username);
+  const store::SessionRecord session = Live().tokens.NewSession(user.username, origin_);
   if (Status recorded = store_.CreateSession(session, user.password_version); !recorded) {
     return recorded.error();
   }

@@ -85,6 +85,12 @@ class Accounts {
   // must not be used, and revocations reach running servers through the store's feed.
   Accounts(store::Store& store, PasswordRules rules, std::optional<LiveTokens> live);
 
+  // Where the request that opens a session came from (recorded with the session).
+  Accounts& From(store::SessionUse origin) {
+    origin_ = std::move(origin);
+    return *this;
+  }
+
   // Applies the new-account rules, hashes, stores. kUsernameTaken when the name (ASCII case
   // ignored) exists.
   Result<store::UserRecord> Create(const Credentials& credentials);
@@ -117,6 +123,7 @@ class Accounts {
   store::Store& store_;
   PasswordRules rules_;
   std::optional<LiveTokens> live_;
+  store::SessionUse origin_;
 };
 
 }  // namespace gatehouse::auth

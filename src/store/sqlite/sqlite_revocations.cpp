@@ -107,7 +107,8 @@ Result<int64_t> SqliteStore::DeleteExpired(Expiring what, int64_t before) {
                             .revocations = &sqlite::kPruneRevocations,
                             .revocation_events = &sqlite::kPruneEvents,
                             .user_revocations = &sqlite::kPruneUserRevocations,
-                            .attempts = nullptr});
+                            .attempts = nullptr,
+                            .refresh_uses = &sqlite::kPruneRefreshUses});
   if (statement == nullptr) return 0;  // one process: its attempts are counted in memory
   return Locked([&]() -> Result<int64_t> {
     BoundStatement prune = Bind(*statement, before);

@@ -122,7 +122,8 @@ Result<bool> SqliteStore::InsertSession(const SessionRecord& session, const std:
                                         int64_t password_version) {
   return Locked([&]() -> Result<bool> {
     BoundStatement insert = Bind(sqlite::kCreateSession, session.sid, session.created_at,
-                                 session.expires_at, key, password_version);
+                                 session.expires_at, session.client_address, session.user_agent,
+                                 session.refresh_jti, key, password_version);
     if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "create session");
     if (sqlite3_changes64(db_) == 0) return false;
     if (Status file = file_.Check(); !file) return file.error();
