@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -25,7 +26,7 @@ import requests
 import gatehouse_e2e as gh
 from gatehouse_e2e import FlaskResourceServer, assert_token_error, bearer, decode, psql
 from ops_support import run_cli
-from pg_support import instances, requires_pg
+from pg_support import Cluster, can_run_own_cluster, free_port, instances, requires_pg
 
 PW = "correct horse"
 INTERVAL = 2  # seconds: jwt.refresh_reuse_interval of the servers below
@@ -341,3 +342,72 @@ def test_two_instances_refreshing_one_session_agree(server_factory):
     assert gh.poll(lambda: a.me(answer["access_token"]).status_code == 401, timeout=1.0)
     assert_token_error(refresh(a, answer["refresh_token"]), "Token has been revoked")
     report("two instances", rounds=ROUNDS * 3, refreshes=ROUNDS * 3 * 8)
+
+
+# -- a PostgreSQL restart in the middle of a refresh storm --------------------------------------------
+
+@requires_pg
+@pytest.mark.skipif(not can_run_own_cluster(), reason="needs PostgreSQL server binaries")
+def test_postgresql_restart_mid_storm_keeps_every_acknowledged_answer(server_factory):
+    """Two instances refresh while their PostgreSQL stops and starts again: refreshes in the gap
+    answer 503 (never a 200 that is lost); afterwards every acknowledged answer is replayed
+    identically, every current token works, and a used one is refused after the interval."""
+    port = free_port()
+    cluster = Cluster(Path(f"/tmp/gatehouse-pg-rotation-{port}"), port)
+    cluster.destroy()
+    base = cluster.start()
+    try:
+        db = gh.pg_create_database(base)
+        interval = 30
+        servers = instances(server_factory, 2, database=db, args=[
+            "--jwt-refresh-rotation", "true", "--jwt-refresh-reuse-interval", f"{interval}s",
+            "--rate-limit-refresh-per-user", "0"])
+        chains = [Chain(servers[0].new_user("pgr", PW)[1]["refresh_token"]) for _ in range(4)]
+        stop = threading.Event()
+
+        def storm(c, srv):
+            session = requests.Session()
+            while not stop.is_set():
+                try:
+                    r = refresh(srv, c.current, session)
+                except requests.RequestException:
+                    continue
+                if r.status_code == 503:
+                    continue  # the database is away: nothing acknowledged
+                assert r.status_code == 200, r.text
+                c.used.append((c.current, r.text))
+                c.current = r.json()["refresh_token"]
+
+        errors = []
+
+        def run(c, srv):
+            try:
+                storm(c, srv)
+            except AssertionError as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=run, args=(c, servers[i % 2]))
+                   for i, c in enumerate(chains)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        cluster.stop()
+        time.sleep(1.0)
+        cluster.start()
+        assert gh.poll(lambda: servers[0].get("/readyz").status_code == 200, timeout=15)
+        time.sleep(1.0)
+        stop.set()
+        for t in threads:
+            t.join(30)
+        assert not errors, errors
+        for i, c in enumerate(chains):
+            other = servers[(i + 1) % 2]
+            if c.used:
+                presented, body = c.used[-1]
+                r = refresh(other, presented)
+                assert r.status_code == 200 and r.text == body, (r.status_code, r.text)
+            assert refresh(other, c.current).status_code == 200
+        report("postgresql restart mid-storm",
+               acknowledged=sum(len(c.used) for c in chains))
+    finally:
+        cluster.destroy()
