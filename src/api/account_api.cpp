@@ -25,14 +25,15 @@ void GiveBack(auth::AbuseLimits& limits, const LoginKeys& keys) {
 
 // On the hash pool: the shared count first (several instances), then the login; a success
 // gives every attempt back.
-http::Response LoginJob(const auth::Credentials& credentials, const std::string& address,
+http::Response LoginJob(const auth::Credentials& credentials, const store::SessionUse& use,
                         const LoginKeys& keys, Services& services) {
+  const std::string& address = use.client_address;
   // The request's one username key: the shared bucket, the store calls and the user cache.
   const store::UsernameKey key(credentials.username);
   const std::vector<SharedAttempt> attempts{LoginPerUserAttempt(services.settings, key, address),
                                             LoginPerAddressAttempt(services.settings, address)};
   if (auto refused = TakeShared(services.store, attempts)) return http::ErrorResponse(*refused);
-  auto session = AccountsOf(services).Login(credentials, key);
+  auto session = AccountsOf(services).From(use).Login(credentials, key);
   if (!session) return http::ErrorResponse(session.error());
   GiveBack(services.limits, keys);
   GiveBackShared(services.store, attempts);
@@ -68,12 +69,13 @@ void Registration(const http::Request& request, Services& services, Reply reply)
   }
   auto shared = std::make_shared<auth::Credentials>(std::move(*credentials));
   RunOnPool(
-      services.hash_pool, std::move(reply), [shared, &services, address = request.client_address] {
-        if (auto refused =
-                TakeShared(services.store, {RegistrationAttempt(services.settings, address)})) {
+      services.hash_pool, std::move(reply), [shared, &services, use = SessionUseOf(request, 0)] {
+        if (auto refused = TakeShared(
+                services.store, {RegistrationAttempt(services.settings, use.client_address)})) {
           return http::ErrorResponse(*refused);
         }
-        auto session = AccountsOf(services).Register(*shared, store::UsernameKey(shared->username));
+        auto session =
+            AccountsOf(services).From(use).Register(*shared, store::UsernameKey(shared->username));
         if (!session) return http::ErrorResponse(session.error());
         return SessionResponse("User " + session->username + " was created", session->tokens);
       });
@@ -92,8 +94,8 @@ void Login(const http::Request& request, Services& services, Reply reply) {
   }
   auto shared = std::make_shared<auth::Credentials>(std::move(*credentials));
   const bool queued = RunOnPool(services.hash_pool, std::move(reply),
-                                [shared, &services, keys, address = request.client_address] {
-                                  return LoginJob(*shared, address, keys, services);
+                                [shared, &services, keys, use = SessionUseOf(request, 0)] {
+                                  return LoginJob(*shared, use, keys, services);
                                 });
   if (!queued) GiveBack(services.limits, keys);
 }

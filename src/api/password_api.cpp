@@ -12,11 +12,12 @@ namespace {
 // On the hash pool: the shared count first (several instances), then the change; a success
 // gives the attempt back.
 http::Response ChangePasswordJob(const auth::PasswordChange& change, const store::UsernameKey& key,
-                                 const std::string& address, const auth::LimiterKey& limiter_key,
+                                 const store::SessionUse& use, const auth::LimiterKey& limiter_key,
                                  Services& services) {
-  const std::vector<SharedAttempt> attempts{LoginPerUserAttempt(services.settings, key, address)};
+  const std::vector<SharedAttempt> attempts{
+      LoginPerUserAttempt(services.settings, key, use.client_address)};
   if (auto refused = TakeShared(services.store, attempts)) return http::ErrorResponse(*refused);
-  auto session = AccountsOf(services).ChangePassword(change, key);
+  auto session = AccountsOf(services).From(use).ChangePassword(change, key);
   if (!session) return http::ErrorResponse(session.error());
   services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
   GiveBackShared(services.store, attempts);
@@ -47,11 +48,10 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
     return reply(http::ErrorResponse(TooMany(wait, obs::RateLimitKind::kLoginPerUser)));
   }
   auto shared = std::make_shared<auth::PasswordChange>(std::move(*change));
-  RunOnPool(
-      services.hash_pool, std::move(reply),
-      [shared, &services, limiter_key, key = claims->sub_key, address = request.client_address] {
-        return ChangePasswordJob(*shared, key, address, limiter_key, services);
-      });
+  RunOnPool(services.hash_pool, std::move(reply),
+            [shared, &services, limiter_key, key = claims->sub_key, use = SessionUseOf(request, 0)] {
+              return ChangePasswordJob(*shared, key, use, limiter_key, services);
+            });
 }
 
 void LogoutAll(const http::Request& request, Services& services, Reply reply) {

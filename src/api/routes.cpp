@@ -19,7 +19,13 @@ struct Entry {
   http::Method method;
   HandlerFunction handler;
   std::string_view allow;  // the Allow header when another method is used
+  bool prefix = false;     // `path` is a prefix followed by an id (DELETE /sessions/{id})
 };
+
+bool Matches(const Entry& entry, std::string_view path) {
+  if (!entry.prefix) return entry.path == path;
+  return path.size() > entry.path.size() && path.starts_with(entry.path);
+}
 
 using http::Method;
 
@@ -39,6 +45,8 @@ constexpr std::array kRoutes = {
     Entry{"/healthz", Method::kGet, Healthz, "GET"},
     Entry{"/readyz", Method::kGet, Readyz, "GET"},
     Entry{"/metrics", Method::kGet, Metrics, "GET"},
+    Entry{"/sessions", Method::kGet, ListSessions, "GET"},
+    Entry{"/sessions/", Method::kDelete, EndSessionHandler, "DELETE", true},
 };
 static_assert(kRoutes.size() < obs::Metrics::kMaxRoutes);
 
@@ -48,13 +56,16 @@ constexpr std::size_t kUnrouted = obs::Metrics::kMaxRoutes - 1;
 
 std::vector<std::string> Routes::Names() {
   std::vector<std::string> names;
-  for (const auto& route : kRoutes) names.emplace_back(route.path);
+  // A prefix route is named by its pattern ("/sessions/{id}"), which it also routes.
+  for (const auto& route : kRoutes) {
+    names.push_back(std::string(route.path) + (route.prefix ? "{id}" : ""));
+  }
   return names;
 }
 
 std::size_t Routes::Route(const http::Request& request) const {
   for (std::size_t i = 0; i < kRoutes.size(); ++i) {
-    if (kRoutes[i].path == request.path) return i;
+    if (Matches(kRoutes[i], request.path)) return i;
   }
   return kUnrouted;
 }

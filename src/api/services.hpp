@@ -54,6 +54,15 @@ bool RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> jo
 // answers when its group commit is on disk, without holding the pool's thread until then).
 bool RunOnPoolAnsweringLater(WorkerPool& pool, Reply reply, std::function<void(Reply)> job);
 
+// Sessions (api/sessions_api.cpp): who a request that uses a session comes from (the user
+// agent cut to store::kMaxUserAgentBytes on a UTF-8 character boundary); when a session last
+// used before ends under `session.idle_timeout` (0: off); making an ended session's sid
+// refused here at once.
+std::string CutUserAgent(std::string_view user_agent);
+store::SessionUse SessionUseOf(const http::Request& request, int64_t now);
+int64_t IdleSince(const Services& services, int64_t now);
+void EndSessionAndApply(Services& services, const store::Revocation& ended);
+
 // The handlers, one per route. Each answers through `reply`, now or later.
 void Registration(const http::Request& request, Services& services, Reply reply);
 void Login(const http::Request& request, Services& services, Reply reply);
@@ -68,5 +77,7 @@ void Me(const http::Request& request, Services& services, Reply reply);
 void Healthz(const http::Request& request, Services& services, Reply reply);
 void Readyz(const http::Request& request, Services& services, Reply reply);
 void Metrics(const http::Request& request, Services& services, Reply reply);
+void ListSessions(const http::Request& request, Services& services, Reply reply);
+void EndSessionHandler(const http::Request& request, Services& services, Reply reply);
 
 }  // namespace gatehouse::api

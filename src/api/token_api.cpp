@@ -1,6 +1,9 @@
 // POST /logout/access, /logout/refresh and /token/refresh: the endpoints that take a token.
+#include <chrono>
+
 #include "api/attempt_limits.hpp"
 #include "api/services.hpp"
+#include "auth/sealed_answer.hpp"
 #include "http/error_response.hpp"
 #include "util/json_writer.hpp"
 
@@ -35,6 +38,76 @@ http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
   return response;
 }
 
+http::Response RotatedResponse(const auth::TokenPair& tokens) {
+  http::Response response;
+  response.body = JsonObjectWriter()
+                      .Add("access_token", tokens.access_token)
+                      .Add("refresh_token", tokens.refresh_token)
+                      .Finish();
+  response.no_store = true;
+  return response;
+}
+
+// A refresh without rotation records the session's use after the answer, off the I/O thread
+// and without holding the answer back: last_used_at is for listing and the idle timeout, and
+// a use lost to a crash only makes a session look older. A full pool skips the record.
+void RecordUse(Services& services, const std::string& sid, store::SessionUse use) {
+  (void)services.store_pool.TrySubmit([&services, sid, use = std::move(use)] {
+    (void)services.store.TouchSession(sid, use, IdleSince(services, use.at));
+  });
+}
+
+// The store's decision, as an answer; `token` is the refresh token presented.
+http::Response RotationAnswer(Services& services, const store::RotationOutcome& outcome,
+                              const std::string& token, const auth::Claims& claims,
+                              const auth::TokenPair& minted) {
+  using Kind = store::RotationOutcome::Kind;
+  switch (outcome.kind) {
+    case Kind::kRotated:
+      return RotatedResponse(minted);
+    case Kind::kReplay:
+      if (auto earlier = auth::OpenAnswer(token, outcome.sealed_answer)) {
+        return RotatedResponse(*earlier);
+      }
+      break;  // cannot happen unless the row was tampered with: refuse
+    case Kind::kReused:
+      EndSessionAndApply(services, store::Revocation{claims.sid, store::RevocationKind::kSession,
+                                                     outcome.expires_at});
+      break;
+    case Kind::kEnded:
+      break;
+  }
+  return http::ErrorResponse(Error{ErrorCode::kTokenRevoked, {}});
+}
+
+// Rotation (API.md §10): the new pair is minted and sealed first, then one serialized
+// transition of the session in the store decides whether it is the answer, an earlier answer
+// is, or the session is revoked. The answer goes out only after that transition is durable.
+void RotateRefresh(Services& services, Reply reply, auth::Claims claims, std::string token,
+                   store::SessionUse use) {
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, claims = std::move(claims), token = std::move(token),
+             use = std::move(use)]() mutable {
+              const std::string new_jti = auth::NewUuid();
+              const auth::TokenPair minted = services.tokens.IssueRotated(claims, new_jti);
+              const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count();
+              store::RotationRequest request{claims.sid,
+                                             claims.sub,
+                                             claims.jti,
+                                             new_jti,
+                                             auth::SealAnswer(token, minted),
+                                             services.settings.refresh_reuse_interval,
+                                             IdleSince(services, use.at),
+                                             now_ms,
+                                             std::move(use)};
+              auto outcome = services.store.RotateRefresh(request);
+              if (!outcome) return http::ErrorResponse(outcome.error());
+              return RotationAnswer(services, *outcome, token, claims, minted);
+            });
+}
+
 }  // namespace
 
 void LogoutAccess(const http::Request& request, Services& services, Reply reply) {
@@ -56,15 +129,29 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
                                      obs::RateLimitKind::kRevocationPerUser)) {
     return reply(http::ErrorResponse(*refused));
   }
-  // Revoking the session covers the refresh token and every access token minted from it, and
-  // no access token outlives the refresh token of its session. A Flask-minted refresh token
-  // has no session: then only that token goes.
-  store::Revocation revocation =
-      claims->sid.empty()
-          ? store::Revocation{claims->jti, store::RevocationKind::kToken, claims->exp}
-          : store::Revocation{claims->sid, store::RevocationKind::kSession, claims->exp};
-  Revoke(services, std::move(reply), std::move(revocation), "Logout refresh went wrong",
-         "Refresh token has been revoked");
+  // A Flask-minted refresh token has no session: then only that token goes.
+  if (claims->sid.empty()) {
+    return Revoke(services, std::move(reply),
+                  store::Revocation{claims->jti, store::RevocationKind::kToken, claims->exp},
+                  "Logout refresh went wrong", "Refresh token has been revoked");
+  }
+  // Ending the session covers the refresh token and every access token minted from it, and
+  // no access token outlives the refresh token of its session. A session the store has no
+  // record of (made before sessions were recorded) is revoked by its sid all the same.
+  RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
+    auto ended = services.store.EndSession(claims.sub, claims.sid);
+    if (!ended) return http::ErrorResponse(ended.error(), "Logout refresh went wrong");
+    store::Revocation revocation =
+        *ended ? **ended
+               : store::Revocation{claims.sid, store::RevocationKind::kSession, claims.exp};
+    if (!*ended) {
+      if (Status stored = services.store.AddRevocation(revocation); !stored) {
+        return http::ErrorResponse(stored.error(), "Logout refresh went wrong");
+      }
+    }
+    EndSessionAndApply(services, revocation);
+    return http::MessageResponse(200, "Refresh token has been revoked");
+  });
 }
 
 void TokenRefresh(const http::Request& request, Services& services, Reply reply) {
@@ -75,6 +162,14 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
                                      obs::RateLimitKind::kRefreshPerUser)) {
     return reply(http::ErrorResponse(*refused));
   }
+  // Tokens without a session (Flask-made) are never rotated.
+  if (services.settings.refresh_rotation && !claims->sid.empty()) {
+    const std::string_view token = *auth::TokenService::BearerToken(request.authorization);
+    return RotateRefresh(services, std::move(reply), std::move(*claims), std::string(token),
+                         SessionUseOf(request, services.tokens.Now()));
+  }
+  if (!claims->sid.empty())
+    RecordUse(services, claims->sid, SessionUseOf(request, services.tokens.Now()));
   if (!services.store.IsShared()) return reply(NewAccessToken(services, *claims));
   // Several instances: a logout on another one may not have reached this one's memory yet, so
   // the database itself is asked (off the I/O thread) before a refresh token mints anything.

@@ -206,7 +206,7 @@ void Accounts::UpgradeHash(const store::UsernameKey& key, std::string_view passw
 // with `user` is still current (kConflict otherwise): see the top of accounts.hpp.
 Result<TokenPair> Accounts::OpenSession(const store::UserRecord& user,
                                         const store::UsernameKey& key) {
-  const store::SessionRecord session = Live().tokens.NewSession(user.username);
+  const store::SessionRecord session = Live().tokens.NewSession(user.username, origin_);
   if (Status recorded = store_.CreateSession(session, key, user.password_version); !recorded) {
     return recorded.error();
   }

@@ -89,6 +89,12 @@ class Accounts {
   // from the same username (for its rate-limit buckets, or the token's subject): the account
   // module never computes a second one.
 
+  // Where the request that opens a session came from (recorded with the session).
+  Accounts& From(store::SessionUse origin) {
+    origin_ = std::move(origin);
+    return *this;
+  }
+
   // Hashes and stores. `credentials` must have passed CheckRegistration (the handler checks
   // on the I/O thread, the CLI before reading the password): the rules are not run twice.
   // kUsernameTaken when the name (ASCII case ignored) exists.
@@ -123,6 +129,7 @@ class Accounts {
   store::Store& store_;
   PasswordRules rules_;
   std::optional<LiveTokens> live_;
+  store::SessionUse origin_;
 };
 
 }  // namespace gatehouse::auth

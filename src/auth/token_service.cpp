@@ -211,9 +211,10 @@ TokenService::TokenService(std::string_view secret, TokenLifetimes lifetimes,
                    std::move(lifetimes), revocations, std::move(clock)) {}
 
 std::string TokenService::Sign(std::string_view username, TokenType type, bool fresh,
-                               std::string_view sid, int64_t issued_at, int64_t now) const {
+                               std::string_view sid, int64_t issued_at, int64_t now,
+                               std::string_view given_jti, int64_t exp) const {
   const bool access = type == TokenType::kAccess;
-  const std::string jti = NewUuid();
+  const std::string jti = given_jti.empty() ? NewUuid() : std::string(given_jti);
   const int64_t ttl = access ? lifetimes_.access_seconds : lifetimes_.refresh_seconds;
   JsonObjectWriter payload;
   payload.Add("fresh", fresh)
@@ -222,7 +223,7 @@ std::string TokenService::Sign(std::string_view username, TokenType type, bool f
       .Add("type", access ? "access" : "refresh")
       .Add("sub", username)
       .Add("nbf", now)
-      .Add("exp", now + ttl);
+      .Add("exp", exp != 0 ? exp : now + ttl);
   // A refresh token minted by the Flask service has no session; its access tokens have none.
   if (!sid.empty()) payload.Add("sid", sid);
   if (!lifetimes_.issuer.empty()) payload.Add("iss", lifetimes_.issuer);
@@ -230,15 +231,32 @@ std::string TokenService::Sign(std::string_view username, TokenType type, bool f
   return keyring_->Sign(payload.Finish());
 }
 
-store::SessionRecord TokenService::NewSession(std::string_view username) const {
+store::SessionRecord TokenService::NewSession(std::string_view username,
+                                              const store::SessionUse& use) const {
   const int64_t now = clock_();
-  return {NewUuid(), std::string(username), now, now + lifetimes_.refresh_seconds};
+  return {NewUuid(),
+          std::string(username),
+          now,
+          now + lifetimes_.refresh_seconds,
+          now,
+          use.client_address,
+          use.user_agent,
+          NewUuid(),
+          0};
 }
 
 TokenPair TokenService::IssuePair(const store::SessionRecord& session) const {
   const int64_t at = session.created_at;
-  return {Sign(session.username, TokenType::kAccess, true, session.sid, at, at),
-          Sign(session.username, TokenType::kRefresh, false, session.sid, at, at)};
+  return {
+      Sign(session.username, TokenType::kAccess, true, session.sid, at, at),
+      Sign(session.username, TokenType::kRefresh, false, session.sid, at, at, session.refresh_jti)};
+}
+
+TokenPair TokenService::IssueRotated(const Claims& refresh, std::string_view refresh_jti) const {
+  const int64_t now = clock_();
+  return {Sign(refresh.sub, TokenType::kAccess, false, refresh.sid, now, now),
+          Sign(refresh.sub, TokenType::kRefresh, false, refresh.sid, now, now, refresh_jti,
+               refresh.exp)};
 }
 
 std::string TokenService::IssueAccess(std::string_view username, std::string_view sid, bool fresh) {

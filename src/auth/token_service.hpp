@@ -61,7 +61,10 @@ class TokenService {
 
   // A new session of `username` starting now: a random sid, and the refresh token's expiry.
   // Record it in the store before issuing its tokens (auth/accounts does).
-  store::SessionRecord NewSession(std::string_view username) const;
+  // `use`: when and from where (its `at` is ignored: the session starts now). The refresh
+  // token's jti is chosen here, so the store records it as the session's current one.
+  store::SessionRecord NewSession(std::string_view username,
+                                  const store::SessionUse& use = {}) const;
   // The first tokens of `session`: a fresh access token and a refresh token, issued at its
   // created_at, carrying its sid. Never waits: revoking a user's tokens names the sessions of
   // the current second by sid (store::Store::RevokeUserTokens), so the clock needs no tick.
@@ -76,6 +79,10 @@ class TokenService {
   // iat is the refresh token's, so that any revocation by time that covers the refresh token
   // covers what it minted, even if that revocation was written while this one was in flight.
   std::string IssueRefreshed(const Claims& refresh) const;
+  // Rotation: the answer to the verified `refresh` token, a new access token (fresh=false) and
+  // a new refresh token with jti `refresh_jti`, the same sid and the same exp (rotation never
+  // lengthens a session). Nothing is recorded: the caller asks the store first.
+  TokenPair IssueRotated(const Claims& refresh, std::string_view refresh_jti) const;
   // Refresh tokens issued before `since` have no session record (see IssueRefreshed).
   void SetSessionsRecordedSince(int64_t since) { sessions_recorded_since_ = since; }
 
@@ -98,9 +105,11 @@ class TokenService {
 
  private:
   Result<Claims> Check(std::string_view token, std::optional<TokenType> expected) const;
-  // iat is `issued_at`; nbf is `now` and exp counts from it.
+  // iat is `issued_at`; nbf is `now` and exp counts from it unless `exp` is given (non-zero);
+  // jti is `jti`, or a new one when empty.
   std::string Sign(std::string_view username, TokenType type, bool fresh, std::string_view sid,
-                   int64_t issued_at, int64_t now) const;
+                   int64_t issued_at, int64_t now, std::string_view jti = {},
+                   int64_t exp = 0) const;
 
   std::shared_ptr<const Keyring> keyring_;
   TokenLifetimes lifetimes_;

@@ -77,6 +77,11 @@ void AddUserCommands(CLI::App& app, Command& command, UserOptions& user) {
   list->callback([&] { command = [&](const auto& s) { return UserList(s, user); }; });
   remove->callback([&] { command = [&](const auto& s) { return UserRemove(s, user); }; });
   passwd->callback([&] { command = [&](const auto& s) { return UserPasswd(s, user); }; });
+  auto* sessions = AddCommand(app, "sessions", "Manage sessions on the configured store");
+  sessions->require_subcommand(1);
+  AddCommand(*sessions, "end-all",
+             "End every session (after restoring a backup: no used refresh token comes back)")
+      ->callback([&] { command = [](const auto& s) { return SessionsEndAll(s); }; });
 }
 
 // Commands that print and end before any setting is read.

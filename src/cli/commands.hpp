@@ -23,6 +23,9 @@ int UserAdd(const config::Settings& settings, const UserOptions& options);
 int UserList(const config::Settings& settings, const UserOptions& options);
 int UserRemove(const config::Settings& settings, const UserOptions& options);
 int UserPasswd(const config::Settings& settings, const UserOptions& options);
+// Ends every recorded session, as DELETE /sessions/{id} would each; running servers learn of
+// it from the revocation feed.
+int SessionsEndAll(const config::Settings& settings);
 int ImportFlask(const config::Settings& settings, const std::string& flask_database);
 int KeysRotate(const config::Settings& settings);
 

@@ -100,6 +100,7 @@ class Instance {
 
  private:
   void StartRevocationSync();
+  void KeepSessions();
   // The route table behind the HTTP server, and the route names its metrics use.
   void WireRouter(api::Routes& routes);
   void LogListening(bool feed_signal) const;
@@ -112,6 +113,7 @@ class Instance {
   // SIGHUP (from the server's signal handler) asks the sync thread, which owns reloads, to
   // reload the signing keys at once. Before revocation_sync_, whose thread reads it.
   std::atomic<bool> reload_asked_{false};
+  int64_t last_session_upkeep_ = 0;  // the second KeepSessions last ran (sync thread only)
   auth::RevocationSync revocation_sync_;
   auth::TokenService tokens_;
   auth::AbuseLimits limits_;
@@ -195,6 +197,7 @@ void Instance::StartRevocationSync() {
         users_.Erase(username_key);  // a removed user's /me must not be served from the cache
       },
       [this, last_reload = std::chrono::steady_clock::time_point()]() mutable {
+        KeepSessions();
         // `gatehouse keys rotate` adds a key file or row; pick it up. At most twice a second,
         // however often revocations wake the sync thread; at once when SIGHUP asked for it.
         const bool asked = reload_asked_.exchange(false);
@@ -209,6 +212,31 @@ void Instance::StartRevocationSync() {
           obs::Info("signing keys unchanged", {{"signing_kid", keyring_->SigningKid()}});
         }
       });
+}
+
+// On the sync thread after each poll: ends idle sessions (session.idle_timeout) about once a
+// second, revoking their sids as a logout would (on every instance through the feed, here at
+// once), and drops used refresh tokens whose reuse interval is long past.
+void Instance::KeepSessions() {
+  const int64_t now = UnixNow();
+  if (now == last_session_upkeep_) return;
+  last_session_upkeep_ = now;
+  if (settings_.session_idle_timeout > 0) {
+    auto ended = store_.EndIdleSessions(now - settings_.session_idle_timeout);
+    if (!ended) {
+      obs::Warn("ending idle sessions failed", {{"error", ended.error().detail}});
+    } else {
+      for (const store::Revocation& session : *ended) {
+        revocations_.Revoke(session.id, session.expires_at);
+      }
+    }
+  }
+  if (now % 60 == 0) {
+    if (auto pruned = store_.PruneRefreshUses(now - settings_.refresh_reuse_interval - 60);
+        !pruned) {
+      obs::Warn("pruning used refresh tokens failed", {{"error", pruned.error().detail}});
+    }
+  }
 }
 
 void Instance::WireRouter(api::Routes& routes) {

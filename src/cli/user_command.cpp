@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "auth/accounts.hpp"
@@ -138,6 +139,16 @@ int UserRemove(const config::Settings& settings, const UserOptions& options) {
   }
   if (!removed) return Failure(removed.error().detail);
   std::cout << "removed user " << options.username << " and revoked its tokens\n";
+  return 0;
+}
+
+int SessionsEndAll(const config::Settings& settings) {
+  auto store = OpenStoreOrReport(settings);
+  if (!store) return 1;
+  // Every session was last used before the end of time: ending the "idle" ones ends them all.
+  auto ended = store->EndIdleSessions(std::numeric_limits<int64_t>::max());
+  if (!ended) return Failure(ended.error().detail);
+  std::cout << "ended " << ended->size() << " sessions\n";
   return 0;
 }
 

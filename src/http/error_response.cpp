@@ -58,6 +58,8 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
       return MessageResponse(401, "Wrong credentials");
     case ErrorCode::kUserNotFound:
       return MessageResponse(404, "User not found");
+    case ErrorCode::kSessionNotFound:
+      return MessageResponse(404, "Session not found");
     case ErrorCode::kWrongCallerSecret:
       return WithRealmChallenge(MessageResponse(401, "Invalid introspection credentials"));
     case ErrorCode::kMissingToken:

@@ -19,7 +19,8 @@ struct Request {
   std::string_view authorization;  // the Authorization header, empty if absent
   std::string_view content_type;   // the Content-Type header, empty if absent
   std::string_view body;
-  std::string client_address;  // the peer, or the client behind a trusted proxy
+  std::string_view user_agent;  // the User-Agent header, empty if absent
+  std::string client_address;   // the peer, or the client behind a trusted proxy
 };
 
 struct Response {

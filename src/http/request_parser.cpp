@@ -125,6 +125,7 @@ void RequestParser::Fill(std::string_view peer, const config::Settings& settings
   out.authorization = KeptValue(kAuthorization);
   out.content_type = KeptValue(kContentType);
   out.body = storage_.body;
+  out.user_agent = KeptValue(kUserAgent);
   out.client_address = ClientAddress(peer, KeptValue(kForwardedFor), settings.trusted_proxies);
 }
 
@@ -185,6 +186,10 @@ void RequestParser::OnHeaderField(field name, std::string_view name_text, std::s
       if (status != 0) return Reject(400, kMalformed, ec);
       break;
     }
+    case field::user_agent:
+      // Recorded with a session (API.md §10); a repeated field keeps the first.
+      if (!(seen_ & (1u << kUserAgent))) Keep(kUserAgent, value);
+      break;
     case field::expect:
       if (!beast::iequals(value, "100-continue")) return Reject(417, "Expectation failed", ec);
       expect_continue_ = true;

@@ -54,7 +54,7 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
   void Fill(std::string_view peer, const config::Settings& settings, Request& out) const;
 
  private:
-  enum Kept { kTarget, kHost, kContentType, kAuthorization, kForwardedFor, kKeptCount };
+  enum Kept { kTarget, kHost, kContentType, kAuthorization, kForwardedFor, kUserAgent, kKeptCount };
   struct Span {
     std::uint32_t offset = 0;
     std::uint32_t size = 0;

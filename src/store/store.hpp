@@ -55,9 +55,53 @@ struct UserRecord {
 // answered, so that revoking every token of a user can name each of its sessions.
 struct SessionRecord {
   std::string sid;
-  std::string username;    // as given; stored by its username key
-  int64_t created_at = 0;  // unix seconds
-  int64_t expires_at = 0;  // the refresh token's exp: after it the row may be pruned
+  std::string username;        // as given; stored by its username key
+  int64_t created_at = 0;      // unix seconds
+  int64_t expires_at = 0;      // the refresh token's exp: after it the row may be pruned
+  int64_t last_used_at = 0;    // unix seconds: started, or its latest refresh
+  std::string client_address;  // of its latest use
+  std::string user_agent;      // of its latest use, at most kMaxUserAgentBytes
+  // The jti of the session's current refresh token (rotation compares and sets it); empty in a
+  // session recorded before rotation existed: its first rotation accepts any of its tokens.
+  std::string refresh_jti;
+  int64_t generation = 0;  // how many rotations the session has seen
+};
+
+inline constexpr std::size_t kMaxUserAgentBytes = 256;
+
+// Who made a request that uses a session, as recorded with it.
+struct SessionUse {
+  int64_t at = 0;  // unix seconds
+  std::string client_address;
+  std::string user_agent;
+};
+
+// One rotation of a session's refresh token, as /token/refresh asks the store for it.
+struct RotationRequest {
+  std::string sid;
+  std::string username;
+  std::string presented_jti;  // the jti of the refresh token presented
+  std::string new_jti;        // the jti of the refresh token to answer
+  // The answer, sealed under a key only the presented token's holder has (auth/sealed_answer):
+  // a reader of the database learns nothing usable from it.
+  std::string sealed_answer;
+  int64_t reuse_interval = 0;  // seconds
+  int64_t idle_since = 0;      // a session last used before this has ended (idle timeout)
+  int64_t at_ms = 0;           // now, unix milliseconds (the event's time)
+  SessionUse use;
+};
+
+// What the store decided for a RotationRequest, in one serialized transition of the session.
+struct RotationOutcome {
+  enum class Kind {
+    kRotated,  // the presented token was current: now used, new_jti current; durable
+    kReplay,   // used within the interval: `sealed_answer` is the answer given then
+    kReused,   // used after the interval, or stale: the session is revoked, the event recorded
+    kEnded,    // no such live session (ended, revoked, expired): refuse
+  };
+  Kind kind = Kind::kEnded;
+  std::string sealed_answer;  // kReplay
+  int64_t expires_at = 0;     // kReused: the revoked session's expiry (for the in-memory set)
 };
 
 enum class RevocationKind { kToken = 0, kSession = 1 };
@@ -110,7 +154,32 @@ class FeedWatch {
 };
 
 // What the prune calls delete: rows whose time is at or before the one given.
-enum class Expiring { kSessions, kRevocations, kRevocationEvents, kUserRevocations, kAttempts };
+enum class Expiring {
+  kSessions,
+  kRevocations,
+  kRevocationEvents,
+  kUserRevocations,
+  kAttempts,
+  kRefreshUses
+};
+
+// A used refresh token (rotation), kept for the reuse interval so a replay gets its answer.
+struct RefreshUse {
+  std::string sid;
+  int64_t used_at = 0;
+  std::string sealed_answer;
+  bool session_live = false;  // whether the session's record still exists
+};
+
+// An account event (API.md §12), recorded in the same transaction as what it records.
+struct AccountEvent {
+  std::string type;  // e.g. "refresh_token.reused"
+  int64_t at_ms = 0;
+  std::string username;
+  std::string sid;
+  std::string client_address;
+  std::string user_agent;
+};
 
 class Store {
  public:
@@ -148,6 +217,29 @@ class Store {
   // token of the user as RevokeUserTokens does. kNotFound when there is no such user.
   Result<UserTokensRevoked> ChangePassword(const UsernameKey& key, std::string_view hash,
                                            int64_t revoked_before);
+  // The user's live sessions (not expired at `now`, used at or after `idle_since`), most
+  // recently used first.
+  Result<std::vector<SessionRecord>> ListSessions(std::string_view username, int64_t now,
+                                                  int64_t idle_since);
+  // Ends one session of `username` (if `username` is empty: of whoever owns it): deletes its
+  // record and revokes its sid (with its feed entry) in one transaction, durable when it
+  // returns. nullopt when there is no such recorded session of that user.
+  Result<std::optional<Revocation>> EndSession(std::string_view username, std::string_view sid);
+  // Ends every session last used before `idle_since`, as EndSession does; returns them.
+  Result<std::vector<Revocation>> EndIdleSessions(int64_t idle_since);
+  // Records a use (a refresh without rotation) of a session. False: no such session, or it
+  // was last used before `idle_since`.
+  Result<bool> TouchSession(std::string_view sid, const SessionUse& use, int64_t idle_since);
+  // A session's record; nullopt when there is none.
+  Result<std::optional<SessionRecord>> FindSession(std::string_view sid);
+  // One refresh under rotation: a compare-and-set of the session's current refresh jti, the
+  // used jti and its sealed answer recorded in the same transaction; a reuse revokes the
+  // session and records the event `refresh_token.reused` in one transaction. Durable before
+  // it returns; serialized per session across every process sharing the store.
+  Result<RotationOutcome> RotateRefresh(const RotationRequest& request);
+  // Drops used refresh tokens recorded at or before `before` (unix seconds): once their reuse
+  // interval has passed, a used token is refused as not current, the same answer.
+  Result<int64_t> PruneRefreshUses(int64_t before);
   // Deletes sessions whose refresh token expired at or before `now`; returns how many went.
   Result<int64_t> PruneSessions(int64_t now);
   // When this database began recording sessions (unix seconds, the database's clock): tokens
@@ -244,6 +336,10 @@ class Store {
   };
 
  private:
+  // RotateRefresh's steps: the answer for a jti already used (nullopt: not used), and a reuse.
+  Result<std::optional<RotationOutcome>> UsedTokenOutcome(const RotationRequest& request);
+  Result<RotationOutcome> Reuse(const RotationRequest& request);
+
   // The backend's half (the non-virtual interface idiom): the calls above normalise every
   // username to its key (`key` below is always a UsernameKey's, made by the caller), turn "no such
   // row" answers into the contract's errors, and apply the rules both backends share; a hook only
@@ -265,6 +361,24 @@ class Store {
   virtual Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
                                      int64_t password_version) = 0;
   virtual Result<int64_t> DeleteExpired(Expiring what, int64_t before) = 0;
+  // Sessions: `key` may be empty in DeleteSession (any owner).
+  virtual Result<std::vector<SessionRecord>> SelectSessions(const std::string& key, int64_t now,
+                                                            int64_t idle_since) = 0;
+  virtual Result<std::optional<Revocation>> DeleteSession(const std::string& key,
+                                                          std::string_view sid) = 0;
+  virtual Result<std::vector<Revocation>> DeleteIdleSessions(int64_t idle_since) = 0;
+  virtual Result<bool> UpdateSessionUse(std::string_view sid, const SessionUse& use,
+                                        int64_t idle_since) = 0;
+  virtual Result<std::optional<SessionRecord>> SelectSession(std::string_view sid) = 0;
+  // Rotation's rows: the recorded use of a jti; the compare-and-set of the current jti with
+  // the use recorded in one transaction (false: the session's current jti was not `expected`,
+  // or no session); the reuse's revocation with its event in one transaction (nullopt: no
+  // session was left to revoke).
+  virtual Result<std::optional<RefreshUse>> SelectRefreshUse(std::string_view jti) = 0;
+  virtual Result<bool> CompareAndRotate(const RotationRequest& request,
+                                        std::string_view expected_jti) = 0;
+  virtual Result<std::optional<Revocation>> RevokeReusedSession(std::string_view sid,
+                                                                const AccountEvent& event) = 0;
   virtual Result<int64_t> SelectSessionsRecordedSince() = 0;
   virtual Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) = 0;
   virtual Status Probe() = 0;

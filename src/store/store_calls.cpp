@@ -52,6 +52,8 @@ const Statement<int64_t>* PruneStatement(Expiring what, const PruneStatements& s
       return statements.user_revocations;
     case Expiring::kAttempts:
       return statements.attempts;
+    case Expiring::kRefreshUses:
+      return statements.refresh_uses;
   }
   return nullptr;
 }
@@ -96,6 +98,90 @@ Result<UserTokensRevoked> Store::RevokeUserTokens(const UsernameKey& key, int64_
 Result<UserTokensRevoked> Store::ChangePassword(const UsernameKey& key, std::string_view hash,
                                                 int64_t revoked_before) {
   return FoundOrNotFound(ChangeHashRevoking(key.str(), hash, revoked_before), "change password");
+}
+
+Result<std::vector<SessionRecord>> Store::ListSessions(std::string_view username, int64_t now,
+                                                       int64_t idle_since) {
+  return SelectSessions(UsernameKey(username), now, idle_since);
+}
+
+Result<std::optional<Revocation>> Store::EndSession(std::string_view username,
+                                                    std::string_view sid) {
+  return DeleteSession(UsernameKey(username), sid);
+}
+
+Result<std::vector<Revocation>> Store::EndIdleSessions(int64_t idle_since) {
+  return DeleteIdleSessions(idle_since);
+}
+
+Result<bool> Store::TouchSession(std::string_view sid, const SessionUse& use, int64_t idle_since) {
+  return UpdateSessionUse(sid, use, idle_since);
+}
+
+Result<std::optional<SessionRecord>> Store::FindSession(std::string_view sid) {
+  return SelectSession(sid);
+}
+
+// Rotation's decisions, the same on every backend. Each write is one transaction of the
+// backend's; the order of reads below makes a lost race land on the right answer: the
+// compare-and-set and the record of the used jti commit together, so a refresh that loses the
+// compare finds the winner's record when it reads again.
+Result<RotationOutcome> Store::RotateRefresh(const RotationRequest& request) {
+  using Kind = RotationOutcome::Kind;
+  Result<std::optional<RotationOutcome>> used = UsedTokenOutcome(request);
+  if (!used) return used.error();
+  if (*used) return std::move(**used);
+  Result<std::optional<SessionRecord>> session = SelectSession(request.sid);
+  if (!session) return session.error();
+  if (!*session || (*session)->last_used_at < request.idle_since) {
+    return RotationOutcome{Kind::kEnded, {}, 0};
+  }
+  // A session recorded before rotation existed has no current jti: any of its tokens is.
+  const std::string expected =
+      (*session)->refresh_jti.empty() ? std::string() : request.presented_jti;
+  if (expected.empty() || (*session)->refresh_jti == expected) {
+    Result<bool> rotated = CompareAndRotate(request, expected);
+    if (!rotated) return rotated.error();
+    if (*rotated) return RotationOutcome{Kind::kRotated, {}, 0};
+  }
+  // Lost the compare, or not the current token: used meanwhile (a concurrent refresh of the
+  // same token), or a token of an older lineage.
+  used = UsedTokenOutcome(request);
+  if (!used) return used.error();
+  if (*used) return std::move(**used);
+  return Reuse(request);
+}
+
+Result<std::optional<RotationOutcome>> Store::UsedTokenOutcome(const RotationRequest& request) {
+  using Kind = RotationOutcome::Kind;
+  Result<std::optional<RefreshUse>> use = SelectRefreshUse(request.presented_jti);
+  if (!use) return use.error();
+  if (!*use) return std::optional<RotationOutcome>();
+  if ((*use)->sid != request.sid || !(*use)->session_live) {
+    return std::optional<RotationOutcome>(RotationOutcome{Kind::kEnded, {}, 0});
+  }
+  if (request.use.at - (*use)->used_at <= request.reuse_interval) {
+    return std::optional<RotationOutcome>(
+        RotationOutcome{Kind::kReplay, std::move((*use)->sealed_answer), 0});
+  }
+  Result<RotationOutcome> reused = Reuse(request);
+  if (!reused) return reused.error();
+  return std::optional<RotationOutcome>(std::move(*reused));
+}
+
+Result<RotationOutcome> Store::Reuse(const RotationRequest& request) {
+  using Kind = RotationOutcome::Kind;
+  const AccountEvent event{"refresh_token.reused",     request.at_ms,
+                           request.username,           request.sid,
+                           request.use.client_address, request.use.user_agent};
+  Result<std::optional<Revocation>> revoked = RevokeReusedSession(request.sid, event);
+  if (!revoked) return revoked.error();
+  if (!*revoked) return RotationOutcome{Kind::kEnded, {}, 0};
+  return RotationOutcome{Kind::kReused, {}, (*revoked)->expires_at};
+}
+
+Result<int64_t> Store::PruneRefreshUses(int64_t before) {
+  return DeleteExpired(Expiring::kRefreshUses, before);
 }
 
 Result<int64_t> Store::PruneSessions(int64_t now) {

@@ -28,6 +28,7 @@ struct PruneStatements {
   const Statement<int64_t>* revocation_events;
   const Statement<int64_t>* user_revocations;
   const Statement<int64_t>* attempts;  // nullptr: the backend keeps no attempts
+  const Statement<int64_t>* refresh_uses;
 };
 const Statement<int64_t>* PruneStatement(Expiring what, const PruneStatements& statements);
 
@@ -56,6 +57,27 @@ template <typename Row>
 Result<Revocation> DecodeEndedSession(const Row& row) {
   return Revocation{row.Text(0), RevocationKind::kSession, row.Int(1)};
 }
+
+// sid, username, created_at, expires_at, last_used_at, client_address, user_agent,
+// refresh_jti, generation
+template <typename Row>
+Result<SessionRecord> DecodeSession(const Row& row) {
+  return SessionRecord{row.Text(0), row.Text(1), row.Int(2),  row.Int(3), row.Int(4),
+                       row.Text(5), row.Text(6), row.Text(7), row.Int(8)};
+}
+
+// sid, used_at, sealed_answer, session_live (0/1)
+template <typename Row>
+Result<RefreshUse> DecodeRefreshUse(const Row& row) {
+  return RefreshUse{row.Text(0), row.Int(1), row.Text(2), row.Int(3) != 0};
+}
+
+// The session columns DecodeSession reads, for both backends' SELECTs (users joined for the
+// name as given).
+#define GH_SESSION_COLUMNS                                                                    \
+  "s.sid, u.username, s.created_at, s.expires_at, s.last_used_at, s.client_address, "         \
+  "s.user_agent, s.refresh_jti, s.generation FROM sessions s JOIN users u ON u.username_key " \
+  "= s.username_key"
 
 // username_key, revoked_before
 template <typename Row>

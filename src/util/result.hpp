@@ -22,6 +22,7 @@ enum class ErrorCode {
   kUsernameTaken,       // registration of a taken name; `field` holds the name as given
   kWrongCredentials,    // login failed (unknown user or wrong password: one answer)
   kUserNotFound,        // the token's user no longer exists (GET /me)
+  kSessionNotFound,     // DELETE /sessions/{id}: no such live session of the caller's
   kWrongCallerSecret,   // /token/introspect called without the configured secret
   kMissingToken,        // no Authorization: Bearer header
   kInvalidToken,        // malformed, bad signature, disallowed alg, wrong claim types

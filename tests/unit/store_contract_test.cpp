@@ -1253,7 +1253,7 @@ std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) {
 }
 
 SessionRecord MakeSession(std::string sid, std::string username, int64_t expires_at = 9000) {
-  return SessionRecord{std::move(sid), std::move(username), 1000, expires_at};
+  return SessionRecord{std::move(sid), std::move(username), 1000, expires_at, 1000, {}, {}, {}, 0};
 }
 
 Status CreateSession(Store& store, const SessionRecord& session, int64_t password_version) {

@@ -77,7 +77,8 @@ TEST(StoreRowsTest, ChoosesThePruneStatementByWhatExpires) {
                                    .revocations = &kRevocations,
                                    .revocation_events = &kEvents,
                                    .user_revocations = &kUsers,
-                                   .attempts = nullptr};
+                                   .attempts = nullptr,
+                                   .refresh_uses = nullptr};
   EXPECT_EQ(PruneStatement(Expiring::kSessions, statements), &kSessions);
   EXPECT_EQ(PruneStatement(Expiring::kRevocations, statements), &kRevocations);
   EXPECT_EQ(PruneStatement(Expiring::kRevocationEvents, statements), &kEvents);

@@ -58,7 +58,8 @@ Result<int64_t> PostgresStore::DeleteExpired(Expiring what, int64_t before) {
                             .revocations = &pg::kPruneRevocations,
                             .revocation_events = &pg::kPruneEvents,
                             .user_revocations = &pg::kPruneUserRevocations,
-                            .attempts = &pg::kPruneAttempts});
+                            .attempts = &pg::kPruneAttempts,
+                            .refresh_uses = &pg::kPruneRefreshUses});
   auto rows = pool_.Run(*statement, before);
   if (!rows) return rows.error();
   return rows->Affected();

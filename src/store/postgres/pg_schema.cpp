@@ -87,6 +87,36 @@ constexpr const char* kMigrations[] = {
       INSERT INTO rate_limit_key (id, key) VALUES (1, decode(replace(
         gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
     )sql",
+    // 4: sessions users can see and end (API.md §10): their latest use, the current refresh
+    // token of a rotating session and how many rotations it has seen; the used refresh tokens
+    // of the reuse interval with their sealed answers; account events (§12), numbered from a
+    // counter row whose lock is held to commit, so ids increase in commit order.
+    R"sql(
+      ALTER TABLE sessions ADD COLUMN last_used_at BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE sessions ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
+      ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+      ALTER TABLE sessions ADD COLUMN refresh_jti TEXT NOT NULL DEFAULT '';
+      ALTER TABLE sessions ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
+      UPDATE sessions SET last_used_at = created_at;
+      CREATE INDEX sessions_by_last_use ON sessions (last_used_at);
+      CREATE TABLE refresh_uses (
+        jti TEXT NOT NULL PRIMARY KEY,
+        sid TEXT NOT NULL,
+        used_at BIGINT NOT NULL,
+        sealed_answer TEXT NOT NULL
+      );
+      CREATE INDEX refresh_uses_by_time ON refresh_uses (used_at);
+      CREATE TABLE events (
+        id BIGINT NOT NULL PRIMARY KEY,
+        type TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        username TEXT NOT NULL,
+        sid TEXT NOT NULL,
+        client_address TEXT NOT NULL,
+        user_agent TEXT NOT NULL
+      );
+      INSERT INTO store_facts (name, value) VALUES ('last_event_id', 0);
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =

@@ -12,6 +12,7 @@
 
 #include "store/postgres/pg_rate_limits.hpp"
 #include "store/statement.hpp"
+#include "store/store_rows.hpp"
 
 namespace gatehouse::store::pg {
 
@@ -59,12 +60,69 @@ inline constexpr Statement<Text, Text, Text, Int> kImportUser{
 inline constexpr Statement<> kPing{{"ping", "SELECT 1", true}};
 // FOR SHARE: a password change or removal holding the row waits for this insert to commit
 // (and then ends the session), or this waits for it and then finds another version.
-inline constexpr Statement<Text, Int, Int, Text, Int> kCreateSession{
+inline constexpr Statement<Text, Int, Int, Text, Text, Text, Text, Int> kCreateSession{
     {"create_session",
-     "WITH owner AS (SELECT username_key FROM users WHERE username_key = $4 AND "
-     "password_version = $5::bigint FOR SHARE) INSERT INTO sessions (sid, username_key, "
-     "created_at, expires_at) SELECT $1, username_key, $2::bigint, $3::bigint FROM owner",
+     "WITH owner AS (SELECT username_key FROM users WHERE username_key = $7 AND "
+     "password_version = $8::bigint FOR SHARE) INSERT INTO sessions (sid, username_key, "
+     "created_at, expires_at, last_used_at, client_address, user_agent, refresh_jti) "
+     "SELECT $1, username_key, $2::bigint, $3::bigint, $2::bigint, $4, $5, $6 FROM owner",
      false}};
+inline constexpr Statement<Text, Int, Int> kListSessions{
+    {"list_sessions",
+     "SELECT " GH_SESSION_COLUMNS " WHERE s.username_key = $1 AND s.expires_at > $2::bigint "
+     "AND s.last_used_at >= $3::bigint ORDER BY s.last_used_at DESC, s.created_at DESC, s.sid",
+     true}};
+inline constexpr Statement<Text> kFindSession{
+    {"find_session", "SELECT " GH_SESSION_COLUMNS " WHERE s.sid = $1", true}};
+// The revocation (and feed entry) of each session the CTE `ended` deleted.
+#define GH_REVOKE_ENDED                                                                   \
+  "revoked AS (INSERT INTO revocations (id, kind, expires_at) SELECT sid, 1, expires_at " \
+  "FROM ended ON CONFLICT (id) DO UPDATE SET "                                            \
+  "expires_at = GREATEST(revocations.expires_at, EXCLUDED.expires_at) RETURNING 1), "     \
+  "session_events AS (INSERT INTO revocation_events (kind, subject, value, created_at) "  \
+  "SELECT 1, sid, expires_at, " GH_NOW " FROM ended RETURNING 1) "
+// $1 empty: whoever owns the session.
+inline constexpr Statement<Text, Text> kEndSession{
+    {"end_session",
+     "WITH ended AS (DELETE FROM sessions WHERE sid = $2 AND ($1 = '' OR username_key = $1) "
+     "RETURNING sid, expires_at), " GH_REVOKE_ENDED "SELECT sid, expires_at FROM ended",
+     true}};
+inline constexpr Statement<Int> kEndIdleSessions{
+    {"end_idle_sessions",
+     "WITH ended AS (DELETE FROM sessions WHERE last_used_at < $1::bigint "
+     "RETURNING sid, expires_at), " GH_REVOKE_ENDED "SELECT sid, expires_at FROM ended",
+     true}};
+// The reuse of a rotated token: the session ends and the event is recorded, one statement.
+inline constexpr Statement<Text, Text, Int, Text, Text, Text> kEndReusedSession{
+    {"end_reused_session",
+     "WITH ended AS (DELETE FROM sessions WHERE sid = $1 RETURNING sid, "
+     "expires_at), " GH_REVOKE_ENDED
+     ", counter AS (UPDATE store_facts SET value = value + 1 WHERE name = "
+     "'last_event_id' AND EXISTS (SELECT 1 FROM ended) RETURNING value), "
+     "event AS (INSERT INTO events (id, type, at, username, sid, client_address, user_agent) "
+     "SELECT value, $2, $3::bigint, $4, $1, $5, $6 FROM counter RETURNING 1) "
+     "SELECT sid, expires_at FROM ended",
+     false}};
+inline constexpr Statement<Text, Int, Text, Text, Int> kTouchSession{
+    {"touch_session",
+     "UPDATE sessions SET last_used_at = GREATEST(last_used_at, $2::bigint), client_address = "
+     "$3, user_agent = $4 WHERE sid = $1 AND last_used_at >= $5::bigint",
+     true}};
+// The compare-and-set of rotation, and the used jti with its sealed answer, in one statement:
+// only while the current refresh jti is the expected one.
+inline constexpr Statement<Text, Text, Text, Int, Text, Text, Int, Text, Text> kRotateSession{
+    {"rotate_session",
+     "WITH rotated AS (UPDATE sessions SET refresh_jti = $3, generation = generation + 1, "
+     "last_used_at = GREATEST(last_used_at, $4::bigint), client_address = $5, user_agent = $6 "
+     "WHERE sid = $1 AND refresh_jti = $2 AND last_used_at >= $7::bigint RETURNING sid) "
+     "INSERT INTO refresh_uses (jti, sid, used_at, sealed_answer) "
+     "SELECT $8, sid, $4::bigint, $9 FROM rotated",
+     false}};
+inline constexpr Statement<Text> kFindRefreshUse{
+    {"find_refresh_use",
+     "SELECT r.sid, r.used_at, r.sealed_answer, CASE WHEN EXISTS (SELECT 1 FROM sessions s "
+     "WHERE s.sid = r.sid) THEN 1 ELSE 0 END FROM refresh_uses r WHERE r.jti = $1",
+     true}};
 // Every part runs once, whatever the final SELECT reads (data-modifying CTEs).
 inline constexpr Statement<Text, Int> kRevokeUserTokens{
     {"revoke_user_tokens",
@@ -130,6 +188,8 @@ inline constexpr Statement<Text, Text, Text, Int> kIsRevoked{
 // Pruning: each deletes the rows whose time is at or before $1.
 inline constexpr Statement<Int> kPruneSessions{
     {"prune_sessions", "DELETE FROM sessions WHERE expires_at <= $1::bigint", true}};
+inline constexpr Statement<Int> kPruneRefreshUses{
+    {"prune_refresh_uses", "DELETE FROM refresh_uses WHERE used_at <= $1::bigint", true}};
 inline constexpr Statement<Int> kPruneRevocations{
     {"prune_revocations", "DELETE FROM revocations WHERE expires_at <= $1::bigint", true}};
 inline constexpr Statement<Int> kPruneEvents{
@@ -153,37 +213,29 @@ inline constexpr Statement<Text> kRemoveSigningKey{
     {"remove_signing_key", "DELETE FROM signing_keys WHERE kid = $1", true}};
 
 #undef GH_USER_EVENT
+#undef GH_REVOKE_ENDED
 #undef GH_NOW
 
 // What the pool prepares on each connection: every statement above and the rate limits'.
 inline const StatementText* const kAllStatements[] = {
-    &kInsertUser.text,
-    &kFindUser.text,
-    &kUpdatePasswordHash.text,
-    &kRemoveUser.text,
-    &kChangePassword.text,
-    &kListUsers.text,
-    &kImportUser.text,
-    &kPing.text,
-    &kCreateSession.text,
-    &kRevokeUserTokens.text,
-    &kSessionsRecordedSince.text,
-    &kAddRevocation.text,
-    &kImportRevocation.text,
-    &kLoadRevocations.text,
-    &kSetUserRevokedBefore.text,
-    &kLoadUserRevocations.text,
-    &kLatestEvent.text,
-    &kEventsSince.text,
-    &kIsRevoked.text,
-    &kPruneSessions.text,
-    &kPruneRevocations.text,
-    &kPruneEvents.text,
-    &kPruneUserRevocations.text,
-    &kAddSigningKey.text,
-    &kLoadSigningKeys.text,
-    &kRemoveSigningKey.text,
-    &kTakeAttempt.text,
+    &kInsertUser.text,          &kFindUser.text,
+    &kUpdatePasswordHash.text,  &kRemoveUser.text,
+    &kChangePassword.text,      &kListUsers.text,
+    &kImportUser.text,          &kPing.text,
+    &kCreateSession.text,       &kListSessions.text,
+    &kFindSession.text,         &kEndSession.text,
+    &kEndIdleSessions.text,     &kEndReusedSession.text,
+    &kTouchSession.text,        &kRotateSession.text,
+    &kFindRefreshUse.text,      &kPruneRefreshUses.text,
+    &kRevokeUserTokens.text,    &kSessionsRecordedSince.text,
+    &kAddRevocation.text,       &kImportRevocation.text,
+    &kLoadRevocations.text,     &kSetUserRevokedBefore.text,
+    &kLoadUserRevocations.text, &kLatestEvent.text,
+    &kEventsSince.text,         &kIsRevoked.text,
+    &kPruneSessions.text,       &kPruneRevocations.text,
+    &kPruneEvents.text,         &kPruneUserRevocations.text,
+    &kAddSigningKey.text,       &kLoadSigningKeys.text,
+    &kRemoveSigningKey.text,    &kTakeAttempt.text,
     &kPruneAttempts.text,
 };
 

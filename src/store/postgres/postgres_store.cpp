@@ -167,7 +167,8 @@ Result<UserTokensRevoked> PostgresStore::RevokeUser(const std::string& key,
 Result<bool> PostgresStore::InsertSession(const SessionRecord& session, const std::string& key,
                                           int64_t password_version) {
   auto rows = pool_.Run(pg::kCreateSession, session.sid, session.created_at, session.expires_at,
-                        key, password_version);
+                        session.client_address, session.user_agent, session.refresh_jti, key,
+                        password_version);
   if (!rows) return rows.error();
   return rows->Affected() != 0;
 }

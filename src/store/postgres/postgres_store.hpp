@@ -43,6 +43,22 @@ class PostgresStore final : public Store {
   Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
                              int64_t password_version) override;
   Result<int64_t> SelectSessionsRecordedSince() override;
+  Result<std::vector<SessionRecord>> SelectSessions(const std::string& key, int64_t now,
+                                                    int64_t idle_since) override;
+  Result<std::optional<Revocation>> DeleteSession(const std::string& key,
+                                                  std::string_view sid) override;
+  Result<std::vector<Revocation>> DeleteIdleSessions(int64_t idle_since) override;
+  Result<bool> UpdateSessionUse(std::string_view sid, const SessionUse& use,
+                                int64_t idle_since) override;
+  Result<std::optional<SessionRecord>> SelectSession(std::string_view sid) override;
+  Result<std::optional<RefreshUse>> SelectRefreshUse(std::string_view jti) override;
+  Result<bool> CompareAndRotate(const RotationRequest& request,
+                                std::string_view expected_jti) override;
+  Result<std::optional<Revocation>> RevokeReusedSession(std::string_view sid,
+                                                        const AccountEvent& event) override;
+  // The sessions a statement ending sessions (... SELECT sid, expires_at FROM ended) ended;
+  // wakes the other instances when there were any.
+  Result<std::vector<Revocation>> EndedAndNotified(Result<pg::Rows> rows);
   Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) override;
   Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
   Status Probe() override;

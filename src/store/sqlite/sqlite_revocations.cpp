@@ -108,7 +108,8 @@ Result<int64_t> SqliteStore::DeleteExpired(Expiring what, int64_t before) {
                             .revocations = &sqlite::kPruneRevocations,
                             .revocation_events = &sqlite::kPruneEvents,
                             .user_revocations = &sqlite::kPruneUserRevocations,
-                            .attempts = nullptr});
+                            .attempts = nullptr,
+                            .refresh_uses = &sqlite::kPruneRefreshUses});
   if (statement == nullptr) return 0;  // one process: its attempts are counted in memory
   int64_t deleted = 0;
   Status done = Committed([&]() -> Status {

@@ -98,6 +98,34 @@ constexpr const char* kMigrations[] = {
       INSERT INTO store_facts (name, value) SELECT 'sessions_recorded_since', CASE WHEN EXISTS
         (SELECT 1 FROM users) THEN CAST(strftime('%s', 'now') AS INTEGER) + 60 ELSE 0 END;
     )sql",
+    // 6: sessions users can see and end (API.md §10): their latest use, the current refresh
+    // token of a rotating session and how many rotations it has seen; the used refresh tokens
+    // of the reuse interval with their sealed answers; account events (§12).
+    R"sql(
+      ALTER TABLE sessions ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE sessions ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
+      ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+      ALTER TABLE sessions ADD COLUMN refresh_jti TEXT NOT NULL DEFAULT '';
+      ALTER TABLE sessions ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+      UPDATE sessions SET last_used_at = created_at;
+      CREATE INDEX sessions_by_last_use ON sessions (last_used_at);
+      CREATE TABLE refresh_uses (
+        jti TEXT NOT NULL PRIMARY KEY,
+        sid TEXT NOT NULL,
+        used_at INTEGER NOT NULL,
+        sealed_answer TEXT NOT NULL
+      );
+      CREATE INDEX refresh_uses_by_time ON refresh_uses (used_at);
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        sid TEXT NOT NULL,
+        client_address TEXT NOT NULL,
+        user_agent TEXT NOT NULL
+      );
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "store/statement.hpp"
+#include "store/store_rows.hpp"
 
 namespace gatehouse::store::sqlite {
 
@@ -37,10 +38,46 @@ inline constexpr Statement<Text, Text> kChangePassword{
     {"change_password",
      "UPDATE users SET password_hash = ?, password_version = password_version + 1 "
      "WHERE username_key = ? RETURNING password_version"}};
-inline constexpr Statement<Text, Int, Int, Text, Int> kCreateSession{
+inline constexpr Statement<Text, Int, Int, Text, Text, Text, Text, Int> kCreateSession{
     {"create_session",
-     "INSERT INTO sessions (sid, username_key, created_at, expires_at) SELECT ?, username_key, "
-     "?, ? FROM users WHERE username_key = ? AND password_version = ?"}};
+     "INSERT INTO sessions (sid, username_key, created_at, expires_at, last_used_at, "
+     "client_address, user_agent, refresh_jti) SELECT ?1, username_key, ?2, ?3, ?2, ?4, ?5, ?6 "
+     "FROM users WHERE username_key = ?7 AND password_version = ?8"}};
+inline constexpr Statement<Text, Int, Int> kListSessions{
+    {"list_sessions",
+     "SELECT " GH_SESSION_COLUMNS " WHERE s.username_key = ? AND s.expires_at > ? AND "
+     "s.last_used_at >= ? ORDER BY s.last_used_at DESC, s.created_at DESC, s.sid"}};
+inline constexpr Statement<Text> kFindSession{
+    {"find_session", "SELECT " GH_SESSION_COLUMNS " WHERE s.sid = ?"}};
+// ?1 empty: whoever owns the session.
+inline constexpr Statement<Text, Text> kDeleteSession{
+    {"delete_session",
+     "DELETE FROM sessions WHERE sid = ?2 AND (?1 = '' OR username_key = ?1) "
+     "RETURNING sid, expires_at"}};
+inline constexpr Statement<Int> kDeleteIdleSessions{
+    {"delete_idle_sessions",
+     "DELETE FROM sessions WHERE last_used_at < ? RETURNING sid, expires_at"}};
+inline constexpr Statement<Text, Int, Text, Text, Int> kTouchSession{
+    {"touch_session",
+     "UPDATE sessions SET last_used_at = MAX(last_used_at, ?2), client_address = ?3, "
+     "user_agent = ?4 WHERE sid = ?1 AND last_used_at >= ?5"}};
+// The compare-and-set of rotation: only while the current refresh jti is the expected one.
+inline constexpr Statement<Text, Text, Text, Int, Text, Text, Int> kRotateSession{
+    {"rotate_session",
+     "UPDATE sessions SET refresh_jti = ?3, generation = generation + 1, "
+     "last_used_at = MAX(last_used_at, ?4), client_address = ?5, user_agent = ?6 "
+     "WHERE sid = ?1 AND refresh_jti = ?2 AND last_used_at >= ?7"}};
+inline constexpr Statement<Text, Text, Int, Text> kAddRefreshUse{
+    {"add_refresh_use",
+     "INSERT INTO refresh_uses (jti, sid, used_at, sealed_answer) VALUES (?, ?, ?, ?)"}};
+inline constexpr Statement<Text> kFindRefreshUse{
+    {"find_refresh_use",
+     "SELECT r.sid, r.used_at, r.sealed_answer, EXISTS (SELECT 1 FROM sessions s WHERE s.sid = "
+     "r.sid) FROM refresh_uses r WHERE r.jti = ?"}};
+inline constexpr Statement<Text, Int, Text, Text, Text, Text> kAddAccountEvent{
+    {"add_account_event",
+     "INSERT INTO events (type, at, username, sid, client_address, user_agent) "
+     "VALUES (?, ?, ?, ?, ?, ?)"}};
 inline constexpr Statement<Text> kUserSessions{
     {"user_sessions", "SELECT sid, expires_at FROM sessions WHERE username_key = ?"}};
 inline constexpr Statement<Text> kDeleteUserSessions{
@@ -87,6 +124,8 @@ inline constexpr Statement<Text, Text, Text, Int> kIsRevoked{
 // Pruning: each deletes the rows whose time is at or before ?.
 inline constexpr Statement<Int> kPruneSessions{
     {"prune_sessions", "DELETE FROM sessions WHERE expires_at <= ?"}};
+inline constexpr Statement<Int> kPruneRefreshUses{
+    {"prune_refresh_uses", "DELETE FROM refresh_uses WHERE used_at <= ?"}};
 inline constexpr Statement<Int> kPruneRevocations{
     {"prune_revocations", "DELETE FROM revocations WHERE expires_at <= ?"}};
 inline constexpr Statement<Int> kPruneEvents{

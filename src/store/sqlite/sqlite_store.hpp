@@ -67,6 +67,19 @@ class SqliteStore final : public Store, private BatchTransaction {
   Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
                              int64_t password_version) override;
   Result<int64_t> SelectSessionsRecordedSince() override;
+  Result<std::vector<SessionRecord>> SelectSessions(const std::string& key, int64_t now,
+                                                    int64_t idle_since) override;
+  Result<std::optional<Revocation>> DeleteSession(const std::string& key,
+                                                  std::string_view sid) override;
+  Result<std::vector<Revocation>> DeleteIdleSessions(int64_t idle_since) override;
+  Result<bool> UpdateSessionUse(std::string_view sid, const SessionUse& use,
+                                int64_t idle_since) override;
+  Result<std::optional<SessionRecord>> SelectSession(std::string_view sid) override;
+  Result<std::optional<RefreshUse>> SelectRefreshUse(std::string_view jti) override;
+  Result<bool> CompareAndRotate(const RotationRequest& request,
+                                std::string_view expected_jti) override;
+  Result<std::optional<Revocation>> RevokeReusedSession(std::string_view sid,
+                                                        const AccountEvent& event) override;
   Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) override;
   Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
   Status Probe() override;
@@ -116,6 +129,9 @@ class SqliteStore final : public Store, private BatchTransaction {
   Status AppendEvent(RevocationEvent::Kind kind, std::string_view subject, int64_t value);
   // Adds (or extends) a revocation and its feed entry, inside a transaction the caller holds.
   Status AddRevocationLocked(const Revocation& revocation, std::string_view what);
+  // Revokes each session a DELETE ... RETURNING sid, expires_at ended; fills `out`. Inside a
+  // transaction the caller holds.
+  Status RevokeEndedLocked(sqlite::BoundStatement& ended, std::vector<Revocation>& out);
   // RevokeUser's writes, inside a transaction the caller holds (with mutex_).
   Status RevokeUserLocked(const std::string& key, int64_t revoked_before, UserTokensRevoked& out);
 

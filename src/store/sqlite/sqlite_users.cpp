@@ -122,7 +122,8 @@ Result<bool> SqliteStore::InsertSession(const SessionRecord& session, const std:
   bool recorded = false;
   Status done = Committed([&]() -> Status {
     BoundStatement insert = Bind(sqlite::kCreateSession, session.sid, session.created_at,
-                                 session.expires_at, key, password_version);
+                                 session.expires_at, session.client_address, session.user_agent,
+                                 session.refresh_jti, key, password_version);
     if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "create session");
     recorded = sqlite3_changes64(db_) != 0;
     return Ok{};

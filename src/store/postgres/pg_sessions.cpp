@@ -1,0 +1,79 @@
+// The PostgreSQL store's sessions as users see them (API.md §10): listing, ending one, ending
+// the idle ones, recording a use, and the rows of refresh-token rotation. Each write is one
+// statement (a data-modifying CTE), so it commits whole; the ones that revoke NOTIFY the feed.
+#include "store/postgres/pg_statements.hpp"
+#include "store/postgres/postgres_store.hpp"
+#include "store/store_rows.hpp"
+
+namespace gatehouse::store {
+namespace {
+
+template <typename T>
+Result<std::optional<T>> FirstOrNone(Result<std::vector<T>> rows) {
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<T>();
+  return std::optional<T>(std::move(rows->front()));
+}
+
+}  // namespace
+
+Result<std::vector<SessionRecord>> PostgresStore::SelectSessions(const std::string& key,
+                                                                 int64_t now, int64_t idle_since) {
+  auto rows = pool_.Run(pg::kListSessions, key, now, idle_since);
+  if (!rows) return rows.error();
+  return pg::ReadAll(*rows, &DecodeSession<pg::Rows::Row>);
+}
+
+Result<std::optional<SessionRecord>> PostgresStore::SelectSession(std::string_view sid) {
+  auto rows = pool_.Run(pg::kFindSession, sid);
+  if (!rows) return rows.error();
+  return FirstOrNone(pg::ReadAll(*rows, &DecodeSession<pg::Rows::Row>));
+}
+
+Result<std::vector<Revocation>> PostgresStore::EndedAndNotified(Result<pg::Rows> rows) {
+  if (!rows) return rows.error();
+  Result<std::vector<Revocation>> ended = pg::ReadAll(*rows, &DecodeEndedSession<pg::Rows::Row>);
+  if (ended && !ended->empty()) Notify();
+  return ended;
+}
+
+Result<std::optional<Revocation>> PostgresStore::DeleteSession(const std::string& key,
+                                                               std::string_view sid) {
+  return FirstOrNone(EndedAndNotified(pool_.Run(pg::kEndSession, key, sid)));
+}
+
+Result<std::vector<Revocation>> PostgresStore::DeleteIdleSessions(int64_t idle_since) {
+  return EndedAndNotified(pool_.Run(pg::kEndIdleSessions, idle_since));
+}
+
+Result<bool> PostgresStore::UpdateSessionUse(std::string_view sid, const SessionUse& use,
+                                             int64_t idle_since) {
+  auto rows =
+      pool_.Run(pg::kTouchSession, sid, use.at, use.client_address, use.user_agent, idle_since);
+  if (!rows) return rows.error();
+  return rows->Affected() != 0;
+}
+
+Result<std::optional<RefreshUse>> PostgresStore::SelectRefreshUse(std::string_view jti) {
+  auto rows = pool_.Run(pg::kFindRefreshUse, jti);
+  if (!rows) return rows.error();
+  return FirstOrNone(pg::ReadAll(*rows, &DecodeRefreshUse<pg::Rows::Row>));
+}
+
+Result<bool> PostgresStore::CompareAndRotate(const RotationRequest& request,
+                                             std::string_view expected_jti) {
+  auto rows = pool_.Run(pg::kRotateSession, request.sid, expected_jti, request.new_jti,
+                        request.use.at, request.use.client_address, request.use.user_agent,
+                        request.idle_since, request.presented_jti, request.sealed_answer);
+  if (!rows) return rows.error();
+  return rows->Affected() != 0;
+}
+
+Result<std::optional<Revocation>> PostgresStore::RevokeReusedSession(std::string_view sid,
+                                                                     const AccountEvent& event) {
+  return FirstOrNone(
+      EndedAndNotified(pool_.Run(pg::kEndReusedSession, sid, event.type, event.at_ms,
+                                 event.username, event.client_address, event.user_agent)));
+}
+
+}  // namespace gatehouse::store
