@@ -76,7 +76,7 @@ void ListSessions(const http::Request& request, Services& services, Reply reply)
   if (!claims) return reply(http::ErrorResponse(claims.error()));
   RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
     const int64_t now = services.tokens.Now();
-    auto sessions = services.store.ListSessions(claims.sub, now, IdleSince(services, now));
+    auto sessions = services.store.ListSessions(claims.sub_key, now, IdleSince(services, now));
     if (!sessions) return http::ErrorResponse(sessions.error());
     return SessionsResponse(*sessions, claims.sid);
   });
@@ -92,8 +92,8 @@ void EndSessionHandler(const http::Request& request, Services& services, Reply r
     return reply(http::ErrorResponse(*refused));
   }
   RunOnPool(services.store_pool, std::move(reply),
-            [&services, sub = claims->sub, sid = std::string(id)] {
-              auto ended = services.store.EndSession(sub, sid);
+            [&services, key = claims->sub_key, sid = std::string(id)] {
+              auto ended = services.store.EndSession(key, sid);
               if (!ended) return http::ErrorResponse(ended.error(), "Something went wrong");
               if (!*ended) return http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}});
               EndSessionAndApply(services, **ended);

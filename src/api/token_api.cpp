@@ -139,7 +139,7 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
   // no access token outlives the refresh token of its session. A session the store has no
   // record of (made before sessions were recorded) is revoked by its sid all the same.
   RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
-    auto ended = services.store.EndSession(claims.sub, claims.sid);
+    auto ended = services.store.EndSession(claims.sub_key, claims.sid);
     if (!ended) return http::ErrorResponse(ended.error(), "Logout refresh went wrong");
     store::Revocation revocation =
         *ended ? **ended

@@ -219,12 +219,12 @@ class Store {
                                            int64_t revoked_before);
   // The user's live sessions (not expired at `now`, used at or after `idle_since`), most
   // recently used first.
-  Result<std::vector<SessionRecord>> ListSessions(std::string_view username, int64_t now,
+  Result<std::vector<SessionRecord>> ListSessions(const UsernameKey& key, int64_t now,
                                                   int64_t idle_since);
   // Ends one session of `username` (if `username` is empty: of whoever owns it): deletes its
   // record and revokes its sid (with its feed entry) in one transaction, durable when it
   // returns. nullopt when there is no such recorded session of that user.
-  Result<std::optional<Revocation>> EndSession(std::string_view username, std::string_view sid);
+  Result<std::optional<Revocation>> EndSession(const UsernameKey& key, std::string_view sid);
   // Ends every session last used before `idle_since`, as EndSession does; returns them.
   Result<std::vector<Revocation>> EndIdleSessions(int64_t idle_since);
   // Records a use (a refresh without rotation) of a session. False: no such session, or it

@@ -100,14 +100,13 @@ Result<UserTokensRevoked> Store::ChangePassword(const UsernameKey& key, std::str
   return FoundOrNotFound(ChangeHashRevoking(key.str(), hash, revoked_before), "change password");
 }
 
-Result<std::vector<SessionRecord>> Store::ListSessions(std::string_view username, int64_t now,
+Result<std::vector<SessionRecord>> Store::ListSessions(const UsernameKey& key, int64_t now,
                                                        int64_t idle_since) {
-  return SelectSessions(UsernameKey(username), now, idle_since);
+  return SelectSessions(key.str(), now, idle_since);
 }
 
-Result<std::optional<Revocation>> Store::EndSession(std::string_view username,
-                                                    std::string_view sid) {
-  return DeleteSession(UsernameKey(username), sid);
+Result<std::optional<Revocation>> Store::EndSession(const UsernameKey& key, std::string_view sid) {
+  return DeleteSession(key.str(), sid);
 }
 
 Result<std::vector<Revocation>> Store::EndIdleSessions(int64_t idle_since) {

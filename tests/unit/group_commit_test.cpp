@@ -149,7 +149,7 @@ TEST_F(GroupCommitTest, AFailedWriteFailsAloneAndItsBatchCommits) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
-      Status made = store->CreateUser(UserRecord{"Same", "$argon2id$x", 1, 0});
+      Status made = store->CreateUser(UserRecord{"Same", "$argon2id$x", 1, 0}, UsernameKey("Same"));
       if (made) {
         ++created;
       } else if (made.error().code == ErrorCode::kConflict) {
@@ -170,7 +170,7 @@ TEST_F(GroupCommitTest, AFailedWriteFailsAloneAndItsBatchCommits) {
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(answers.ok, kRevocations);
   EXPECT_EQ(RevokedIds(*store).size(), static_cast<std::size_t>(kRevocations));
-  Result<std::optional<UserRecord>> found = store->FindUser("same");
+  Result<std::optional<UserRecord>> found = store->FindUser(UsernameKey("same"));
   ASSERT_TRUE(found);
   EXPECT_TRUE(found->has_value());
   const GroupCommit::Counts counts = store->DurableWriteCounts();

@@ -56,11 +56,10 @@ Status SqliteStore::RevokeEndedLocked(BoundStatement& ended, std::vector<Revocat
 Result<std::optional<Revocation>> SqliteStore::DeleteSession(const std::string& key,
                                                              std::string_view sid) {
   std::vector<Revocation> ended;
-  Status done = Locked([&]() -> Status {
-    return InTransaction("end session", [&]() -> Status {
-      BoundStatement remove = Bind(sqlite::kDeleteSession, key, sid);
-      return RevokeEndedLocked(remove, ended);
-    });
+  Status done = Committed([&]() -> Status {
+    ended.clear();  // a batch retried after a failure runs its bodies again
+    BoundStatement remove = Bind(sqlite::kDeleteSession, key, sid);
+    return RevokeEndedLocked(remove, ended);
   });
   if (!done) return done.error();
   if (ended.empty()) return std::optional<Revocation>();
@@ -69,11 +68,10 @@ Result<std::optional<Revocation>> SqliteStore::DeleteSession(const std::string& 
 
 Result<std::vector<Revocation>> SqliteStore::DeleteIdleSessions(int64_t idle_since) {
   std::vector<Revocation> ended;
-  Status done = Locked([&]() -> Status {
-    return InTransaction("end idle sessions", [&]() -> Status {
-      BoundStatement remove = Bind(sqlite::kDeleteIdleSessions, idle_since);
-      return RevokeEndedLocked(remove, ended);
-    });
+  Status done = Committed([&]() -> Status {
+    ended.clear();
+    BoundStatement remove = Bind(sqlite::kDeleteIdleSessions, idle_since);
+    return RevokeEndedLocked(remove, ended);
   });
   if (!done) return done.error();
   return ended;
@@ -81,14 +79,16 @@ Result<std::vector<Revocation>> SqliteStore::DeleteIdleSessions(int64_t idle_sin
 
 Result<bool> SqliteStore::UpdateSessionUse(std::string_view sid, const SessionUse& use,
                                            int64_t idle_since) {
-  return Locked([&]() -> Result<bool> {
+  bool found = false;
+  Status done = Committed([&]() -> Status {
     BoundStatement update =
         Bind(sqlite::kTouchSession, sid, use.at, use.client_address, use.user_agent, idle_since);
     if (update.Step() != SQLITE_DONE) return SqliteFailure(db_, "record session use");
-    const bool found = sqlite3_changes64(db_) != 0;
-    if (Status file = file_.Check(); !file) return file.error();
-    return found;
+    found = sqlite3_changes64(db_) != 0;
+    return Ok{};
   });
+  if (!done) return done.error();
+  return found;
 }
 
 Result<std::optional<RefreshUse>> SqliteStore::SelectRefreshUse(std::string_view jti) {
@@ -101,21 +101,20 @@ Result<std::optional<RefreshUse>> SqliteStore::SelectRefreshUse(std::string_view
 Result<bool> SqliteStore::CompareAndRotate(const RotationRequest& request,
                                            std::string_view expected_jti) {
   bool rotated = false;
-  Status done = Locked([&]() -> Status {
-    return InTransaction("rotate refresh token", [&]() -> Status {
-      {
-        BoundStatement update =
-            Bind(sqlite::kRotateSession, request.sid, expected_jti, request.new_jti, request.use.at,
-                 request.use.client_address, request.use.user_agent, request.idle_since);
-        if (update.Step() != SQLITE_DONE) return SqliteFailure(db_, "rotate refresh token");
-        if (sqlite3_changes64(db_) == 0) return Ok{};  // lost the compare: commits nothing
-      }
-      BoundStatement use = Bind(sqlite::kAddRefreshUse, request.presented_jti, request.sid,
-                                request.use.at, request.sealed_answer);
-      if (use.Step() != SQLITE_DONE) return SqliteFailure(db_, "record refresh use");
-      rotated = true;
-      return Ok{};
-    });
+  Status done = Committed([&]() -> Status {
+    rotated = false;
+    {
+      BoundStatement update =
+          Bind(sqlite::kRotateSession, request.sid, expected_jti, request.new_jti, request.use.at,
+               request.use.client_address, request.use.user_agent, request.idle_since);
+      if (update.Step() != SQLITE_DONE) return SqliteFailure(db_, "rotate refresh token");
+      if (sqlite3_changes64(db_) == 0) return Ok{};  // lost the compare: commits nothing
+    }
+    BoundStatement use = Bind(sqlite::kAddRefreshUse, request.presented_jti, request.sid,
+                              request.use.at, request.sealed_answer);
+    if (use.Step() != SQLITE_DONE) return SqliteFailure(db_, "record refresh use");
+    rotated = true;
+    return Ok{};
   });
   if (!done) return done.error();
   return rotated;
@@ -124,19 +123,17 @@ Result<bool> SqliteStore::CompareAndRotate(const RotationRequest& request,
 Result<std::optional<Revocation>> SqliteStore::RevokeReusedSession(std::string_view sid,
                                                                    const AccountEvent& event) {
   std::vector<Revocation> ended;
-  Status done = Locked([&]() -> Status {
-    return InTransaction("revoke reused session", [&]() -> Status {
-      {
-        BoundStatement remove = Bind(sqlite::kDeleteSession, std::string_view(), sid);
-        if (Status revoked = RevokeEndedLocked(remove, ended); !revoked) return revoked;
-      }
-      if (ended.empty()) return Ok{};  // ended meanwhile: nothing to record
-      BoundStatement insert =
-          Bind(sqlite::kAddAccountEvent, event.type, event.at_ms, event.username, event.sid,
-               event.client_address, event.user_agent);
-      if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "record event");
-      return Ok{};
-    });
+  Status done = Committed([&]() -> Status {
+    ended.clear();
+    {
+      BoundStatement remove = Bind(sqlite::kDeleteSession, std::string_view(), sid);
+      if (Status revoked = RevokeEndedLocked(remove, ended); !revoked) return revoked;
+    }
+    if (ended.empty()) return Ok{};  // ended meanwhile: nothing to record
+    BoundStatement insert = Bind(sqlite::kAddAccountEvent, event.type, event.at_ms, event.username,
+                                 event.sid, event.client_address, event.user_agent);
+    if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "record event");
+    return Ok{};
   });
   if (!done) return done.error();
   if (ended.empty()) return std::optional<Revocation>();
