@@ -151,8 +151,10 @@ std::vector<SettingSpec> Declare() {
               "believed"},
       {.name = "password.deny_list",
        .kind = Path(&S::password_deny_list),
-       .help = "file of refused passwords, one per line",
-       .doc = "file of refused passwords, one per line, ASCII case ignored"},
+       .help = "file of refused passwords, one per line (unset: a built-in common list)",
+       .doc = "file of refused passwords, one per line, ASCII case ignored; unset: a built-in "
+              "list of about 180 of the most common passwords (`password123`, `qwerty123`, "
+              "...); an empty file refuses none"},
       {.name = "introspection.secret",
        .kind = Secret(&S::introspection_secret, 16),
        .help = "Bearer secret for POST /token/introspect (>= 16 bytes); unset: 404",
