@@ -2,6 +2,7 @@
 // (RFC 7662: is this token still good, revocation included) and GET /.well-known/jwks.json.
 #include "api/services.hpp"
 #include "auth/accounts.hpp"
+#include "auth/client_auth.hpp"
 #include "auth/passwords.hpp"
 #include "http/body.hpp"
 #include "http/error_response.hpp"
@@ -18,7 +19,7 @@ http::Response Inactive() {
   return response;
 }
 
-http::Response Active(const auth::Claims& claims) {
+http::Response Active(const auth::Claims& claims, const config::Settings& settings) {
   JsonObjectWriter body;
   body.Add("active", true)
       .Add("sub", claims.sub)
@@ -26,8 +27,14 @@ http::Response Active(const auth::Claims& claims) {
       .Add("type", claims.type == auth::TokenType::kAccess ? "access" : "refresh")
       .Add("exp", claims.exp)
       .Add("iat", claims.iat)
-      .Add("jti", claims.jti);
+      .Add("jti", claims.jti)
+      // RFC 7662 §2.2 names RFC 6749 §5.1's token_type: both kinds are sent as Bearer tokens,
+      // and `type` tells them apart.
+      .Add("token_type", "Bearer");
   if (!claims.sid.empty()) body.Add("sid", claims.sid);
+  // Verification required them to be exactly these (or, for aud, to contain this one).
+  if (!settings.jwt_issuer.empty()) body.Add("iss", settings.jwt_issuer);
+  if (!settings.jwt_audience.empty()) body.Add("aud", settings.jwt_audience);
   http::Response response;
   response.body = body.Finish();
   response.no_store = true;
@@ -40,8 +47,7 @@ void Introspect(const http::Request& request, Services& services, Reply reply) {
   const std::string& secret = services.settings.introspection_secret;
   // Without a configured secret the endpoint does not exist.
   if (secret.empty()) return reply(http::ErrorResponse(Error{ErrorCode::kNotFound, {}}));
-  auto caller = auth::TokenService::BearerToken(request.authorization);
-  if (!caller || !auth::SecretEquals(*caller, secret)) {
+  if (!auth::CallerHoldsSecret(request.authorization, secret)) {
     return reply(http::ErrorResponse(Error{ErrorCode::kWrongCallerSecret, {}}));
   }
   auto fields =
@@ -51,9 +57,10 @@ void Introspect(const http::Request& request, Services& services, Reply reply) {
   if (!token) return reply(http::ErrorResponse(auth::RequireField("token", {}).error()));
   // RFC 7662 §2.2: an empty token is simply not an active one.
   if (token->empty()) return reply(Inactive());
-  // The hint only speeds a search up (RFC 7662 §2.1); one check covers both types here.
+  // token_type_hint (fields[1]) only speeds a search up, and a wrong one must not hide the
+  // token (RFC 7662 §2.1): a token names its own type, so one check answers for both.
   auto claims = services.tokens.VerifyAnyType(*token);
-  reply(claims ? Active(*claims) : Inactive());
+  reply(claims ? Active(*claims, services.settings) : Inactive());
 }
 
 }  // namespace gatehouse::api

@@ -157,9 +157,11 @@ std::vector<SettingSpec> Declare() {
               "...); an empty file refuses none"},
       {.name = "introspection.secret",
        .kind = Secret(&S::introspection_secret, 16),
-       .help = "Bearer secret for POST /token/introspect (>= 16 bytes); unset: 404",
-       .doc = "the `Authorization: Bearer` secret of `POST /token/introspect`, at least 16 "
-              "bytes; unset: the endpoint answers 404"},
+       .help =
+           "caller secret (Bearer or Basic) for POST /token/introspect (>= 16 bytes); unset: 404",
+       .doc = "the caller secret of `POST /token/introspect` (`Authorization: Bearer <secret>`, "
+              "or HTTP Basic with the secret as password), at least 16 bytes; unset: the "
+              "endpoint answers 404"},
       {.name = "log.requests",
        .kind = Boolean(&S::log_requests),
        .default_value = "false",
