@@ -30,6 +30,8 @@ constexpr std::array kRoutes = {
     Entry{"/logout/refresh", Method::kPost, LogoutRefresh},
     Entry{"/logout/all", Method::kPost, LogoutAll},
     Entry{"/token/introspect", Method::kPost, Introspect},
+    Entry{"/token/revoke", Method::kPost, TokenRevoke},
+    Entry{"/.well-known/oauth-authorization-server", Method::kGet, ServerMetadata},
     Entry{"/.well-known/jwks.json", Method::kGet, Jwks},
     Entry{"/password", Method::kPost, ChangePasswordHandler},
     Entry{"/healthz", Method::kGet, Healthz},

@@ -157,9 +157,10 @@ std::vector<SettingSpec> Declare() {
               "...); an empty file refuses none"},
       {.name = "introspection.secret",
        .kind = Secret(&S::introspection_secret, 16),
-       .help =
-           "caller secret (Bearer or Basic) for POST /token/introspect (>= 16 bytes); unset: 404",
-       .doc = "the caller secret of `POST /token/introspect` (`Authorization: Bearer <secret>`, "
+       .help = "caller secret (Bearer or Basic) of POST /token/introspect and /token/revoke (>= 16 "
+               "bytes); unset: 404",
+       .doc = "the caller secret of `POST /token/introspect` and `POST /token/revoke` "
+              "(`Authorization: Bearer <secret>`, "
               "or HTTP Basic with the secret as password), at least 16 bytes; unset: the "
               "endpoint answers 404"},
       {.name = "log.requests",
