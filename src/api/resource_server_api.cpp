@@ -1,7 +1,10 @@
 // What resource servers use to check tokens without the HS256 secret: POST /token/introspect
 // (RFC 7662: is this token still good, revocation included) and GET /.well-known/jwks.json.
+#include <nlohmann/json.hpp>
+
 #include "api/services.hpp"
 #include "auth/accounts.hpp"
+#include "auth/client_auth.hpp"
 #include "auth/passwords.hpp"
 #include "http/body.hpp"
 #include "http/error_response.hpp"
@@ -18,7 +21,7 @@ http::Response Inactive() {
   return response;
 }
 
-http::Response Active(const auth::Claims& claims) {
+http::Response Active(const auth::Claims& claims, const config::Settings& settings) {
   JsonObjectWriter body;
   body.Add("active", true)
       .Add("sub", claims.sub)
@@ -26,8 +29,14 @@ http::Response Active(const auth::Claims& claims) {
       .Add("type", claims.type == auth::TokenType::kAccess ? "access" : "refresh")
       .Add("exp", claims.exp)
       .Add("iat", claims.iat)
-      .Add("jti", claims.jti);
+      .Add("jti", claims.jti)
+      // RFC 7662 §2.2 names RFC 6749 §5.1's token_type: both kinds are sent as Bearer tokens,
+      // and `type` tells them apart.
+      .Add("token_type", "Bearer");
   if (!claims.sid.empty()) body.Add("sid", claims.sid);
+  // Verification required them to be exactly these (or, for aud, to contain this one).
+  if (!settings.jwt_issuer.empty()) body.Add("iss", settings.jwt_issuer);
+  if (!settings.jwt_audience.empty()) body.Add("aud", settings.jwt_audience);
   http::Response response;
   response.body = body.Finish();
   response.no_store = true;
@@ -36,24 +45,30 @@ http::Response Active(const auth::Claims& claims) {
 
 }  // namespace
 
-void Introspect(const http::Request& request, Services& services, Reply reply) {
+Result<std::string> CallerToken(const http::Request& request, const Services& services) {
   const std::string& secret = services.settings.introspection_secret;
-  // Without a configured secret the endpoint does not exist.
-  if (secret.empty()) return reply(http::ErrorResponse(Error{ErrorCode::kNotFound, {}}));
-  auto caller = auth::TokenService::BearerToken(request.authorization);
-  if (!caller || !auth::SecretEquals(*caller, secret)) {
-    return reply(http::ErrorResponse(Error{ErrorCode::kWrongCallerSecret, {}}));
+  // Without a configured secret the endpoints do not exist.
+  if (secret.empty()) return Error{ErrorCode::kNotFound, {}};
+  if (!auth::CallerHoldsSecret(request.authorization, secret)) {
+    return Error{ErrorCode::kWrongCallerSecret, {}};
   }
+  // token_type_hint is read (a duplicate or non-string one is refused) and needs no more: a
+  // token names its own type, and a wrong hint must not hide the token (RFC 7662 §2.1).
   auto fields =
       http::DecodeFields(request.content_type, request.body, {"token", "token_type_hint"});
-  if (!fields) return reply(http::ErrorResponse(fields.error()));
-  const auto& token = (*fields)[0];
-  if (!token) return reply(http::ErrorResponse(auth::RequireField("token", {}).error()));
+  if (!fields) return fields.error();
+  auto& token = (*fields)[0];
+  if (!token) return auth::RequireField("token", {}).error();
+  return std::string(std::move(*token));
+}
+
+void Introspect(const http::Request& request, Services& services, Reply reply) {
+  auto token = CallerToken(request, services);
+  if (!token) return reply(http::ErrorResponse(token.error()));
   // RFC 7662 §2.2: an empty token is simply not an active one.
   if (token->empty()) return reply(Inactive());
-  // The hint only speeds a search up (RFC 7662 §2.1); one check covers both types here.
   auto claims = services.tokens.VerifyAnyType(*token);
-  reply(claims ? Active(*claims) : Inactive());
+  reply(claims ? Active(*claims, services.settings) : Inactive());
 }
 
 }  // namespace gatehouse::api
@@ -65,6 +80,45 @@ void Jwks(const http::Request&, Services& services, Reply reply) {
   response.body = *services.keyring.JwksJson();
   // Resource servers may cache the key set for a few minutes; a rotated-in key is published
   // at once, and clients such as PyJWT's PyJWKClient refetch on an unknown kid.
+  response.headers.emplace_back("Cache-Control", "public, max-age=300");
+  reply(std::move(response));
+}
+
+}  // namespace gatehouse::api
+
+namespace gatehouse::api {
+namespace {
+
+bool IsHttpUrl(std::string_view text) {
+  return text.starts_with("https://") || text.starts_with("http://");
+}
+
+}  // namespace
+
+// RFC 8414: what standard middleware reads to configure itself. The issuer is the identifier
+// every URL here is built from (§3.3), so it needs jwt.issuer set to gatehouse's public URL;
+// gatehouse cannot know that URL behind a proxy by itself.
+void ServerMetadata(const http::Request&, Services& services, Reply reply) {
+  const config::Settings& settings = services.settings;
+  if (!IsHttpUrl(settings.jwt_issuer)) {
+    return reply(http::ErrorResponse(Error{ErrorCode::kNotFound, {}}));
+  }
+  std::string base = settings.jwt_issuer;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::string algorithm(AlgorithmName(settings.jwt_algorithm));
+  nlohmann::json metadata = {{"issuer", settings.jwt_issuer},
+                             {"jwks_uri", base + "/.well-known/jwks.json"},
+                             {"response_types_supported", nlohmann::json::array()},
+                             {"token_signing_alg_values_supported", {algorithm}}};
+  if (!settings.introspection_secret.empty()) {
+    const nlohmann::json methods = {"client_secret_basic"};
+    metadata["introspection_endpoint"] = base + "/token/introspect";
+    metadata["introspection_endpoint_auth_methods_supported"] = methods;
+    metadata["revocation_endpoint"] = base + "/token/revoke";
+    metadata["revocation_endpoint_auth_methods_supported"] = methods;
+  }
+  http::Response response;
+  response.body = metadata.dump();
   response.headers.emplace_back("Cache-Control", "public, max-age=300");
   reply(std::move(response));
 }

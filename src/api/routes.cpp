@@ -18,8 +18,7 @@ struct Entry {
   std::string_view path;
   http::Method method;
   HandlerFunction handler;
-  std::string_view allow;  // the Allow header when another method is used
-  bool prefix = false;     // `path` is a prefix followed by an id (DELETE /sessions/{id})
+  bool prefix = false;  // `path` is a prefix followed by an id (DELETE /sessions/{id})
 };
 
 bool Matches(const Entry& entry, std::string_view path) {
@@ -32,23 +31,37 @@ using http::Method;
 // Few routes: a linear scan over string_views beats hashing at this size.
 // The metrics label each route by its index here; keep it under obs::Metrics::kMaxRoutes.
 constexpr std::array kRoutes = {
-    Entry{"/me", Method::kGet, Me, "GET"},
-    Entry{"/token/refresh", Method::kPost, TokenRefresh, "POST"},
-    Entry{"/login", Method::kPost, Login, "POST"},
-    Entry{"/registration", Method::kPost, Registration, "POST"},
-    Entry{"/logout/access", Method::kPost, LogoutAccess, "POST"},
-    Entry{"/logout/refresh", Method::kPost, LogoutRefresh, "POST"},
-    Entry{"/logout/all", Method::kPost, LogoutAll, "POST"},
-    Entry{"/token/introspect", Method::kPost, Introspect, "POST"},
-    Entry{"/.well-known/jwks.json", Method::kGet, Jwks, "GET"},
-    Entry{"/password", Method::kPost, ChangePasswordHandler, "POST"},
-    Entry{"/healthz", Method::kGet, Healthz, "GET"},
-    Entry{"/readyz", Method::kGet, Readyz, "GET"},
-    Entry{"/metrics", Method::kGet, Metrics, "GET"},
-    Entry{"/sessions", Method::kGet, ListSessions, "GET"},
-    Entry{"/sessions/", Method::kDelete, EndSessionHandler, "DELETE", true},
+    Entry{"/me", Method::kGet, Me},
+    Entry{"/token/refresh", Method::kPost, TokenRefresh},
+    Entry{"/login", Method::kPost, Login},
+    Entry{"/registration", Method::kPost, Registration},
+    Entry{"/logout/access", Method::kPost, LogoutAccess},
+    Entry{"/logout/refresh", Method::kPost, LogoutRefresh},
+    Entry{"/logout/all", Method::kPost, LogoutAll},
+    Entry{"/token/introspect", Method::kPost, Introspect},
+    Entry{"/token/revoke", Method::kPost, TokenRevoke},
+    Entry{"/.well-known/oauth-authorization-server", Method::kGet, ServerMetadata},
+    Entry{"/.well-known/jwks.json", Method::kGet, Jwks},
+    Entry{"/password", Method::kPost, ChangePasswordHandler},
+    Entry{"/healthz", Method::kGet, Healthz},
+    Entry{"/readyz", Method::kGet, Readyz},
+    Entry{"/metrics", Method::kGet, Metrics},
+    Entry{"/sessions", Method::kGet, ListSessions},
+    Entry{"/sessions/", Method::kDelete, EndSessionHandler, true},
 };
 static_assert(kRoutes.size() < obs::Metrics::kMaxRoutes);
+
+// The Allow header when another method is used: a GET route serves HEAD too.
+constexpr std::string_view AllowFor(http::Method method) {
+  switch (method) {
+    case http::Method::kGet:
+      return "GET, HEAD";
+    case http::Method::kDelete:
+      return "DELETE";
+    default:
+      return "POST";
+  }
+}
 
 constexpr std::size_t kUnrouted = obs::Metrics::kMaxRoutes - 1;
 
@@ -73,9 +86,11 @@ std::size_t Routes::Route(const http::Request& request) const {
 void Routes::Serve(std::size_t route, const http::Request& request, Reply reply) {
   if (route >= kRoutes.size()) return reply(http::MessageResponse(404, "Not found"));
   const Entry& entry = kRoutes[route];
-  if (entry.method != request.method) {
+  // RFC 9110 §9.3.2: HEAD is served wherever GET is; the transport leaves the body out.
+  const bool head_of_get = entry.method == Method::kGet && request.method == Method::kHead;
+  if (entry.method != request.method && !head_of_get) {
     http::Response response = http::MessageResponse(405, "Method not allowed");
-    response.headers.emplace_back("Allow", std::string(entry.allow));
+    response.headers.emplace_back("Allow", std::string(AllowFor(entry.method)));
     return reply(std::move(response));
   }
   // `reply` is copied so it is still ours if the handler throws before using it.

@@ -71,7 +71,12 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
 void TokenRefresh(const http::Request& request, Services& services, Reply reply);
 void LogoutAll(const http::Request& request, Services& services, Reply reply);
 void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply);
+// The `token` field of a /token/introspect or /token/revoke request whose caller holds
+// introspection.secret; kNotFound when none is configured, kWrongCallerSecret, field errors.
+Result<std::string> CallerToken(const http::Request& request, const Services& services);
 void Introspect(const http::Request& request, Services& services, Reply reply);
+void TokenRevoke(const http::Request& request, Services& services, Reply reply);
+void ServerMetadata(const http::Request& request, Services& services, Reply reply);
 void Jwks(const http::Request& request, Services& services, Reply reply);
 void Me(const http::Request& request, Services& services, Reply reply);
 void Healthz(const http::Request& request, Services& services, Reply reply);

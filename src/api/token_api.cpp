@@ -3,7 +3,10 @@
 
 #include "api/attempt_limits.hpp"
 #include "api/services.hpp"
+#include "auth/accounts.hpp"
+#include "auth/client_auth.hpp"
 #include "auth/sealed_answer.hpp"
+#include "http/body.hpp"
 #include "http/error_response.hpp"
 #include "util/json_writer.hpp"
 
@@ -15,19 +18,29 @@ namespace {
 // commit (store/group_commit.hpp): the pool's thread is free at once, and the answer goes out
 // from the store's writer thread once the batch holding the write is on disk.
 void Revoke(Services& services, Reply reply, store::Revocation revocation,
-            std::string_view failure_message, std::string_view success_message) {
+            std::string_view failure_message, http::Response success) {
   RunOnPoolAnsweringLater(
       services.store_pool, std::move(reply),
       [&services, revocation = std::move(revocation), failure = std::string(failure_message),
-       success = std::string(success_message)](Reply later) {
+       success = std::move(success)](Reply later) {
         services.store.SubmitRevocation(
             revocation, [&services, id = revocation.id, expires_at = revocation.expires_at, failure,
                          success, later = std::move(later)](Status stored) {
               if (!stored) return later(http::ErrorResponse(stored.error(), failure));
               services.revocations.Revoke(id, expires_at);
-              later(http::MessageResponse(200, success));
+              later(success);
             });
       });
+}
+
+// An access token goes alone (its jti). A refresh token ends its session: the refresh token and
+// every access token minted from it, none of which outlives it. A Flask-minted refresh token
+// has no session: then only that token goes.
+store::Revocation RevocationOf(const auth::Claims& claims) {
+  if (claims.type == auth::TokenType::kRefresh && !claims.sid.empty()) {
+    return store::Revocation{claims.sid, store::RevocationKind::kSession, claims.exp};
+  }
+  return store::Revocation{claims.jti, store::RevocationKind::kToken, claims.exp};
 }
 
 http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
@@ -117,9 +130,8 @@ void LogoutAccess(const http::Request& request, Services& services, Reply reply)
                                      obs::RateLimitKind::kRevocationPerUser)) {
     return reply(http::ErrorResponse(*refused));
   }
-  Revoke(services, std::move(reply),
-         store::Revocation{claims->jti, store::RevocationKind::kToken, claims->exp},
-         "Logout access went wrong", "Access token has been revoked");
+  Revoke(services, std::move(reply), RevocationOf(*claims), "Logout access went wrong",
+         http::MessageResponse(200, "Access token has been revoked"));
 }
 
 void LogoutRefresh(const http::Request& request, Services& services, Reply reply) {
@@ -131,9 +143,8 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
   }
   // A Flask-minted refresh token has no session: then only that token goes.
   if (claims->sid.empty()) {
-    return Revoke(services, std::move(reply),
-                  store::Revocation{claims->jti, store::RevocationKind::kToken, claims->exp},
-                  "Logout refresh went wrong", "Refresh token has been revoked");
+    return Revoke(services, std::move(reply), RevocationOf(*claims), "Logout refresh went wrong",
+                  http::MessageResponse(200, "Refresh token has been revoked"));
   }
   // Ending the session covers the refresh token and every access token minted from it, and
   // no access token outlives the refresh token of its session. A session the store has no
@@ -179,6 +190,25 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
     if (*revoked) return http::ErrorResponse(Error{ErrorCode::kTokenRevoked, {}});
     return NewAccessToken(services, claims);
   });
+}
+
+}  // namespace gatehouse::api
+
+namespace gatehouse::api {
+
+// RFC 7009: the caller (a resource server or client holding the caller secret) revokes a token
+// it was given. Any token that is not (or no longer) valid answers 200 too (§2.2): there is
+// nothing left to revoke, and the caller could not act on an error.
+void TokenRevoke(const http::Request& request, Services& services, Reply reply) {
+  auto token = CallerToken(request, services);
+  if (!token) return reply(http::ErrorResponse(token.error()));
+  http::Response done;
+  done.body = "{}";
+  done.no_store = true;
+  auto claims = services.tokens.VerifyAnyType(*token);
+  if (!claims) return reply(std::move(done));
+  Revoke(services, std::move(reply), RevocationOf(*claims), "Revocation went wrong",
+         std::move(done));
 }
 
 }  // namespace gatehouse::api

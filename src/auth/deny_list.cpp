@@ -4,13 +4,17 @@
 #include <cstring>
 #include <fstream>
 
+#include "auth/common_passwords.hpp"
 #include "util/ascii.hpp"
 
 namespace gatehouse::auth {
 
 Result<PasswordDenyList> PasswordDenyList::Load(const std::string& path) {
   PasswordDenyList list;
-  if (path.empty()) return list;
+  if (path.empty()) {
+    for (std::string_view common : CommonPasswords()) list.passwords_.emplace(common);
+    return list;
+  }
   std::ifstream in(path);
   if (!in) {
     return Error{ErrorCode::kStorageFailure,

@@ -16,6 +16,7 @@
 #include "auth/passwords.hpp"
 #include "auth/secret_file.hpp"
 #include "auth/signing_key.hpp"
+#include "obs/logging.hpp"
 
 namespace gatehouse::auth {
 namespace {
@@ -371,9 +372,12 @@ StartupResult<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, in
     auto loaded = keyring->Reload(now);
     if (!loaded) {
       // A first start (or a switch of algorithm): make the first key, then load again.
-      if (auto created = CreateKeyFile(opts, now); !created) {
-        return EnvironmentError(created.error());
-      }
+      auto created = CreateKeyFile(opts, now);
+      if (!created) return EnvironmentError(created.error());
+      const std::string where = KeySourceName(opts);
+      obs::Info("generated the first " + std::string(AlgorithmName(opts.algorithm)) +
+                    " signing key in " + where + "; later starts reuse it",
+                {{"kid", *created}, {"path", where}});
       loaded = keyring->Reload(now);
     }
     if (!loaded) return EnvironmentError(loaded.error());

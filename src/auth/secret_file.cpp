@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "auth/jws.hpp"
+#include "obs/logging.hpp"
 
 namespace gatehouse::auth {
 namespace {
@@ -71,6 +72,7 @@ Result<std::string> LoadOrCreateStoredSecret(store::Store& store, int64_t now) {
   auto added = store.AddSigningKey(key);
   sodium_memzero(key.material.data(), key.material.size());
   if (!added) return added.error();
+  if (*added) obs::Info("generated a new HS256 secret in the database's signing keys");
   auto keys = store.LoadSigningKeys("HS256");
   if (!keys) return keys.error();
   for (auto& stored : *keys) {
@@ -101,6 +103,10 @@ StartupResult<std::string> LoadOrCreateSecret(const std::string& data_dir) {
     ::unlink(path.c_str());
     return FileError(path, "cannot write the generated secret");
   }
+  // The operator must know where the key of every token lives (backups, several instances);
+  // the path only, never the secret.
+  obs::Info("generated a new HS256 secret in " + path + " (mode 0600); later starts reuse it",
+            {{"path", path}});
   return secret;
 }
 

@@ -171,13 +171,18 @@ std::vector<SettingSpec> Declare() {
               "believed"},
       {.name = "password.deny_list",
        .kind = Path(&S::password_deny_list),
-       .help = "file of refused passwords, one per line",
-       .doc = "file of refused passwords, one per line, ASCII case ignored"},
+       .help = "file of refused passwords, one per line (unset: a built-in common list)",
+       .doc = "file of refused passwords, one per line, ASCII case ignored; unset: a built-in "
+              "list of about 180 of the most common passwords (`password123`, `qwerty123`, "
+              "...); an empty file refuses none"},
       {.name = "introspection.secret",
        .kind = Secret(&S::introspection_secret, 16),
-       .help = "Bearer secret for POST /token/introspect (>= 16 bytes); unset: 404",
-       .doc = "the `Authorization: Bearer` secret of `POST /token/introspect`, at least 16 "
-              "bytes; unset: the endpoint answers 404"},
+       .help = "caller secret (Bearer or Basic) of POST /token/introspect and /token/revoke (>= 16 "
+               "bytes); unset: 404",
+       .doc = "the caller secret of `POST /token/introspect` and `POST /token/revoke` "
+              "(`Authorization: Bearer <secret>`, "
+              "or HTTP Basic with the secret as password), at least 16 bytes; unset: the "
+              "endpoint answers 404"},
       {.name = "log.requests",
        .kind = Boolean(&S::log_requests),
        .default_value = "false",

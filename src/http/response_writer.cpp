@@ -16,10 +16,18 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
+// Flask's jsonify ends every JSON answer with a newline, so `curl` output does not run into
+// the prompt; clients that parse JSON ignore it.
+bool NeedsNewline(const Response& response) {
+  return response.content_type.starts_with("application/json") && !response.body.empty() &&
+         response.body.back() != '\n';
+}
+
 }  // namespace
 
-void WriteResponse(const Response& response, std::string_view request_id, bool close,
+void WriteResponse(const Response& response, std::string_view request_id, bool close, bool head,
                    std::string& out) {
+  const bool newline = NeedsNewline(response);
   out.clear();
   out.append("HTTP/1.1 ");
   AppendNumber(out, response.status);
@@ -33,9 +41,12 @@ void WriteResponse(const Response& response, std::string_view request_id, bool c
   if (!request_id.empty()) AppendHeader(out, "X-Request-Id", request_id);
   if (close) AppendHeader(out, "Connection", "close");
   out.append("Content-Length: ");
-  AppendNumber(out, response.body.size());
+  AppendNumber(out, response.body.size() + (newline ? 1 : 0));
   out.append("\r\n\r\n");
+  // RFC 9110 §9.3.2: HEAD gets GET's headers, Content-Length included, and no body.
+  if (head) return;
   out.append(response.body);
+  if (newline) out.push_back('\n');
 }
 
 }  // namespace gatehouse::http

@@ -12,8 +12,9 @@ namespace gatehouse::http {
 
 // Replaces `out` with the status line, Content-Type, the response's headers, X-Request-Id
 // (when `request_id` is not empty), "Connection: close" when `close`, Content-Length and the
-// body. `out` keeps its capacity, so a session that reuses it does not allocate.
-void WriteResponse(const Response& response, std::string_view request_id, bool close,
+// body (none when `head`: the answer to a HEAD request). A JSON body gets a trailing newline.
+// `out` keeps its capacity, so a session that reuses it does not allocate.
+void WriteResponse(const Response& response, std::string_view request_id, bool close, bool head,
                    std::string& out);
 
 }  // namespace gatehouse::http

@@ -170,7 +170,8 @@ class Session : public std::enable_shared_from_this<Session> {
                                        response.status, counted ? elapsed.count() : 0.0);
     const bool close = response.close || !keep_alive_ || server_.draining();
     if (counted && server_.settings().log_requests) LogRequest(response.status, elapsed.count());
-    WriteResponse(response, counted ? request_id_.view() : std::string_view(), close, out_);
+    const bool head = counted && request_.method == Method::kHead;
+    WriteResponse(response, counted ? request_id_.view() : std::string_view(), close, head, out_);
     // An answer almost always fits the socket's send buffer: written here, it needs no trip
     // through the event loop. What the kernel did not take goes out asynchronously.
     beast::error_code ec;

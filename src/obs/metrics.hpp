@@ -29,7 +29,7 @@ struct Gauges {
 
 class Metrics {
  public:
-  static constexpr std::size_t kMaxRoutes = 16;  // the last slot is "other"
+  static constexpr std::size_t kMaxRoutes = 32;  // the last slot is "other"
 
   // Names routes by index (the router's table order); called once at start-up.
   void SetRouteNames(std::vector<std::string> names);

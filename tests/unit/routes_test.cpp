@@ -44,7 +44,17 @@ TEST(RoutesTest, KnownPathWithAnotherMethodIs405WithAllow) {
   EXPECT_EQ(HeaderValue(get_login, "Allow"), "POST");
   const auto post_me = world.Call(RequestFor(http::Method::kPost, "/me"));
   EXPECT_EQ(post_me.status, 405u);
-  EXPECT_EQ(HeaderValue(post_me, "Allow"), "GET");
+  EXPECT_EQ(HeaderValue(post_me, "Allow"), "GET, HEAD");
+}
+
+TEST(RoutesTest, HeadIsServedWhereGetIsAndNowhereElse) {
+  testing::TestServices world;
+  const auto head_healthz = world.Call(RequestFor(http::Method::kHead, "/healthz"));
+  EXPECT_EQ(head_healthz.status, 200u);
+  EXPECT_EQ(head_healthz.body, world.Call(RequestFor(http::Method::kGet, "/healthz")).body);
+  const auto head_login = world.Call(RequestFor(http::Method::kHead, "/login"));
+  EXPECT_EQ(head_login.status, 405u);
+  EXPECT_EQ(HeaderValue(head_login, "Allow"), "POST");
 }
 
 TEST(RoutesTest, RouteIndexNamesThePathWhateverTheMethod) {
