@@ -1,6 +1,7 @@
 // GET /me, the smallest protected resource.
 #include <ctime>
 
+#include "api/browser_tokens.hpp"
 #include "api/services.hpp"
 #include "http/error_response.hpp"
 #include "util/clock.hpp"
@@ -21,8 +22,9 @@ http::Response MeResponse(const store::UserCache::Entry& user) {
 }  // namespace
 
 void Me(const http::Request& request, Services& services, Reply reply) {
-  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
-  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
+  if (!claims)
+    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
 
   std::string key = store::UsernameKey(claims->sub);
   if (auto cached = services.users.Get(key)) return reply(MeResponse(*cached));
