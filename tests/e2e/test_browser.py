@@ -194,3 +194,61 @@ def test_gatehouse_accepts_cookies_set_by_flask(server_factory):
     r = requests.post(srv.url("/token/refresh"),
                       headers={"Cookie": jar, "X-CSRF-TOKEN": cookies["csrf_refresh_token"].value})
     assert r.status_code == 200 and r.json() == {"message": "Token refreshed"}, r.text
+
+
+# -- CORS headers and cookie clearing, over real HTTP ---------------------------------------
+
+APP = "http://localhost:3000"
+
+
+def test_cors_headers_on_every_answer_to_a_listed_origin(server_factory):
+    srv = cookie_server(server_factory, f"{APP}, https://other.example")
+    for method, path, status in [("GET", "/nope", 404), ("GET", "/me", 401),
+                                 ("GET", "/login", 405), ("GET", "/healthz", 200)]:
+        r = requests.request(method, srv.url(path), headers={"Origin": APP})
+        assert r.status_code == status
+        assert r.headers["Access-Control-Allow-Origin"] == APP
+        assert r.headers["Access-Control-Allow-Credentials"] == "true"
+        assert r.headers["Access-Control-Expose-Headers"] == "WWW-Authenticate, Retry-After"
+        assert r.headers["Vary"] == "Origin"
+    r = requests.get(srv.url("/healthz"), headers={"Origin": "http://evil.example"})
+    assert r.headers["Vary"] == "Origin" and "Access-Control-Allow-Origin" not in r.headers
+    r = requests.get(srv.url("/healthz"))
+    assert r.headers["Vary"] == "Origin"
+
+
+def test_preflight_per_path_and_403_for_an_unlisted_origin(server_factory):
+    srv = cookie_server(server_factory, APP)
+    pre = {"Origin": APP, "Access-Control-Request-Method": "POST"}
+    for path, methods in [("/me", "GET, OPTIONS"), ("/token/refresh", "POST, OPTIONS")]:
+        r = requests.options(srv.url(path), headers=pre)
+        assert r.status_code == 204 and r.content == b""
+        assert r.headers["Access-Control-Allow-Methods"] == methods
+        assert r.headers["Access-Control-Allow-Headers"] == \
+            "Authorization, Content-Type, X-CSRF-TOKEN"
+        assert r.headers["Access-Control-Max-Age"] == "600"
+        assert r.headers["Access-Control-Allow-Origin"] == APP
+    r = requests.options(srv.url("/me"), headers={**pre, "Origin": APP + "/"})
+    assert r.status_code == 403 and r.json() == {"message": "Origin not allowed"}
+    assert not [h for h in r.headers if h.lower().startswith("access-control-")]
+
+
+def test_no_cors_headers_by_default(server):
+    r = server.get("/healthz", headers={"Origin": APP})
+    assert "Vary" not in r.headers and "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_revoked_cookie_answer_clears_its_pair(server_factory):
+    srv = cookie_server(server_factory, APP, "--cookies-secure", "false")
+    s = registered(srv)
+    jar = cookie_header(s)
+    r = requests.post(srv.url("/logout/access"),
+                      headers={"Cookie": jar, "X-CSRF-TOKEN": s.cookies["csrf_access_token"]})
+    assert r.status_code == 200
+    cleared = r.raw.headers.getlist("Set-Cookie")
+    assert [c.split(";")[0] for c in cleared] == ["access_token_cookie=", "csrf_access_token="]
+    assert all("Max-Age=0" in c for c in cleared)
+    r = requests.get(srv.url("/me"), headers={"Cookie": jar})  # the browser kept the old one
+    assert r.json() == {"message": "Token has been revoked"}
+    assert [c.split(";")[0] for c in r.raw.headers.getlist("Set-Cookie")] == \
+        ["access_token_cookie=", "csrf_access_token="]
