@@ -19,7 +19,7 @@
 #   BENCH_KEEP=1       keep the temporary directory (stores, logs, token files)
 #   BENCH_ONLY         parts after the first (GET /me and refresh vs nginx), comma-separated:
 #                      cores (GET /me and refresh vs nginx again, both servers on as many
-#                      threads as cores), big (1M store), login (login rate and flood), pg
+#                      threads as cores), cookie (GET /me by cookie vs by header), big (1M store), login (login rate and flood), pg
 #                      (refresh and login on PostgreSQL next to SQLite, issue 4; and
 #                      /logout/access on PostgreSQL next to the raw fsync rate, issue 16),
 #                      durable (/logout/access on SQLite next to the raw fsync rate of its data
@@ -272,7 +272,7 @@ measure_logout() {
 
 # ---- the run ---------------------------------------------------------------------------------
 
-only=${BENCH_ONLY:-cores,big,login,pg,durable}
+only=${BENCH_ONLY:-cores,cookie,big,login,pg,durable}
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -335,6 +335,21 @@ alternate \
   "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$nginx_port/token/refresh" "$cores_refresh")"
 stop "$nginx_pid"
 stop "$cores_pid"
+fi
+
+# 1c. GET /me by cookie against GET /me by header (API.md §11), one server with
+#     tokens.location = headers,cookies and one token sent both ways, in alternating rounds.
+if wants cookie; then
+start_gatehouse cookie "--tokens-location headers,cookies"
+cookie_pid=$gh_pid cookie_port=$gh_port
+register_load_user "$cookie_port"
+cookie_access=$work/tokens-$cookie_port.access
+alternate \
+  cookie.me_cookie "GET /me by cookie (headers,cookies)" \
+  "$(wrk_cmd get_cookie.lua "http://127.0.0.1:$cookie_port/me" "$cookie_access")" \
+  cookie.me_header "GET /me by header (headers,cookies)" \
+  "$(wrk_cmd get_bearer.lua "http://127.0.0.1:$cookie_port/me" "$cookie_access")"
+stop "$cookie_pid"
 fi
 
 # 2. A million users and a million unexpired revocations, seeded straight into the store.

@@ -2,6 +2,7 @@
 // do all their work on the hash pool. Decode, check the input rules, take rate-limit
 // attempts, then one call into the account module (auth/accounts) and encode its answer.
 #include "api/attempt_limits.hpp"
+#include "api/browser_tokens.hpp"
 #include "api/credentials.hpp"
 #include "api/services.hpp"
 #include "http/error_response.hpp"
@@ -37,7 +38,7 @@ http::Response LoginJob(const auth::Credentials& credentials, const store::Sessi
   if (!session) return http::ErrorResponse(session.error());
   GiveBack(services.limits, keys);
   GiveBackShared(services.store, attempts);
-  return SessionResponse("Logged in as " + session->username, session->tokens);
+  return SessionResponse(services.settings, "Logged in as " + session->username, session->tokens);
 }
 
 // Attempts are taken before the argon2id work, so a burst of parallel guesses cannot all pass
@@ -77,7 +78,8 @@ void Registration(const http::Request& request, Services& services, Reply reply)
         auto session =
             AccountsOf(services).From(use).Register(*shared, store::UsernameKey(shared->username));
         if (!session) return http::ErrorResponse(session.error());
-        return SessionResponse("User " + session->username + " was created", session->tokens);
+        return SessionResponse(services.settings, "User " + session->username + " was created",
+                               session->tokens);
       });
 }
 

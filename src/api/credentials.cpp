@@ -1,7 +1,6 @@
 #include "api/credentials.hpp"
 
 #include "http/body.hpp"
-#include "util/json_writer.hpp"
 
 namespace gatehouse::api {
 namespace {
@@ -29,17 +28,6 @@ Result<auth::PasswordChange> ReadPasswordChange(const http::Request& request,
   change.old_password = Take((*fields)[0]);
   change.new_password = Take((*fields)[1]);
   return change;
-}
-
-http::Response SessionResponse(std::string_view message, const auth::TokenPair& tokens) {
-  http::Response response;
-  response.body = JsonObjectWriter()
-                      .Add("message", message)
-                      .Add("access_token", tokens.access_token)
-                      .Add("refresh_token", tokens.refresh_token)
-                      .Finish();
-  response.no_store = true;
-  return response;
 }
 
 }  // namespace gatehouse::api

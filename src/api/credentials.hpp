@@ -17,7 +17,4 @@ Result<auth::Credentials> ReadCredentials(const http::Request& request);
 // `old_password` and `new_password` of `username` (the token's subject); as above.
 Result<auth::PasswordChange> ReadPasswordChange(const http::Request& request, std::string username);
 
-// 200 {"message", "access_token", "refresh_token"}, not to be cached.
-http::Response SessionResponse(std::string_view message, const auth::TokenPair& tokens);
-
 }  // namespace gatehouse::api

@@ -1,6 +1,7 @@
 // POST /password and POST /logout/all: the endpoints that revoke every token of a user.
 // Decode, check, take rate-limit attempts, then one call into the account module.
 #include "api/attempt_limits.hpp"
+#include "api/browser_tokens.hpp"
 #include "api/credentials.hpp"
 #include "api/services.hpp"
 #include "http/error_response.hpp"
@@ -21,14 +22,15 @@ http::Response ChangePasswordJob(const auth::PasswordChange& change, const store
   if (!session) return http::ErrorResponse(session.error());
   services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
   GiveBackShared(services.store, attempts);
-  return SessionResponse("Password changed", session->tokens);
+  return SessionResponse(services.settings, "Password changed", session->tokens);
 }
 
 }  // namespace
 
 void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply) {
-  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
-  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
+  if (!claims)
+    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
   if (!claims->fresh) return reply(http::ErrorResponse(Error{ErrorCode::kNeedFreshToken, {}}));
   auto change = ReadPasswordChange(request, claims->sub);
   if (!change) return reply(http::ErrorResponse(change.error()));
@@ -55,8 +57,9 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
 }
 
 void LogoutAll(const http::Request& request, Services& services, Reply reply) {
-  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
-  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
+  if (!claims)
+    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
   if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
                                      obs::RateLimitKind::kRevocationPerUser)) {
     return reply(http::ErrorResponse(*refused));
@@ -65,7 +68,10 @@ void LogoutAll(const http::Request& request, Services& services, Reply reply) {
     if (Status revoked = AccountsOf(services).RevokeEveryToken(key); !revoked) {
       return http::ErrorResponse(revoked.error(), "Logout all went wrong");
     }
-    return http::MessageResponse(200, "All tokens have been revoked");
+    http::Response response = http::MessageResponse(200, "All tokens have been revoked");
+    ClearCookiePair(response, services.settings, CookiePair::kAccess);
+    ClearCookiePair(response, services.settings, CookiePair::kRefresh);
+    return response;
   });
 }
 

@@ -1,8 +1,10 @@
 #include "api/routes.hpp"
 
+#include <algorithm>
 #include <array>
 #include <ctime>
 
+#include "api/browser_tokens.hpp"
 #include "http/error_response.hpp"
 #include "obs/logging.hpp"
 #include "obs/metrics.hpp"
@@ -28,8 +30,9 @@ bool Matches(const Entry& entry, std::string_view path) {
 
 using http::Method;
 
-// Few routes: a linear scan over string_views beats hashing at this size.
-// The metrics label each route by its index here; keep it under obs::Metrics::kMaxRoutes.
+// Few routes: a linear scan over string_views beats hashing at this size. A path with several
+// methods has one entry each, next to each other. The metrics label each route by the index of
+// its path's first entry; keep the table under obs::Metrics::kMaxRoutes.
 constexpr std::array kRoutes = {
     Entry{"/me", Method::kGet, Me},
     Entry{"/token/refresh", Method::kPost, TokenRefresh},
@@ -51,19 +54,30 @@ constexpr std::array kRoutes = {
 };
 static_assert(kRoutes.size() < obs::Metrics::kMaxRoutes);
 
-// The Allow header when another method is used: a GET route serves HEAD too.
-constexpr std::string_view AllowFor(http::Method method) {
-  switch (method) {
-    case http::Method::kGet:
-      return "GET, HEAD";
-    case http::Method::kDelete:
-      return "DELETE";
-    default:
-      return "POST";
-  }
+constexpr std::size_t kUnrouted = obs::Metrics::kMaxRoutes - 1;
+
+std::string_view MethodName(Method method) {
+  static constexpr std::string_view kNames[] = {"GET",   "HEAD",   "POST",    "PUT",
+                                                "PATCH", "DELETE", "OPTIONS", "OTHER"};
+  return kNames[static_cast<int>(method)];
 }
 
-constexpr std::size_t kUnrouted = obs::Metrics::kMaxRoutes - 1;
+// The methods of the route at `first` (and its path's further entries), the one source of both
+// 405's Allow and a preflight's Access-Control-Allow-Methods. A GET route serves HEAD too.
+std::string MethodsOf(std::size_t first) {
+  std::string methods;
+  for (std::size_t i = first; i < kRoutes.size() && kRoutes[i].path == kRoutes[first].path; ++i) {
+    if (!methods.empty()) methods += ", ";
+    methods += MethodName(kRoutes[i].method);
+    if (kRoutes[i].method == Method::kGet) methods += ", HEAD";
+  }
+  return methods;
+}
+
+// RFC 9110 §9.3.2: HEAD is served wherever GET is; the transport leaves the body out.
+bool Serves(const Entry& entry, Method method) {
+  return entry.method == method || (entry.method == Method::kGet && method == Method::kHead);
+}
 
 }  // namespace
 
@@ -84,20 +98,35 @@ std::size_t Routes::Route(const http::Request& request) const {
 }
 
 void Routes::Serve(std::size_t route, const http::Request& request, Reply reply) {
+  if (!cors_.enabled()) return Dispatch(route, request, std::move(reply));
+  // Every answer then depends on Origin; a listed one gets the CORS headers, 404s included.
+  const std::string* listed = cors_.Listed(request.origin);
+  if (Cors::IsPreflight(request) && route < kRoutes.size()) {
+    http::Response response = Cors::Preflight(listed, MethodsOf(route));
+    Cors::Decorate(response, listed);
+    return reply(std::move(response));
+  }
+  Dispatch(route, request, [listed, reply = std::move(reply)](http::Response response) {
+    Cors::Decorate(response, listed);
+    reply(std::move(response));
+  });
+}
+
+void Routes::Dispatch(std::size_t route, const http::Request& request, Reply reply) {
   if (route >= kRoutes.size()) return reply(http::MessageResponse(404, "Not found"));
-  const Entry& entry = kRoutes[route];
-  // RFC 9110 §9.3.2: HEAD is served wherever GET is; the transport leaves the body out.
-  const bool head_of_get = entry.method == Method::kGet && request.method == Method::kHead;
-  if (entry.method != request.method && !head_of_get) {
+  const auto entry = std::find_if(kRoutes.begin() + route, kRoutes.end(), [&](const Entry& e) {
+    return e.path == kRoutes[route].path && Serves(e, request.method);
+  });
+  if (entry == kRoutes.end()) {
     http::Response response = http::MessageResponse(405, "Method not allowed");
-    response.headers.emplace_back("Allow", std::string(AllowFor(entry.method)));
+    response.headers.emplace_back("Allow", MethodsOf(route));
     return reply(std::move(response));
   }
   // `reply` is copied so it is still ours if the handler throws before using it.
   try {
-    return entry.handler(request, services_, reply);
+    return entry->handler(request, services_, reply);
   } catch (const std::exception& e) {
-    obs::Error("handler failed", {{"route", entry.path}, {"error", e.what()}});
+    obs::Error("handler failed", {{"route", entry->path}, {"error", e.what()}});
     return reply(http::MessageResponse(500, "Something went wrong"));
   }
 }
@@ -118,8 +147,10 @@ http::Response MeResponse(const store::UserCache::Entry& user) {
 }  // namespace
 
 void Me(const http::Request& request, Services& services, Reply reply) {
-  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
-  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
+  if (!claims) {
+    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
+  }
 
   if (auto cached = services.users.Get(claims->sub_key)) return reply(MeResponse(*cached));
   // Not cached (e.g. after a restart): one indexed read, off the I/O thread.

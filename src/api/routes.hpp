@@ -1,12 +1,14 @@
 // The route table: maps (method, path) to a handler: 404 for an unknown path, 405 with Allow
-// for a known path and another method. Exceptions from a handler (bugs) become a logged 500
-// here, once. The transport (http/) sees it only as an http::Handler.
+// for a known path and another method, CORS preflights from it (api/cors.hpp). Exceptions from a
+// handler (bugs) become a logged 500 here, once. The transport (http/) sees it only as an
+// http::Handler.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "api/cors.hpp"
 #include "api/services.hpp"
 #include "http/handler.hpp"
 
@@ -14,7 +16,8 @@ namespace gatehouse::api {
 
 class Routes final : public http::Handler {
  public:
-  explicit Routes(Services& services) : services_(services) {}
+  explicit Routes(Services& services)
+      : services_(services), cors_(services.settings.cors_allowed_origins) {}
 
   // The paths, by route index (the metrics' labels); called once at start-up.
   static std::vector<std::string> Names();
@@ -25,7 +28,11 @@ class Routes final : public http::Handler {
   void Serve(std::size_t route, const http::Request& request, Reply reply) override;
 
  private:
+  // 404, 405 with Allow, or the handler; CORS aside.
+  void Dispatch(std::size_t route, const http::Request& request, Reply reply);
+
   Services& services_;
+  Cors cors_;
 };
 
 }  // namespace gatehouse::api

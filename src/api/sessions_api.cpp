@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "api/attempt_limits.hpp"
+#include "api/browser_tokens.hpp"
 #include "api/services.hpp"
 #include "http/error_response.hpp"
 #include "util/clock.hpp"
@@ -72,8 +73,10 @@ void EndSessionAndApply(Services& services, const store::Revocation& ended) {
 }
 
 void ListSessions(const http::Request& request, Services& services, Reply reply) {
-  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
-  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
+  if (!claims) {
+    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
+  }
   RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
     const int64_t now = services.tokens.Now();
     auto sessions = services.store.ListSessions(claims.sub_key, now, IdleSince(services, now));
@@ -83,8 +86,10 @@ void ListSessions(const http::Request& request, Services& services, Reply reply)
 }
 
 void EndSessionHandler(const http::Request& request, Services& services, Reply reply) {
-  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
-  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
+  if (!claims) {
+    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
+  }
   const std::string_view id = request.path.substr(kSessionsPrefix.size());
   if (!IsSessionId(id)) return reply(http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}}));
   if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,

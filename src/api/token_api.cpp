@@ -2,13 +2,13 @@
 #include <chrono>
 
 #include "api/attempt_limits.hpp"
+#include "api/browser_tokens.hpp"
 #include "api/services.hpp"
 #include "auth/accounts.hpp"
 #include "auth/client_auth.hpp"
 #include "auth/sealed_answer.hpp"
 #include "http/body.hpp"
 #include "http/error_response.hpp"
-#include "util/json_writer.hpp"
 
 namespace gatehouse::api {
 namespace {
@@ -33,6 +33,16 @@ void Revoke(Services& services, Reply reply, store::Revocation revocation,
       });
 }
 
+// A logout's 200. With cookies on it clears the access pair, and for a whole session
+// (`session_ended`) the refresh pair too.
+http::Response LogoutAnswer(const Services& services, std::string_view message,
+                            bool session_ended) {
+  http::Response response = http::MessageResponse(200, message);
+  ClearCookiePair(response, services.settings, CookiePair::kAccess);
+  if (session_ended) ClearCookiePair(response, services.settings, CookiePair::kRefresh);
+  return response;
+}
+
 // An access token goes alone (its jti). A refresh token ends its session: the refresh token and
 // every access token minted from it, none of which outlives it. A Flask-minted refresh token
 // has no session: then only that token goes.
@@ -43,12 +53,9 @@ store::Revocation RevocationOf(const auth::Claims& claims) {
   return store::Revocation{claims.jti, store::RevocationKind::kToken, claims.exp};
 }
 
+// Without rotation a refresh gives a new access token only; its cookie pair replaces the old.
 http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
-  http::Response response;
-  response.body =
-      JsonObjectWriter().Add("access_token", services.tokens.IssueRefreshed(claims)).Finish();
-  response.no_store = true;
-  return response;
+  return RefreshedResponse(services.settings, services.tokens.IssueRefreshedToken(claims));
 }
 
 http::Response RotatedResponse(const auth::TokenPair& tokens) {
@@ -124,19 +131,21 @@ void RotateRefresh(Services& services, Reply reply, auth::Claims claims, std::st
 }  // namespace
 
 void LogoutAccess(const http::Request& request, Services& services, Reply reply) {
-  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
-  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
+  if (!claims)
+    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
   if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
                                      obs::RateLimitKind::kRevocationPerUser)) {
     return reply(http::ErrorResponse(*refused));
   }
   Revoke(services, std::move(reply), RevocationOf(*claims), "Logout access went wrong",
-         http::MessageResponse(200, "Access token has been revoked"));
+         LogoutAnswer(services, "Access token has been revoked", /*session_ended=*/false));
 }
 
 void LogoutRefresh(const http::Request& request, Services& services, Reply reply) {
-  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kRefresh);
-  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  auto claims = VerifyRequestToken(request, services, auth::TokenType::kRefresh);
+  if (!claims)
+    return reply(TokenRefusal(request, services, auth::TokenType::kRefresh, claims.error()));
   if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
                                      obs::RateLimitKind::kRevocationPerUser)) {
     return reply(http::ErrorResponse(*refused));
@@ -144,7 +153,7 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
   // A Flask-minted refresh token has no session: then only that token goes.
   if (claims->sid.empty()) {
     return Revoke(services, std::move(reply), RevocationOf(*claims), "Logout refresh went wrong",
-                  http::MessageResponse(200, "Refresh token has been revoked"));
+                  LogoutAnswer(services, "Refresh token has been revoked", true));
   }
   // Ending the session covers the refresh token and every access token minted from it, and
   // no access token outlives the refresh token of its session. A session the store has no
@@ -161,13 +170,14 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
       }
     }
     EndSessionAndApply(services, revocation);
-    return http::MessageResponse(200, "Refresh token has been revoked");
+    return LogoutAnswer(services, "Refresh token has been revoked", /*session_ended=*/true);
   });
 }
 
 void TokenRefresh(const http::Request& request, Services& services, Reply reply) {
-  auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kRefresh);
-  if (!claims) return reply(http::ErrorResponse(claims.error()));
+  auto claims = VerifyRequestToken(request, services, auth::TokenType::kRefresh);
+  if (!claims)
+    return reply(TokenRefusal(request, services, auth::TokenType::kRefresh, claims.error()));
   // In memory on every store: the refresh path makes no store round trip for its limit.
   if (auto refused = TakeUserAttempt(services.limits.refresh_per_user, claims->sub,
                                      obs::RateLimitKind::kRefreshPerUser)) {
@@ -184,12 +194,17 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
   if (!services.store.IsShared()) return reply(NewAccessToken(services, *claims));
   // Several instances: a logout on another one may not have reached this one's memory yet, so
   // the database itself is asked (off the I/O thread) before a refresh token mints anything.
-  RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
-    auto revoked = services.store.IsRevoked(claims.jti, claims.sid, claims.sub_key, claims.iat);
-    if (!revoked) return http::ErrorResponse(revoked.error());
-    if (*revoked) return http::ErrorResponse(Error{ErrorCode::kTokenRevoked, {}});
-    return NewAccessToken(services, claims);
-  });
+  const bool from_cookie = TokenFromCookie(request, services, auth::TokenType::kRefresh);
+  RunOnPool(
+      services.store_pool, std::move(reply), [&services, claims = std::move(*claims), from_cookie] {
+        auto revoked = services.store.IsRevoked(claims.jti, claims.sid, claims.sub_key, claims.iat);
+        if (!revoked) return http::ErrorResponse(revoked.error());
+        if (*revoked) {
+          return TokenRefusal(Error{ErrorCode::kTokenRevoked, {}}, services,
+                              auth::TokenType::kRefresh, from_cookie);
+        }
+        return NewAccessToken(services, claims);
+      });
 }
 
 }  // namespace gatehouse::api

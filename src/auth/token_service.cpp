@@ -11,6 +11,7 @@
 
 #include "auth/json_object.hpp"
 #include "store/store.hpp"
+#include "util/cookie_header.hpp"
 #include "util/json_writer.hpp"
 
 namespace gatehouse::auth {
@@ -33,6 +34,7 @@ enum ClaimBit : unsigned {
   kFresh = 1u << 7,
   kIss = 1u << 8,
   kAud = 1u << 9,
+  kCsrf = 1u << 10,
 };
 
 unsigned ClaimBitOf(std::string_view name) {
@@ -49,6 +51,8 @@ unsigned ClaimBitOf(std::string_view name) {
     return kType;
   } else if (name == "fresh") {
     return kFresh;
+  } else if (name == "csrf") {
+    return kCsrf;
   }
   return 0;
 }
@@ -89,7 +93,7 @@ bool HasAudience(simdjson::dom::element aud, std::string_view audience) {
 
 // Strings are views into this thread's parse until ParseClaims copies them out.
 struct ClaimStrings {
-  std::string_view sub, type, jti, sid;
+  std::string_view sub, type, jti, sid, csrf;
 };
 
 bool ReadClaim(unsigned bit, simdjson::dom::element value, const TokenLifetimes& policy,
@@ -104,6 +108,8 @@ bool ReadClaim(unsigned bit, simdjson::dom::element value, const TokenLifetimes&
       return ReadString(value, strings.jti);
     case kSid:
       return ReadString(value, strings.sid);
+    case kCsrf:
+      return ReadString(value, strings.csrf);
     case kExp:
       return ReadTime(value, out.exp);
     case kIat:
@@ -122,8 +128,10 @@ bool ReadClaim(unsigned bit, simdjson::dom::element value, const TokenLifetimes&
 }
 
 // One pass over the payload's members. The verifier has just parsed the same payload on this
-// thread, so ParseJsonObject hands back that parse instead of parsing again.
-Result<Claims> ParseClaims(std::string_view payload, int64_t& nbf, const TokenLifetimes& policy) {
+// thread, so ParseJsonObject hands back that parse instead of parsing again. `csrf` is a view
+// into that parse (empty when the claim is absent), valid until this thread parses again.
+Result<Claims> ParseClaims(std::string_view payload, int64_t& nbf, const TokenLifetimes& policy,
+                           std::string_view& csrf) {
   simdjson::dom::object claims;
   if (!ParseJsonObject(payload, claims)) return ErrorCode::kInvalidToken;
   Claims out;
@@ -153,6 +161,7 @@ Result<Claims> ParseClaims(std::string_view payload, int64_t& nbf, const TokenLi
   out.sub = strings.sub;
   out.jti = strings.jti;
   out.sid = strings.sid;
+  csrf = strings.csrf;
   return out;
 }
 
@@ -176,6 +185,11 @@ void IdentifierRandomBytes(unsigned char* out, std::size_t size) {
 // `cut` itself go by their session's sid (store::Store::RevokeUserTokens). A token without a
 // sid (made by the Flask service) cannot be named that way, so for it the cut covers its own
 // second as well: no sid-less token is minted here after a cut in that second.
+// Constant time over the bytes compared: the header is a secret the page holds.
+bool SameSecret(std::string_view a, std::string_view b) {
+  return !a.empty() && a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 bool IsBeforeUserCut(const Claims& claims, int64_t cut) {
   return claims.iat < cut || (claims.sid.empty() && claims.iat == cut && cut != 0);
 }
@@ -210,7 +224,7 @@ TokenService::TokenService(std::string_view secret, TokenLifetimes lifetimes,
     : TokenService(Keyring::Open({Algorithm::kHS256, std::string(secret), {}, {}, 0}, 0).value(),
                    std::move(lifetimes), revocations, std::move(clock)) {}
 
-std::string TokenService::Sign(std::string_view username, TokenType type, bool fresh,
+IssuedToken TokenService::Sign(std::string_view username, TokenType type, bool fresh,
                                std::string_view sid, int64_t issued_at, int64_t now,
                                std::string_view given_jti, int64_t exp) const {
   const bool access = type == TokenType::kAccess;
@@ -228,7 +242,12 @@ std::string TokenService::Sign(std::string_view username, TokenType type, bool f
   if (!sid.empty()) payload.Add("sid", sid);
   if (!lifetimes_.issuer.empty()) payload.Add("iss", lifetimes_.issuer);
   if (!lifetimes_.audience.empty()) payload.Add("aud", lifetimes_.audience);
-  return keyring_->Sign(payload.Finish());
+  std::string csrf;
+  if (lifetimes_.locations.cookies) {
+    csrf = NewUuid();
+    payload.Add("csrf", csrf);
+  }
+  return {keyring_->Sign(payload.Finish()), std::move(csrf)};
 }
 
 store::SessionRecord TokenService::NewSession(std::string_view username,
@@ -247,24 +266,24 @@ store::SessionRecord TokenService::NewSession(std::string_view username,
 
 TokenPair TokenService::IssuePair(const store::SessionRecord& session) const {
   const int64_t at = session.created_at;
-  return {
-      Sign(session.username, TokenType::kAccess, true, session.sid, at, at),
-      Sign(session.username, TokenType::kRefresh, false, session.sid, at, at, session.refresh_jti)};
+  return Pair(Sign(session.username, TokenType::kAccess, true, session.sid, at, at),
+              Sign(session.username, TokenType::kRefresh, false, session.sid, at, at,
+                   session.refresh_jti));
 }
 
 TokenPair TokenService::IssueRotated(const Claims& refresh, std::string_view refresh_jti) const {
   const int64_t now = clock_();
-  return {Sign(refresh.sub, TokenType::kAccess, false, refresh.sid, now, now),
-          Sign(refresh.sub, TokenType::kRefresh, false, refresh.sid, now, now, refresh_jti,
-               refresh.exp)};
+  return Pair(Sign(refresh.sub, TokenType::kAccess, false, refresh.sid, now, now),
+              Sign(refresh.sub, TokenType::kRefresh, false, refresh.sid, now, now, refresh_jti,
+                   refresh.exp));
 }
 
 std::string TokenService::IssueAccess(std::string_view username, std::string_view sid, bool fresh) {
   const int64_t now = clock_();
-  return Sign(username, TokenType::kAccess, fresh, sid, now, now);
+  return Sign(username, TokenType::kAccess, fresh, sid, now, now).token;
 }
 
-std::string TokenService::IssueRefreshed(const Claims& refresh) const {
+IssuedToken TokenService::IssueRefreshedToken(const Claims& refresh) const {
   const bool recorded = !refresh.sid.empty() && refresh.iat >= sessions_recorded_since_;
   // nbf stays now: only the revocation check reads iat, and a verifier refuses a future iat.
   const int64_t now = clock_();
@@ -276,24 +295,45 @@ Result<Claims> TokenService::Verify(std::string_view token, TokenType expected) 
   return Check(token, expected);
 }
 
-Result<Claims> TokenService::VerifyBearer(std::string_view authorization,
-                                          TokenType expected) const {
-  auto token = BearerToken(authorization);
-  if (!token) return token.error();
-  return Check(*token, expected);
+Result<LocatedToken> TokenService::Locate(const BearerInput& input, TokenType expected) const {
+  const TokenLocations& locations = lifetimes_.locations;
+  if (locations.headers) {
+    auto token = BearerToken(input.authorization);
+    if (token) return LocatedToken{*token, false};
+    if (!locations.cookies) return token.error();
+  }
+  const bool access = expected == TokenType::kAccess;
+  const std::string_view cookie =
+      FindCookie(input.cookies, access ? kAccessCookie : kRefreshCookie);
+  if (cookie.empty()) {
+    if (locations.headers) return ErrorCode::kMissingToken;
+    Error missing(ErrorCode::kMissingCookie);
+    missing.field = access ? kAccessCookie : kRefreshCookie;
+    return missing;
+  }
+  if (input.state_changing && input.csrf_header.empty()) return ErrorCode::kMissingCsrf;
+  return LocatedToken{cookie, true};
+}
+
+Result<Claims> TokenService::VerifyBearer(const BearerInput& input, TokenType expected) const {
+  auto located = Locate(input, expected);
+  if (!located) return located.error();
+  const bool double_submit = located->from_cookie && input.state_changing;
+  return Check(located->token, expected, double_submit ? &input.csrf_header : nullptr);
 }
 
 Result<Claims> TokenService::VerifyAnyType(std::string_view token) const {
   return Check(token, std::nullopt);
 }
 
-Result<Claims> TokenService::Check(std::string_view token,
-                                   std::optional<TokenType> expected) const {
+Result<Claims> TokenService::Check(std::string_view token, std::optional<TokenType> expected,
+                                   const std::string_view* csrf) const {
   // Reused: the decoded payload then costs no allocation once the thread has seen a token.
   thread_local std::string payload;
   if (Status status = keyring_->Verify(token, payload); !status) return status.error();
   int64_t nbf = 0;
-  Result<Claims> claims = ParseClaims(payload, nbf, lifetimes_);
+  std::string_view csrf_claim;
+  Result<Claims> claims = ParseClaims(payload, nbf, lifetimes_, csrf_claim);
   if (!claims) return claims;
   const int64_t now = clock_();
   if (now >= claims->exp) return ErrorCode::kTokenExpired;
@@ -303,6 +343,9 @@ Result<Claims> TokenService::Check(std::string_view token,
                                             : ErrorCode::kNeedAccessToken;
   }
   claims->sub_key = store::UsernameKey(claims->sub);
+  // Double submit (Flask-JWT-Extended's order: after the signature and times, before
+  // revocation). A token without the claim never matches.
+  if (csrf != nullptr && !SameSecret(csrf_claim, *csrf)) return ErrorCode::kCsrfMismatch;
   if (revocations_.IsRevoked(claims->jti) ||
       (!claims->sid.empty() && revocations_.IsRevoked(claims->sid)) ||
       IsBeforeUserCut(*claims, revocations_.UserRevokedBefore(claims->sub_key.str()))) {

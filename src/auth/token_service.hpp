@@ -32,16 +32,53 @@ struct Claims {
   store::UsernameKey sub_key;
 };
 
+// With tokens in cookies, each token carries a `csrf` claim (a random UUIDv4) that the
+// scripts of the page read from a cookie and send back as X-CSRF-TOKEN (API.md §11).
 struct TokenPair {
   std::string access_token;
   std::string refresh_token;
+  std::string access_csrf;   // the access token's `csrf` claim; empty without cookies
+  std::string refresh_csrf;  // the refresh token's
+};
+
+// One token and its `csrf` claim (empty without cookies).
+struct IssuedToken {
+  std::string token;
+  std::string csrf;
+};
+
+// Where tokens travel (tokens.location): the Authorization header, cookies, or both.
+struct TokenLocations {
+  bool headers = true;
+  bool cookies = false;
+};
+
+// The names Flask-JWT-Extended gives its cookies, so that its resource servers read ours.
+inline constexpr std::string_view kAccessCookie = "access_token_cookie";
+inline constexpr std::string_view kRefreshCookie = "refresh_token_cookie";
+inline constexpr std::string_view kAccessCsrfCookie = "csrf_access_token";
+inline constexpr std::string_view kRefreshCsrfCookie = "csrf_refresh_token";
+
+// What a request presents for the bearer step: the raw header values, never parsed earlier.
+struct BearerInput {
+  std::string_view authorization;  // the Authorization header
+  std::string_view cookies;        // the Cookie header
+  std::string_view csrf_header;    // the X-CSRF-TOKEN header
+  bool state_changing = false;     // POST, PUT, PATCH, DELETE: a cookie needs X-CSRF-TOKEN
+};
+
+// The token a request presents and where it came from.
+struct LocatedToken {
+  std::string_view token;
+  bool from_cookie = false;
 };
 
 struct TokenLifetimes {
   int64_t access_seconds = 30 * 60;
   int64_t refresh_seconds = 30 * 24 * 3600;
-  std::string issuer;    // when set: written as `iss` and required on verification
-  std::string audience;  // when set: written as `aud` and required on verification
+  std::string issuer;        // when set: written as `iss` and required on verification
+  std::string audience;      // when set: written as `aud` and required on verification
+  TokenLocations locations;  // with cookies, tokens carry a `csrf` claim
 };
 
 // Leeway for `nbf`/`iat` only: it absorbs clock skew between instances and a Flask service.
@@ -78,7 +115,11 @@ class TokenService {
   // (made by the Flask service: no sid; or issued before SetSessionsRecordedSince): then its
   // iat is the refresh token's, so that any revocation by time that covers the refresh token
   // covers what it minted, even if that revocation was written while this one was in flight.
-  std::string IssueRefreshed(const Claims& refresh) const;
+  std::string IssueRefreshed(const Claims& refresh) const {
+    return IssueRefreshedToken(refresh).token;
+  }
+  // The same, with the new token's `csrf` claim (for its cookie).
+  IssuedToken IssueRefreshedToken(const Claims& refresh) const;
   // Rotation: the answer to the verified `refresh` token, a new access token (fresh=false) and
   // a new refresh token with jti `refresh_jti`, the same sid and the same exp (rotation never
   // lengthens a session). Nothing is recorded: the caller asks the store first.
@@ -95,21 +136,39 @@ class TokenService {
 
   // The `Authorization` header's Bearer token, or kMissingToken.
   static Result<std::string_view> BearerToken(std::string_view authorization);
+  // The token `input` presents under tokens.location: the Authorization header's when headers
+  // are on and it has one (it wins over a cookie), else the cookie of `expected`'s type when
+  // cookies are on. Errors: kMissingToken (headers only, or both and neither came),
+  // kMissingCookie (cookies only), kMissingCsrf (a cookie on a state-changing request without
+  // X-CSRF-TOKEN: refused before the token is even read, as Flask-JWT-Extended does).
+  Result<LocatedToken> Locate(const BearerInput& input, TokenType expected) const;
   // The one bearer step of every token-protected endpoint (as Envoy's jwt_authn: extractor,
-  // then verifier): BearerToken, then Verify. Its errors go to http::ErrorResponse, the one
-  // place that turns them into 401s with their challenge (or 503).
-  Result<Claims> VerifyBearer(std::string_view authorization, TokenType expected) const;
+  // then verifier): Locate, then Verify, and for a cookie on a state-changing request the
+  // double-submit check (kCsrfMismatch) before revocation is looked at. Its errors go to
+  // http::ErrorResponse, the one place that turns them into 401s with their challenge (or 503).
+  Result<Claims> VerifyBearer(const BearerInput& input, TokenType expected) const;
+  // Header only (tools and tests): as a request with just `authorization`.
+  Result<Claims> VerifyBearer(std::string_view authorization, TokenType expected) const {
+    return VerifyBearer(BearerInput{authorization, {}, {}, false}, expected);
+  }
 
   int64_t Now() const { return clock_(); }
   const TokenLifetimes& lifetimes() const { return lifetimes_; }
 
  private:
-  Result<Claims> Check(std::string_view token, std::optional<TokenType> expected) const;
+  // `csrf`, when given, must equal the token's `csrf` claim (kCsrfMismatch).
+  Result<Claims> Check(std::string_view token, std::optional<TokenType> expected,
+                       const std::string_view* csrf = nullptr) const;
   // iat is `issued_at`; nbf is `now` and exp counts from it unless `exp` is given (non-zero);
-  // jti is `jti`, or a new one when empty.
-  std::string Sign(std::string_view username, TokenType type, bool fresh, std::string_view sid,
+  // jti is `jti`, or a new one when empty. With cookies on, a new `csrf` claim is written and
+  // handed back in the result.
+  IssuedToken Sign(std::string_view username, TokenType type, bool fresh, std::string_view sid,
                    int64_t issued_at, int64_t now, std::string_view jti = {},
                    int64_t exp = 0) const;
+  static TokenPair Pair(IssuedToken access, IssuedToken refresh) {
+    return {std::move(access.token), std::move(refresh.token), std::move(access.csrf),
+            std::move(refresh.csrf)};
+  }
 
   std::shared_ptr<const Keyring> keyring_;
   TokenLifetimes lifetimes_;

@@ -54,8 +54,11 @@ StartupResult<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings
 }
 
 auth::TokenLifetimes TokenPolicyFor(const config::Settings& settings) {
-  return {settings.access_ttl_seconds, settings.refresh_ttl_seconds, settings.jwt_issuer,
-          settings.jwt_audience};
+  return {settings.access_ttl_seconds,
+          settings.refresh_ttl_seconds,
+          settings.jwt_issuer,
+          settings.jwt_audience,
+          {settings.tokens_in_headers, settings.tokens_in_cookies}};
 }
 
 int KeysRotate(const config::Settings& settings) {

@@ -183,6 +183,42 @@ std::vector<SettingSpec> Declare() {
               "(`Authorization: Bearer <secret>`, "
               "or HTTP Basic with the secret as password), at least 16 bytes; unset: the "
               "endpoint answers 404"},
+      {.name = "tokens.location",
+       .kind = TokenLocation(&S::tokens_in_headers, &S::tokens_in_cookies),
+       .default_value = "headers",
+       .help = "where tokens travel: headers, cookies or headers,cookies",
+       .doc = "`headers` (JSON bodies and `Authorization`), `cookies` (Flask-JWT-Extended's "
+              "four cookies with double-submit CSRF; JSON answers carry no tokens) or "
+              "`headers,cookies` (both; a request's `Authorization` header wins over its "
+              "cookie). See docs/browser.md",
+       .expected = "expected headers, cookies or headers,cookies"},
+      {.name = "cookies.samesite",
+       .kind = Choice(&S::cookies_samesite, {"Strict", "Lax", "None"}),
+       .default_value = "Lax",
+       .help = "SameSite attribute of the token cookies: Strict, Lax or None",
+       .doc = "`SameSite` of the four cookies: `Strict`, `Lax` or `None` (browsers take "
+              "`None` only with `Secure`)",
+       .expected = "expected Strict, Lax or None"},
+      {.name = "cookies.secure",
+       .kind = Boolean(&S::cookies_secure),
+       .default_value = "true",
+       .help = "mark the token cookies Secure (sent over HTTPS only)",
+       .doc = "`Secure` on the four cookies; browsers also send them to http://localhost"},
+      {.name = "cookies.domain",
+       .kind = Text(&S::cookies_domain),
+       .help = "Domain attribute of the token cookies; unset: host-only cookies",
+       .doc = "`Domain` of the four cookies; unset: host-only cookies (sent to this host only)"},
+      {.name = "cookies.max_age",
+       .kind = Duration(&S::cookies_max_age_seconds, 1),
+       .help = "Max-Age of the token cookies; unset: session cookies",
+       .doc = "`Max-Age` of the four cookies; unset: session cookies (gone when the browser "
+              "closes; the tokens' own `exp` still rules)"},
+      {.name = "cors.allowed_origins",
+       .kind = Origins(&S::cors_allowed_origins),
+       .help = "comma-separated origins allowed to call with credentials (CORS)",
+       .doc = "comma-separated exact origins (TOML: a list), e.g. `https://app.example.com`, "
+              "answered with CORS headers and credentials; unset: no CORS headers at all. Never "
+              "a wildcard"},
       {.name = "log.requests",
        .kind = Boolean(&S::log_requests),
        .default_value = "false",

@@ -49,7 +49,73 @@ SettingKind Seconds(Field Settings::*field, int64_t low) {
           }};
 }
 
+// The items of a comma-separated list, spaces around each and empty items dropped.
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) items.push_back(std::move(item));
+    start = comma + 1;
+  }
+  return items;
+}
+
+// scheme "://" host [":" port], lower-case scheme, host of letters, digits, '.', '-', or an
+// IPv6 literal in brackets: what a browser writes in Origin (RFC 6454 §6.1).
+bool IsOrigin(std::string_view origin) {
+  std::string_view rest;
+  if (origin.starts_with("https://")) {
+    rest = origin.substr(8);
+  } else if (origin.starts_with("http://")) {
+    rest = origin.substr(7);
+  } else {
+    return false;
+  }
+  return !rest.empty() && rest.size() <= 255 && std::all_of(rest.begin(), rest.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
+           c == '[' || c == ']' || (c >= 'A' && c <= 'Z');
+  });
+}
+
 }  // namespace
+
+SettingKind Choice(std::string Settings::*field, std::vector<std::string> choices) {
+  return {SettingType::kChoice, 0, 0, [=](const std::string& text, Settings& s) {
+            const bool known = std::find(choices.begin(), choices.end(), text) != choices.end();
+            return known && (s.*field = text, true);
+          }};
+}
+
+SettingKind TokenLocation(bool Settings::*headers, bool Settings::*cookies) {
+  return {SettingType::kChoice, 0, 0, [=](const std::string& text, Settings& s) {
+            const std::vector<std::string> items = SplitList(text);
+            bool in_headers = false;
+            bool in_cookies = false;
+            for (const std::string& item : items) {
+              bool& seen = item == "headers" ? in_headers : in_cookies;
+              if ((item != "headers" && item != "cookies") || seen) return false;
+              seen = true;
+            }
+            if (!in_headers && !in_cookies) return false;
+            s.*headers = in_headers;
+            s.*cookies = in_cookies;
+            return true;
+          }};
+}
+
+SettingKind Origins(std::vector<std::string> Settings::*field) {
+  return {SettingType::kOrigins, 0, 0, [field](const std::string& text, Settings& s) {
+            std::vector<std::string> origins = SplitList(text);
+            if (!std::all_of(origins.begin(), origins.end(), IsOrigin)) return false;
+            s.*field = std::move(origins);
+            return true;
+          }};
+}
 
 SettingKind Address(std::string Settings::*host, uint16_t Settings::*port) {
   return {SettingType::kAddress, 0, 0, [=](const std::string& text, Settings& s) {
@@ -124,19 +190,10 @@ SettingKind Algorithm(JwsAlgorithm Settings::*field) {
 SettingKind Networks(std::vector<IpNetwork> Settings::*field) {
   return {SettingType::kNetworks, 0, 0, [field](const std::string& text, Settings& s) {
             std::vector<IpNetwork> networks;
-            std::size_t start = 0;
-            while (start <= text.size()) {
-              std::size_t comma = text.find(',', start);
-              if (comma == std::string::npos) comma = text.size();
-              std::string item = text.substr(start, comma - start);
-              item.erase(0, item.find_first_not_of(' '));
-              item.erase(item.find_last_not_of(' ') + 1);
-              if (!item.empty()) {
-                auto network = ParseNetwork(item);
-                if (!network) return false;
-                networks.push_back(*network);
-              }
-              start = comma + 1;
+            for (const std::string& item : SplitList(text)) {
+              auto network = ParseNetwork(item);
+              if (!network) return false;
+              networks.push_back(*network);
             }
             s.*field = std::move(networks);
             return true;
@@ -172,6 +229,9 @@ constexpr TypeWords kTypeWords[] = {
     {SettingType::kAlgorithm, "{names|}", "algorithm", "expected {names}"},
     {SettingType::kNetworks, "NETWORKS", "address/CIDR list",
      "expected comma-separated addresses or CIDR networks"},
+    {SettingType::kChoice, "WORD", "word", "expected one of the listed words"},
+    {SettingType::kOrigins, "ORIGINS", "origin list",
+     "expected comma-separated origins such as https://app.example.com"},
 };
 
 std::string AlgorithmNames(std::string_view separator, std::string_view last_separator) {

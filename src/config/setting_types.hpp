@@ -36,6 +36,13 @@ SettingKind Boolean(bool Settings::*field);
 SettingKind Algorithm(JwsAlgorithm Settings::*field);
 // Comma-separated addresses or CIDR networks; spaces around items and empty items ignored.
 SettingKind Networks(std::vector<IpNetwork> Settings::*field);
+// Exactly one of `choices`.
+SettingKind Choice(std::string Settings::*field, std::vector<std::string> choices);
+// tokens.location: "headers", "cookies" or "headers,cookies" (either order).
+SettingKind TokenLocation(bool Settings::*headers, bool Settings::*cookies);
+// Comma-separated origins, each http(s)://host[:port] as a browser sends it in Origin: no
+// path, no wildcard, no "null" (a sandboxed page's origin, which any page can claim).
+SettingKind Origins(std::vector<std::string> Settings::*field);
 
 // A setting's type in words: for --help ("INT"), the docs' type column ("integer, 1–256") or a
 // refusal ("expected a whole number from 1 to 256").

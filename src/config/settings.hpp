@@ -58,6 +58,14 @@ struct Settings {
   std::string password_deny_list;          // file of refused passwords, one per line; empty: none
   bool log_requests = false;               // one access-log event per request
   std::string introspection_secret;        // Bearer secret of /token/introspect; empty: off
+  // API.md §11: where tokens travel, their cookies, and the origins allowed by CORS.
+  bool tokens_in_headers = true;
+  bool tokens_in_cookies = false;
+  std::string cookies_samesite;  // Strict, Lax or None
+  bool cookies_secure = true;
+  std::string cookies_domain;                     // empty: no Domain attribute (host-only cookies)
+  int64_t cookies_max_age_seconds = 0;            // 0: session cookies, no Max-Age
+  std::vector<std::string> cors_allowed_origins;  // exact origins; empty: no CORS headers
 };
 
 // What a setting's value is; it picks the parser, the refusal's wording, the --help type
@@ -75,6 +83,8 @@ enum class SettingType {
   kBoolean,    // true or false
   kAlgorithm,  // a JWS algorithm name (util/jws_algorithm.hpp)
   kNetworks,   // comma-separated addresses or CIDR networks (TOML: a list)
+  kChoice,     // one of a few words, exactly
+  kOrigins,    // comma-separated origins, scheme://host[:port] (TOML: a list)
 };
 
 // A value's type and bounds, and how it is stored into Settings (false: refused). Made by the

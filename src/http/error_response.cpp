@@ -64,6 +64,12 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
       return WithRealmChallenge(MessageResponse(401, "Invalid introspection credentials"));
     case ErrorCode::kMissingToken:
       return WithRealmChallenge(MessageResponse(401, "Missing Authorization Header"));
+    case ErrorCode::kMissingCookie:
+      return WithRealmChallenge(MessageResponse(401, "Missing cookie \"" + error.field + "\""));
+    case ErrorCode::kMissingCsrf:
+      return TokenError("Missing CSRF token");
+    case ErrorCode::kCsrfMismatch:
+      return TokenError("CSRF double submit tokens do not match");
     case ErrorCode::kInvalidToken:
       return TokenError("Invalid token");
     case ErrorCode::kTokenExpired:

@@ -15,9 +15,13 @@ enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther 
 // A handler that finishes later (on a worker pool) copies what it needs first.
 struct Request {
   Method method = Method::kGet;
-  std::string_view path;           // without the query string
-  std::string_view authorization;  // the Authorization header, empty if absent
-  std::string_view content_type;   // the Content-Type header, empty if absent
+  std::string_view path;              // without the query string
+  std::string_view authorization;     // the Authorization header, empty if absent
+  std::string_view content_type;      // the Content-Type header, empty if absent
+  std::string_view cookie;            // the Cookie header, empty if absent
+  std::string_view origin;            // the Origin header (CORS), empty if absent
+  std::string_view csrf_token;        // the X-CSRF-TOKEN header, empty if absent
+  std::string_view preflight_method;  // Access-Control-Request-Method, empty if absent
   std::string_view body;
   std::string_view user_agent;  // the User-Agent header, empty if absent
   std::string client_address;   // the peer, or the client behind a trusted proxy

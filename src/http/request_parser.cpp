@@ -124,6 +124,10 @@ void RequestParser::Fill(std::string_view peer, const config::Settings& settings
   out.path = target.substr(0, target.find('?'));
   out.authorization = KeptValue(kAuthorization);
   out.content_type = KeptValue(kContentType);
+  out.cookie = KeptValue(kCookie);
+  out.origin = KeptValue(kOrigin);
+  out.csrf_token = KeptValue(kCsrfToken);
+  out.preflight_method = KeptValue(kPreflightMethod);
   out.body = storage_.body;
   out.user_agent = KeptValue(kUserAgent);
   out.client_address = ClientAddress(peer, KeptValue(kForwardedFor), settings.trusted_proxies);
@@ -169,6 +173,17 @@ void RequestParser::OnHeaderField(field name, std::string_view name_text, std::s
     case field::authorization:
       if (!KeepOnce(kAuthorization, value)) return Reject(400, kMalformed, ec);
       break;
+    // A browser sends each of these once (RFC 6265 §5.4: one Cookie field); two are as
+    // ambiguous as two Authorization fields.
+    case field::cookie:
+      if (!KeepOnce(kCookie, value)) return Reject(400, kMalformed, ec);
+      break;
+    case field::origin:
+      if (!KeepOnce(kOrigin, value)) return Reject(400, kMalformed, ec);
+      break;
+    case field::access_control_request_method:
+      if (!KeepOnce(kPreflightMethod, value)) return Reject(400, kMalformed, ec);
+      break;
     case field::content_length:
       // Beast takes repeated equal values ("5", "5", or "5, 5" in one field); §8 refuses any
       // repetition.
@@ -195,7 +210,11 @@ void RequestParser::OnHeaderField(field name, std::string_view name_text, std::s
       expect_continue_ = true;
       break;
     case field::unknown:
-      if (beast::iequals(name_text, "X-Forwarded-For")) Keep(kForwardedFor, value);
+      if (beast::iequals(name_text, "X-Forwarded-For")) {
+        Keep(kForwardedFor, value);
+      } else if (beast::iequals(name_text, "X-CSRF-TOKEN") && !KeepOnce(kCsrfToken, value)) {
+        return Reject(400, kMalformed, ec);
+      }
       break;
     default:
       break;

@@ -1,6 +1,6 @@
 // The HTTP/1.1 request parser of a connection: Beast's basic_parser does the tokenizing; this
-// class keeps only what gatehouse reads (method, target, six header values, the body) and
-// enforces API.md §8's framing rules on the way, so that no request can crash the process,
+// class keeps only what gatehouse reads (method, target, the header values of Request, the body)
+// and enforces API.md §8's framing rules on the way, so that no request can crash the process,
 // desynchronise the connection or make it buffer without bound.
 #pragma once
 
@@ -54,7 +54,19 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
   void Fill(std::string_view peer, const config::Settings& settings, Request& out) const;
 
  private:
-  enum Kept { kTarget, kHost, kContentType, kAuthorization, kForwardedFor, kUserAgent, kKeptCount };
+  enum Kept {
+    kTarget,
+    kHost,
+    kContentType,
+    kAuthorization,
+    kForwardedFor,
+    kUserAgent,
+    kCookie,
+    kOrigin,
+    kCsrfToken,
+    kPreflightMethod,
+    kKeptCount
+  };
   struct Span {
     std::uint32_t offset = 0;
     std::uint32_t size = 0;

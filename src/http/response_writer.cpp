@@ -35,14 +35,21 @@ void WriteResponse(const Response& response, std::string_view request_id, bool c
   out.append(boost::beast::http::obsolete_reason(
       static_cast<boost::beast::http::status>(response.status)));
   out.append("\r\n");
-  AppendHeader(out, "Content-Type", response.content_type);
+  // A 204 (a CORS preflight's answer) has no body, so no Content-Type.
+  if (!response.content_type.empty()) AppendHeader(out, "Content-Type", response.content_type);
   for (const auto& [name, value] : response.headers) AppendHeader(out, name, value);
   if (response.no_store) out.append("Cache-Control: no-store\r\nPragma: no-cache\r\n");
   if (!request_id.empty()) AppendHeader(out, "X-Request-Id", request_id);
   if (close) AppendHeader(out, "Connection", "close");
-  out.append("Content-Length: ");
-  AppendNumber(out, response.body.size() + (newline ? 1 : 0));
-  out.append("\r\n\r\n");
+  // RFC 9110 §8.6: no Content-Length on a 204.
+  if (response.status != 204) {
+    out.append("Content-Length: ");
+    AppendNumber(out, response.body.size() + (newline ? 1 : 0));
+    out.append("
+");
+  }
+  out.append("
+");
   // RFC 9110 §9.3.2: HEAD gets GET's headers, Content-Length included, and no body.
   if (head) return;
   out.append(response.body);

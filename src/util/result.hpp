@@ -25,6 +25,9 @@ enum class ErrorCode {
   kSessionNotFound,     // DELETE /sessions/{id}: no such live session of the caller's
   kWrongCallerSecret,   // /token/introspect called without the configured secret
   kMissingToken,        // no Authorization: Bearer header
+  kMissingCookie,       // tokens.location is cookies: no token cookie; `field` names it
+  kMissingCsrf,         // a token cookie on POST/PUT/PATCH/DELETE without X-CSRF-TOKEN
+  kCsrfMismatch,        // X-CSRF-TOKEN differs from the cookie token's `csrf` claim
   kInvalidToken,        // malformed, bad signature, disallowed alg, wrong claim types
   kTokenExpired,        // exp passed
   kTokenNotYetValid,    // nbf in the future

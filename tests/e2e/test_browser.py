@@ -1,0 +1,254 @@
+"""API.md §11 in a real browser: headless Chromium loads docs/browser.md's page from another
+origin of the same site (another port on localhost, served by http.server) and registers, logs
+in, reads /me, refreshes, logs out with fetch(..., {credentials: "include"}); the same page on
+an unlisted origin is refused. Also: the real Flask-JWT-Extended in cookie mode and gatehouse
+accept each other's cookies, and CSRF refusals."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask, jsonify
+from flask_jwt_extended import (JWTManager, create_access_token, create_refresh_token,
+                                get_jwt_identity, jwt_required, set_access_cookies,
+                                set_refresh_cookies)
+
+from gatehouse_e2e import free_port
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "browser.md"
+PW = "correct horse battery"
+
+
+def doc_page() -> str:
+    """The ```html block of docs/browser.md: the test runs the documented page, not a copy."""
+    blocks = re.findall(r"```html\n(.*?)```", DOC.read_text(), re.S)
+    assert len(blocks) == 1, "docs/browser.md must hold exactly one html example"
+    return blocks[0]
+
+
+@pytest.fixture
+def page_origin(tmp_path):
+    """docs/browser.md's page served by http.server on its own port: http://localhost:<port>."""
+    (tmp_path / "index.html").write_text(doc_page())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "chromium is not installed: scripts/install-deps test installs it"
+    return path
+
+
+def run_page(url: str, profile: Path) -> list:
+    """Loads `url` in headless Chromium and returns what the page wrote into #result."""
+    argv = [chromium(), "--headless", "--disable-gpu", f"--user-data-dir={profile}",
+            "--no-first-run", "--virtual-time-budget=20000", "--dump-dom", url]
+    if os.geteuid() == 0:
+        # Chromium refuses to start as root with its sandbox on; CI runs the suite as root.
+        argv.insert(1, "--no-sandbox")
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="result">(.*?)</pre>', out.stdout, re.S)
+    assert found, f"no result in the page; chromium stderr:\n{out.stderr[-3000:]}"
+    text = found.group(1).replace("&quot;", '"').replace("&amp;", "&")
+    assert text != "running", f"the page did not finish; stderr:\n{out.stderr[-3000:]}"
+    return json.loads(text)
+
+
+def cookie_server(server_factory, origins: str, *extra: str):
+    # cookies.secure stays true (the default): Chromium treats http://localhost as a secure
+    # context and keeps Secure cookies from it.
+    return server_factory(args=["--tokens-location", "cookies", "--cors-allowed-origins", origins,
+                                *extra])
+
+
+def test_page_on_a_listed_origin_runs_the_whole_session(server_factory, page_origin, tmp_path):
+    srv = cookie_server(server_factory, page_origin)
+    steps = run_page(f"{page_origin}/index.html?api=http://localhost:{srv.port}", tmp_path / "p")
+    assert [s.get("status") for s in steps] == [200, 200, 200, 200, 200, 200, 401], steps
+    assert steps[0]["body"]["message"].endswith("was created")
+    assert "access_token" not in steps[0]["body"]  # cookies alone: no token in JSON
+    assert steps[2]["body"]["username"] == steps[4]["body"]["username"]
+    assert steps[3]["body"] == {"message": "Token refreshed"}
+    assert steps[5]["body"] == {"message": "Refresh token has been revoked"}
+    # logout/refresh cleared the cookies: the browser no longer sends any
+    assert steps[6]["body"] == {"message": 'Missing cookie "access_token_cookie"'}
+
+
+def test_page_on_an_unlisted_origin_is_refused_by_the_browser(server_factory, page_origin,
+                                                              tmp_path):
+    srv = cookie_server(server_factory, "http://localhost:1")
+    steps = run_page(f"{page_origin}/index.html?api=http://localhost:{srv.port}", tmp_path / "p")
+    assert len(steps) == 1 and "Failed to fetch" in steps[0]["error"], steps
+
+
+# -- CSRF, over real HTTP -------------------------------------------------------------------
+
+def registered(srv) -> requests.Session:
+    s = requests.Session()
+    r = s.post(srv.url("/registration"), json={"username": f"c{free_port()}", "password": PW})
+    assert r.status_code == 200, r.text
+    return s
+
+
+def cookie_header(s: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+
+
+def test_cross_site_form_post_and_fetch_without_header_are_refused(server_factory):
+    srv = cookie_server(server_factory, "http://localhost:1", "--cookies-secure", "false")
+    s = registered(srv)
+    jar = cookie_header(s)
+    # what a form on another site makes the browser send: the cookies, a form body, no header
+    r = requests.post(srv.url("/logout/refresh"), data={"a": "b"},
+                      headers={"Cookie": jar, "Origin": "http://evil.example"})
+    assert r.status_code == 401 and r.json() == {"message": "Missing CSRF token"}
+    assert "Set-Cookie" not in r.headers  # a CSRF refusal clears nothing
+    r = requests.post(srv.url("/logout/all"), headers={"Cookie": jar})
+    assert r.status_code == 401 and r.json() == {"message": "Missing CSRF token"}
+    r = requests.post(srv.url("/logout/all"), headers={"Cookie": jar, "X-CSRF-TOKEN": "nope"})
+    assert r.json() == {"message": "CSRF double submit tokens do not match"}
+    assert requests.get(srv.url("/me"), headers={"Cookie": jar}).status_code == 200
+
+
+def test_cookie_attributes_are_those_of_section_11(server_factory):
+    srv = cookie_server(server_factory, "http://localhost:1", "--cookies-domain", "localhost",
+                        "--cookies-max-age", "1h", "--cookies-samesite", "Strict")
+    r = requests.post(srv.url("/registration"), json={"username": f"a{free_port()}",
+                                                      "password": PW})
+    lines = r.raw.headers.getlist("Set-Cookie")
+    names = [line.split("=", 1)[0] for line in lines]
+    assert names == ["access_token_cookie", "csrf_access_token", "refresh_token_cookie",
+                     "csrf_refresh_token"]
+    for line in lines:
+        attrs = line.split("; ")[1:]
+        http_only = ["HttpOnly"] if line.split("=")[0].endswith("_cookie") else []
+        assert attrs == ["Path=/", "Domain=localhost", "Max-Age=3600", "Secure", *http_only,
+                         "SameSite=Strict"], line
+
+
+# -- the real Flask-JWT-Extended in cookie mode ---------------------------------------------
+
+def flask_cookie_app(secret: str) -> Flask:
+    app = Flask("cookie_mode")
+    app.config.update(JWT_SECRET_KEY=secret, JWT_TOKEN_LOCATION=["cookies"],
+                      JWT_COOKIE_CSRF_PROTECT=True)
+    JWTManager(app)
+
+    @app.route("/protected", methods=["GET", "POST"])
+    @jwt_required()
+    def protected():
+        return jsonify(identity=get_jwt_identity())
+
+    @app.post("/mint/<name>")
+    def mint(name):
+        response = jsonify(ok=True)
+        set_access_cookies(response, create_access_token(identity=name))
+        set_refresh_cookies(response, create_refresh_token(identity=name))
+        return response
+
+    return app
+
+
+def test_flask_in_cookie_mode_accepts_gatehouse_cookies(server_factory):
+    srv = cookie_server(server_factory, "http://localhost:1")
+    s = registered(srv)
+    client = flask_cookie_app(srv.secret).test_client(use_cookies=False)
+    jar = {"Cookie": cookie_header(s)}
+    r = client.get("/protected", headers=jar)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    r = client.post("/protected", headers=jar)
+    assert r.status_code == 401  # Flask's own CSRF check: no header
+    r = client.post("/protected",
+                    headers={**jar, "X-CSRF-TOKEN": s.cookies["csrf_access_token"]})
+    assert r.status_code == 200, r.get_data(as_text=True)
+
+
+def test_gatehouse_accepts_cookies_set_by_flask(server_factory):
+    srv = cookie_server(server_factory, "http://localhost:1")
+    name = f"f{free_port()}"
+    assert srv.post("/registration", json={"username": name, "password": PW}).status_code == 200
+    minted = flask_cookie_app(srv.secret).test_client().post(f"/mint/{name}")
+    cookies = SimpleCookie()
+    for line in minted.headers.getlist("Set-Cookie"):
+        cookies.load(line)
+    jar = "; ".join(f"{k}={m.value}" for k, m in cookies.items())
+    r = requests.get(srv.url("/me"), headers={"Cookie": jar})
+    assert r.status_code == 200 and r.json()["username"] == name, r.text
+    r = requests.post(srv.url("/token/refresh"),
+                      headers={"Cookie": jar, "X-CSRF-TOKEN": cookies["csrf_refresh_token"].value})
+    assert r.status_code == 200 and r.json() == {"message": "Token refreshed"}, r.text
+
+
+# -- CORS headers and cookie clearing, over real HTTP ---------------------------------------
+
+APP = "http://localhost:3000"
+
+
+def test_cors_headers_on_every_answer_to_a_listed_origin(server_factory):
+    srv = cookie_server(server_factory, f"{APP}, https://other.example")
+    for method, path, status in [("GET", "/nope", 404), ("GET", "/me", 401),
+                                 ("GET", "/login", 405), ("GET", "/healthz", 200)]:
+        r = requests.request(method, srv.url(path), headers={"Origin": APP})
+        assert r.status_code == status
+        assert r.headers["Access-Control-Allow-Origin"] == APP
+        assert r.headers["Access-Control-Allow-Credentials"] == "true"
+        assert r.headers["Access-Control-Expose-Headers"] == "WWW-Authenticate, Retry-After"
+        assert r.headers["Vary"] == "Origin"
+    r = requests.get(srv.url("/healthz"), headers={"Origin": "http://evil.example"})
+    assert r.headers["Vary"] == "Origin" and "Access-Control-Allow-Origin" not in r.headers
+    r = requests.get(srv.url("/healthz"))
+    assert r.headers["Vary"] == "Origin"
+
+
+def test_preflight_per_path_and_403_for_an_unlisted_origin(server_factory):
+    srv = cookie_server(server_factory, APP)
+    pre = {"Origin": APP, "Access-Control-Request-Method": "POST"}
+    for path, methods in [("/me", "GET, OPTIONS"), ("/token/refresh", "POST, OPTIONS")]:
+        r = requests.options(srv.url(path), headers=pre)
+        assert r.status_code == 204 and r.content == b""
+        assert r.headers["Access-Control-Allow-Methods"] == methods
+        assert r.headers["Access-Control-Allow-Headers"] == \
+            "Authorization, Content-Type, X-CSRF-TOKEN"
+        assert r.headers["Access-Control-Max-Age"] == "600"
+        assert r.headers["Access-Control-Allow-Origin"] == APP
+    r = requests.options(srv.url("/me"), headers={**pre, "Origin": APP + "/"})
+    assert r.status_code == 403 and r.json() == {"message": "Origin not allowed"}
+    assert not [h for h in r.headers if h.lower().startswith("access-control-")]
+
+
+def test_no_cors_headers_by_default(server):
+    r = server.get("/healthz", headers={"Origin": APP})
+    assert "Vary" not in r.headers and "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_revoked_cookie_answer_clears_its_pair(server_factory):
+    srv = cookie_server(server_factory, APP, "--cookies-secure", "false")
+    s = registered(srv)
+    jar = cookie_header(s)
+    r = requests.post(srv.url("/logout/access"),
+                      headers={"Cookie": jar, "X-CSRF-TOKEN": s.cookies["csrf_access_token"]})
+    assert r.status_code == 200
+    cleared = r.raw.headers.getlist("Set-Cookie")
+    assert [c.split(";")[0] for c in cleared] == ["access_token_cookie=", "csrf_access_token="]
+    assert all("Max-Age=0" in c for c in cleared)
+    r = requests.get(srv.url("/me"), headers={"Cookie": jar})  # the browser kept the old one
+    assert r.json() == {"message": "Token has been revoked"}
+    assert [c.split(";")[0] for c in r.raw.headers.getlist("Set-Cookie")] == \
+        ["access_token_cookie=", "csrf_access_token="]
