@@ -58,14 +58,13 @@ http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
   return RefreshedResponse(services.settings, services.tokens.IssueRefreshedToken(claims));
 }
 
-http::Response RotatedResponse(const auth::TokenPair& tokens) {
-  http::Response response;
-  response.body = JsonObjectWriter()
-                      .Add("access_token", tokens.access_token)
-                      .Add("refresh_token", tokens.refresh_token)
-                      .Finish();
-  response.no_store = true;
-  return response;
+// With cookies on, the new refresh cookie replaces the browser's old one (same name, path and
+// domain). TODO(next stop): a replayed sealed answer has no csrf values; take them from the
+// sealed tokens' `csrf` claims.
+http::Response RotatedResponse(const Services& services, const auth::TokenPair& tokens) {
+  const auth::IssuedToken access{tokens.access_token, tokens.access_csrf};
+  const auth::IssuedToken refresh{tokens.refresh_token, tokens.refresh_csrf};
+  return RefreshedResponse(services.settings, access, &refresh);
 }
 
 // A refresh without rotation records the session's use after the answer, off the I/O thread
@@ -84,10 +83,10 @@ http::Response RotationAnswer(Services& services, const store::RotationOutcome& 
   using Kind = store::RotationOutcome::Kind;
   switch (outcome.kind) {
     case Kind::kRotated:
-      return RotatedResponse(minted);
+      return RotatedResponse(services, minted);
     case Kind::kReplay:
       if (auto earlier = auth::OpenAnswer(token, outcome.sealed_answer)) {
-        return RotatedResponse(*earlier);
+        return RotatedResponse(services, *earlier);
       }
       break;  // cannot happen unless the row was tampered with: refuse
     case Kind::kReused:
@@ -185,7 +184,9 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
   }
   // Tokens without a session (Flask-made) are never rotated.
   if (services.settings.refresh_rotation && !claims->sid.empty()) {
-    const std::string_view token = *auth::TokenService::BearerToken(request.authorization);
+    // The token as presented (header or cookie): the replay key of its sealed answer.
+    const std::string_view token =
+        services.tokens.Locate(BearerInputOf(request), auth::TokenType::kRefresh)->token;
     return RotateRefresh(services, std::move(reply), std::move(*claims), std::string(token),
                          SessionUseOf(request, services.tokens.Now()));
   }
