@@ -50,10 +50,11 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
     return reply(http::ErrorResponse(TooMany(wait, obs::RateLimitKind::kLoginPerUser)));
   }
   auto shared = std::make_shared<auth::PasswordChange>(std::move(*change));
-  RunOnPool(services.hash_pool, std::move(reply),
-            [shared, &services, limiter_key, key = claims->sub_key, use = SessionUseOf(request, 0)] {
-              return ChangePasswordJob(*shared, key, use, limiter_key, services);
-            });
+  RunOnPool(
+      services.hash_pool, std::move(reply),
+      [shared, &services, limiter_key, key = claims->sub_key, use = SessionUseOf(request, 0)] {
+        return ChangePasswordJob(*shared, key, use, limiter_key, services);
+      });
 }
 
 void LogoutAll(const http::Request& request, Services& services, Reply reply) {

@@ -164,7 +164,10 @@ def test_idle_timeout_ends_an_unused_session(server_factory):
     for _ in range(4):  # B stays used
         time.sleep(0.7)
         assert srv.refresh(b["refresh_token"]).status_code == 200
-    time.sleep(0.5)
+    # The sweep runs once a second on whole seconds: an idle session ends between `timeout` and
+    # about `timeout` + 2 s after its last use. A 4.4 s wait ends A for sure; B (idle at most
+    # 1.6 s, two whole seconds at most) stays.
+    time.sleep(1.6)
     assert_token_error(srv.refresh(reg["refresh_token"]), "Token has been revoked")
     assert_token_error(srv.me(reg["access_token"]), "Token has been revoked")
     assert [s["id"] for s in sessions(srv, b["access_token"])] == [
