@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <utility>
 
 #include "auth/jws.hpp"
 
@@ -22,8 +23,10 @@ std::array<unsigned char, crypto_secretbox_KEYBYTES> KeyOf(std::string_view toke
 }  // namespace
 
 std::string SealAnswer(std::string_view presented_token, const TokenPair& answer) {
-  // Tokens are base64url and dots: a newline cannot occur inside one.
-  const std::string plain = answer.access_token + "\n" + answer.refresh_token;
+  // Tokens are base64url and dots, csrf values UUIDs: a newline cannot occur inside one. The csrf
+  // values travel too, so that a replay in cookie mode gets its CSRF cookies again.
+  const std::string plain = answer.access_token + "\n" + answer.refresh_token + "\n" +
+                            answer.access_csrf + "\n" + answer.refresh_csrf;
   std::string box(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plain.size(), '\0');
   auto* out = reinterpret_cast<unsigned char*>(box.data());
   randombytes_buf(out, crypto_secretbox_NONCEBYTES);
@@ -49,9 +52,16 @@ std::optional<TokenPair> OpenAnswer(std::string_view presented_token, std::strin
       box.size() - crypto_secretbox_NONCEBYTES, in, key.data());
   sodium_memzero(key.data(), key.size());
   if (opened != 0) return std::nullopt;
-  const std::size_t split = plain.find('\n');
-  if (split == std::string::npos) return std::nullopt;
-  return TokenPair{plain.substr(0, split), plain.substr(split + 1)};
+  std::array<std::string, 4> fields;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::size_t end = i + 1 < fields.size() ? plain.find('\n', start) : plain.size();
+    if (end == std::string::npos) return std::nullopt;
+    fields[i] = plain.substr(start, end - start);
+    start = end + 1;
+  }
+  return TokenPair{std::move(fields[0]), std::move(fields[1]), std::move(fields[2]),
+                   std::move(fields[3])};
 }
 
 }  // namespace gatehouse::auth

@@ -45,11 +45,9 @@ void WriteResponse(const Response& response, std::string_view request_id, bool c
   if (response.status != 204) {
     out.append("Content-Length: ");
     AppendNumber(out, response.body.size() + (newline ? 1 : 0));
-    out.append("
-");
+    out.append("\r\n");
   }
-  out.append("
-");
+  out.append("\r\n");
   // RFC 9110 §9.3.2: HEAD gets GET's headers, Content-Length included, and no body.
   if (head) return;
   out.append(response.body);
