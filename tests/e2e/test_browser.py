@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -220,7 +221,8 @@ def test_cors_headers_on_every_answer_to_a_listed_origin(server_factory):
 def test_preflight_per_path_and_403_for_an_unlisted_origin(server_factory):
     srv = cookie_server(server_factory, APP)
     pre = {"Origin": APP, "Access-Control-Request-Method": "POST"}
-    for path, methods in [("/me", "GET, OPTIONS"), ("/token/refresh", "POST, OPTIONS")]:
+    # HEAD is one of /me's methods wherever GET is (docs/api.md)
+    for path, methods in [("/me", "GET, HEAD, OPTIONS"), ("/token/refresh", "POST, OPTIONS")]:
         r = requests.options(srv.url(path), headers=pre)
         assert r.status_code == 204 and r.content == b""
         assert r.headers["Access-Control-Allow-Methods"] == methods
@@ -252,3 +254,53 @@ def test_revoked_cookie_answer_clears_its_pair(server_factory):
     assert r.json() == {"message": "Token has been revoked"}
     assert [c.split(";")[0] for c in r.raw.headers.getlist("Set-Cookie")] == \
         ["access_token_cookie=", "csrf_access_token="]
+
+
+# -- cookies with refresh rotation (§10 and §11 together) -----------------------------------
+
+def test_page_runs_the_whole_session_with_rotation_on(server_factory, page_origin, tmp_path):
+    srv = cookie_server(server_factory, page_origin, "--jwt-refresh-rotation", "true")
+    steps = run_page(f"{page_origin}/index.html?api=http://localhost:{srv.port}", tmp_path / "p")
+    assert [s.get("status") for s in steps] == [200, 200, 200, 200, 200, 200, 401], steps
+    # the page logged out with the refresh cookie the rotation set: it replaced the first one
+    assert steps[5]["body"] == {"message": "Refresh token has been revoked"}
+
+
+def refresh_by_cookie(srv, jar: dict) -> requests.Response:
+    header = "; ".join(f"{k}={v}" for k, v in jar.items())
+    return requests.post(srv.url("/token/refresh"),
+                         headers={"Cookie": header, "X-CSRF-TOKEN": jar["csrf_refresh_token"]})
+
+
+def set_cookies(r: requests.Response) -> dict:
+    jar = SimpleCookie()
+    for line in r.raw.headers.getlist("Set-Cookie"):
+        jar.load(line)
+    return {k: m.value for k, m in jar.items()}
+
+
+def test_rotated_refresh_cookie_replaces_the_old_and_a_replay_gets_the_same_cookies(
+        server_factory):
+    srv = cookie_server(server_factory, "http://localhost:1", "--cookies-secure", "false",
+                        "--jwt-refresh-rotation", "true", "--jwt-refresh-reuse-interval", "1s")
+    r = requests.post(srv.url("/registration"), json={"username": f"r{free_port()}",
+                                                      "password": PW})
+    first = set_cookies(r)
+    r = refresh_by_cookie(srv, first)
+    assert r.status_code == 200, r.text
+    second = set_cookies(r)
+    # all four cookies are set again: a new refresh token with its own csrf value
+    assert set(second) == {"access_token_cookie", "refresh_token_cookie",
+                           "csrf_access_token", "csrf_refresh_token"}
+    assert second["refresh_token_cookie"] != first["refresh_token_cookie"]
+    # a replay inside the interval (a second tab) gets the identical cookies, csrf included
+    again = refresh_by_cookie(srv, first)
+    assert again.status_code == 200 and set_cookies(again) == second
+    # the new refresh cookie works; after the interval, the old one revokes the session
+    r = refresh_by_cookie(srv, second)
+    assert r.status_code == 200, r.text
+    third = set_cookies(r)
+    time.sleep(2.1)  # past the interval, in whole seconds (docs/api.md)
+    r = refresh_by_cookie(srv, first)
+    assert r.status_code == 401 and r.json() == {"message": "Token has been revoked"}
+    assert refresh_by_cookie(srv, third).status_code == 401  # the whole session ended
