@@ -36,6 +36,7 @@ constexpr std::array kRoutes = {
     Entry{"/healthz", Method::kGet, Healthz, "GET"},
     Entry{"/readyz", Method::kGet, Readyz, "GET"},
     Entry{"/metrics", Method::kGet, Metrics, "GET"},
+    Entry{"/openapi.json", Method::kGet, OpenApi, "GET"},
 };
 static_assert(kRoutes.size() < obs::Metrics::kMaxRoutes);
 
