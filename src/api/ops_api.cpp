@@ -1,4 +1,5 @@
-// GET /healthz, /readyz and /metrics: for load balancers, orchestrators and Prometheus.
+// GET /healthz, /readyz and /metrics: for load balancers, orchestrators and Prometheus; and
+// GET /openapi.json, the contract for client generators.
 #include "api/services.hpp"
 #include "http/error_response.hpp"
 #include "obs/metrics.hpp"
@@ -29,6 +30,14 @@ void Metrics(const http::Request&, Services& services, Reply reply) {
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
   response.body =
       obs::GlobalMetrics().Render({services.hash_pool.QueueDepth(), services.revocations.Size()});
+  reply(std::move(response));
+}
+
+void OpenApi(const http::Request&, Services&, Reply reply) {
+  http::Response response;
+  // Plain application/json, as OpenAPI tools expect; the bytes are docs/openapi.json's.
+  response.content_type = "application/json";
+  response.body = OpenApiDocument();
   reply(std::move(response));
 }
 

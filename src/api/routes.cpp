@@ -51,6 +51,7 @@ constexpr std::array kRoutes = {
     Entry{"/metrics", Method::kGet, Metrics},
     Entry{"/sessions", Method::kGet, ListSessions},
     Entry{"/sessions/", Method::kDelete, EndSessionHandler, true},
+    Entry{"/openapi.json", Method::kGet, OpenApi},
 };
 static_assert(kRoutes.size() < obs::Metrics::kMaxRoutes);
 

@@ -10,10 +10,30 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gatehouse_e2e as gh  # noqa: E402
+import openapi_check  # noqa: E402
+
+# Every answer from gatehouse is checked against docs/openapi.json (openapi_check.py says what
+# records and what is exempt); installed before the test modules import gatehouse_e2e's names.
+openapi_check.install(gh)
+
+
+def _checking_answers(runtest):
+    def run():  # what setup received is checked with the test
+        try:
+            runtest()
+        except BaseException:
+            openapi_check.take_recorded()  # the test's own failure is the one to report
+            raise
+        openapi_check.check_recorded()
+    return run
 
 
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL mode (GATEHOUSE_E2E_PG_URL set): skip the tests marked sqlite_only."""
+    """Each test fails when gatehouse answered it something docs/openapi.json does not describe.
+    PostgreSQL mode (GATEHOUSE_E2E_PG_URL set): skip the tests marked sqlite_only."""
+    for item in items:
+        if isinstance(item, pytest.Function):
+            item.runtest = _checking_answers(item.runtest)
     if not gh.pg_mode():
         return
     skip = pytest.mark.skip(reason=f"sqlite_only: {gh.PG_URL_ENV} is set (PostgreSQL mode)")
@@ -23,6 +43,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    try:  # answers after the last test's call (its teardown)
+        openapi_check.check_recorded()
+    except AssertionError as e:
+        print(f"\n{e}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     gh.pg_drop_session_databases()  # PostgreSQL mode: databases standing in for named data dirs
 
 
