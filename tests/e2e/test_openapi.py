@@ -25,7 +25,7 @@ def test_served_document_is_docs_openapi_json_byte_for_byte(module_server):
 def test_other_methods_of_openapi_json_answer_405(module_server):
     r = module_server.post("/openapi.json", json={})
     gh.assert_message(r, 405, "Method not allowed")
-    assert r.headers["Allow"] == "GET"
+    assert r.headers["Allow"] == "GET, HEAD"
 
 
 def _answer(method, path, status, headers, body):
