@@ -23,7 +23,8 @@
 #                      (refresh and login on PostgreSQL next to SQLite, issue 4; and
 #                      /logout/access on PostgreSQL next to the raw fsync rate, issue 16),
 #                      durable (/logout/access on SQLite next to the raw fsync rate of its data
-#                      directory's disk, issue 16); default: all
+#                      directory's disk, issue 16), rotation (rotating and non-rotating
+#                      /token/refresh on SQLite and PostgreSQL, issue 16); default: all
 #   BENCH_LOGOUT_TOKENS_SECONDS  seconds of refreshes collecting the distinct access tokens of
 #                      each /logout/access run (default 2 x BENCH_SECONDS)
 #
@@ -272,7 +273,7 @@ measure_logout() {
 
 # ---- the run ---------------------------------------------------------------------------------
 
-only=${BENCH_ONLY:-cores,cookie,big,login,pg,durable}
+only=${BENCH_ONLY:-cores,cookie,big,login,pg,durable,rotation}
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -495,6 +496,51 @@ for round in $(seq "$rounds"); do
     "$fsync_rate --dir $work/durable --seconds $seconds"
 done
 stop "$durable_pid"
+fi
+
+# 6. Issue 16: refresh-token rotation. A rotating refresh (one durable compare-and-set of the
+#    session) next to a non-rotating one, on SQLite and on PostgreSQL, and the non-rotating
+#    refresh on PostgreSQL next to SQLite's, all four in the same rounds. A rotating run presents
+#    each token once (refresh_rotating.lua), from one fresh session per connection each round.
+if wants rotation; then
+rot_pg_dir=/tmp/gatehouse-bench-rot-pg.$$
+rot_pg_base=$(GATEHOUSE_PG_PORT=$(free_port) scripts/pg-cluster start "$rot_pg_dir" | tail -1)
+psql -q "${rot_pg_base}postgres" -c "CREATE DATABASE gatehouse_rot_plain" >&2
+psql -q "${rot_pg_base}postgres" -c "CREATE DATABASE gatehouse_rot_rotating" >&2
+start_gatehouse rot-sq-plain
+rsp_pid=$gh_pid rsp_port=$gh_port
+start_gatehouse rot-sq-rotating "--jwt-refresh-rotation true"
+rsr_pid=$gh_pid rsr_port=$gh_port
+start_gatehouse rot-pg-plain "--database ${rot_pg_base}gatehouse_rot_plain"
+rpp_pid=$gh_pid rpp_port=$gh_port
+start_gatehouse rot-pg-rotating "--database ${rot_pg_base}gatehouse_rot_rotating --jwt-refresh-rotation true"
+rpr_pid=$gh_pid rpr_port=$gh_port
+for port in "$rsp_port" "$rsr_port" "$rpp_port" "$rpr_port"; do register_load_user "$port"; done
+# session_tokens PORT: $connections logins of user0, their refresh tokens into
+# $work/sessions-PORT, one a line (current tokens for refresh_rotating.lua).
+session_tokens() {
+  local i
+  : >"$work/sessions-$1"
+  for i in $(seq "$connections"); do
+    curl -sf "http://127.0.0.1:$1/login" -d "username=user0&password=$password" |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["refresh_token"])' \
+      >>"$work/sessions-$1"
+  done
+}
+for round in $(seq "$rounds"); do
+  measure rotation.sqlite_plain "POST /token/refresh SQLite, no rotation" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$rsp_port/token/refresh" "$work/tokens-$rsp_port.refresh")"
+  session_tokens "$rsr_port"
+  measure rotation.sqlite_rotating "POST /token/refresh SQLite, rotating" "$round" \
+    "BENCH_TOKENS=$work/sessions-$rsr_port $(wrk_cmd refresh_rotating.lua "http://127.0.0.1:$rsr_port/token/refresh")"
+  measure rotation.pg_plain "POST /token/refresh PostgreSQL, no rotation" "$round" \
+    "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$rpp_port/token/refresh" "$work/tokens-$rpp_port.refresh")"
+  session_tokens "$rpr_port"
+  measure rotation.pg_rotating "POST /token/refresh PostgreSQL, rotating" "$round" \
+    "BENCH_TOKENS=$work/sessions-$rpr_port $(wrk_cmd refresh_rotating.lua "http://127.0.0.1:$rpr_port/token/refresh")"
+done
+for pid in "$rsp_pid" "$rsr_pid" "$rpp_pid" "$rpr_pid"; do stop "$pid"; done
+scripts/pg-cluster destroy "$rot_pg_dir" >/dev/null
 fi
 
 sleep 1

@@ -46,6 +46,14 @@ COMPARISONS = [
     # commit is what lets a write cost less than one fsync.
     ("POST /logout/access (SQLite) / raw fsync", "durable.logout", "durable.fsync", 10.0),
     ("POST /logout/access (PostgreSQL) / raw fsync", "pg.logout", "pg.fsync", None),
+    # Issue 16: a rotation (one durable compare-and-set per refresh) against a plain refresh on
+    # the same store; and PostgreSQL's plain refresh against SQLite's (§9's bound still holds).
+    ("POST /token/refresh: rotating / not (SQLite)", "rotation.sqlite_rotating",
+     "rotation.sqlite_plain", 0.3),
+    ("POST /token/refresh: rotating / not (PostgreSQL)", "rotation.pg_rotating",
+     "rotation.pg_plain", 0.5),
+    ("POST /token/refresh, not rotating: PostgreSQL / SQLite", "rotation.pg_plain",
+     "rotation.sqlite_plain", 0.8),
 ]
 # Extra conditions on one series' median p99 (microseconds).
 P99_LIMITS = {"flood.me_flooded": 10000}

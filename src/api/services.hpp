@@ -57,12 +57,11 @@ bool RunOnPoolAnsweringLater(WorkerPool& pool, Reply reply, std::function<void(R
 
 // Sessions (api/sessions_api.cpp): who a request that uses a session comes from (the user
 // agent cut to store::kMaxUserAgentBytes on a UTF-8 character boundary); when a session last
-// used before ends under `session.idle_timeout` (0: off); making an ended session's sid
-// refused here at once.
+// used before ends under `session.idle_timeout` (0: off). Ending one is auth::Accounts's
+// EndSession, for every endpoint that ends one.
 std::string CutUserAgent(std::string_view user_agent);
 store::SessionUse SessionUseOf(const http::Request& request, int64_t now);
 int64_t IdleSince(const Services& services, int64_t now);
-void EndSessionAndApply(Services& services, const store::Revocation& ended);
 
 // The handlers, one per route. Each answers through `reply`, now or later.
 void Registration(const http::Request& request, Services& services, Reply reply);

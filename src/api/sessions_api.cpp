@@ -68,10 +68,6 @@ int64_t IdleSince(const Services& services, int64_t now) {
   return timeout > 0 ? now - timeout : 0;
 }
 
-void EndSessionAndApply(Services& services, const store::Revocation& ended) {
-  services.revocations.Revoke(ended.id, ended.expires_at);
-}
-
 void ListSessions(const http::Request& request, Services& services, Reply reply) {
   auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
   if (!claims) {
@@ -98,10 +94,10 @@ void EndSessionHandler(const http::Request& request, Services& services, Reply r
   }
   RunOnPool(services.store_pool, std::move(reply),
             [&services, key = claims->sub_key, sid = std::string(id)] {
-              auto ended = services.store.EndSession(key, sid);
+              // No fallback by sid: an id this user has no record of answers 404.
+              auto ended = AccountsOf(services).EndSession(key, sid, 0);
               if (!ended) return http::ErrorResponse(ended.error(), "Something went wrong");
               if (!*ended) return http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}});
-              EndSessionAndApply(services, **ended);
               return http::MessageResponse(200, "Session has been revoked");
             });
 }

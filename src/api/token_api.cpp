@@ -90,8 +90,8 @@ http::Response RotationAnswer(Services& services, const store::RotationOutcome& 
       }
       break;  // cannot happen unless the row was tampered with: refuse
     case Kind::kReused:
-      EndSessionAndApply(services, store::Revocation{claims.sid, store::RevocationKind::kSession,
-                                                     outcome.expires_at});
+      AccountsOf(services).SessionEnded(
+          store::Revocation{claims.sid, store::RevocationKind::kSession, outcome.expires_at});
       break;
     case Kind::kEnded:
       break;
@@ -127,6 +127,20 @@ void RotateRefresh(Services& services, Reply reply, auth::Claims claims, std::st
             });
 }
 
+// Ends the session of a refresh token that has one (auth::Accounts::EndSession): no longer
+// listed, and the refresh token and every access token minted from it refused. A session the
+// store has no record of (made before sessions were recorded) is revoked by its sid all the same.
+void EndTokenSession(Services& services, Reply reply, auth::Claims claims,
+                     std::string_view failure_message, http::Response success) {
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, claims = std::move(claims), failure = std::string(failure_message),
+             success = std::move(success)] {
+              auto ended = AccountsOf(services).EndSession(claims.sub_key, claims.sid, claims.exp);
+              if (!ended) return http::ErrorResponse(ended.error(), failure);
+              return success;
+            });
+}
+
 }  // namespace
 
 void LogoutAccess(const http::Request& request, Services& services, Reply reply) {
@@ -154,23 +168,8 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
     return Revoke(services, std::move(reply), RevocationOf(*claims), "Logout refresh went wrong",
                   LogoutAnswer(services, "Refresh token has been revoked", true));
   }
-  // Ending the session covers the refresh token and every access token minted from it, and
-  // no access token outlives the refresh token of its session. A session the store has no
-  // record of (made before sessions were recorded) is revoked by its sid all the same.
-  RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
-    auto ended = services.store.EndSession(claims.sub_key, claims.sid);
-    if (!ended) return http::ErrorResponse(ended.error(), "Logout refresh went wrong");
-    store::Revocation revocation =
-        *ended ? **ended
-               : store::Revocation{claims.sid, store::RevocationKind::kSession, claims.exp};
-    if (!*ended) {
-      if (Status stored = services.store.AddRevocation(revocation); !stored) {
-        return http::ErrorResponse(stored.error(), "Logout refresh went wrong");
-      }
-    }
-    EndSessionAndApply(services, revocation);
-    return LogoutAnswer(services, "Refresh token has been revoked", /*session_ended=*/true);
-  });
+  EndTokenSession(services, std::move(reply), std::move(*claims), "Logout refresh went wrong",
+                  LogoutAnswer(services, "Refresh token has been revoked", /*session_ended=*/true));
 }
 
 void TokenRefresh(const http::Request& request, Services& services, Reply reply) {
@@ -223,6 +222,10 @@ void TokenRevoke(const http::Request& request, Services& services, Reply reply) 
   done.no_store = true;
   auto claims = services.tokens.VerifyAnyType(*token);
   if (!claims) return reply(std::move(done));
+  if (claims->type == auth::TokenType::kRefresh && !claims->sid.empty()) {
+    return EndTokenSession(services, std::move(reply), std::move(*claims), "Revocation went wrong",
+                           std::move(done));
+  }
   Revoke(services, std::move(reply), RevocationOf(*claims), "Revocation went wrong",
          std::move(done));
 }

@@ -169,6 +169,25 @@ Status Accounts::Remove(const store::UsernameKey& key) {
   return Ok{};
 }
 
+Result<bool> Accounts::EndSession(const store::UsernameKey& key, std::string_view sid,
+                                  int64_t token_exp) {
+  auto ended = store_.EndSession(key, sid);
+  if (!ended) return ended.error();
+  if (*ended) {
+    SessionEnded(**ended);
+    return true;
+  }
+  if (token_exp == 0) return false;
+  const store::Revocation unrecorded{std::string(sid), store::RevocationKind::kSession, token_exp};
+  if (Status stored = store_.AddRevocation(unrecorded); !stored) return stored.error();
+  SessionEnded(unrecorded);
+  return true;
+}
+
+void Accounts::SessionEnded(const store::Revocation& ended) {
+  if (live_) live_->revocations.Revoke(ended.id, ended.expires_at);
+}
+
 int64_t Accounts::Now() const { return live_ ? live_->tokens.Now() : UnixNow(); }
 
 Result<store::UserRecord> Accounts::VerifiedUser(const store::UsernameKey& key,
@@ -217,9 +236,7 @@ Result<TokenPair> Accounts::OpenSession(const store::UserRecord& user,
 // answers. Without live state (the CLI) running servers learn it from the feed.
 void Accounts::ApplyRevoked(const store::UserTokensRevoked& revoked) {
   if (!live_) return;
-  for (const store::Revocation& session : revoked.sessions) {
-    live_->revocations.Revoke(session.id, session.expires_at);
-  }
+  for (const store::Revocation& session : revoked.sessions) SessionEnded(session);
   live_->revocations.RevokeUserBefore(revoked.user.username_key, revoked.user.revoked_before);
 }
 

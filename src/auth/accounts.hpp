@@ -113,6 +113,15 @@ class Accounts {
   Status RevokeEveryToken(const store::UsernameKey& key);
   // Removes the user and revokes every token of it. kNotFound when there is no such user.
   Status Remove(const store::UsernameKey& key);
+  // The one way a session is ended (/logout/refresh, POST /token/revoke, DELETE /sessions/{id}):
+  // its record deleted and its sid revoked in one durable transaction, then refused here at
+  // once; other instances follow the feed. `key` is the owner's. A session the store has no
+  // record of (started before sessions were recorded, or ended already) is revoked by its sid
+  // all the same when `token_exp` (the presented token's exp) is given, and answers false
+  // (nothing revoked) when it is 0.
+  Result<bool> EndSession(const store::UsernameKey& key, std::string_view sid, int64_t token_exp);
+  // A session the store ended by itself (reuse detection, the idle sweep): refused here at once.
+  void SessionEnded(const store::Revocation& ended);
 
   const PasswordRules& rules() const { return rules_; }
 

@@ -14,6 +14,7 @@
 
 #include "api/routes.hpp"
 #include "api/services.hpp"
+#include "auth/accounts.hpp"
 #include "auth/argon2_fast.hpp"
 #include "auth/passwords.hpp"
 #include "auth/revocation_sync.hpp"
@@ -217,6 +218,10 @@ void Instance::StartRevocationSync() {
 // On the sync thread after each poll: ends idle sessions (session.idle_timeout) about once a
 // second, revoking their sids as a logout would (on every instance through the feed, here at
 // once), and drops used refresh tokens whose reuse interval is long past.
+// The idle sweep compares whole seconds on purpose: last_used_at is stored in whole seconds
+// (rounded down), and a session last used at u ends at the first sweep of a second s with
+// floor(u) < s - timeout, so never before u + timeout, and at most 1 s (the rounding) plus one
+// wake of this thread (kFeedPollInterval) after it. docs/api.md states that bound.
 void Instance::KeepSessions() {
   const int64_t now = UnixNow();
   if (now == last_session_upkeep_) return;
@@ -226,9 +231,8 @@ void Instance::KeepSessions() {
     if (!ended) {
       obs::Warn("ending idle sessions failed", {{"error", ended.error().detail}});
     } else {
-      for (const store::Revocation& session : *ended) {
-        revocations_.Revoke(session.id, session.expires_at);
-      }
+      auth::Accounts accounts(store_, {}, auth::LiveTokens{tokens_, revocations_, users_});
+      for (const store::Revocation& session : *ended) accounts.SessionEnded(session);
     }
   }
   if (now % 60 == 0) {

@@ -80,6 +80,19 @@ def test_revoking_a_refresh_token_ends_its_session(srv, client):
     gh.assert_token_error(srv.me(tokens["access_token"]), "Token has been revoked")
 
 
+def test_revoking_a_refresh_token_ends_its_session_as_a_logout_does(srv, client):
+    """The session is ended, not only refused: GET /sessions no longer lists it (§10)."""
+    user, tokens = srv.new_user("authlib")
+    other = srv.post("/login", json={"username": user, "password": "correct horse"}).json()
+    listed = srv.get("/sessions", headers=gh.bearer(other["access_token"])).json()["sessions"]
+    assert len(listed) == 2
+    r = client.revoke_token(client.metadata["revocation_endpoint"], token=tokens["refresh_token"])
+    assert r.status_code == 200
+    listed = srv.get("/sessions", headers=gh.bearer(other["access_token"])).json()["sessions"]
+    assert [s["current"] for s in listed] == [True]
+    assert srv.refresh(other["refresh_token"]).status_code == 200
+
+
 @pytest.mark.parametrize("token", ["", "not-a-token", "a.b.c"])
 def test_unknown_tokens_answer_200(srv, client, token):
     r = client.revoke_token(client.metadata["revocation_endpoint"], token=token,

@@ -5,9 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
 #include <mutex>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -15,35 +13,16 @@
 
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
+#include "unit/sqlite_store_fixture.hpp"
 
 namespace gatehouse::store {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr int64_t kFarFuture = 4102444800;  // 2100-01-01
 
-class GroupCommitTest : public ::testing::Test {
+// The SQLite store's fixture (a fresh database file per test), with what these tests read.
+class GroupCommitTest : public SqliteStoreTest {
  protected:
-  void SetUp() override {
-    std::random_device random;
-    dir_ = fs::temp_directory_path() /
-           ("gatehouse-group-commit-test-" + std::to_string(random()) + std::to_string(random()));
-    ASSERT_TRUE(fs::create_directory(dir_));
-    path_ = (dir_ / "gatehouse.db").string();
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-  std::unique_ptr<Store> Open() {
-    Result<std::unique_ptr<Store>> opened = SqliteStore::Open(path_);
-    if (!opened) {
-      ADD_FAILURE() << opened.error().detail;
-      return nullptr;
-    }
-    return std::move(opened).value();
-  }
   std::set<std::string> RevokedIds(Store& store) {
     Result<std::vector<Revocation>> loaded = store.LoadRevocations(0);
     EXPECT_TRUE(loaded) << loaded.error().detail;
@@ -53,9 +32,6 @@ class GroupCommitTest : public ::testing::Test {
     }
     return ids;
   }
-
-  fs::path dir_;
-  std::string path_;
 };
 
 // Counts the answers of SubmitRevocation and lets a test wait for all of them.
@@ -79,7 +55,7 @@ TEST_F(GroupCommitTest, ConcurrentSubmittedRevocationsShareTransactionsAndAreAll
   constexpr int kWrites = 2000;
   std::set<std::string> acknowledged;
   {
-    std::unique_ptr<Store> store = Open();
+    std::unique_ptr<Store> store = OpenDatabase();
     ASSERT_TRUE(store);
     Answers answers;
     std::mutex acknowledged_mutex;
@@ -104,13 +80,13 @@ TEST_F(GroupCommitTest, ConcurrentSubmittedRevocationsShareTransactionsAndAreAll
     ASSERT_TRUE(feed);
     EXPECT_EQ(feed->size(), static_cast<std::size_t>(kWrites));  // each with its feed entry
   }
-  std::unique_ptr<Store> reopened = Open();  // what is on disk, after the store is gone
+  std::unique_ptr<Store> reopened = OpenDatabase();  // what is on disk, after the store is gone
   ASSERT_TRUE(reopened);
   EXPECT_EQ(RevokedIds(*reopened), acknowledged);
 }
 
 TEST_F(GroupCommitTest, BlockingWritesFromManyThreadsShareTransactions) {
-  std::unique_ptr<Store> store = Open();
+  std::unique_ptr<Store> store = OpenDatabase();
   ASSERT_TRUE(store);
   constexpr int kThreads = 32;
   constexpr int kEach = 20;
@@ -138,7 +114,7 @@ TEST_F(GroupCommitTest, BlockingWritesFromManyThreadsShareTransactions) {
 // batches as revocations: each conflict is undone in its own savepoint, and everything else
 // of its batch commits.
 TEST_F(GroupCommitTest, AFailedWriteFailsAloneAndItsBatchCommits) {
-  std::unique_ptr<Store> store = Open();
+  std::unique_ptr<Store> store = OpenDatabase();
   ASSERT_TRUE(store);
   constexpr int kThreads = 16;
   constexpr int kRevocations = 500;

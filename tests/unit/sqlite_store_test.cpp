@@ -12,40 +12,10 @@
 #include <string>
 
 #include "store/store.hpp"
+#include "unit/sqlite_store_fixture.hpp"
 
 namespace gatehouse::store {
 namespace {
-
-namespace fs = std::filesystem;
-
-class SqliteStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::random_device random;
-    dir_ = fs::temp_directory_path() /
-           ("gatehouse-store-test-" + std::to_string(random()) + std::to_string(random()));
-    ASSERT_TRUE(fs::create_directory(dir_));
-    path_ = (dir_ / "gatehouse.db").string();
-  }
-
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
-  // Opens path_, recording a test failure (and returning null) when that fails.
-  std::unique_ptr<Store> OpenDatabase() {
-    Result<std::unique_ptr<Store>> opened = SqliteStore::Open(path_);
-    if (!opened) {
-      ADD_FAILURE() << "open failed: " << opened.error().detail;
-      return nullptr;
-    }
-    return std::move(opened).value();
-  }
-
-  fs::path dir_;
-  std::string path_;
-};
 
 TEST_F(SqliteStoreTest, ReopeningAnExistingDatabaseKeepsItsSchemaVersion) {
   ASSERT_TRUE(OpenDatabase());
