@@ -29,6 +29,7 @@ StartupResult<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& se
   options.private_key_file = settings.jwt_private_key_file;
   // A replaced key verifies as long as any token it signed can live.
   options.max_token_lifetime = std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds);
+  options.publication_delay = settings.key_publication_delay;
   if (options.algorithm == auth::Algorithm::kHS256) {
     options.hmac_secret = settings.jwt_secret;
     options.hmac_secret_generated = options.hmac_secret.empty();
@@ -58,7 +59,7 @@ auth::TokenLifetimes TokenPolicyFor(const config::Settings& settings) {
           settings.jwt_audience};
 }
 
-int KeysRotate(const config::Settings& settings) {
+int KeysRotate(const config::Settings& settings, bool now) {
   if (!auth::InitCrypto()) return Failure("libsodium failed to initialise");
   const bool hs256 = settings.jwt_algorithm == JwsAlgorithm::kHS256;
   if (hs256 && !settings.jwt_secret.empty()) {
@@ -73,10 +74,20 @@ int KeysRotate(const config::Settings& settings) {
   if (!store) return 1;
   auto options = KeyringOptionsFor(settings, *store);
   if (!options) return Failure(options.error().detail);
-  auto kid = auth::RotateSigningKey(*options, UnixNow());
+  if (now) options->publication_delay = 0;
+  const int64_t rotated_at = UnixNow();
+  int64_t signs_from = 0;
+  auto kid = auth::RotateSigningKey(*options, rotated_at, &signs_from);
   if (!kid) return Failure(kid.error().detail);
   std::cout << "new signing key " << *kid << " (" << AlgorithmName(settings.jwt_algorithm)
-            << "); running servers switch to it within a second\n";
+            << "): published now; ";
+  if (signs_from <= rotated_at) {
+    std::cout << "running servers sign with it within a second\n";
+  } else {
+    std::cout << "running servers sign with it from " << Rfc3339(signs_from) << " (in "
+              << signs_from - rotated_at << " s, keys.publication_delay), once every cached "
+              << "key set lists it\n";
+  }
   if (hs256) {
     std::cout << "resource servers that verify with the HS256 secret need the new one; "
                  "gatehouse keeps accepting tokens of the previous one until they expire\n";
