@@ -68,7 +68,7 @@ int KeysRotate(const config::Settings& settings, bool now) {
     return Failure(
         "keys rotate: jwt.secret is set, and gatehouse signs with exactly that value; change "
         "jwt.secret yourself (tokens of the old value stop verifying), or remove it and let "
-        "gatehouse generate and rotate its own (docs/operations.md, Rotating the HS256 secret)");
+        "gatehouse generate and rotate its own (docs/operations.md, Key rotation)");
   }
   auto store = OpenStoreOrReport(settings);
   if (!store) return 1;
