@@ -224,6 +224,15 @@ Result<CreatedKey> CreateKey(const KeyringOptions& options, int64_t signs_from,
   return CreatedKey{std::move(key->kid), signs_from};
 }
 
+// The first key of the algorithm, named after the files already there (keys of another
+// algorithm, left from before a change of jwt.algorithm), never in their place.
+Result<CreatedKey> CreateFirstKey(const KeyringOptions& options, int64_t now) {
+  auto existing = ListKeys(options);
+  if (!existing) return existing.error();
+  for (auto& listing : *existing) Wipe(listing.pem);
+  return CreateKey(options, now, *existing);
+}
+
 void RemoveKey(const KeyringOptions& options, const std::string& name) {
   if (options.store != nullptr) {
     (void)options.store->RemoveSigningKey(name);
@@ -446,7 +455,7 @@ StartupStatus Keyring::OpenRotatable(int64_t now) {
   auto loaded = Reload(now);
   if (!loaded && IsAsymmetric(options_.algorithm)) {
     // A first start (or a switch of algorithm): make the first key, then load again.
-    auto created = CreateKey(options_, now, {});
+    auto created = CreateFirstKey(options_, now);
     if (!created) return EnvironmentError(created.error());
     const std::string where = KeySourceName(options_);
     obs::Info("generated the first " + std::string(AlgorithmName(options_.algorithm)) +
