@@ -200,7 +200,7 @@ def server_keys(data_dir: Path) -> dict:
     stands for data_dir (gatehouse_e2e.pg_database_for_data_dir)."""
     if gh.pg_mode():
         rows = gh.psql(gh.pg_database_for_data_dir(data_dir),
-                       "SELECT replace(material, E'\\n', '~') FROM signing_keys WHERE algorithm <> 'HS256'")
+                       "SELECT replace(material, E'\\n', '~') FROM signing_keys WHERE algorithm IN ('EdDSA', 'ES256', 'RS256')")
         pems = [r.replace("~", "\n").encode() for r in rows]
     else:
         pems = [p.read_bytes() for p in key_files(data_dir)]
@@ -316,7 +316,7 @@ def wait_past_key_seconds(data_dir: Path) -> None:
     next rotation's key is strictly younger by its name. The same-second case has its own test."""
     if gh.pg_mode():  # the keys' creation seconds are in the signing_keys table
         rows = gh.psql(gh.pg_database_for_data_dir(data_dir),
-                       "SELECT coalesce(max(created_at), 0) FROM signing_keys WHERE algorithm <> 'HS256'")
+                       "SELECT coalesce(max(created_at), 0) FROM signing_keys WHERE algorithm IN ('EdDSA', 'ES256', 'RS256')")
         newest = int(rows[0])
     else:
         newest = max((key_second(p) for p in key_files(data_dir)), default=0)
