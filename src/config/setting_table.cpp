@@ -45,7 +45,8 @@ std::vector<SettingSpec> Declare() {
        .default_value = "HS256",
        .help = "token signing algorithm",
        .doc = "`HS256` (the secret), `EdDSA` (Ed25519), `ES256` (P-256) or `RS256`: the "
-              "algorithm tokens are signed and verified with; tokens signed under another "
+              "algorithm tokens are signed and verified with; kept with the keys, so a start "
+              "or `keys rotate` without it uses the last one; tokens signed under another "
               "one stop verifying when it changes"},
       {.name = "jwt.private_key_file",
        .kind = Path(&S::jwt_private_key_file),
