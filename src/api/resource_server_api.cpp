@@ -78,9 +78,10 @@ namespace gatehouse::api {
 void Jwks(const http::Request&, Services& services, Reply reply) {
   http::Response response;
   response.body = *services.keyring.JwksJson();
-  // Resource servers may cache the key set for a few minutes; a rotated-in key is published
-  // at once, and clients such as PyJWT's PyJWKClient refetch on an unknown kid.
-  response.headers.emplace_back("Cache-Control", "public, max-age=300");
+  // Resource servers may cache the key set for jwks.max_age: `keys rotate` publishes a key
+  // longer than that before it signs (keys.publication_delay), so every cached set has it.
+  response.headers.emplace_back(
+      "Cache-Control", "public, max-age=" + std::to_string(services.settings.jwks_max_age));
   reply(std::move(response));
 }
 

@@ -19,9 +19,18 @@
 #include "obs/logging.hpp"
 
 namespace gatehouse::auth {
+
+// One key as its source lists it; sources list oldest first.
+struct KeyListing {
+  std::string name;        // the file name, or the kid in a store
+  int64_t signs_from = 0;  // the store's created_at column holds it too
+  std::string pem;         // from a store; empty for files, which are read when first seen
+};
+
 namespace {
 
-// "<10-digit unix seconds>-<8 hex sequence><suffix>": names sort in creation order.
+// "<10-digit unix seconds>-<8 hex sequence><suffix>", the seconds being when the key starts
+// signing (`keys rotate` publishes a key before that): names sort in signing order.
 constexpr std::size_t kKeyStemLength = 10 + 1 + 8;
 
 // parsed_'s name for the generated HS256 secret: neither a file name nor a kid.
@@ -52,7 +61,7 @@ bool IsKeyFileName(const std::string& name, std::string_view suffix) {
          std::all_of(name.begin() + 11, name.begin() + 19, ::isxdigit);
 }
 
-int64_t CreatedAt(const std::string& name) { return std::stoll(name.substr(0, 10)); }
+int64_t SignsFrom(const std::string& name) { return std::stoll(name.substr(0, 10)); }
 
 Result<std::vector<std::string>> ListKeyFiles(const std::string& dir, std::string_view suffix) {
   std::vector<std::string> names;
@@ -94,13 +103,6 @@ Status WritePrivateFile(const std::string& path, std::string& contents) {
   return Ok{};
 }
 
-// One key as its source lists it; sources list oldest first.
-struct KeyListing {
-  std::string name;  // the file name, or the kid in a store
-  int64_t created_at = 0;
-  std::string pem;  // from a store; empty for files, which are read when first seen
-};
-
 Result<std::vector<KeyListing>> ListKeys(const KeyringOptions& options) {
   std::vector<KeyListing> keys;
   if (options.store != nullptr) {
@@ -118,7 +120,7 @@ Result<std::vector<KeyListing>> ListKeys(const KeyringOptions& options) {
   }
   auto names = ListKeyFiles(KeysDir(options), KeySuffix(options.algorithm));
   if (!names) return names.error();
-  for (auto& name : *names) keys.push_back({name, CreatedAt(name), {}});
+  for (auto& name : *names) keys.push_back({name, SignsFrom(name), {}});
   return keys;
 }
 
@@ -159,55 +161,98 @@ Result<NewKey> GenerateKey(Algorithm algorithm) {
   return NewKey{(*key)->kid(), (*key)->PrivatePem()};
 }
 
-Result<std::string> CreateStoredKey(const KeyringOptions& options, int64_t now) {
+// A key made now: its kid and the second it signs from.
+struct CreatedKey {
+  std::string kid;
+  int64_t signs_from = 0;
+};
+
+Result<std::string> CreateStoredKey(const KeyringOptions& options, int64_t signs_from) {
   auto key = GenerateKey(options.algorithm);
   if (!key) return key.error();
-  // Keys sort by creation second, then kid: a second key made within the same second as the
-  // newest is dated one second later, so that it, not the one whose kid sorts later, signs.
-  auto existing = ListKeys(options);
-  if (!existing) return existing.error();
-  int64_t created = now;
-  for (auto& listing : *existing) {
-    created = std::max(created, listing.created_at + 1);
-    Wipe(listing.pem);
-  }
   store::StoredKey stored{key->kid, std::string(AlgorithmName(options.algorithm)),
-                          std::move(key->material), created};
+                          std::move(key->material), signs_from};
   auto added = options.store->AddSigningKey(stored);
   Wipe(stored.material);
   if (!added) return added.error();
   return key->kid;
 }
 
-Result<std::string> CreateKeyFile(const KeyringOptions& options, int64_t now) {
-  if (options.store != nullptr) return CreateStoredKey(options, now);
-  const std::string dir = KeysDir(options);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return KeyError(dir + ": " + std::strerror(errno));
-  }
-  const std::string_view suffix = KeySuffix(options.algorithm);
-  auto key = GenerateKey(options.algorithm);
-  if (!key) return key.error();
-  // Names must sort in creation order, also for two keys made within one second: the second
-  // part is one more than the largest already used in this second.
-  auto existing = ListKeyFiles(dir, suffix);
-  if (!existing) return existing.error();
+// "<signs_from>-<sequence><suffix>": the sequence is one more than the largest already used
+// for that second, so names sort in creation order also for keys made within one second.
+std::string NewKeyFileName(const std::vector<KeyListing>& existing, int64_t signs_from,
+                           std::string_view suffix) {
   char prefix[16];
-  std::snprintf(prefix, sizeof prefix, "%010lld-", static_cast<long long>(now));
+  std::snprintf(prefix, sizeof prefix, "%010lld-", static_cast<long long>(signs_from));
   unsigned long sequence = 0;
-  for (const auto& name : *existing) {
-    if (name.compare(0, 11, prefix) == 0) {
-      sequence = std::max(sequence, std::stoul(name.substr(11, 8), nullptr, 16) + 1);
+  for (const auto& listing : existing) {
+    if (listing.name.compare(0, 11, prefix) == 0) {
+      sequence = std::max(sequence, std::stoul(listing.name.substr(11, 8), nullptr, 16) + 1);
     }
   }
   char name[32];
   std::snprintf(name, sizeof name, "%s%08lx%.*s", prefix, sequence, static_cast<int>(suffix.size()),
                 suffix.data());
+  return name;
+}
+
+// A new key signing from `signs_from`, or later: never before a key in `existing` (the keys
+// listed now), so that the newest key signs last.
+Result<CreatedKey> CreateKey(const KeyringOptions& options, int64_t signs_from,
+                             const std::vector<KeyListing>& existing) {
+  // Stored keys sort by second, then kid: a key made for the second of another is dated one
+  // second later, so that it, not the one whose kid sorts later, signs. Files have a sequence.
+  const int64_t after = options.store != nullptr ? 1 : 0;
+  for (const auto& listing : existing)
+    signs_from = std::max(signs_from, listing.signs_from + after);
+  if (options.store != nullptr) {
+    auto kid = CreateStoredKey(options, signs_from);
+    if (!kid) return kid.error();
+    return CreatedKey{std::move(*kid), signs_from};
+  }
+  const std::string dir = KeysDir(options);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return KeyError(dir + ": " + std::strerror(errno));
+  }
+  auto key = GenerateKey(options.algorithm);
+  if (!key) return key.error();
+  const std::string name = NewKeyFileName(existing, signs_from, KeySuffix(options.algorithm));
   if (!IsAsymmetric(options.algorithm)) key->material += '\n';
   if (Status written = WritePrivateFile(dir + "/" + name, key->material); !written) {
     return written.error();
   }
-  return key->kid;
+  return CreatedKey{std::move(key->kid), signs_from};
+}
+
+// The first key of the algorithm, named after the files already there (keys of another
+// algorithm, left from before a change of jwt.algorithm), never in their place.
+Result<CreatedKey> CreateFirstKey(const KeyringOptions& options, int64_t now) {
+  auto existing = ListKeys(options);
+  if (!existing) return existing.error();
+  for (auto& listing : *existing) Wipe(listing.pem);
+  return CreateKey(options, now, *existing);
+}
+
+void RemoveKey(const KeyringOptions& options, const std::string& name) {
+  if (options.store != nullptr) {
+    (void)options.store->RemoveSigningKey(name);
+  } else {
+    ::unlink((KeysDir(options) + "/" + name).c_str());
+  }
+}
+
+// Keys whose window has closed go: every key but the newest whose successor started signing
+// longer than the longest token lifetime ago (the rule SelectKeys applies).
+Status RemoveClosedKeys(const KeyringOptions& options, int64_t now) {
+  auto listed = ListKeys(options);
+  if (!listed) return listed.error();
+  for (auto& listing : *listed) Wipe(listing.pem);
+  for (std::size_t i = 0; i + 1 < listed->size(); ++i) {
+    if ((*listed)[i + 1].signs_from + options.max_token_lifetime <= now) {
+      RemoveKey(options, (*listed)[i].name);
+    }
+  }
+  return Ok{};
 }
 
 }  // namespace
@@ -218,7 +263,8 @@ struct Keyring::State {
   std::shared_ptr<const HmacKey> hmac;
   std::shared_ptr<const SigningKey> signer;
   std::shared_ptr<const std::string> jwks;
-  std::vector<std::string> files;  // the key files this state was built from, oldest first
+  std::vector<std::string> files;  // the keys (file names, kids) this state holds, newest first
+  std::string signer_file;         // the one of them that signs
 };
 
 Keyring::Keyring(KeyringOptions options)
@@ -280,12 +326,12 @@ Keyring::ParsedKey Keyring::ParseKey(const KeyringOptions& options, std::string&
   return parsed;
 }
 
-Result<std::shared_ptr<const Keyring::State>> Keyring::MakeState(
-    std::vector<std::string> included) const {
+Result<std::shared_ptr<const Keyring::State>> Keyring::MakeState(std::vector<std::string> included,
+                                                                 const std::string& signer) const {
   auto state = std::make_shared<State>();
-  const ParsedKey& newest = parsed_.at(included.front());
-  state->signer = newest.asymmetric;
-  state->hmac = newest.hmac;
+  const ParsedKey& signing = parsed_.at(signer);
+  state->signer = signing.asymmetric;
+  state->hmac = signing.hmac;
   for (const auto& name : included) {
     const ParsedKey& key = parsed_.at(name);
     Status added = Ok{};
@@ -300,14 +346,30 @@ Result<std::shared_ptr<const Keyring::State>> Keyring::MakeState(
   }
   state->jwks = std::make_shared<const std::string>(state->verifiers.Jwks().dump());
   state->files = std::move(included);
+  state->signer_file = signer;
   return std::shared_ptr<const State>(std::move(state));
 }
 
-Result<bool> Keyring::Reload(int64_t now) {
-  if (!Rotatable(options_)) return false;
-  auto listed = ListKeys(options_);
-  if (!listed) return listed.error();
-  for (auto& listing : *listed) {
+KeySelection SelectKeys(const std::vector<int64_t>& signs_from, int64_t now,
+                        int64_t max_token_lifetime) {
+  KeySelection selection;
+  bool signer_found = false;
+  int64_t successor_signs_from = 0;
+  for (std::size_t i = signs_from.size(); i-- > 0;) {
+    if (signer_found && successor_signs_from + max_token_lifetime <= now) break;
+    selection.in_use.push_back(i);
+    // A key whose time has not come is published only; when none has come, the oldest signs.
+    if (!signer_found && (signs_from[i] <= now || i == 0)) {
+      selection.signer = i;
+      signer_found = true;
+    }
+    if (signer_found) successor_signs_from = signs_from[i];
+  }
+  return selection;
+}
+
+void Keyring::ParseNewKeys(std::vector<KeyListing>& listed) {
+  for (auto& listing : listed) {
     if (parsed_.count(listing.name) == 0) {
       auto material = listing.pem.empty() ? ReadFile(KeysDir(options_) + "/" + listing.name)
                                           : Result<std::string>(listing.pem);
@@ -315,102 +377,132 @@ Result<bool> Keyring::Reload(int64_t now) {
     }
     Wipe(listing.pem);
   }
+}
+
+Result<bool> Keyring::Reload(int64_t now) {
+  if (!Rotatable(options_)) return false;
+  auto listed = ListKeys(options_);
+  if (!listed) return listed.error();
+  ParseNewKeys(*listed);
   // The generated HS256 secret came before every rotated one (Open parsed it).
   if (!IsAsymmetric(options_.algorithm))
     listed->insert(listed->begin(), KeyListing{kGeneratedSecret, 0, {}});
-  // Newest first: the newest usable key signs; an older one verifies while the key that
-  // replaced it is younger than the longest token lifetime.
-  std::vector<std::string> included;
-  int64_t successor_created = 0;
-  for (auto it = listed->rbegin(); it != listed->rend(); ++it) {
-    if (!parsed_[it->name]) continue;
-    if (!included.empty() && successor_created + options_.max_token_lifetime <= now) break;
-    included.push_back(it->name);
-    successor_created = it->created_at;
+  std::vector<std::string> usable;
+  std::vector<int64_t> signs_from;
+  for (const auto& listing : *listed) {
+    if (!parsed_[listing.name]) continue;
+    usable.push_back(listing.name);
+    signs_from.push_back(listing.signs_from);
   }
-  if (included.empty()) return KeyError(KeySourceName(options_) + ": no key for the algorithm");
+  if (usable.empty()) return KeyError(KeySourceName(options_) + ": no key for the algorithm");
+  const KeySelection selection = SelectKeys(signs_from, now, options_.max_token_lifetime);
+  std::vector<std::string> included;
+  for (std::size_t index : selection.in_use) included.push_back(usable[index]);
+  const std::string& signer = usable[selection.signer];
   const auto current = Current();
-  if (current && current->files == included) return false;
-  auto state = MakeState(std::move(included));
+  if (current && current->files == included && current->signer_file == signer) return false;
+  auto state = MakeState(std::move(included), signer);
   if (!state) return state.error();
   std::atomic_store(&state_, std::move(*state));
   generation_.fetch_add(1, std::memory_order_release);
   return true;
 }
 
-StartupResult<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t now) {
-  std::unique_ptr<Keyring> keyring(new Keyring(std::move(options)));
-  const KeyringOptions& opts = keyring->options_;
+namespace {
+
+StartupResult<std::shared_ptr<const SigningKey>> LoadPrivateKeyFile(const KeyringOptions& options) {
+  if (StartupStatus private_file = CheckPrivateFile(options.private_key_file); !private_file) {
+    return private_file.error();
+  }
+  auto pem = ReadFile(options.private_key_file);
+  if (!pem) return EnvironmentError(pem.error());
+  auto key = SigningKey::FromPrivatePem(*pem, options.algorithm);
+  Wipe(*pem);
+  if (!key) {
+    return EnvironmentError(
+        KeyError("jwt.private_key_file " + options.private_key_file + ": " + key.error().detail));
+  }
+  return std::shared_ptr<const SigningKey>(std::move(key).value());
+}
+
+}  // namespace
+
+// The one key of the configuration: jwt.secret, or jwt.private_key_file.
+StartupStatus Keyring::OpenFixed() {
   auto state = std::make_shared<State>();
-  if (!IsAsymmetric(opts.algorithm)) {
-    state->hmac = std::make_shared<const HmacKey>(opts.hmac_secret);
+  if (!IsAsymmetric(options_.algorithm)) {
+    state->hmac = std::make_shared<const HmacKey>(options_.hmac_secret);
     state->hmac_keys.SetKey(state->hmac);
-    if (opts.hmac_secret_generated) {
-      // Rotated secrets may follow it: the same loading as for asymmetric keys.
-      keyring->parsed_[kGeneratedSecret] = ParsedKey{nullptr, state->hmac};
-      auto loaded = keyring->Reload(now);
-      if (!loaded) return EnvironmentError(loaded.error());
-      return keyring;
-    }
-  } else if (!opts.private_key_file.empty()) {
-    if (StartupStatus private_file = CheckPrivateFile(opts.private_key_file); !private_file) {
-      return private_file.error();
-    }
-    auto pem = ReadFile(opts.private_key_file);
-    if (!pem) return EnvironmentError(pem.error());
-    auto key = SigningKey::FromPrivatePem(*pem, opts.algorithm);
-    Wipe(*pem);
-    if (!key) {
-      return EnvironmentError(
-          KeyError("jwt.private_key_file " + opts.private_key_file + ": " + key.error().detail));
-    }
-    state->signer = std::move(key).value();
+  } else {
+    auto key = LoadPrivateKeyFile(options_);
+    if (!key) return key.error();
+    state->signer = std::move(*key);
     if (Status added = state->verifiers.AddPublicKey(state->signer->Public()); !added) {
       return EnvironmentError(added.error());
     }
-  } else {
-    auto loaded = keyring->Reload(now);
-    if (!loaded) {
-      // A first start (or a switch of algorithm): make the first key, then load again.
-      auto created = CreateKeyFile(opts, now);
-      if (!created) return EnvironmentError(created.error());
-      const std::string where = KeySourceName(opts);
-      obs::Info("generated the first " + std::string(AlgorithmName(opts.algorithm)) +
-                    " signing key in " + where + "; later starts reuse it",
-                {{"kid", *created}, {"path", where}});
-      loaded = keyring->Reload(now);
-    }
-    if (!loaded) return EnvironmentError(loaded.error());
-    return keyring;
   }
   state->jwks = std::make_shared<const std::string>(state->verifiers.Jwks().dump());
-  keyring->state_ = std::move(state);
+  state_ = std::move(state);
+  return Ok{};
+}
+
+// The keys of <data_dir>/keys or the store, after the generated HS256 secret if there is one.
+StartupStatus Keyring::OpenRotatable(int64_t now) {
+  if (!IsAsymmetric(options_.algorithm)) {
+    parsed_[kGeneratedSecret] =
+        ParsedKey{nullptr, std::make_shared<const HmacKey>(options_.hmac_secret)};
+  }
+  auto loaded = Reload(now);
+  if (!loaded && IsAsymmetric(options_.algorithm)) {
+    // A first start (or a switch of algorithm): make the first key, then load again.
+    auto created = CreateFirstKey(options_, now);
+    if (!created) return EnvironmentError(created.error());
+    const std::string where = KeySourceName(options_);
+    obs::Info("generated the first " + std::string(AlgorithmName(options_.algorithm)) +
+                  " signing key in " + where + "; later starts reuse it",
+              {{"kid", created->kid}, {"path", where}});
+    loaded = Reload(now);
+  }
+  if (!loaded) return EnvironmentError(loaded.error());
+  return Ok{};
+}
+
+StartupResult<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t now) {
+  std::unique_ptr<Keyring> keyring(new Keyring(std::move(options)));
+  StartupStatus opened =
+      Rotatable(keyring->options_) ? keyring->OpenRotatable(now) : keyring->OpenFixed();
+  if (!opened) return opened.error();
   return keyring;
 }
 
-Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now) {
+Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now,
+                                     int64_t* signs_from) {
   if (!Rotatable(options)) {
     return KeyError(IsAsymmetric(options.algorithm)
                         ? "keys rotate cannot replace jwt.private_key_file: put a new key there "
                           "instead"
                         : "keys rotate cannot replace a configured jwt.secret: change it instead");
   }
-  auto kid = CreateKeyFile(options, now);
-  if (!kid) return kid;
-  // Keys whose window has closed go: every key but the newest whose successor is older than
-  // the longest token lifetime (the same rule the servers apply).
   auto listed = ListKeys(options);
   if (!listed) return listed.error();
   for (auto& listing : *listed) Wipe(listing.pem);
-  for (std::size_t i = 0; i + 1 < listed->size(); ++i) {
-    if ((*listed)[i + 1].created_at + options.max_token_lifetime > now) continue;
-    if (options.store != nullptr) {
-      (void)options.store->RemoveSigningKey((*listed)[i].name);
-    } else {
-      ::unlink((KeysDir(options) + "/" + (*listed)[i].name).c_str());
-    }
+  const bool immediately = options.publication_delay == 0;
+  if (immediately) {
+    // Keys still waiting to sign have signed nothing: the key made now replaces them.
+    std::erase_if(*listed, [&](const KeyListing& listing) {
+      if (listing.signs_from <= now) return false;
+      RemoveKey(options, listing.name);
+      return true;
+    });
   }
-  return kid;
+  // Nothing signs yet (a first key): no resource server can hold an older key set.
+  const bool first = listed->empty() && IsAsymmetric(options.algorithm);
+  const int64_t start = immediately || first ? now : now + options.publication_delay;
+  auto created = CreateKey(options, start, *listed);
+  if (!created) return created.error();
+  if (signs_from != nullptr) *signs_from = created->signs_from;
+  if (Status removed = RemoveClosedKeys(options, now); !removed) return removed.error();
+  return created->kid;
 }
 
 }  // namespace gatehouse::auth

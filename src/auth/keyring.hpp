@@ -5,10 +5,13 @@
 //   window rule as asymmetric keys. The JWKS is empty.
 // - EdDSA, ES256, RS256: private keys in <data_dir>/keys/<created>-<sequence>.pem (0600), in the
 //   store when it is shared by several instances (PostgreSQL), or the one key of
-//   jwt.private_key_file. The newest key signs; an older key keeps verifying until
-//   every token it can have signed has expired (its successor is older than the longest token
-//   lifetime), then drops out. `gatehouse keys rotate` adds a key while a server runs; the
-//   server picks it up at its next Reload().
+//   jwt.private_key_file.
+// Staged rotation: every key has the second it starts signing (its file name, its row).
+// `gatehouse keys rotate` adds a key that signs only after keys.publication_delay; until then
+// it is published (JWKS) and verifies, but the key before it signs. The newest key whose time
+// has come signs; an older key keeps verifying until every token it can have signed has
+// expired (its successor started signing longer ago than the longest token lifetime), then
+// drops out. A server picks up added keys, and the times passing, at its next Reload().
 // Thread safety: Sign, Verify and JwksJson from any thread; Reload from one thread at a time.
 #pragma once
 
@@ -28,6 +31,8 @@
 
 namespace gatehouse::auth {
 
+struct KeyListing;  // one key as the keys directory or the store lists it (keyring.cpp)
+
 struct KeyringOptions {
   Algorithm algorithm = Algorithm::kHS256;
   std::string hmac_secret;         // HS256 only
@@ -35,6 +40,8 @@ struct KeyringOptions {
   std::string private_key_file;    // asymmetric: a fixed key instead of the keys directory
   store::Store* store = nullptr;   // keys live in this store instead of data_dir
   int64_t max_token_lifetime = 0;  // seconds: how long a replaced key keeps verifying
+  // RotateSigningKey: seconds from publishing a new key to signing with it; 0: at once.
+  int64_t publication_delay = 0;
   // HS256: the secret was generated, so secrets rotated in after it count too (<data_dir>/keys
   // or the store); a configured secret alone signs and verifies.
   bool hmac_secret_generated = false;
@@ -84,13 +91,33 @@ class Keyring {
 
   // Wipes `material` (a PEM private key, or an HS256 secret line).
   static ParsedKey ParseKey(const KeyringOptions& options, std::string& material);
-  // The state of the keys named, newest (the signer) first.
-  Result<std::shared_ptr<const State>> MakeState(std::vector<std::string> included) const;
+  // Parses the listed keys not parsed yet, and wipes the listing's material.
+  void ParseNewKeys(std::vector<KeyListing>& listed);
+  // The state of the keys named (newest first), `signer` signing.
+  Result<std::shared_ptr<const State>> MakeState(std::vector<std::string> included,
+                                                 const std::string& signer) const;
+  StartupStatus OpenFixed();
+  StartupStatus OpenRotatable(int64_t now);
 };
 
+// The staging rule, on the signing-start times of the usable keys, oldest first (ties in
+// creation order). The keys in use, newest first: those whose time has not come (published,
+// verifying, not signing); the signer, the newest whose time has come (the oldest when none
+// has); then older keys while the key after them started signing less than
+// `max_token_lifetime` ago.
+struct KeySelection {
+  std::vector<std::size_t> in_use;  // indices into the times, newest first
+  std::size_t signer = 0;
+};
+KeySelection SelectKeys(const std::vector<int64_t>& signs_from, int64_t now,
+                        int64_t max_token_lifetime);
+
 // `gatehouse keys rotate`: writes a new signing key (HS256: a new secret) into <data_dir>/keys
-// (or the store) and deletes keys whose verification window has closed. Returns the new key's
-// kid. Fails for a configured HS256 secret and a fixed jwt.private_key_file.
-Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now);
+// (or the store) that signs options.publication_delay from now (0: at once, replacing keys
+// still waiting to sign; a first key always signs at once), and deletes keys whose
+// verification window has closed. Returns the new key's kid, and when it signs into
+// `signs_from`. Fails for a configured HS256 secret and a fixed jwt.private_key_file.
+Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now,
+                                     int64_t* signs_from = nullptr);
 
 }  // namespace gatehouse::auth

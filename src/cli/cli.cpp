@@ -33,6 +33,7 @@ struct CommandArguments {
   UserOptions user;
   std::string flask_file;
   bool markdown = false;
+  bool rotate_now = false;  // `keys rotate --now`
 };
 
 // Every setting is a flag named after it, accepted by every subcommand (they fall through to
@@ -107,10 +108,17 @@ void AddKeysAndImportCommands(CLI::App& app, Command& command, CommandArguments&
 };
 }  // namespace
 );
-auto* keys = AddCommand(app, "keys", "Manage signing keys (EdDSA, ES256, RS256)");
+auto* keys = AddCommand(app, "keys", "Manage signing keys");
 keys->require_subcommand(1);
-AddCommand(*keys, "rotate", "Create a new signing key; older keys verify until their tokens expire")
-    ->callback([&] { command = [](const auto& s) { return KeysRotate(s); }; });
+auto* rotate = AddCommand(*keys, "rotate",
+                          "Publish a new signing key; it signs after keys.publication_delay, "
+                          "older keys verify until their tokens expire");
+rotate->add_flag("--now", arguments.rotate_now,
+                 "Sign with the new key at once (a leaked key): resource servers holding a "
+                 "cached key set refuse new tokens until they fetch it again");
+rotate->callback([&] {
+  command = [&](const auto& s) { return KeysRotate(s, arguments.rotate_now); };
+});
 }  // namespace gatehouse::cli
 
 // The exit status when parsing ends the run (help, version, bad usage); nullopt to go on.

@@ -27,7 +27,12 @@ int UserPasswd(const config::Settings& settings, const UserOptions& options);
 // it from the revocation feed.
 int SessionsEndAll(const config::Settings& settings);
 int ImportFlask(const config::Settings& settings, const std::string& flask_database);
-int KeysRotate(const config::Settings& settings);
+// `now`: the new key signs at once instead of after keys.publication_delay.
+int KeysRotate(const config::Settings& settings, bool now);
+
+// jwt.algorithm is kept with the keys (issue 15 item 4): without jwt.algorithm set, `settings`
+// takes the one kept; with it set, it is kept (a change is logged). Fails with kEnvironment.
+StartupStatus RememberAlgorithm(config::Settings& settings, store::Store& store);
 
 // The signing keys of the configured algorithm: the HS256 secret (generated on first use when
 // unset) or the asymmetric keys (created on first use); in data_dir, or in `store` when it is

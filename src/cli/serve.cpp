@@ -273,9 +273,13 @@ int Serve(const config::Settings& settings) {
   std::string new_database;  // logged once the start has succeeded
   auto store = OpenDataStore(settings, new_database);
   if (!store) return StartupFailure(store.error());
-  auto keyring = OpenKeyring(settings, **store);
+  config::Settings remembered = settings;  // jwt.algorithm as kept with the keys
+  if (StartupStatus kept = RememberAlgorithm(remembered, **store); !kept) {
+    return StartupFailure(kept.error());
+  }
+  auto keyring = OpenKeyring(remembered, **store);
   if (!keyring) return StartupFailure(keyring.error());
-  Instance instance(settings, **store, *keyring);
+  Instance instance(remembered, **store, *keyring);
   if (StartupStatus loaded = instance.Load(); !loaded) return StartupFailure(loaded.error());
   return instance.Run(std::move(*listen_claim), new_database);
 }

@@ -45,7 +45,8 @@ std::vector<SettingSpec> Declare() {
        .default_value = "HS256",
        .help = "token signing algorithm",
        .doc = "`HS256` (the secret), `EdDSA` (Ed25519), `ES256` (P-256) or `RS256`: the "
-              "algorithm tokens are signed and verified with; tokens signed under another "
+              "algorithm tokens are signed and verified with; kept with the keys, so a start "
+              "or `keys rotate` without it uses the last one; tokens signed under another "
               "one stop verifying when it changes"},
       {.name = "jwt.private_key_file",
        .kind = Path(&S::jwt_private_key_file),
@@ -53,6 +54,21 @@ std::vector<SettingSpec> Declare() {
        .doc = "EdDSA/ES256/RS256: one fixed PEM private key that group and others cannot "
               "read (a key of another type stops the start); unset: keys made and rotated in "
               "`<data_dir>/keys`, or in a PostgreSQL database"},
+      {.name = "jwks.max_age",
+       .kind = Duration(&S::jwks_max_age, 0),
+       .default_value = "5m",
+       .help = "how long resource servers may cache GET /.well-known/jwks.json",
+       .doc = "the `Cache-Control: public, max-age` of `GET /.well-known/jwks.json`: how long a "
+              "resource server may keep a key set before fetching it again",
+       .expected = "expected a duration such as 5m (s, m, h, d or plain seconds), or 0"},
+      {.name = "keys.publication_delay",
+       .kind = Duration(&S::key_publication_delay, 1),
+       .default_value = "6m",
+       .help = "keys rotate: a new key is published this long before it signs (> jwks.max_age)",
+       .doc = "`gatehouse keys rotate` publishes the new key at once and signs with it only "
+              "this long afterwards, so every cached key set lists it first; must be longer "
+              "than `jwks.max_age` (`keys rotate --now` skips it)",
+       .expected = "expected a duration such as 6m (s, m, h, d or plain seconds), at least 1s"},
       {.name = "jwt.issuer",
        .kind = Text(&S::jwt_issuer),
        .help = "iss claim written and required",

@@ -95,6 +95,23 @@ RawSettings ReadEnvironment() {
   return out;
 }
 
+namespace {
+
+// Rules between settings, checked once each has been read.
+StartupStatus CheckTogether(const Settings& settings) {
+  // A key that signed before every cached key set could list it would be refused by the
+  // resource servers holding those sets.
+  if (settings.key_publication_delay <= settings.jwks_max_age) {
+    return StartupError{StartupErrorCode::kBadSetting,
+                        "setting keys.publication_delay: must be longer than jwks.max_age (" +
+                            std::to_string(settings.jwks_max_age) +
+                            "s), so that resource servers have the next key before it signs"};
+  }
+  return Ok{};
+}
+
+}  // namespace
+
 StartupResult<Settings> Resolve(const RawSettings& file, const RawSettings& env,
                                 const RawSettings& flags) {
   RawSettings merged = file;
@@ -112,6 +129,8 @@ StartupResult<Settings> Resolve(const RawSettings& file, const RawSettings& env,
                           "setting " + name + ": invalid value: " + ExpectedText(*spec)};
     }
   }
+  settings.jwt_algorithm_given = merged.count("jwt.algorithm") != 0;
+  if (StartupStatus together = CheckTogether(settings); !together) return together.error();
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   if (settings.threads == 0) settings.threads = cores;
   if (settings.hash_threads == 0) settings.hash_threads = cores;

@@ -32,9 +32,12 @@ struct Settings {
   int database_pool_size = 0;  // PostgreSQL connections of this instance
   std::string jwt_secret;      // empty: generated into <data_dir>/jwt-secret
   JwsAlgorithm jwt_algorithm = JwsAlgorithm::kHS256;
+  bool jwt_algorithm_given = false;  // set by flag, environment or file (not the default)
   std::string jwt_private_key_file;  // asymmetric: a fixed key instead of <data_dir>/keys
   std::string jwt_issuer;
   std::string jwt_audience;
+  int64_t jwks_max_age = 0;           // seconds resource servers may cache the key set
+  int64_t key_publication_delay = 0;  // seconds between publishing a rotated key and signing
   int64_t access_ttl_seconds = 0;
   int64_t refresh_ttl_seconds = 0;
   bool refresh_rotation = false;       // refresh tokens single use (API.md §10)

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -292,6 +293,98 @@ TEST_F(KeyringTest, PrivateKeyFileOfTheWrongTypeFailsToOpen) {
   auto keyring = Keyring::Open(options, kNow);
   ASSERT_TRUE(keyring.ok());
   EXPECT_EQ((*keyring)->SigningKid(), (*key)->kid());
+}
+
+// Staged rotation (issue 15 item 3): the rule on its own, then with keys on disk and an
+// injected clock.
+TEST(SelectKeysTest, AKeyWhoseTimeHasNotComeIsPublishedButTheOneBeforeItSigns) {
+  const KeySelection selection = SelectKeys({100, 200}, 150, kLifetime);
+  EXPECT_EQ(selection.in_use, (std::vector<std::size_t>{1, 0}));
+  EXPECT_EQ(selection.signer, 0u);
+  EXPECT_EQ(SelectKeys({100, 200}, 199, kLifetime).signer, 0u);
+  EXPECT_EQ(SelectKeys({100, 200}, 200, kLifetime).signer, 1u);
+}
+
+TEST(SelectKeysTest, WhenNoKeysTimeHasComeTheOldestSigns) {
+  const KeySelection selection = SelectKeys({500, 600}, 100, kLifetime);
+  EXPECT_EQ(selection.signer, 0u);
+  EXPECT_EQ(selection.in_use, (std::vector<std::size_t>{1, 0}));
+}
+
+TEST(SelectKeysTest, AReplacedKeyVerifiesUntilItsSuccessorHasSignedForTheLongestLifetime) {
+  // The window counts from when the successor started signing, not from its publication.
+  EXPECT_EQ(SelectKeys({100, 200}, 200 + kLifetime - 1, kLifetime).in_use,
+            (std::vector<std::size_t>{1, 0}));
+  EXPECT_EQ(SelectKeys({100, 200}, 200 + kLifetime, kLifetime).in_use,
+            (std::vector<std::size_t>{1}));
+  // A pending key keeps the signer and the signer's own predecessor in their windows.
+  EXPECT_EQ(SelectKeys({100, 200, 300}, 250, kLifetime).in_use,
+            (std::vector<std::size_t>{2, 1, 0}));
+}
+
+constexpr int64_t kDelay = 360;
+
+TEST_F(KeyringTest, StagedRotationPublishesAtOnceAndSignsAfterTheDelay) {
+  KeyringOptions options = Options(Algorithm::kEdDSA);
+  options.publication_delay = kDelay;
+  auto keyring = Keyring::Open(options, kNow);
+  ASSERT_TRUE(keyring.ok());
+  const std::string old_kid = (*keyring)->SigningKid();
+  int64_t signs_from = 0;
+  auto new_kid = RotateSigningKey(options, kNow + 10, &signs_from);
+  ASSERT_TRUE(new_kid.ok()) << new_kid.error().detail;
+  EXPECT_EQ(signs_from, kNow + 10 + kDelay);
+  ASSERT_TRUE((*keyring)->Reload(kNow + 11).ok());
+  EXPECT_EQ(Kids(**keyring), (std::vector<std::string>{*new_kid, old_kid}));
+  EXPECT_EQ((*keyring)->SigningKid(), old_kid);
+  // Another instance (or a restart) during the stage: the same, from the key times stored.
+  auto other = Keyring::Open(options, kNow + 20);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ((*other)->SigningKid(), old_kid);
+  EXPECT_EQ(Kids(**other), Kids(**keyring));
+  ASSERT_TRUE((*keyring)->Reload(signs_from - 1).ok());
+  EXPECT_EQ((*keyring)->SigningKid(), old_kid);
+  auto changed = (*keyring)->Reload(signs_from);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_TRUE(*changed);
+  EXPECT_EQ((*keyring)->SigningKid(), *new_kid);
+  auto restarted = Keyring::Open(options, signs_from + 1);
+  ASSERT_TRUE(restarted.ok());
+  EXPECT_EQ((*restarted)->SigningKid(), *new_kid);
+  EXPECT_TRUE(Verifies(**restarted, (*other)->Sign(R"({"sub":"a"})")));
+}
+
+TEST_F(KeyringTest, ImmediateRotationReplacesAKeyStillWaitingToSign) {
+  KeyringOptions options = Options(Algorithm::kEdDSA);
+  options.publication_delay = kDelay;
+  ASSERT_TRUE(Keyring::Open(options, kNow).ok());
+  auto staged = RotateSigningKey(options, kNow + 10);
+  ASSERT_TRUE(staged.ok());
+  options.publication_delay = 0;
+  auto now = RotateSigningKey(options, kNow + 20);
+  ASSERT_TRUE(now.ok());
+  auto keyring = Keyring::Open(options, kNow + 21);
+  ASSERT_TRUE(keyring.ok());
+  EXPECT_EQ((*keyring)->SigningKid(), *now);
+  const auto kids = Kids(**keyring);
+  EXPECT_EQ(std::count(kids.begin(), kids.end(), *staged), 0);
+  ASSERT_TRUE((*keyring)->Reload(kNow + 10 + kDelay).ok());
+  EXPECT_EQ((*keyring)->SigningKid(), *now);
+}
+
+TEST_F(KeyringTest, HmacStagedRotationKeepsTheGeneratedSecretSigningUntilTheDelay) {
+  KeyringOptions options = GeneratedHmac(Options(Algorithm::kHS256));
+  options.publication_delay = kDelay;
+  auto keyring = Keyring::Open(options, kNow);
+  ASSERT_TRUE(keyring.ok());
+  int64_t signs_from = 0;
+  auto kid = RotateSigningKey(options, kNow, &signs_from);
+  ASSERT_TRUE(kid.ok());
+  EXPECT_EQ(signs_from, kNow + kDelay);
+  ASSERT_TRUE((*keyring)->Reload(kNow + 1).ok());
+  EXPECT_EQ((*keyring)->SigningKid(), "");
+  ASSERT_TRUE((*keyring)->Reload(signs_from).ok());
+  EXPECT_EQ((*keyring)->SigningKid(), *kid);
 }
 
 }  // namespace
