@@ -32,8 +32,8 @@ void Me(const http::Request& request, Services& services, Reply reply) {
               auto user = services.store.FindUser(sub);
               if (!user) return http::ErrorResponse(user.error());
               if (!*user) return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
-              services.users.Put(key, (*user)->username, (*user)->created_at);
-              return MeResponse({(*user)->username, (*user)->created_at});
+              services.users.Put(key, (*user)->username, (*user)->created_at, (*user)->claims);
+              return MeResponse({(*user)->username, (*user)->created_at, {}});
             });
 }
 

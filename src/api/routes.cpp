@@ -36,7 +36,11 @@ constexpr std::array kRoutes = {
     Entry{"/healthz", Method::kGet, Healthz, "GET"},
     Entry{"/readyz", Method::kGet, Readyz, "GET"},
     Entry{"/metrics", Method::kGet, Metrics, "GET"},
+    Entry{"/password/reset", Method::kPost, PasswordReset, "POST"},
+    // Every path under /admin/ (Route matches the prefix); the admin API routes within it.
+    Entry{"/admin/", Method::kOther, Admin, ""},
 };
+constexpr std::size_t kAdminRoute = kRoutes.size() - 1;
 static_assert(kRoutes.size() < obs::Metrics::kMaxRoutes);
 
 constexpr std::size_t kUnrouted = obs::Metrics::kMaxRoutes - 1;
@@ -53,13 +57,16 @@ std::size_t Routes::Route(const http::Request& request) const {
   for (std::size_t i = 0; i < kRoutes.size(); ++i) {
     if (kRoutes[i].path == request.path) return i;
   }
+  if (request.path.substr(0, kRoutes[kAdminRoute].path.size()) == kRoutes[kAdminRoute].path) {
+    return kAdminRoute;
+  }
   return kUnrouted;
 }
 
 void Routes::Serve(std::size_t route, const http::Request& request, Reply reply) {
   if (route >= kRoutes.size()) return reply(http::MessageResponse(404, "Not found"));
   const Entry& entry = kRoutes[route];
-  if (entry.method != request.method) {
+  if (entry.method != request.method && route != kAdminRoute) {
     http::Response response = http::MessageResponse(405, "Method not allowed");
     response.headers.emplace_back("Allow", std::string(entry.allow));
     return reply(std::move(response));

@@ -65,5 +65,8 @@ void Me(const http::Request& request, Services& services, Reply reply);
 void Healthz(const http::Request& request, Services& services, Reply reply);
 void Readyz(const http::Request& request, Services& services, Reply reply);
 void Metrics(const http::Request& request, Services& services, Reply reply);
+void PasswordReset(const http::Request& request, Services& services, Reply reply);
+// Every /admin/... path: the admin API's own routing, 404 and 405 (api/admin_api.cpp).
+void Admin(const http::Request& request, Services& services, Reply reply);
 
 }  // namespace gatehouse::api

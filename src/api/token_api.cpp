@@ -22,10 +22,12 @@ void Revoke(Services& services, Reply reply, store::Revocation revocation,
             });
 }
 
-http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
+http::Response NewAccessToken(Services& services, const auth::Claims& claims,
+                              std::string_view user_claims) {
   http::Response response;
-  response.body =
-      JsonObjectWriter().Add("access_token", services.tokens.IssueRefreshed(claims)).Finish();
+  response.body = JsonObjectWriter()
+                      .Add("access_token", services.tokens.IssueRefreshed(claims, user_claims))
+                      .Finish();
   response.no_store = true;
   return response;
 }
@@ -70,15 +72,32 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
                                      obs::RateLimitKind::kRefreshPerUser)) {
     return reply(http::ErrorResponse(*refused));
   }
-  if (!services.store.IsShared()) return reply(NewAccessToken(services, *claims));
+  // The user's claims (API.md §12) go into the new access token: from memory when cached.
+  const bool shared = services.store.IsShared();
+  if (!shared) {
+    if (auto cached = services.users.Get(store::UsernameKey(claims->sub))) {
+      return reply(NewAccessToken(services, *claims, cached->claims));
+    }
+  }
   // Several instances: a logout on another one may not have reached this one's memory yet, so
-  // the database itself is asked (off the I/O thread) before a refresh token mints anything.
-  RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
-    auto revoked = services.store.IsRevoked(claims.jti, claims.sid, claims.sub, claims.iat);
-    if (!revoked) return http::ErrorResponse(revoked.error());
-    if (*revoked) return http::ErrorResponse(Error{ErrorCode::kTokenRevoked, {}});
-    return NewAccessToken(services, claims);
-  });
+  // the database itself is asked (off the I/O thread) before a refresh token mints anything;
+  // the user's claims are read there too, as another instance may have changed them.
+  RunOnPool(
+      services.store_pool, std::move(reply), [&services, shared, claims = std::move(*claims)] {
+        if (shared) {
+          auto revoked = services.store.IsRevoked(claims.jti, claims.sid, claims.sub, claims.iat);
+          if (!revoked) return http::ErrorResponse(revoked.error());
+          if (*revoked) return http::ErrorResponse(Error{ErrorCode::kTokenRevoked, {}});
+        }
+        auto user = services.store.FindUser(claims.sub);
+        if (!user) return http::ErrorResponse(user.error());
+        if (!*user) return NewAccessToken(services, claims, {});
+        if (!shared) {
+          services.users.Put(store::UsernameKey(claims.sub), (*user)->username, (*user)->created_at,
+                             (*user)->claims);
+        }
+        return NewAccessToken(services, claims, (*user)->claims);
+      });
 }
 
 }  // namespace gatehouse::api

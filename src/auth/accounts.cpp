@@ -115,7 +115,8 @@ Result<OpenedSession> Accounts::Register(const Credentials& credentials) {
   if (!user) return user.error();
   auto tokens = OpenSession(*user);
   if (!tokens) return tokens.error();
-  Live().users.Put(store::UsernameKey(user->username), user->username, user->created_at);
+  Live().users.Put(store::UsernameKey(user->username), user->username, user->created_at,
+                   user->claims);
   return OpenedSession{std::move(user->username), std::move(*tokens)};
 }
 
@@ -123,6 +124,8 @@ Result<OpenedSession> Accounts::Login(const Credentials& credentials,
                                       std::string_view username_key) {
   auto user = VerifiedUser(credentials.username, credentials.password);
   if (!user) return user.error();
+  // Only after the password matched: without it nothing tells a disabled account apart.
+  if (user->disabled) return Error{ErrorCode::kAccountDisabled, {}};
   if (NeedsRehash(user->password_hash)) UpgradeHash(*user, credentials.password);
   auto tokens = OpenSession(*user);
   // The password checked above was changed (or the user removed) meanwhile: no session.
@@ -130,7 +133,7 @@ Result<OpenedSession> Accounts::Login(const Credentials& credentials,
     return Error{ErrorCode::kWrongCredentials, {}};
   }
   if (!tokens) return tokens.error();
-  Live().users.Put(username_key, user->username, user->created_at);
+  Live().users.Put(username_key, user->username, user->created_at, user->claims);
   return OpenedSession{std::move(user->username), std::move(*tokens)};
 }
 
@@ -208,7 +211,7 @@ Result<TokenPair> Accounts::OpenSession(const store::UserRecord& user) {
   if (Status recorded = store_.CreateSession(session, user.password_version); !recorded) {
     return recorded.error();
   }
-  return Live().tokens.IssuePair(session);
+  return Live().tokens.IssuePair(session, user.claims);
 }
 
 // Makes what the store revoked visible to this process's token checks before the caller

@@ -105,8 +105,52 @@ Result<int64_t> Store::PruneSessions(int64_t now) {
 
 Result<int64_t> Store::SessionsRecordedSince() { return SelectSessionsRecordedSince(); }
 
-Result<std::vector<UserRecord>> Store::ListUsers(std::string_view after_key, int limit) {
-  return SelectUsers(after_key, limit);
+Result<std::vector<UserRecord>> Store::ListUsers(std::string_view after_key, int limit,
+                                                 std::string_view prefix) {
+  if (prefix.empty()) return SelectUsers(after_key, limit, {}, {});
+  // Every key starting with the prefix sorts before the prefix with its last byte raised; a
+  // last byte of 0xFF cannot occur in UTF-8, and callers bound prefixes to username bytes.
+  const std::string prefix_key = UsernameKey(prefix);
+  std::string prefix_end = prefix_key;
+  prefix_end.back() = static_cast<char>(static_cast<unsigned char>(prefix_end.back()) + 1);
+  return SelectUsers(after_key, limit, prefix_key, prefix_end);
+}
+
+Result<UserTokensRevoked> Store::SetDisabled(std::string_view username, bool disabled,
+                                             int64_t revoked_before) {
+  const std::string key = UsernameKey(username);
+  if (disabled) return FoundOrNotFound(DisableRevoking(key, revoked_before), "disable user");
+  Result<bool> updated = UpdateUser(key, UserUpdate{UserUpdate::Field::kEnable, {}, 0});
+  if (!updated) return updated.error();
+  if (!*updated) return NoSuchUser("enable user");
+  return UserTokensRevoked{UserRevocation{key, 0}, {}, 0};
+}
+
+Status Store::SetClaims(std::string_view username, std::string_view claims) {
+  Result<bool> updated =
+      UpdateUser(UsernameKey(username), UserUpdate{UserUpdate::Field::kClaims, claims, 0});
+  if (!updated) return updated.error();
+  if (!*updated) return NoSuchUser("set claims");
+  return Ok{};
+}
+
+Status Store::SetResetCode(std::string_view username, std::string_view code_hash,
+                           int64_t expires_at) {
+  Result<bool> updated = UpdateUser(
+      UsernameKey(username), UserUpdate{UserUpdate::Field::kResetCode, code_hash, expires_at});
+  if (!updated) return updated.error();
+  if (!*updated) return NoSuchUser("set reset code");
+  return Ok{};
+}
+
+Result<UserTokensRevoked> Store::ResetPassword(std::string_view username,
+                                               std::string_view code_hash, std::string_view hash,
+                                               int64_t now, int64_t revoked_before) {
+  auto reset =
+      ResetHashRevoking(UsernameKey(username), PasswordReset{code_hash, hash, now}, revoked_before);
+  if (!reset) return reset.error();
+  if (!*reset) return StorageError(ErrorCode::kConflict, "reset password", "no such code");
+  return std::move(**reset);
 }
 
 Status Store::Ping() { return Probe(); }

@@ -2,12 +2,14 @@
 
 namespace gatehouse::store {
 
-void UserCache::Put(std::string_view username_key, std::string_view username, int64_t created_at) {
+void UserCache::Put(std::string_view username_key, std::string_view username, int64_t created_at,
+                    std::string_view claims) {
   Shard& shard = ShardFor(username_key);
   std::lock_guard lock(shard.mutex);
   // Crude but bounded: a cache miss only costs one indexed read on the store pool.
   if (shard.entries.size() >= kMaxEntriesPerShard) shard.entries.clear();
-  shard.entries[std::string(username_key)] = Entry{std::string(username), created_at};
+  shard.entries[std::string(username_key)] =
+      Entry{std::string(username), created_at, std::string(claims)};
 }
 
 std::optional<UserCache::Entry> UserCache::Get(std::string_view username_key) const {

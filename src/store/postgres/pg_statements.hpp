@@ -33,8 +33,8 @@ inline constexpr Statement<Text, Text, Text, Int> kInsertUser{
      false}};
 inline constexpr Statement<Text> kFindUser{
     {"find_user",
-     "SELECT username, password_hash, created_at, password_version FROM users "
-     "WHERE username_key = $1",
+     "SELECT username, password_hash, created_at, password_version, disabled, claims, "
+     "reset_code_hash, reset_expires_at FROM users WHERE username_key = $1",
      true}};
 inline constexpr Statement<Text, Text> kUpdatePasswordHash{
     {"update_password_hash", "UPDATE users SET password_hash = $2 WHERE username_key = $1", true}};
@@ -48,9 +48,35 @@ inline constexpr Statement<Text, Text> kChangePassword{
      false}};
 inline constexpr Statement<Text, Int> kListUsers{
     {"list_users",
-     "SELECT username, created_at, username_key FROM users WHERE username_key > $1 "
+     "SELECT username, created_at, disabled, claims FROM users WHERE username_key > $1 "
      "ORDER BY username_key LIMIT $2::bigint",
      true}};
+// A prefix is the key range [$2, $3): one index range, whatever the table's size.
+inline constexpr Statement<Text, Text, Text, Int> kListUsersWithPrefix{
+    {"list_users_with_prefix",
+     "SELECT username, created_at, disabled, claims FROM users WHERE username_key > $1 AND "
+     "username_key >= $2 AND username_key < $3 ORDER BY username_key LIMIT $4::bigint",
+     true}};
+// The user's row stays locked until the transaction's revocation (LockUserThenRevoke).
+inline constexpr Statement<Text, Int> kSetDisabled{
+    {"set_disabled",
+     "UPDATE users SET disabled = $2::smallint WHERE username_key = $1 RETURNING password_version",
+     false}};
+inline constexpr Statement<Text, Text> kSetClaims{
+    {"set_claims", "UPDATE users SET claims = $2 WHERE username_key = $1", true}};
+inline constexpr Statement<Text, Text, Int> kSetResetCode{
+    {"set_reset_code",
+     "UPDATE users SET reset_code_hash = $2, reset_expires_at = $3::bigint WHERE username_key = $1",
+     true}};
+// Spends the code in the same statement that uses it: of two resets racing with one code, one
+// finds it gone. A disabled user's code stays.
+inline constexpr Statement<Text, Text, Text, Int> kResetPassword{
+    {"reset_password",
+     "UPDATE users SET password_hash = $2, password_version = password_version + 1, "
+     "reset_code_hash = '', reset_expires_at = 0 WHERE username_key = $1 AND "
+     "reset_code_hash = $3 AND reset_code_hash <> '' AND reset_expires_at > $4::bigint AND "
+     "disabled = 0 RETURNING password_version",
+     false}};
 inline constexpr Statement<Text, Text, Text, Int> kImportUser{
     {"import_user",
      "INSERT INTO users (username_key, username, password_hash, created_at) "
@@ -62,7 +88,8 @@ inline constexpr Statement<> kPing{{"ping", "SELECT 1", true}};
 inline constexpr Statement<Text, Int, Int, Text, Int> kCreateSession{
     {"create_session",
      "WITH owner AS (SELECT username_key FROM users WHERE username_key = $4 AND "
-     "password_version = $5::bigint FOR SHARE) INSERT INTO sessions (sid, username_key, "
+     "password_version = $5::bigint AND disabled = 0 FOR SHARE) INSERT INTO sessions (sid, "
+     "username_key, "
      "created_at, expires_at) SELECT $1, username_key, $2::bigint, $3::bigint FROM owner",
      false}};
 // Every part runs once, whatever the final SELECT reads (data-modifying CTEs).
@@ -163,6 +190,11 @@ inline const StatementText* const kAllStatements[] = {
     &kRemoveUser.text,
     &kChangePassword.text,
     &kListUsers.text,
+    &kListUsersWithPrefix.text,
+    &kSetDisabled.text,
+    &kSetClaims.text,
+    &kSetResetCode.text,
+    &kResetPassword.text,
     &kImportUser.text,
     &kPing.text,
     &kCreateSession.text,

@@ -43,7 +43,15 @@ class PostgresStore final : public Store {
   Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
                              int64_t password_version) override;
   Result<int64_t> SelectSessionsRecordedSince() override;
-  Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) override;
+  Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit,
+                                              std::string_view prefix_key,
+                                              std::string_view prefix_end) override;
+  Result<std::optional<UserTokensRevoked>> DisableRevoking(const std::string& key,
+                                                           int64_t revoked_before) override;
+  Result<bool> UpdateUser(const std::string& key, const UserUpdate& update) override;
+  Result<std::optional<UserTokensRevoked>> ResetHashRevoking(const std::string& key,
+                                                             const PasswordReset& reset,
+                                                             int64_t revoked_before) override;
   Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
   Status Probe() override;
 

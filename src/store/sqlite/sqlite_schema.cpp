@@ -98,6 +98,15 @@ constexpr const char* kMigrations[] = {
       INSERT INTO store_facts (name, value) SELECT 'sessions_recorded_since', CASE WHEN EXISTS
         (SELECT 1 FROM users) THEN CAST(strftime('%s', 'now') AS INTEGER) + 60 ELSE 0 END;
     )sql",
+    // Administration (API.md §12): a disabled flag that refuses new sessions, per-user claims
+    // merged into access tokens (compact JSON), and the SHA-256 of the user's one pending
+    // password-reset code with its expiry ('' and 0: none).
+    R"sql(
+      ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE users ADD COLUMN claims TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE users ADD COLUMN reset_code_hash TEXT NOT NULL DEFAULT '';
+      ALTER TABLE users ADD COLUMN reset_expires_at INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =

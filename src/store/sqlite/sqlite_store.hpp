@@ -63,7 +63,15 @@ class SqliteStore final : public Store {
   Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
                              int64_t password_version) override;
   Result<int64_t> SelectSessionsRecordedSince() override;
-  Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) override;
+  Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit,
+                                              std::string_view prefix_key,
+                                              std::string_view prefix_end) override;
+  Result<std::optional<UserTokensRevoked>> DisableRevoking(const std::string& key,
+                                                           int64_t revoked_before) override;
+  Result<bool> UpdateUser(const std::string& key, const UserUpdate& update) override;
+  Result<std::optional<UserTokensRevoked>> ResetHashRevoking(const std::string& key,
+                                                             const PasswordReset& reset,
+                                                             int64_t revoked_before) override;
   Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
   Status Probe() override;
 
@@ -99,6 +107,13 @@ class SqliteStore final : public Store {
   Status AppendEvent(RevocationEvent::Kind kind, std::string_view subject, int64_t value);
   // Adds (or extends) a revocation and its feed entry, inside a transaction the caller holds.
   Status AddRevocationLocked(const Revocation& revocation, std::string_view what);
+  // Runs the UPDATE ... RETURNING password_version that `bind_update` binds, then (when it
+  // touched a row) RevokeUserLocked, in one transaction. Takes mutex_.
+  template <typename BindUpdate>
+  Result<std::optional<UserTokensRevoked>> UpdateThenRevoke(std::string_view what,
+                                                            const std::string& key,
+                                                            int64_t revoked_before,
+                                                            BindUpdate bind_update);
   // RevokeUser's writes, inside a transaction the caller holds (with mutex_).
   Status RevokeUserLocked(const std::string& key, int64_t revoked_before, UserTokensRevoked& out);
 
