@@ -1,4 +1,5 @@
 // Store's public calls: the rules both backends share, written once above their hooks.
+#include <algorithm>
 #include <utility>
 
 #include "store/store.hpp"
@@ -113,7 +114,8 @@ Result<std::vector<UserRecord>> Store::ListUsers(std::string_view after_key, int
   const std::string prefix_key = UsernameKey(prefix);
   std::string prefix_end = prefix_key;
   prefix_end.back() = static_cast<char>(static_cast<unsigned char>(prefix_end.back()) + 1);
-  return SelectUsers(after_key, limit, prefix_key, prefix_end);
+  // The range starts at the later of the cursor and the prefix (the cursor itself excluded).
+  return SelectUsers(after_key, limit, std::max(prefix_key, std::string(after_key)), prefix_end);
 }
 
 Result<UserTokensRevoked> Store::SetDisabled(std::string_view username, bool disabled,

@@ -51,11 +51,11 @@ inline constexpr Statement<Text, Int> kListUsers{
      "SELECT username, created_at, disabled, claims FROM users WHERE username_key > $1 "
      "ORDER BY username_key LIMIT $2::bigint",
      true}};
-// A prefix is the key range [$2, $3): one index range, whatever the table's size.
+// A prefix is the key range [$2, $3), $2 already past the cursor $1: one index range.
 inline constexpr Statement<Text, Text, Text, Int> kListUsersWithPrefix{
     {"list_users_with_prefix",
-     "SELECT username, created_at, disabled, claims FROM users WHERE username_key > $1 AND "
-     "username_key >= $2 AND username_key < $3 ORDER BY username_key LIMIT $4::bigint",
+     "SELECT username, created_at, disabled, claims FROM users WHERE username_key >= $2 AND "
+     "username_key < $3 AND username_key <> $1 ORDER BY username_key LIMIT $4::bigint",
      true}};
 // The user's row stays locked until the transaction's revocation (LockUserThenRevoke).
 inline constexpr Statement<Text, Int> kSetDisabled{
