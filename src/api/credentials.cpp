@@ -31,6 +31,17 @@ Result<auth::PasswordChange> ReadPasswordChange(const http::Request& request,
   return change;
 }
 
+Result<auth::PasswordResetRequest> ReadPasswordReset(const http::Request& request) {
+  auto fields =
+      http::DecodeFields(request.content_type, request.body, {"username", "code", "new_password"});
+  if (!fields) return fields.error();
+  auth::PasswordResetRequest reset;
+  reset.username = Take((*fields)[0]);
+  reset.code = Take((*fields)[1]);
+  reset.new_password = Take((*fields)[2]);
+  return reset;
+}
+
 http::Response SessionResponse(std::string_view message, const auth::TokenPair& tokens) {
   http::Response response;
   response.body = JsonObjectWriter()

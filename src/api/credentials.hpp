@@ -17,6 +17,9 @@ Result<auth::Credentials> ReadCredentials(const http::Request& request);
 // `old_password` and `new_password` of `username` (the token's subject); as above.
 Result<auth::PasswordChange> ReadPasswordChange(const http::Request& request, std::string username);
 
+// POST /password/reset's `username`, `code` and `new_password`; as above.
+Result<auth::PasswordResetRequest> ReadPasswordReset(const http::Request& request);
+
 // 200 {"message", "access_token", "refresh_token"}, not to be cached.
 http::Response SessionResponse(std::string_view message, const auth::TokenPair& tokens);
 

@@ -18,7 +18,7 @@ struct Entry {
   std::string_view path;
   http::Method method;
   HandlerFunction handler;
-  bool prefix = false;  // `path` is a prefix followed by an id (DELETE /sessions/{id})
+  bool prefix = false;  // `path` is a prefix followed by more (DELETE /sessions/{id}, /admin/...)
 };
 
 bool Matches(const Entry& entry, std::string_view path) {
@@ -48,7 +48,11 @@ constexpr std::array kRoutes = {
     Entry{"/metrics", Method::kGet, Metrics},
     Entry{"/sessions", Method::kGet, ListSessions},
     Entry{"/sessions/", Method::kDelete, EndSessionHandler, true},
+    Entry{"/password/reset", Method::kPost, PasswordReset},
+    // Every path under /admin/: the admin API routes within it (its own 404 and 405).
+    Entry{"/admin/", Method::kOther, Admin, true},
 };
+constexpr std::size_t kAdminRoute = kRoutes.size() - 1;
 static_assert(kRoutes.size() < obs::Metrics::kMaxRoutes);
 
 // The Allow header when another method is used: a GET route serves HEAD too.
@@ -88,7 +92,7 @@ void Routes::Serve(std::size_t route, const http::Request& request, Reply reply)
   const Entry& entry = kRoutes[route];
   // RFC 9110 §9.3.2: HEAD is served wherever GET is; the transport leaves the body out.
   const bool head_of_get = entry.method == Method::kGet && request.method == Method::kHead;
-  if (entry.method != request.method && !head_of_get) {
+  if (entry.method != request.method && !head_of_get && route != kAdminRoute) {
     http::Response response = http::MessageResponse(405, "Method not allowed");
     response.headers.emplace_back("Allow", std::string(AllowFor(entry.method)));
     return reply(std::move(response));
@@ -127,8 +131,8 @@ void Me(const http::Request& request, Services& services, Reply reply) {
     auto user = services.store.FindUser(key);
     if (!user) return http::ErrorResponse(user.error());
     if (!*user) return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
-    services.users.Put(key, (*user)->username, (*user)->created_at);
-    return MeResponse({(*user)->username, (*user)->created_at});
+    services.users.Put(key, (*user)->username, (*user)->created_at, (*user)->claims);
+    return MeResponse({(*user)->username, (*user)->created_at, {}});
   });
 }
 

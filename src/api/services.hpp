@@ -62,6 +62,16 @@ std::string CutUserAgent(std::string_view user_agent);
 store::SessionUse SessionUseOf(const http::Request& request, int64_t now);
 int64_t IdleSince(const Services& services, int64_t now);
 void EndSessionAndApply(Services& services, const store::Revocation& ended);
+// A session id as gatehouse makes them (a UUID's 36 characters); anything else names none.
+bool IsSessionId(std::string_view id);
+// On a store thread, for GET /sessions and the admin's listing: the user's live sessions;
+// `current_sid` null leaves `current` out.
+http::Response SessionsOf(Services& services, const store::UsernameKey& key,
+                          const std::string* current_sid);
+// On a store thread, for DELETE /sessions/{id} and the admin's: ends one session of the user
+// (404 `Session not found` when it has none of that id), durable before the 200.
+http::Response EndSessionOf(Services& services, const store::UsernameKey& key,
+                            const std::string& sid);
 
 // The handlers, one per route. Each answers through `reply`, now or later.
 void Registration(const http::Request& request, Services& services, Reply reply);
@@ -84,5 +94,8 @@ void Readyz(const http::Request& request, Services& services, Reply reply);
 void Metrics(const http::Request& request, Services& services, Reply reply);
 void ListSessions(const http::Request& request, Services& services, Reply reply);
 void EndSessionHandler(const http::Request& request, Services& services, Reply reply);
+void PasswordReset(const http::Request& request, Services& services, Reply reply);
+// Every /admin/... path: the admin API's own routing, 404 and 405 (api/admin_api.cpp).
+void Admin(const http::Request& request, Services& services, Reply reply);
 
 }  // namespace gatehouse::api

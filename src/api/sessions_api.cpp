@@ -12,20 +12,21 @@ namespace {
 
 constexpr std::string_view kSessionsPrefix = "/sessions/";
 
-std::string SessionJson(const store::SessionRecord& session, std::string_view current_sid) {
-  return JsonObjectWriter()
-      .Add("id", session.sid)
+// `current_sid` null: the admin's listing, which has no `current` (API.md §12).
+std::string SessionJson(const store::SessionRecord& session, const std::string* current_sid) {
+  JsonObjectWriter json;
+  json.Add("id", session.sid)
       .Add("created_at", Rfc3339(session.created_at))
       .Add("last_used_at", Rfc3339(session.last_used_at))
       .Add("expires_at", Rfc3339(session.expires_at))
       .Add("client_address", session.client_address)
-      .Add("user_agent", session.user_agent)
-      .Add("current", session.sid == current_sid)
-      .Finish();
+      .Add("user_agent", session.user_agent);
+  if (current_sid != nullptr) json.Add("current", session.sid == *current_sid);
+  return json.Finish();
 }
 
 http::Response SessionsResponse(const std::vector<store::SessionRecord>& sessions,
-                                std::string_view current_sid) {
+                                const std::string* current_sid) {
   http::Response response;
   response.body = "{\"sessions\": [";
   for (std::size_t i = 0; i < sessions.size(); ++i) {
@@ -37,7 +38,8 @@ http::Response SessionsResponse(const std::vector<store::SessionRecord>& session
   return response;
 }
 
-// A session id as gatehouse makes them (a UUID's 36 characters); anything else names none.
+}  // namespace
+
 bool IsSessionId(std::string_view id) {
   if (id.size() != 36) return false;
   for (std::size_t i = 0; i < id.size(); ++i) {
@@ -47,8 +49,6 @@ bool IsSessionId(std::string_view id) {
   }
   return true;
 }
-
-}  // namespace
 
 std::string CutUserAgent(std::string_view user_agent) {
   if (user_agent.size() <= store::kMaxUserAgentBytes) return std::string(user_agent);
@@ -71,14 +71,28 @@ void EndSessionAndApply(Services& services, const store::Revocation& ended) {
   services.revocations.Revoke(ended.id, ended.expires_at);
 }
 
+http::Response SessionsOf(Services& services, const store::UsernameKey& key,
+                          const std::string* current_sid) {
+  const int64_t now = services.tokens.Now();
+  auto sessions = services.store.ListSessions(key, now, IdleSince(services, now));
+  if (!sessions) return http::ErrorResponse(sessions.error());
+  return SessionsResponse(*sessions, current_sid);
+}
+
+http::Response EndSessionOf(Services& services, const store::UsernameKey& key,
+                            const std::string& sid) {
+  auto ended = services.store.EndSession(key, sid);
+  if (!ended) return http::ErrorResponse(ended.error(), "Something went wrong");
+  if (!*ended) return http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}});
+  EndSessionAndApply(services, **ended);
+  return http::MessageResponse(200, "Session has been revoked");
+}
+
 void ListSessions(const http::Request& request, Services& services, Reply reply) {
   auto claims = services.tokens.VerifyBearer(request.authorization, auth::TokenType::kAccess);
   if (!claims) return reply(http::ErrorResponse(claims.error()));
   RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
-    const int64_t now = services.tokens.Now();
-    auto sessions = services.store.ListSessions(claims.sub_key, now, IdleSince(services, now));
-    if (!sessions) return http::ErrorResponse(sessions.error());
-    return SessionsResponse(*sessions, claims.sid);
+    return SessionsOf(services, claims.sub_key, &claims.sid);
   });
 }
 
@@ -93,11 +107,7 @@ void EndSessionHandler(const http::Request& request, Services& services, Reply r
   }
   RunOnPool(services.store_pool, std::move(reply),
             [&services, key = claims->sub_key, sid = std::string(id)] {
-              auto ended = services.store.EndSession(key, sid);
-              if (!ended) return http::ErrorResponse(ended.error(), "Something went wrong");
-              if (!*ended) return http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}});
-              EndSessionAndApply(services, **ended);
-              return http::MessageResponse(200, "Session has been revoked");
+              return EndSessionOf(services, key, sid);
             });
 }
 

@@ -68,7 +68,10 @@ class TokenService {
   // The first tokens of `session`: a fresh access token and a refresh token, issued at its
   // created_at, carrying its sid. Never waits: revoking a user's tokens names the sessions of
   // the current second by sid (store::Store::RevokeUserTokens), so the clock needs no tick.
-  TokenPair IssuePair(const store::SessionRecord& session) const;
+  // `extra_claims`: the user's claims (a compact JSON object, checked by auth/accounts),
+  // merged into the access token only, as Flask-JWT-Extended's additional_claims are.
+  TokenPair IssuePair(const store::SessionRecord& session,
+                      std::string_view extra_claims = {}) const;
   // A new session's tokens without recording it: for tests and tools.
   TokenPair IssuePair(std::string_view username) const { return IssuePair(NewSession(username)); }
   // An access token in an existing session; fresh=false, as /token/refresh gives.
@@ -78,11 +81,13 @@ class TokenService {
   // (made by the Flask service: no sid; or issued before SetSessionsRecordedSince): then its
   // iat is the refresh token's, so that any revocation by time that covers the refresh token
   // covers what it minted, even if that revocation was written while this one was in flight.
-  std::string IssueRefreshed(const Claims& refresh) const;
-  // Rotation: the answer to the verified `refresh` token, a new access token (fresh=false) and
-  // a new refresh token with jti `refresh_jti`, the same sid and the same exp (rotation never
-  // lengthens a session). Nothing is recorded: the caller asks the store first.
-  TokenPair IssueRotated(const Claims& refresh, std::string_view refresh_jti) const;
+  std::string IssueRefreshed(const Claims& refresh, std::string_view extra_claims = {}) const;
+  // Rotation: the answer to the verified `refresh` token, a new access token (fresh=false,
+  // with the user's `extra_claims`) and a new refresh token with jti `refresh_jti`, the same
+  // sid and the same exp (rotation never lengthens a session). Nothing is recorded: the caller
+  // asks the store first.
+  TokenPair IssueRotated(const Claims& refresh, std::string_view refresh_jti,
+                         std::string_view extra_claims = {}) const;
   // Refresh tokens issued before `since` have no session record (see IssueRefreshed).
   void SetSessionsRecordedSince(int64_t since) { sessions_recorded_since_ = since; }
 
@@ -108,8 +113,8 @@ class TokenService {
   // iat is `issued_at`; nbf is `now` and exp counts from it unless `exp` is given (non-zero);
   // jti is `jti`, or a new one when empty.
   std::string Sign(std::string_view username, TokenType type, bool fresh, std::string_view sid,
-                   int64_t issued_at, int64_t now, std::string_view jti = {},
-                   int64_t exp = 0) const;
+                   int64_t issued_at, int64_t now, std::string_view jti = {}, int64_t exp = 0,
+                   std::string_view extra_claims = {}) const;
 
   std::shared_ptr<const Keyring> keyring_;
   TokenLifetimes lifetimes_;

@@ -58,6 +58,9 @@ struct Settings {
   std::string password_deny_list;          // file of refused passwords, one per line; empty: none
   bool log_requests = false;               // one access-log event per request
   std::string introspection_secret;        // Bearer secret of /token/introspect; empty: off
+  std::string admin_secret;                // Bearer secret of /admin/...; empty: off (404)
+  int64_t password_reset_ttl_seconds = 0;  // how long an admin-issued reset code is valid
+  bool registration_enabled = true;        // false: /registration answers 403
 };
 
 // What a setting's value is; it picks the parser, the refusal's wording, the --help type
