@@ -58,6 +58,9 @@ std::optional<Error> TakeLoginAttempts(auth::AbuseLimits& limits, const LoginKey
 }  // namespace
 
 void Registration(const http::Request& request, Services& services, Reply reply) {
+  if (!services.settings.registration_enabled) {
+    return reply(http::ErrorResponse(Error{ErrorCode::kRegistrationClosed, {}}));
+  }
   auto credentials = ReadCredentials(request);
   if (!credentials) return reply(http::ErrorResponse(credentials.error()));
   if (Status valid = auth::CheckRegistration(*credentials, PasswordRulesOf(services)); !valid) {

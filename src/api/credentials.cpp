@@ -30,4 +30,15 @@ Result<auth::PasswordChange> ReadPasswordChange(const http::Request& request,
   return change;
 }
 
+Result<auth::PasswordResetRequest> ReadPasswordReset(const http::Request& request) {
+  auto fields =
+      http::DecodeFields(request.content_type, request.body, {"username", "code", "new_password"});
+  if (!fields) return fields.error();
+  auth::PasswordResetRequest reset;
+  reset.username = Take((*fields)[0]);
+  reset.code = Take((*fields)[1]);
+  reset.new_password = Take((*fields)[2]);
+  return reset;
+}
+
 }  // namespace gatehouse::api

@@ -17,4 +17,7 @@ Result<auth::Credentials> ReadCredentials(const http::Request& request);
 // `old_password` and `new_password` of `username` (the token's subject); as above.
 Result<auth::PasswordChange> ReadPasswordChange(const http::Request& request, std::string username);
 
+// POST /password/reset's `username`, `code` and `new_password`; as above.
+Result<auth::PasswordResetRequest> ReadPasswordReset(const http::Request& request);
+
 }  // namespace gatehouse::api

@@ -25,7 +25,44 @@ http::Response ChangePasswordJob(const auth::PasswordChange& change, const store
   return SessionResponse(services.settings, "Password changed", session->tokens);
 }
 
+// On the hash pool, as ChangePasswordJob: a wrong code keeps the attempt it took.
+http::Response PasswordResetJob(const auth::PasswordResetRequest& reset,
+                                const store::UsernameKey& key, const store::SessionUse& use,
+                                const auth::LimiterKey& limiter_key, Services& services) {
+  const std::vector<SharedAttempt> attempts{
+      LoginPerUserAttempt(services.settings, key, use.client_address)};
+  if (auto refused = TakeShared(services.store, attempts)) return http::ErrorResponse(*refused);
+  auto session = AccountsOf(services).From(use).ResetPassword(reset, key);
+  if (!session) return http::ErrorResponse(session.error());
+  services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
+  GiveBackShared(services.store, attempts);
+  return SessionResponse(services.settings, "Password changed", session->tokens);
+}
+
 }  // namespace
+
+void PasswordReset(const http::Request& request, Services& services, Reply reply) {
+  auto reset = ReadPasswordReset(request);
+  if (!reset) return reply(http::ErrorResponse(reset.error()));
+  if (Status valid = auth::CheckPasswordReset(*reset, PasswordRulesOf(services)); !valid) {
+    return reply(http::ErrorResponse(valid.error()));
+  }
+  // A wrong code counts as a failed login of this user from this address (API.md §12).
+  const auth::LimiterKey limiter_key = auth::LimiterKeyOf(reset->username, request.client_address);
+  if (const int64_t wait =
+          services.limits.login_per_user.Take(limiter_key, auth::MonotonicMillis());
+      wait > 0) {
+    return reply(http::ErrorResponse(TooMany(wait, obs::RateLimitKind::kLoginPerUser)));
+  }
+  auto shared = std::make_shared<auth::PasswordResetRequest>(std::move(*reset));
+  const bool queued =
+      RunOnPool(services.hash_pool, std::move(reply),
+                [shared, &services, limiter_key, key = store::UsernameKey(shared->username),
+                 use = SessionUseOf(request, services.tokens.Now())] {
+                  return PasswordResetJob(*shared, key, use, limiter_key, services);
+                });
+  if (!queued) services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
+}
 
 void ChangePasswordHandler(const http::Request& request, Services& services, Reply reply) {
   auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);

@@ -20,7 +20,7 @@ struct Entry {
   std::string_view path;
   http::Method method;
   HandlerFunction handler;
-  bool prefix = false;  // `path` is a prefix followed by an id (DELETE /sessions/{id})
+  bool prefix = false;  // `path` is a prefix followed by more (DELETE /sessions/{id}, /admin/...)
 };
 
 bool Matches(const Entry& entry, std::string_view path) {
@@ -52,7 +52,11 @@ constexpr std::array kRoutes = {
     Entry{"/sessions", Method::kGet, ListSessions},
     Entry{"/sessions/", Method::kDelete, EndSessionHandler, true},
     Entry{"/openapi.json", Method::kGet, OpenApi},
+    Entry{"/password/reset", Method::kPost, PasswordReset},
+    // Every path under /admin/: the admin API routes within it (its own 404 and 405).
+    Entry{"/admin/", Method::kOther, Admin, true},
 };
+constexpr std::size_t kAdminRoute = kRoutes.size() - 1;
 static_assert(kRoutes.size() < obs::Metrics::kMaxRoutes);
 
 constexpr std::size_t kUnrouted = obs::Metrics::kMaxRoutes - 1;
@@ -102,7 +106,8 @@ void Routes::Serve(std::size_t route, const http::Request& request, Reply reply)
   if (!cors_.enabled()) return Dispatch(route, request, std::move(reply));
   // Every answer then depends on Origin; a listed one gets the CORS headers, 404s included.
   const std::string* listed = cors_.Listed(request.origin);
-  if (Cors::IsPreflight(request) && route < kRoutes.size()) {
+  // The admin API is not for browsers: its preflights get its own 405.
+  if (Cors::IsPreflight(request) && route < kRoutes.size() && route != kAdminRoute) {
     http::Response response = Cors::Preflight(listed, MethodsOf(route));
     Cors::Decorate(response, listed);
     return reply(std::move(response));
@@ -115,9 +120,12 @@ void Routes::Serve(std::size_t route, const http::Request& request, Reply reply)
 
 void Routes::Dispatch(std::size_t route, const http::Request& request, Reply reply) {
   if (route >= kRoutes.size()) return reply(http::MessageResponse(404, "Not found"));
-  const auto entry = std::find_if(kRoutes.begin() + route, kRoutes.end(), [&](const Entry& e) {
-    return e.path == kRoutes[route].path && Serves(e, request.method);
-  });
+  const auto entry =
+      route == kAdminRoute
+          ? kRoutes.begin() + route
+          : std::find_if(kRoutes.begin() + route, kRoutes.end(), [&](const Entry& e) {
+              return e.path == kRoutes[route].path && Serves(e, request.method);
+            });
   if (entry == kRoutes.end()) {
     http::Response response = http::MessageResponse(405, "Method not allowed");
     response.headers.emplace_back("Allow", MethodsOf(route));
@@ -159,8 +167,8 @@ void Me(const http::Request& request, Services& services, Reply reply) {
     auto user = services.store.FindUser(key);
     if (!user) return http::ErrorResponse(user.error());
     if (!*user) return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
-    services.users.Put(key, (*user)->username, (*user)->created_at);
-    return MeResponse({(*user)->username, (*user)->created_at});
+    services.users.Put(key, (*user)->username, (*user)->created_at, (*user)->claims);
+    return MeResponse({(*user)->username, (*user)->created_at, {}});
   });
 }
 

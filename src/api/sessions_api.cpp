@@ -13,20 +13,21 @@ namespace {
 
 constexpr std::string_view kSessionsPrefix = "/sessions/";
 
-std::string SessionJson(const store::SessionRecord& session, std::string_view current_sid) {
-  return JsonObjectWriter()
-      .Add("id", session.sid)
+// `current_sid` null: the admin's listing, which has no `current` (API.md §12).
+std::string SessionJson(const store::SessionRecord& session, const std::string* current_sid) {
+  JsonObjectWriter json;
+  json.Add("id", session.sid)
       .Add("created_at", Rfc3339(session.created_at))
       .Add("last_used_at", Rfc3339(session.last_used_at))
       .Add("expires_at", Rfc3339(session.expires_at))
       .Add("client_address", session.client_address)
-      .Add("user_agent", session.user_agent)
-      .Add("current", session.sid == current_sid)
-      .Finish();
+      .Add("user_agent", session.user_agent);
+  if (current_sid != nullptr) json.Add("current", session.sid == *current_sid);
+  return json.Finish();
 }
 
 http::Response SessionsResponse(const std::vector<store::SessionRecord>& sessions,
-                                std::string_view current_sid) {
+                                const std::string* current_sid) {
   http::Response response;
   response.body = "{\"sessions\": [";
   for (std::size_t i = 0; i < sessions.size(); ++i) {
@@ -38,7 +39,8 @@ http::Response SessionsResponse(const std::vector<store::SessionRecord>& session
   return response;
 }
 
-// A session id as gatehouse makes them (a UUID's 36 characters); anything else names none.
+}  // namespace
+
 bool IsSessionId(std::string_view id) {
   if (id.size() != 36) return false;
   for (std::size_t i = 0; i < id.size(); ++i) {
@@ -48,8 +50,6 @@ bool IsSessionId(std::string_view id) {
   }
   return true;
 }
-
-}  // namespace
 
 std::string CutUserAgent(std::string_view user_agent) {
   if (user_agent.size() <= store::kMaxUserAgentBytes) return std::string(user_agent);
@@ -68,16 +68,30 @@ int64_t IdleSince(const Services& services, int64_t now) {
   return timeout > 0 ? now - timeout : 0;
 }
 
+http::Response SessionsOf(Services& services, const store::UsernameKey& key,
+                          const std::string* current_sid) {
+  const int64_t now = services.tokens.Now();
+  auto sessions = services.store.ListSessions(key, now, IdleSince(services, now));
+  if (!sessions) return http::ErrorResponse(sessions.error());
+  return SessionsResponse(*sessions, current_sid);
+}
+
+http::Response EndSessionOf(Services& services, const store::UsernameKey& key,
+                            const std::string& sid) {
+  // No fallback by sid: an id this user has no record of answers 404.
+  auto ended = AccountsOf(services).EndSession(key, sid, 0);
+  if (!ended) return http::ErrorResponse(ended.error(), "Something went wrong");
+  if (!*ended) return http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}});
+  return http::MessageResponse(200, "Session has been revoked");
+}
+
 void ListSessions(const http::Request& request, Services& services, Reply reply) {
   auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
   if (!claims) {
     return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
   }
   RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
-    const int64_t now = services.tokens.Now();
-    auto sessions = services.store.ListSessions(claims.sub_key, now, IdleSince(services, now));
-    if (!sessions) return http::ErrorResponse(sessions.error());
-    return SessionsResponse(*sessions, claims.sid);
+    return SessionsOf(services, claims.sub_key, &claims.sid);
   });
 }
 
@@ -94,11 +108,7 @@ void EndSessionHandler(const http::Request& request, Services& services, Reply r
   }
   RunOnPool(services.store_pool, std::move(reply),
             [&services, key = claims->sub_key, sid = std::string(id)] {
-              // No fallback by sid: an id this user has no record of answers 404.
-              auto ended = AccountsOf(services).EndSession(key, sid, 0);
-              if (!ended) return http::ErrorResponse(ended.error(), "Something went wrong");
-              if (!*ended) return http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}});
-              return http::MessageResponse(200, "Session has been revoked");
+              return EndSessionOf(services, key, sid);
             });
 }
 

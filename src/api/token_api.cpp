@@ -54,17 +54,35 @@ store::Revocation RevocationOf(const auth::Claims& claims) {
 }
 
 // Without rotation a refresh gives a new access token only; its cookie pair replaces the old.
-http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
-  return RefreshedResponse(services.settings, services.tokens.IssueRefreshedToken(claims));
+http::Response NewAccessToken(Services& services, const auth::Claims& claims,
+                              std::string_view user_claims) {
+  return RefreshedResponse(services.settings,
+                           services.tokens.IssueRefreshedToken(claims, user_claims));
 }
 
 // With cookies on, the new refresh cookie replaces the browser's old one (same name, path and
-// domain). TODO(next stop): a replayed sealed answer has no csrf values; take them from the
-// sealed tokens' `csrf` claims.
+// domain); a replayed sealed answer carries the same csrf values.
 http::Response RotatedResponse(const Services& services, const auth::TokenPair& tokens) {
   const auth::IssuedToken access{tokens.access_token, tokens.access_csrf};
   const auth::IssuedToken refresh{tokens.refresh_token, tokens.refresh_csrf};
   return RefreshedResponse(services.settings, access, &refresh);
+}
+
+// The user's claims for a new access token, on a store thread: from this server's cache when
+// the store is its own (a change of them here replaces the entry), else from the store, as
+// another instance may have changed them. A removed user's token gets none.
+Result<std::string> UserClaims(Services& services, const auth::Claims& claims) {
+  const bool shared = services.store.IsShared();
+  if (!shared) {
+    if (auto cached = services.users.Get(claims.sub_key)) return std::move(cached->claims);
+  }
+  auto user = services.store.FindUser(claims.sub_key);
+  if (!user) return user.error();
+  if (!*user) return std::string();
+  if (!shared) {
+    services.users.Put(claims.sub_key, (*user)->username, (*user)->created_at, (*user)->claims);
+  }
+  return std::move((*user)->claims);
 }
 
 // A refresh without rotation records the session's use after the answer, off the I/O thread
@@ -107,8 +125,11 @@ void RotateRefresh(Services& services, Reply reply, auth::Claims claims, std::st
   RunOnPool(services.store_pool, std::move(reply),
             [&services, claims = std::move(claims), token = std::move(token),
              use = std::move(use)]() mutable {
+              auto user_claims = UserClaims(services, claims);
+              if (!user_claims) return http::ErrorResponse(user_claims.error());
               const std::string new_jti = auth::NewUuid();
-              const auth::TokenPair minted = services.tokens.IssueRotated(claims, new_jti);
+              const auth::TokenPair minted =
+                  services.tokens.IssueRotated(claims, new_jti, *user_claims);
               const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                          std::chrono::system_clock::now().time_since_epoch())
                                          .count();
@@ -191,20 +212,32 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
   }
   if (!claims->sid.empty())
     RecordUse(services, claims->sid, SessionUseOf(request, services.tokens.Now()));
-  if (!services.store.IsShared()) return reply(NewAccessToken(services, *claims));
+  // The user's claims (API.md §12) go into the new access token: from memory when cached.
+  const bool shared = services.store.IsShared();
+  if (!shared) {
+    if (auto cached = services.users.Get(claims->sub_key)) {
+      return reply(NewAccessToken(services, *claims, cached->claims));
+    }
+  }
   // Several instances: a logout on another one may not have reached this one's memory yet, so
-  // the database itself is asked (off the I/O thread) before a refresh token mints anything.
+  // the database itself is asked (off the I/O thread) before a refresh token mints anything;
+  // the user's claims are read there too, as another instance may have changed them.
   const bool from_cookie = TokenFromCookie(request, services, auth::TokenType::kRefresh);
-  RunOnPool(
-      services.store_pool, std::move(reply), [&services, claims = std::move(*claims), from_cookie] {
-        auto revoked = services.store.IsRevoked(claims.jti, claims.sid, claims.sub_key, claims.iat);
-        if (!revoked) return http::ErrorResponse(revoked.error());
-        if (*revoked) {
-          return TokenRefusal(Error{ErrorCode::kTokenRevoked, {}}, services,
-                              auth::TokenType::kRefresh, from_cookie);
-        }
-        return NewAccessToken(services, claims);
-      });
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, shared, from_cookie, claims = std::move(*claims)] {
+              if (shared) {
+                auto revoked =
+                    services.store.IsRevoked(claims.jti, claims.sid, claims.sub_key, claims.iat);
+                if (!revoked) return http::ErrorResponse(revoked.error());
+                if (*revoked) {
+                  return TokenRefusal(Error{ErrorCode::kTokenRevoked, {}}, services,
+                                      auth::TokenType::kRefresh, from_cookie);
+                }
+              }
+              auto user_claims = UserClaims(services, claims);
+              if (!user_claims) return http::ErrorResponse(user_claims.error());
+              return NewAccessToken(services, claims, *user_claims);
+            });
 }
 
 }  // namespace gatehouse::api

@@ -115,7 +115,7 @@ Result<OpenedSession> Accounts::Register(const Credentials& credentials,
   if (!user) return user.error();
   auto tokens = OpenSession(*user, key);
   if (!tokens) return tokens.error();
-  Live().users.Put(key, user->username, user->created_at);
+  Live().users.Put(key, user->username, user->created_at, user->claims);
   return OpenedSession{std::move(user->username), std::move(*tokens)};
 }
 
@@ -123,6 +123,8 @@ Result<OpenedSession> Accounts::Login(const Credentials& credentials,
                                       const store::UsernameKey& key) {
   auto user = VerifiedUser(key, credentials.password);
   if (!user) return user.error();
+  // Only after the password matched: without it nothing tells a disabled account apart.
+  if (user->disabled) return Error{ErrorCode::kAccountDisabled, {}};
   if (NeedsRehash(user->password_hash)) UpgradeHash(key, credentials.password);
   auto tokens = OpenSession(*user, key);
   // The password checked above was changed (or the user removed) meanwhile: no session.
@@ -130,7 +132,7 @@ Result<OpenedSession> Accounts::Login(const Credentials& credentials,
     return Error{ErrorCode::kWrongCredentials, {}};
   }
   if (!tokens) return tokens.error();
-  Live().users.Put(key, user->username, user->created_at);
+  Live().users.Put(key, user->username, user->created_at, user->claims);
   return OpenedSession{std::move(user->username), std::move(*tokens)};
 }
 
@@ -229,7 +231,7 @@ Result<TokenPair> Accounts::OpenSession(const store::UserRecord& user,
   if (Status recorded = store_.CreateSession(session, key, user.password_version); !recorded) {
     return recorded.error();
   }
-  return Live().tokens.IssuePair(session);
+  return Live().tokens.IssuePair(session, user.claims);
 }
 
 // Makes what the store revoked visible to this process's token checks before the caller

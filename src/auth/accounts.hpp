@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +64,28 @@ Status CheckRegistration(const Credentials& credentials, const PasswordRules& ru
 // other name is simply tried: a name that could never have registered is an unknown user.
 Status CheckLoginInput(const Credentials& credentials);
 Status CheckPasswordChange(const PasswordChange& change, const PasswordRules& rules);
+
+// The claims rules (API.md §12): a JSON object of at most 4096 bytes as compact JSON, naming
+// none of the token's own claims. Answers the compact text, or a FieldError("claims", ...).
+inline constexpr std::size_t kMaxClaimsBytes = 4096;
+Result<std::string> CheckClaims(const nlohmann::json& claims);
+
+// A password-reset code as the administrator hands it on: shown once, stored only hashed.
+struct ResetCode {
+  std::string code;
+  int64_t expires_at = 0;  // unix seconds
+  ~ResetCode();            // zeroes the code
+};
+
+// POST /password/reset's fields.
+struct PasswordResetRequest {
+  std::string username;
+  std::string code;
+  std::string new_password;
+  ~PasswordResetRequest();  // zeroes the code and the password
+};
+// All three given, the code within 256 bytes, the new password meeting the rules.
+Status CheckPasswordReset(const PasswordResetRequest& reset, const PasswordRules& rules);
 
 // A session opened by registration, login or a password change.
 struct OpenedSession {
@@ -125,6 +148,22 @@ class Accounts {
 
   const PasswordRules& rules() const { return rules_; }
 
+  // The administrator's calls (the admin API and `gatehouse user`); kUserNotFound when there
+  // is no such user. Find answers the user as stored. `key` as above.
+  Result<store::UserRecord> Find(const store::UsernameKey& key);
+  // Disabling revokes every token of the user (as RevokeEveryToken) in the same transaction
+  // and refuses logins and resets from then on; enabling restores login, not old tokens.
+  Status SetDisabled(const store::UsernameKey& key, bool disabled);
+  // `claims` as CheckClaims answers it; merged into access tokens issued from now on.
+  Status SetClaims(const store::UsernameKey& key, std::string_view claims);
+  // A new single-use code valid `ttl_seconds`, replacing any earlier one.
+  Result<ResetCode> IssueResetCode(const store::UsernameKey& key, int64_t ttl_seconds);
+  // Spends a valid code: new password, every other token revoked, a new session. A wrong,
+  // spent or expired code (or an unknown user): kInvalidResetCode, costing what a valid one
+  // does; a disabled user's valid code: kAccountDisabled, and the code stays.
+  Result<OpenedSession> ResetPassword(const PasswordResetRequest& reset,
+                                      const store::UsernameKey& key);
+
  private:
   int64_t Now() const;
   Result<store::UserRecord> VerifiedUser(const store::UsernameKey& key, std::string_view password);
@@ -132,6 +171,9 @@ class Accounts {
                                                    std::string_view password);
   void UpgradeHash(const store::UsernameKey& key, std::string_view password);
   Result<TokenPair> OpenSession(const store::UserRecord& user, const store::UsernameKey& key);
+  // The user whose pending reset code is `code`, unexpired; kInvalidResetCode otherwise.
+  Result<store::UserRecord> UserOfResetCode(const store::UsernameKey& key, std::string_view code,
+                                            std::string& code_hash);
   void ApplyRevoked(const store::UserTokensRevoked& revoked);
   LiveTokens& Live();
 

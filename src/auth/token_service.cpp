@@ -226,7 +226,8 @@ TokenService::TokenService(std::string_view secret, TokenLifetimes lifetimes,
 
 IssuedToken TokenService::Sign(std::string_view username, TokenType type, bool fresh,
                                std::string_view sid, int64_t issued_at, int64_t now,
-                               std::string_view given_jti, int64_t exp) const {
+                               std::string_view given_jti, int64_t exp,
+                               std::string_view extra_claims) const {
   const bool access = type == TokenType::kAccess;
   const std::string jti = given_jti.empty() ? NewUuid() : std::string(given_jti);
   const int64_t ttl = access ? lifetimes_.access_seconds : lifetimes_.refresh_seconds;
@@ -247,7 +248,14 @@ IssuedToken TokenService::Sign(std::string_view username, TokenType type, bool f
     csrf = NewUuid();
     payload.Add("csrf", csrf);
   }
-  return {keyring_->Sign(payload.Finish()), std::move(csrf)};
+  std::string text = payload.Finish();
+  // The user's claims are a checked compact object with no reserved name ("{...}"): its
+  // members join ours, as Flask-JWT-Extended's additional_claims do.
+  if (extra_claims.size() > 2) {
+    text.back() = ',';
+    text.append(extra_claims.substr(1));
+  }
+  return {keyring_->Sign(text), std::move(csrf)};
 }
 
 store::SessionRecord TokenService::NewSession(std::string_view username,
@@ -264,18 +272,21 @@ store::SessionRecord TokenService::NewSession(std::string_view username,
           0};
 }
 
-TokenPair TokenService::IssuePair(const store::SessionRecord& session) const {
+TokenPair TokenService::IssuePair(const store::SessionRecord& session,
+                                  std::string_view extra_claims) const {
   const int64_t at = session.created_at;
-  return Pair(Sign(session.username, TokenType::kAccess, true, session.sid, at, at),
-              Sign(session.username, TokenType::kRefresh, false, session.sid, at, at,
-                   session.refresh_jti));
+  return Pair(
+      Sign(session.username, TokenType::kAccess, true, session.sid, at, at, {}, 0, extra_claims),
+      Sign(session.username, TokenType::kRefresh, false, session.sid, at, at, session.refresh_jti));
 }
 
-TokenPair TokenService::IssueRotated(const Claims& refresh, std::string_view refresh_jti) const {
+TokenPair TokenService::IssueRotated(const Claims& refresh, std::string_view refresh_jti,
+                                     std::string_view extra_claims) const {
   const int64_t now = clock_();
-  return Pair(Sign(refresh.sub, TokenType::kAccess, false, refresh.sid, now, now),
-              Sign(refresh.sub, TokenType::kRefresh, false, refresh.sid, now, now, refresh_jti,
-                   refresh.exp));
+  return Pair(
+      Sign(refresh.sub, TokenType::kAccess, false, refresh.sid, now, now, {}, 0, extra_claims),
+      Sign(refresh.sub, TokenType::kRefresh, false, refresh.sid, now, now, refresh_jti,
+           refresh.exp));
 }
 
 std::string TokenService::IssueAccess(std::string_view username, std::string_view sid, bool fresh) {
@@ -283,12 +294,13 @@ std::string TokenService::IssueAccess(std::string_view username, std::string_vie
   return Sign(username, TokenType::kAccess, fresh, sid, now, now).token;
 }
 
-IssuedToken TokenService::IssueRefreshedToken(const Claims& refresh) const {
+IssuedToken TokenService::IssueRefreshedToken(const Claims& refresh,
+                                              std::string_view extra_claims) const {
   const bool recorded = !refresh.sid.empty() && refresh.iat >= sessions_recorded_since_;
   // nbf stays now: only the revocation check reads iat, and a verifier refuses a future iat.
   const int64_t now = clock_();
   return Sign(refresh.sub, TokenType::kAccess, false, refresh.sid, recorded ? now : refresh.iat,
-              now);
+              now, {}, 0, extra_claims);
 }
 
 Result<Claims> TokenService::Verify(std::string_view token, TokenType expected) const {

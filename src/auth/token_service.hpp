@@ -105,7 +105,10 @@ class TokenService {
   // The first tokens of `session`: a fresh access token and a refresh token, issued at its
   // created_at, carrying its sid. Never waits: revoking a user's tokens names the sessions of
   // the current second by sid (store::Store::RevokeUserTokens), so the clock needs no tick.
-  TokenPair IssuePair(const store::SessionRecord& session) const;
+  // `extra_claims`: the user's claims (a compact JSON object, checked by auth/accounts),
+  // merged into the access token only, as Flask-JWT-Extended's additional_claims are.
+  TokenPair IssuePair(const store::SessionRecord& session,
+                      std::string_view extra_claims = {}) const;
   // A new session's tokens without recording it: for tests and tools.
   TokenPair IssuePair(std::string_view username) const { return IssuePair(NewSession(username)); }
   // An access token in an existing session; fresh=false, as /token/refresh gives.
@@ -115,15 +118,17 @@ class TokenService {
   // (made by the Flask service: no sid; or issued before SetSessionsRecordedSince): then its
   // iat is the refresh token's, so that any revocation by time that covers the refresh token
   // covers what it minted, even if that revocation was written while this one was in flight.
-  std::string IssueRefreshed(const Claims& refresh) const {
-    return IssueRefreshedToken(refresh).token;
+  std::string IssueRefreshed(const Claims& refresh, std::string_view extra_claims = {}) const {
+    return IssueRefreshedToken(refresh, extra_claims).token;
   }
   // The same, with the new token's `csrf` claim (for its cookie).
-  IssuedToken IssueRefreshedToken(const Claims& refresh) const;
-  // Rotation: the answer to the verified `refresh` token, a new access token (fresh=false) and
-  // a new refresh token with jti `refresh_jti`, the same sid and the same exp (rotation never
-  // lengthens a session). Nothing is recorded: the caller asks the store first.
-  TokenPair IssueRotated(const Claims& refresh, std::string_view refresh_jti) const;
+  IssuedToken IssueRefreshedToken(const Claims& refresh, std::string_view extra_claims = {}) const;
+  // Rotation: the answer to the verified `refresh` token, a new access token (fresh=false,
+  // with the user's `extra_claims`) and a new refresh token with jti `refresh_jti`, the same
+  // sid and the same exp (rotation never lengthens a session). Nothing is recorded: the caller
+  // asks the store first.
+  TokenPair IssueRotated(const Claims& refresh, std::string_view refresh_jti,
+                         std::string_view extra_claims = {}) const;
   // Refresh tokens issued before `since` have no session record (see IssueRefreshed).
   void SetSessionsRecordedSince(int64_t since) { sessions_recorded_since_ = since; }
 
@@ -160,11 +165,11 @@ class TokenService {
   Result<Claims> Check(std::string_view token, std::optional<TokenType> expected,
                        const std::string_view* csrf = nullptr) const;
   // iat is `issued_at`; nbf is `now` and exp counts from it unless `exp` is given (non-zero);
-  // jti is `jti`, or a new one when empty. With cookies on, a new `csrf` claim is written and
-  // handed back in the result.
+  // jti is `jti`, or a new one when empty; the user's `extra_claims` (a compact JSON object)
+  // join the payload. With cookies on, a new `csrf` claim is written and handed back.
   IssuedToken Sign(std::string_view username, TokenType type, bool fresh, std::string_view sid,
-                   int64_t issued_at, int64_t now, std::string_view jti = {},
-                   int64_t exp = 0) const;
+                   int64_t issued_at, int64_t now, std::string_view jti = {}, int64_t exp = 0,
+                   std::string_view extra_claims = {}) const;
   static TokenPair Pair(IssuedToken access, IssuedToken refresh) {
     return {std::move(access.token), std::move(refresh.token), std::move(access.csrf),
             std::move(refresh.csrf)};

@@ -67,17 +67,29 @@ void AddUserCommands(CLI::App& app, Command& command, UserOptions& user) {
   auto* list = AddCommand(*users, "list", "List accounts: username and creation time");
   auto* remove = AddCommand(*users, "remove", "Delete an account and revoke all its tokens");
   auto* passwd = AddCommand(*users, "passwd", "Set a new password and revoke all tokens");
-  for (auto* sub : {add, remove, passwd}) {
+  auto* disable = AddCommand(*users, "disable", "Refuse logins and revoke all tokens");
+  auto* enable = AddCommand(*users, "enable", "Allow logins again");
+  auto* claims = AddCommand(*users, "claims", "Show, or set (a JSON object), access-token claims");
+  auto* reset = AddCommand(*users, "reset-code", "Print a single-use password-reset code");
+  for (auto* sub : {add, remove, passwd, disable, enable, claims, reset}) {
     sub->add_option("username", user.username, "The account")->required();
   }
   for (auto* sub : {add, passwd}) {
     sub->add_flag("--password-stdin", user.password_stdin, "Read the password from stdin");
   }
+  // After the username: positionals fill in the order they are declared.
+  claims->add_option("claims", user.claims, "The new claims, e.g. '{\"roles\":[\"admin\"]}'");
   list->add_flag("--json", user.json, "Print a JSON array");
   add->callback([&] { command = [&](const auto& s) { return UserAdd(s, user); }; });
   list->callback([&] { command = [&](const auto& s) { return UserList(s, user); }; });
   remove->callback([&] { command = [&](const auto& s) { return UserRemove(s, user); }; });
   passwd->callback([&] { command = [&](const auto& s) { return UserPasswd(s, user); }; });
+  disable->callback(
+      [&] { command = [&](const auto& s) { return UserSetDisabled(s, user, true); }; });
+  enable->callback(
+      [&] { command = [&](const auto& s) { return UserSetDisabled(s, user, false); }; });
+  claims->callback([&] { command = [&](const auto& s) { return UserClaims(s, user); }; });
+  reset->callback([&] { command = [&](const auto& s) { return UserResetCode(s, user); }; });
   auto* sessions = AddCommand(app, "sessions", "Manage sessions on the configured store");
   sessions->require_subcommand(1);
   AddCommand(*sessions, "end-all",

@@ -17,12 +17,17 @@ struct UserOptions {
   std::string username;
   bool password_stdin = false;  // read the password from stdin instead of prompting
   bool json = false;            // `user list --json`
+  std::string claims;           // `user claims <username> [json]`: empty shows them
 };
 
 int UserAdd(const config::Settings& settings, const UserOptions& options);
 int UserList(const config::Settings& settings, const UserOptions& options);
 int UserRemove(const config::Settings& settings, const UserOptions& options);
 int UserPasswd(const config::Settings& settings, const UserOptions& options);
+// Disable (revoking every token) or enable; set or show claims; issue a reset code.
+int UserSetDisabled(const config::Settings& settings, const UserOptions& options, bool disabled);
+int UserClaims(const config::Settings& settings, const UserOptions& options);
+int UserResetCode(const config::Settings& settings, const UserOptions& options);
 // Ends every recorded session, as DELETE /sessions/{id} would each; running servers learn of
 // it from the revocation feed.
 int SessionsEndAll(const config::Settings& settings);

@@ -235,6 +235,24 @@ std::vector<SettingSpec> Declare() {
        .doc = "comma-separated exact origins (TOML: a list), e.g. `https://app.example.com`, "
               "answered with CORS headers and credentials; unset: no CORS headers at all. Never "
               "a wildcard"},
+      {.name = "admin.secret",
+       .kind = Secret(&S::admin_secret, 32),
+       .help = "Bearer secret of the /admin/... API (>= 32 bytes); unset: 404",
+       .doc = "the `Authorization: Bearer` secret of the admin API (`/admin/...`), at least 32 "
+              "bytes; unset: every `/admin/...` path answers 404"},
+      {.name = "password.reset_ttl",
+       .kind = Duration(&S::password_reset_ttl_seconds, 60),
+       .default_value = "1h",
+       .help = "how long an admin-issued password-reset code is valid",
+       .doc = "lifetime of a password-reset code (`POST /admin/users/{username}/password-reset`, "
+              "`gatehouse user reset-code`)",
+       .expected = "expected a duration such as 1h (s, m, h, d or plain seconds), at least 60s"},
+      {.name = "registration.enabled",
+       .kind = Boolean(&S::registration_enabled),
+       .default_value = "true",
+       .help = "whether POST /registration creates accounts",
+       .doc = "`false`: `POST /registration` answers 403 `Registration is disabled` (accounts "
+              "come from the admin API or `gatehouse user add`)"},
       {.name = "log.requests",
        .kind = Boolean(&S::log_requests),
        .default_value = "false",

@@ -69,6 +69,9 @@ struct Settings {
   std::string cookies_domain;                     // empty: no Domain attribute (host-only cookies)
   int64_t cookies_max_age_seconds = 0;            // 0: session cookies, no Max-Age
   std::vector<std::string> cors_allowed_origins;  // exact origins; empty: no CORS headers
+  std::string admin_secret;                       // Bearer secret of /admin/...; empty: off (404)
+  int64_t password_reset_ttl_seconds = 0;         // how long an admin-issued reset code is valid
+  bool registration_enabled = true;               // false: /registration answers 403
 };
 
 // What a setting's value is; it picks the parser, the refusal's wording, the --help type

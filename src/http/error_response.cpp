@@ -103,6 +103,14 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
                             kRetryAfterSeconds);
     case ErrorCode::kNotReady:
       return WithRetryAfter(MessageResponse(503, "Storage unavailable"), kRetryAfterSeconds);
+    case ErrorCode::kAccountDisabled:
+      return MessageResponse(403, "Account disabled");
+    case ErrorCode::kInvalidResetCode:
+      return MessageResponse(401, "Invalid or expired code");
+    case ErrorCode::kRegistrationClosed:
+      return MessageResponse(403, "Registration is disabled");
+    case ErrorCode::kWrongAdminSecret:
+      return WithRealmChallenge(MessageResponse(401, "Invalid admin credentials"));
     case ErrorCode::kInternal:
     case ErrorCode::kInvalidKey:  // keys load at start; one reaching a request is a bug
       return MessageResponse(500, "Something went wrong");

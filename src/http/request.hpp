@@ -16,6 +16,7 @@ enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther 
 struct Request {
   Method method = Method::kGet;
   std::string_view path;              // without the query string
+  std::string_view query;             // after the '?', still percent-encoded; empty if none
   std::string_view authorization;     // the Authorization header, empty if absent
   std::string_view content_type;      // the Content-Type header, empty if absent
   std::string_view cookie;            // the Cookie header, empty if absent

@@ -121,7 +121,9 @@ void RequestParser::Fill(std::string_view peer, const config::Settings& settings
                          Request& out) const {
   out.method = ToMethod(verb_);
   const std::string_view target = KeptValue(kTarget);
-  out.path = target.substr(0, target.find('?'));
+  const std::size_t question = target.find('?');
+  out.path = target.substr(0, question);
+  out.query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   out.authorization = KeptValue(kAuthorization);
   out.content_type = KeptValue(kContentType);
   out.cookie = KeptValue(kCookie);

@@ -48,6 +48,12 @@ struct UserRecord {
   // Goes up by one with every password change (not with a re-hash of the same password): a
   // login that checked the password of one version opens no session once it has changed.
   int64_t password_version = 0;
+  bool disabled = false;      // no new session while set (API.md §12)
+  std::string claims = "{}";  // compact JSON object, merged into access tokens
+  // The SHA-256 (hex) of the one pending password-reset code, and when it expires; "" and 0
+  // when none. Never in a listing.
+  std::string reset_code_hash{};
+  int64_t reset_expires_at = 0;
 };
 
 // A session: what one login (registration, password change) opened; its refresh token and
@@ -245,9 +251,26 @@ class Store {
   // When this database began recording sessions (unix seconds, the database's clock): tokens
   // issued before it belong to sessions it has no record of.
   Result<int64_t> SessionsRecordedSince();
-  // Up to `limit` users whose username key sorts after `after_key` (empty: from the start), in
-  // key order, without password hashes. For listing page by page.
-  Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit);
+  // Up to `limit` users whose username key sorts after `after_key` (empty: from the start) and
+  // starts with `prefix` (ASCII case ignored; empty: any), in key order, without password
+  // hashes or reset codes. One index range per page, whatever the number of users.
+  Result<std::vector<UserRecord>> ListUsers(std::string_view after_key, int limit,
+                                            const UsernameKey& prefix = {});
+  // Disabling sets the flag and, in the same transaction, revokes every token of the user as
+  // RevokeUserTokens does; from then on CreateSession and ResetPassword refuse the user.
+  // Enabling clears the flag only (nothing revoked: `sessions` empty). kNotFound: no user.
+  Result<UserTokensRevoked> SetDisabled(const UsernameKey& key, bool disabled,
+                                        int64_t revoked_before);
+  // Replaces the user's claims (compact JSON, checked by the caller). kNotFound: no user.
+  Status SetClaims(const UsernameKey& key, std::string_view claims);
+  // Replaces the user's pending reset code (its hash) and expiry. kNotFound: no user.
+  Status SetResetCode(const UsernameKey& key, std::string_view code_hash, int64_t expires_at);
+  // In one transaction, only while the user's pending code hash is `code_hash`, unexpired at
+  // `now` and the user is not disabled: spends the code, stores the new hash, raises the
+  // password version and revokes every token as ChangePassword does. kConflict otherwise.
+  Result<UserTokensRevoked> ResetPassword(const UsernameKey& key, std::string_view code_hash,
+                                          std::string_view hash, int64_t now,
+                                          int64_t revoked_before);
   // Ok when the storage answers a trivial query.
   Status Ping();
 
@@ -329,6 +352,19 @@ class Store {
  protected:
   explicit Store(bool shared) : shared_(shared) {}
 
+  // One change of a user's row that revokes nothing: enabling, claims, a new reset code.
+  struct UserUpdate {
+    enum class Field { kEnable, kClaims, kResetCode } field;
+    std::string_view text;  // the claims, or the reset code's hash
+    int64_t number = 0;     // the reset code's expiry
+  };
+  // What a password reset is conditional on, and the new hash.
+  struct PasswordReset {
+    std::string_view code_hash;
+    std::string_view hash;
+    int64_t now = 0;
+  };
+
   // A user to import, with its username key.
   struct KeyedUser {
     std::string key;
@@ -380,7 +416,19 @@ class Store {
   virtual Result<std::optional<Revocation>> RevokeReusedSession(std::string_view sid,
                                                                 const AccountEvent& event) = 0;
   virtual Result<int64_t> SelectSessionsRecordedSince() = 0;
-  virtual Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) = 0;
+  // `prefix_end`: the first key past every key starting with `prefix_key`; both empty: any.
+  virtual Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit,
+                                                      std::string_view prefix_key,
+                                                      std::string_view prefix_end) = 0;
+  // nullopt (nothing written) when no user has the key.
+  virtual Result<std::optional<UserTokensRevoked>> DisableRevoking(const std::string& key,
+                                                                   int64_t revoked_before) = 0;
+  // False when no user has the key.
+  virtual Result<bool> UpdateUser(const std::string& key, const UserUpdate& update) = 0;
+  // nullopt when the code does not match (or expired, or the user is disabled or gone).
+  virtual Result<std::optional<UserTokensRevoked>> ResetHashRevoking(const std::string& key,
+                                                                     const PasswordReset& reset,
+                                                                     int64_t revoked_before) = 0;
   virtual Status Probe() = 0;
   virtual Status InsertRevocation(const Revocation& revocation) = 0;
   // By default the blocking write, then `done`.

@@ -1,4 +1,5 @@
 // Store's public calls: the rules both backends share, written once above their hooks.
+#include <algorithm>
 #include <utility>
 
 #include "store/store.hpp"
@@ -189,8 +190,49 @@ Result<int64_t> Store::PruneSessions(int64_t now) {
 
 Result<int64_t> Store::SessionsRecordedSince() { return SelectSessionsRecordedSince(); }
 
-Result<std::vector<UserRecord>> Store::ListUsers(std::string_view after_key, int limit) {
-  return SelectUsers(after_key, limit);
+Result<std::vector<UserRecord>> Store::ListUsers(std::string_view after_key, int limit,
+                                                 const UsernameKey& prefix) {
+  const std::string& prefix_key = prefix.str();
+  if (prefix_key.empty()) return SelectUsers(after_key, limit, {}, {});
+  // Every key starting with the prefix sorts before the prefix with its last byte raised; a
+  // last byte of 0xFF cannot occur in UTF-8, and callers bound prefixes to username bytes.
+  std::string prefix_end = prefix_key;
+  prefix_end.back() = static_cast<char>(static_cast<unsigned char>(prefix_end.back()) + 1);
+  // The range starts at the later of the cursor and the prefix (the cursor itself excluded).
+  return SelectUsers(after_key, limit, std::max(prefix_key, std::string(after_key)), prefix_end);
+}
+
+Result<UserTokensRevoked> Store::SetDisabled(const UsernameKey& key, bool disabled,
+                                             int64_t revoked_before) {
+  if (disabled) return FoundOrNotFound(DisableRevoking(key.str(), revoked_before), "disable user");
+  Result<bool> updated = UpdateUser(key.str(), UserUpdate{UserUpdate::Field::kEnable, {}, 0});
+  if (!updated) return updated.error();
+  if (!*updated) return NoSuchUser("enable user");
+  return UserTokensRevoked{UserRevocation{key.str(), 0}, {}, 0};
+}
+
+Status Store::SetClaims(const UsernameKey& key, std::string_view claims) {
+  Result<bool> updated = UpdateUser(key.str(), UserUpdate{UserUpdate::Field::kClaims, claims, 0});
+  if (!updated) return updated.error();
+  if (!*updated) return NoSuchUser("set claims");
+  return Ok{};
+}
+
+Status Store::SetResetCode(const UsernameKey& key, std::string_view code_hash, int64_t expires_at) {
+  Result<bool> updated =
+      UpdateUser(key.str(), UserUpdate{UserUpdate::Field::kResetCode, code_hash, expires_at});
+  if (!updated) return updated.error();
+  if (!*updated) return NoSuchUser("set reset code");
+  return Ok{};
+}
+
+Result<UserTokensRevoked> Store::ResetPassword(const UsernameKey& key, std::string_view code_hash,
+                                               std::string_view hash, int64_t now,
+                                               int64_t revoked_before) {
+  auto reset = ResetHashRevoking(key.str(), PasswordReset{code_hash, hash, now}, revoked_before);
+  if (!reset) return reset.error();
+  if (!*reset) return StorageError(ErrorCode::kConflict, "reset password", "no such code");
+  return std::move(**reset);
 }
 
 Status Store::Ping() { return Probe(); }

@@ -32,16 +32,18 @@ struct PruneStatements {
 };
 const Statement<int64_t>* PruneStatement(Expiring what, const PruneStatements& statements);
 
-// username, password_hash, created_at, password_version
+// username, password_hash, created_at, password_version, disabled, claims, reset_code_hash,
+// reset_expires_at
 template <typename Row>
 Result<UserRecord> DecodeUser(const Row& row) {
-  return UserRecord{row.Text(0), row.Text(1), row.Int(2), row.Int(3)};
+  return UserRecord{row.Text(0),     row.Text(1), row.Int(2),  row.Int(3),
+                    row.Int(4) != 0, row.Text(5), row.Text(6), row.Int(7)};
 }
 
-// username, created_at: a listing carries no hash
+// username, created_at, disabled, claims: a listing carries no hash and no reset code
 template <typename Row>
 Result<UserRecord> DecodeListedUser(const Row& row) {
-  return UserRecord{row.Text(0), {}, row.Int(1)};
+  return UserRecord{row.Text(0), {}, row.Int(1), 0, row.Int(2) != 0, row.Text(3)};
 }
 
 // id, kind, expires_at

@@ -2,12 +2,13 @@
 
 namespace gatehouse::store {
 
-void UserCache::Put(const UsernameKey& key, std::string_view username, int64_t created_at) {
+void UserCache::Put(const UsernameKey& key, std::string_view username, int64_t created_at,
+                    std::string_view claims) {
   Shard& shard = ShardFor(key.str());
   std::lock_guard lock(shard.mutex);
   // Crude but bounded: a cache miss only costs one indexed read on the store pool.
   if (shard.entries.size() >= kMaxEntriesPerShard) shard.entries.clear();
-  shard.entries[key.str()] = Entry{std::string(username), created_at};
+  shard.entries[key.str()] = Entry{std::string(username), created_at, std::string(claims)};
 }
 
 std::optional<UserCache::Entry> UserCache::Get(const UsernameKey& key) const {

@@ -1,6 +1,6 @@
 // What the hot paths need to know about a user without asking storage: when the account was
-// created (for GET /me). Filled on registration, login and a first /me; bounded in size.
-// Thread safety: any thread.
+// created (for GET /me) and its claims (for /token/refresh). Filled on registration, login and a
+// first /me; bounded in size. Thread safety: any thread.
 #pragma once
 
 #include <array>
@@ -20,10 +20,14 @@ class UserCache {
   // Entries beyond this are dropped (a whole shard at a time) rather than grown without bound.
   static constexpr std::size_t kMaxEntriesPerShard = 16384;
 
-  void Put(const UsernameKey& key, std::string_view username, int64_t created_at);
+  // `claims`: the user's claims (compact JSON), which /token/refresh merges into the access
+  // token it mints; a change of them on this server replaces the entry.
+  void Put(const UsernameKey& key, std::string_view username, int64_t created_at,
+           std::string_view claims);
   struct Entry {
     std::string username;
     int64_t created_at = 0;
+    std::string claims = "{}";
   };
   std::optional<Entry> Get(const UsernameKey& key) const;
   // A stored key (a removal's, or one from the revocation feed): nothing is computed.

@@ -43,6 +43,10 @@ enum class ErrorCode {
   kNotReady,            // GET /readyz: the store does not answer
   kInternal,            // a bug (an exception escaped a job); detail log-only
   kInvalidKey,          // a key file or JWK that cannot be used (loading keys, never a request)
+  kAccountDisabled,     // the right password (or reset code) of a disabled account
+  kInvalidResetCode,    // a wrong, spent or expired password-reset code
+  kRegistrationClosed,  // registration.enabled is false
+  kWrongAdminSecret,    // an /admin/... call without the configured admin secret
 };
 
 struct Error {

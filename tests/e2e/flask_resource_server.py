@@ -27,6 +27,13 @@ def protected():
     return jsonify(identity=get_jwt_identity(), type=claims.get("type"), fresh=claims.get("fresh"))
 
 
+@app.get("/claims")
+@jwt_required()
+def all_claims():
+    """The whole payload as Flask-JWT-Extended read it: additional claims included."""
+    return jsonify(get_jwt())
+
+
 @app.get("/refresh-only")
 @jwt_required(refresh=True)
 def refresh_only():

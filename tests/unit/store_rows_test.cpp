@@ -55,17 +55,25 @@ TEST(StoreRowsTest, DecodesAFeedEventAndRefusesAnUnknownKind) {
 }
 
 TEST(StoreRowsTest, DecodesUsersWithAndWithoutTheirHash) {
-  Result<UserRecord> found = DecodeUser(FakeRow{{"Alice", "$argon2id$x", "", ""}, {0, 0, 10, 3}});
+  Result<UserRecord> found = DecodeUser(FakeRow{
+      {"Alice", "$argon2id$x", "", "", "", R"({"r":1})", "c0de", ""}, {0, 0, 10, 3, 1, 0, 0, 99}});
   ASSERT_TRUE(found);
   EXPECT_EQ(found->username, "Alice");
   EXPECT_EQ(found->password_hash, "$argon2id$x");
   EXPECT_EQ(found->created_at, 10);
   EXPECT_EQ(found->password_version, 3);
-  Result<UserRecord> listed = DecodeListedUser(FakeRow{{"Bob", ""}, {0, 20}});
+  EXPECT_TRUE(found->disabled);
+  EXPECT_EQ(found->claims, R"({"r":1})");
+  EXPECT_EQ(found->reset_code_hash, "c0de");
+  EXPECT_EQ(found->reset_expires_at, 99);
+  Result<UserRecord> listed = DecodeListedUser(FakeRow{{"Bob", "", "", "{}"}, {0, 20, 0, 0}});
   ASSERT_TRUE(listed);
   EXPECT_EQ(listed->username, "Bob");
   EXPECT_TRUE(listed->password_hash.empty());
   EXPECT_EQ(listed->created_at, 20);
+  EXPECT_FALSE(listed->disabled);
+  EXPECT_EQ(listed->claims, "{}");
+  EXPECT_TRUE(listed->reset_code_hash.empty());
 }
 
 TEST(StoreRowsTest, ChoosesThePruneStatementByWhatExpires) {

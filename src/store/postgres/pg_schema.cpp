@@ -117,6 +117,15 @@ constexpr const char* kMigrations[] = {
       );
       INSERT INTO store_facts (name, value) VALUES ('last_event_id', 0);
     )sql",
+    // 5: administration (API.md §12): a disabled flag that refuses new sessions, per-user claims
+    // merged into access tokens (compact JSON), and the SHA-256 of the user's one pending
+    // password-reset code with its expiry ('' and 0: none).
+    R"sql(
+      ALTER TABLE users ADD COLUMN disabled SMALLINT NOT NULL DEFAULT 0;
+      ALTER TABLE users ADD COLUMN claims TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE users ADD COLUMN reset_code_hash TEXT NOT NULL DEFAULT '';
+      ALTER TABLE users ADD COLUMN reset_expires_at BIGINT NOT NULL DEFAULT 0;
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =

@@ -34,8 +34,8 @@ inline constexpr Statement<Text, Text, Text, Int> kInsertUser{
      false}};
 inline constexpr Statement<Text> kFindUser{
     {"find_user",
-     "SELECT username, password_hash, created_at, password_version FROM users "
-     "WHERE username_key = $1",
+     "SELECT username, password_hash, created_at, password_version, disabled, claims, "
+     "reset_code_hash, reset_expires_at FROM users WHERE username_key = $1",
      true}};
 inline constexpr Statement<Text, Text> kUpdatePasswordHash{
     {"update_password_hash", "UPDATE users SET password_hash = $2 WHERE username_key = $1", true}};
@@ -49,9 +49,35 @@ inline constexpr Statement<Text, Text> kChangePassword{
      false}};
 inline constexpr Statement<Text, Int> kListUsers{
     {"list_users",
-     "SELECT username, created_at, username_key FROM users WHERE username_key > $1 "
+     "SELECT username, created_at, disabled, claims FROM users WHERE username_key > $1 "
      "ORDER BY username_key LIMIT $2::bigint",
      true}};
+// A prefix is the key range [$2, $3), $2 already past the cursor $1: one index range.
+inline constexpr Statement<Text, Text, Text, Int> kListUsersWithPrefix{
+    {"list_users_with_prefix",
+     "SELECT username, created_at, disabled, claims FROM users WHERE username_key >= $2 AND "
+     "username_key < $3 AND username_key <> $1 ORDER BY username_key LIMIT $4::bigint",
+     true}};
+// The user's row stays locked until the transaction's revocation (LockUserThenRevoke).
+inline constexpr Statement<Text, Int> kSetDisabled{
+    {"set_disabled",
+     "UPDATE users SET disabled = $2::smallint WHERE username_key = $1 RETURNING password_version",
+     false}};
+inline constexpr Statement<Text, Text> kSetClaims{
+    {"set_claims", "UPDATE users SET claims = $2 WHERE username_key = $1", true}};
+inline constexpr Statement<Text, Text, Int> kSetResetCode{
+    {"set_reset_code",
+     "UPDATE users SET reset_code_hash = $2, reset_expires_at = $3::bigint WHERE username_key = $1",
+     true}};
+// Spends the code in the same statement that uses it: of two resets racing with one code, one
+// finds it gone. A disabled user's code stays.
+inline constexpr Statement<Text, Text, Text, Int> kResetPassword{
+    {"reset_password",
+     "UPDATE users SET password_hash = $2, password_version = password_version + 1, "
+     "reset_code_hash = '', reset_expires_at = 0 WHERE username_key = $1 AND "
+     "reset_code_hash = $3 AND reset_code_hash <> '' AND reset_expires_at > $4::bigint AND "
+     "disabled = 0 RETURNING password_version",
+     false}};
 inline constexpr Statement<Text, Text, Text, Int> kImportUser{
     {"import_user",
      "INSERT INTO users (username_key, username, password_hash, created_at) "
@@ -63,7 +89,8 @@ inline constexpr Statement<> kPing{{"ping", "SELECT 1", true}};
 inline constexpr Statement<Text, Int, Int, Text, Text, Text, Text, Int> kCreateSession{
     {"create_session",
      "WITH owner AS (SELECT username_key FROM users WHERE username_key = $7 AND "
-     "password_version = $8::bigint FOR SHARE) INSERT INTO sessions (sid, username_key, "
+     "password_version = $8::bigint AND disabled = 0 FOR SHARE) INSERT INTO sessions (sid, "
+     "username_key, "
      "created_at, expires_at, last_used_at, client_address, user_agent, refresh_jti) "
      "SELECT $1, username_key, $2::bigint, $3::bigint, $2::bigint, $4, $5, $6 FROM owner",
      false}};
@@ -218,24 +245,47 @@ inline constexpr Statement<Text> kRemoveSigningKey{
 
 // What the pool prepares on each connection: every statement above and the rate limits'.
 inline const StatementText* const kAllStatements[] = {
-    &kInsertUser.text,          &kFindUser.text,
-    &kUpdatePasswordHash.text,  &kRemoveUser.text,
-    &kChangePassword.text,      &kListUsers.text,
-    &kImportUser.text,          &kPing.text,
-    &kCreateSession.text,       &kListSessions.text,
-    &kFindSession.text,         &kEndSession.text,
-    &kEndIdleSessions.text,     &kEndReusedSession.text,
-    &kTouchSession.text,        &kRotateSession.text,
-    &kFindRefreshUse.text,      &kPruneRefreshUses.text,
-    &kRevokeUserTokens.text,    &kSessionsRecordedSince.text,
-    &kAddRevocation.text,       &kImportRevocation.text,
-    &kLoadRevocations.text,     &kSetUserRevokedBefore.text,
-    &kLoadUserRevocations.text, &kLatestEvent.text,
-    &kEventsSince.text,         &kIsRevoked.text,
-    &kPruneSessions.text,       &kPruneRevocations.text,
-    &kPruneEvents.text,         &kPruneUserRevocations.text,
-    &kAddSigningKey.text,       &kLoadSigningKeys.text,
-    &kRemoveSigningKey.text,    &kTakeAttempt.text,
+    &kInsertUser.text,
+    &kFindUser.text,
+    &kUpdatePasswordHash.text,
+    &kRemoveUser.text,
+    &kChangePassword.text,
+    &kListUsers.text,
+    &kListUsersWithPrefix.text,
+    &kSetDisabled.text,
+    &kSetClaims.text,
+    &kSetResetCode.text,
+    &kResetPassword.text,
+    &kImportUser.text,
+    &kPing.text,
+    &kCreateSession.text,
+    &kListSessions.text,
+    &kFindSession.text,
+    &kEndSession.text,
+    &kEndIdleSessions.text,
+    &kEndReusedSession.text,
+    &kTouchSession.text,
+    &kRotateSession.text,
+    &kFindRefreshUse.text,
+    &kPruneRefreshUses.text,
+    &kRevokeUserTokens.text,
+    &kSessionsRecordedSince.text,
+    &kAddRevocation.text,
+    &kImportRevocation.text,
+    &kLoadRevocations.text,
+    &kSetUserRevokedBefore.text,
+    &kLoadUserRevocations.text,
+    &kLatestEvent.text,
+    &kEventsSince.text,
+    &kIsRevoked.text,
+    &kPruneSessions.text,
+    &kPruneRevocations.text,
+    &kPruneEvents.text,
+    &kPruneUserRevocations.text,
+    &kAddSigningKey.text,
+    &kLoadSigningKeys.text,
+    &kRemoveSigningKey.text,
+    &kTakeAttempt.text,
     &kPruneAttempts.text,
 };
 

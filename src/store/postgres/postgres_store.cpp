@@ -129,6 +129,30 @@ Result<std::optional<UserTokensRevoked>> PostgresStore::ChangeHashRevoking(const
   });
 }
 
+Result<std::optional<UserTokensRevoked>> PostgresStore::DisableRevoking(const std::string& key,
+                                                                        int64_t revoked_before) {
+  return LockUserThenRevoke(key, revoked_before, [&](pg::Connection& conn) {
+    return conn.Run(pg::kSetDisabled, key, int64_t{1});
+  });
+}
+
+Result<std::optional<UserTokensRevoked>> PostgresStore::ResetHashRevoking(
+    const std::string& key, const PasswordReset& reset, int64_t revoked_before) {
+  return LockUserThenRevoke(key, revoked_before, [&](pg::Connection& conn) {
+    return conn.Run(pg::kResetPassword, key, reset.hash, reset.code_hash, reset.now);
+  });
+}
+
+Result<bool> PostgresStore::UpdateUser(const std::string& key, const UserUpdate& update) {
+  auto rows = update.field == UserUpdate::Field::kEnable
+                  ? pool_.Run(pg::kSetDisabled, key, int64_t{0})
+              : update.field == UserUpdate::Field::kClaims
+                  ? pool_.Run(pg::kSetClaims, key, update.text)
+                  : pool_.Run(pg::kSetResetCode, key, update.text, update.number);
+  if (!rows) return rows.error();
+  return rows->Affected() != 0;
+}
+
 template <typename LockUser>
 Result<std::optional<UserTokensRevoked>> PostgresStore::LockUserThenRevoke(const std::string& key,
                                                                            int64_t revoked_before,
@@ -182,8 +206,12 @@ Result<int64_t> PostgresStore::SelectSessionsRecordedSince() {
   return rows->Int(0, 0);
 }
 
-Result<std::vector<UserRecord>> PostgresStore::SelectUsers(std::string_view after_key, int limit) {
-  auto rows = pool_.Run(pg::kListUsers, after_key, limit);
+Result<std::vector<UserRecord>> PostgresStore::SelectUsers(std::string_view after_key, int limit,
+                                                           std::string_view prefix_key,
+                                                           std::string_view prefix_end) {
+  auto rows = prefix_key.empty()
+                  ? pool_.Run(pg::kListUsers, after_key, limit)
+                  : pool_.Run(pg::kListUsersWithPrefix, after_key, prefix_key, prefix_end, limit);
   if (!rows) return rows.error();
   return pg::ReadAll(*rows, &DecodeListedUser<pg::Rows::Row>);
 }

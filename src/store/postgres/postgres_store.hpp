@@ -59,7 +59,15 @@ class PostgresStore final : public Store {
   // The sessions a statement ending sessions (... SELECT sid, expires_at FROM ended) ended;
   // wakes the other instances when there were any.
   Result<std::vector<Revocation>> EndedAndNotified(Result<pg::Rows> rows);
-  Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) override;
+  Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit,
+                                              std::string_view prefix_key,
+                                              std::string_view prefix_end) override;
+  Result<std::optional<UserTokensRevoked>> DisableRevoking(const std::string& key,
+                                                           int64_t revoked_before) override;
+  Result<bool> UpdateUser(const std::string& key, const UserUpdate& update) override;
+  Result<std::optional<UserTokensRevoked>> ResetHashRevoking(const std::string& key,
+                                                             const PasswordReset& reset,
+                                                             int64_t revoked_before) override;
   Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
   Status Probe() override;
 

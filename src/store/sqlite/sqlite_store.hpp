@@ -80,7 +80,15 @@ class SqliteStore final : public Store, private BatchTransaction {
                                 std::string_view expected_jti) override;
   Result<std::optional<Revocation>> RevokeReusedSession(std::string_view sid,
                                                         const AccountEvent& event) override;
-  Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit) override;
+  Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit,
+                                              std::string_view prefix_key,
+                                              std::string_view prefix_end) override;
+  Result<std::optional<UserTokensRevoked>> DisableRevoking(const std::string& key,
+                                                           int64_t revoked_before) override;
+  Result<bool> UpdateUser(const std::string& key, const UserUpdate& update) override;
+  Result<std::optional<UserTokensRevoked>> ResetHashRevoking(const std::string& key,
+                                                             const PasswordReset& reset,
+                                                             int64_t revoked_before) override;
   Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
   Status Probe() override;
 
@@ -132,6 +140,13 @@ class SqliteStore final : public Store, private BatchTransaction {
   // Revokes each session a DELETE ... RETURNING sid, expires_at ended; fills `out`. Inside a
   // transaction the caller holds.
   Status RevokeEndedLocked(sqlite::BoundStatement& ended, std::vector<Revocation>& out);
+  // Runs the UPDATE ... RETURNING password_version that `bind_update` binds, then (when it
+  // touched a row) RevokeUserLocked, in one transaction. Takes mutex_.
+  template <typename BindUpdate>
+  Result<std::optional<UserTokensRevoked>> UpdateThenRevoke(std::string_view what,
+                                                            const std::string& key,
+                                                            int64_t revoked_before,
+                                                            BindUpdate bind_update);
   // RevokeUser's writes, inside a transaction the caller holds (with mutex_).
   Status RevokeUserLocked(const std::string& key, int64_t revoked_before, UserTokensRevoked& out);
 

@@ -64,15 +64,40 @@ Result<std::optional<UserTokensRevoked>> SqliteStore::DeleteUserRevoking(const s
 Result<std::optional<UserTokensRevoked>> SqliteStore::ChangeHashRevoking(const std::string& key,
                                                                          std::string_view hash,
                                                                          int64_t revoked_before) {
+  return UpdateThenRevoke("change password", key, revoked_before,
+                          [&] { return Bind(sqlite::kChangePassword, hash, key); });
+}
+
+Result<std::optional<UserTokensRevoked>> SqliteStore::DisableRevoking(const std::string& key,
+                                                                      int64_t revoked_before) {
+  return UpdateThenRevoke("disable user", key, revoked_before,
+                          [&] { return Bind(sqlite::kSetDisabled, 1, key); });
+}
+
+Result<std::optional<UserTokensRevoked>> SqliteStore::ResetHashRevoking(const std::string& key,
+                                                                        const PasswordReset& reset,
+                                                                        int64_t revoked_before) {
+  return UpdateThenRevoke("reset password", key, revoked_before, [&] {
+    return Bind(sqlite::kResetPassword, reset.hash, key, reset.code_hash, reset.now);
+  });
+}
+
+// One transaction: the user's row is updated (the statement returns the password version; no
+// row: nothing written, nullopt), then every token of the user is revoked.
+template <typename BindUpdate>
+Result<std::optional<UserTokensRevoked>> SqliteStore::UpdateThenRevoke(std::string_view what,
+                                                                       const std::string& key,
+                                                                       int64_t revoked_before,
+                                                                       BindUpdate bind_update) {
   std::optional<UserTokensRevoked> revoked;
   Status done = Committed([&]() -> Status {
-    revoked.reset();
+    revoked.reset();  // a retried batch runs the body again
     int64_t password_version = 0;
     {
-      BoundStatement update = Bind(sqlite::kChangePassword, hash, key);
+      BoundStatement update = bind_update();
       const int rc = update.Step();
-      if (rc == SQLITE_DONE) return Ok{};  // no such user
-      if (rc != SQLITE_ROW) return SqliteFailure(db_, "change password");
+      if (rc == SQLITE_DONE) return Ok{};  // no such user (or condition)
+      if (rc != SQLITE_ROW) return SqliteFailure(db_, what);
       password_version = update.Int(0);
     }
     revoked.emplace().password_version = password_version;
@@ -80,6 +105,25 @@ Result<std::optional<UserTokensRevoked>> SqliteStore::ChangeHashRevoking(const s
   });
   if (!done) return done.error();
   return revoked;
+}
+
+Result<bool> SqliteStore::UpdateUser(const std::string& key, const UserUpdate& update) {
+  bool updated = false;
+  Status done = Committed([&]() -> Status {
+    updated = false;
+    BoundStatement statement = update.field == UserUpdate::Field::kEnable
+                                   ? Bind(sqlite::kSetDisabled, 0, key)
+                               : update.field == UserUpdate::Field::kClaims
+                                   ? Bind(sqlite::kSetClaims, update.text, key)
+                                   : Bind(sqlite::kSetResetCode, update.text, update.number, key);
+    const int rc = statement.Step();
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return SqliteFailure(db_, "update user");
+    // Enabling returns the row it changed; the other updates only count it.
+    updated = rc == SQLITE_ROW || sqlite3_changes64(db_) != 0;
+    return Ok{};
+  });
+  if (!done) return done.error();
+  return updated;
 }
 
 Result<UserTokensRevoked> SqliteStore::RevokeUser(const std::string& key, int64_t revoked_before) {
@@ -140,9 +184,13 @@ Result<int64_t> SqliteStore::SelectSessionsRecordedSince() {
   });
 }
 
-Result<std::vector<UserRecord>> SqliteStore::SelectUsers(std::string_view after_key, int limit) {
+Result<std::vector<UserRecord>> SqliteStore::SelectUsers(std::string_view after_key, int limit,
+                                                         std::string_view prefix_key,
+                                                         std::string_view prefix_end) {
   return Locked([&]() -> Result<std::vector<UserRecord>> {
-    BoundStatement select = Bind(sqlite::kListUsers, after_key, limit);
+    BoundStatement select = prefix_key.empty() ? Bind(sqlite::kListUsers, after_key, limit)
+                                               : Bind(sqlite::kListUsersWithPrefix, after_key,
+                                                      prefix_key, prefix_end, limit);
     return sqlite::ReadAll(db_, select, &DecodeListedUser<BoundStatement>, "list users");
   });
 }

@@ -1,0 +1,274 @@
+// The admin API (API.md §12): /admin/users and what hangs below it. Every call needs the admin
+// secret; unset, the whole /admin/ tree answers 404. A handler is: secret, path, decode and
+// check, then one auth::Accounts call (or a listing) on a worker pool, then the user encoded.
+#include <algorithm>
+
+#include "api/admin_request.hpp"
+#include "api/services.hpp"
+#include "http/error_response.hpp"
+#include "util/clock.hpp"
+#include "util/json_writer.hpp"
+
+namespace gatehouse::api {
+namespace {
+
+// {"username", "created_at", "disabled", "claims"}; the claims are stored as compact JSON.
+std::string UserJson(const store::UserRecord& user) {
+  std::string out = JsonObjectWriter()
+                        .Add("username", user.username)
+                        .Add("created_at", Rfc3339(user.created_at))
+                        .Add("disabled", user.disabled)
+                        .Finish();
+  out.back() = ',';
+  out.append("\"claims\":").append(user.claims.empty() ? "{}" : user.claims).append("}");
+  return out;
+}
+
+http::Response UserResponse(unsigned status, const store::UserRecord& user) {
+  http::Response response;
+  response.status = status;
+  response.body = UserJson(user);
+  return response;
+}
+
+http::Response MethodNotAllowed(std::string_view allow) {
+  http::Response response = http::MessageResponse(405, "Method not allowed");
+  response.headers.emplace_back("Allow", std::string(allow));
+  return response;
+}
+
+// One page more than asked is read: whether it exists says whether `next` is null.
+http::Response ListUsers(Services& services, const UserListQuery& query) {
+  // A cursor is a username key already; lower-casing one given in capitals changes nothing.
+  auto users = services.store.ListUsers(store::UsernameKey(query.after).str(), query.limit + 1,
+                                        store::UsernameKey(query.prefix));
+  if (!users) return http::ErrorResponse(users.error());
+  const bool more = static_cast<int>(users->size()) > query.limit;
+  if (more) users->resize(query.limit);
+  std::string body = "{\"users\":[";
+  for (std::size_t i = 0; i < users->size(); ++i) {
+    if (i != 0) body += ',';
+    body += UserJson((*users)[i]);
+  }
+  body += "],\"next\":";
+  if (more) {
+    AppendJsonString(body, store::UsernameKey(users->back().username).str());
+  } else {
+    body += "null";
+  }
+  body += '}';
+  http::Response response;
+  response.body = std::move(body);
+  return response;
+}
+
+struct NewUser {
+  auth::Credentials credentials;
+  std::optional<std::string> claims;
+};
+
+// POST /admin/users: the registration rules, then the claims' rules, all before any work.
+Result<NewUser> ReadNewUser(const http::Request& request, Services& services) {
+  auto body = ParseAdminBody(request);
+  if (!body) return body.error();
+  auto username = StringField(*body, "username");
+  if (!username) return username.error();
+  auto password = StringField(*body, "password");
+  if (!password) return password.error();
+  NewUser user{auth::Credentials(username->value_or(""), password->value_or("")), {}};
+  if (Status valid = auth::CheckRegistration(user.credentials, PasswordRulesOf(services)); !valid) {
+    return valid.error();
+  }
+  if (const auto it = body->find("claims"); it != body->end()) {
+    auto claims = auth::CheckClaims(*it);
+    if (!claims) return claims.error();
+    user.claims = std::move(*claims);
+  }
+  return user;
+}
+
+void CreateUser(const http::Request& request, Services& services, Reply reply) {
+  auto user = ReadNewUser(request, services);
+  if (!user) return reply(http::ErrorResponse(user.error()));
+  auto shared = std::make_shared<NewUser>(std::move(*user));
+  RunOnPool(services.hash_pool, std::move(reply), [shared, &services] {
+    auth::Accounts accounts = AccountsOf(services);
+    const store::UsernameKey key(shared->credentials.username);
+    auto created = accounts.Create(shared->credentials, key);
+    if (!created) return http::ErrorResponse(created.error());
+    if (shared->claims) {
+      if (Status set = accounts.SetClaims(key, *shared->claims); !set) {
+        return http::ErrorResponse(set.error());
+      }
+      created->claims = *shared->claims;
+    }
+    return UserResponse(201, *created);
+  });
+}
+
+struct UserPatch {
+  std::optional<bool> disabled;
+  std::optional<std::string> claims;
+};
+
+Result<UserPatch> ReadUserPatch(const http::Request& request) {
+  auto body = ParseAdminBody(request);
+  if (!body) return body.error();
+  UserPatch patch;
+  if (const auto it = body->find("disabled"); it != body->end()) {
+    if (!it->is_boolean()) return FieldError("disabled", "Must be true or false");
+    patch.disabled = it->get<bool>();
+  }
+  if (const auto it = body->find("claims"); it != body->end()) {
+    auto claims = auth::CheckClaims(*it);
+    if (!claims) return claims.error();
+    patch.claims = std::move(*claims);
+  }
+  return patch;
+}
+
+http::Response PatchUser(Services& services, const store::UsernameKey& key,
+                         const UserPatch& patch) {
+  auth::Accounts accounts = AccountsOf(services);
+  if (patch.disabled) {
+    if (Status set = accounts.SetDisabled(key, *patch.disabled); !set) {
+      return http::ErrorResponse(set.error());
+    }
+  }
+  if (patch.claims) {
+    if (Status set = accounts.SetClaims(key, *patch.claims); !set) {
+      return http::ErrorResponse(set.error());
+    }
+  }
+  auto user = accounts.Find(key);
+  if (!user) return http::ErrorResponse(user.error());
+  return UserResponse(200, *user);
+}
+
+// DELETE and POST .../logout: the user as stored first, for the 404 and the message.
+http::Response RemoveOrLogout(Services& services, const store::UsernameKey& key, bool remove) {
+  auth::Accounts accounts = AccountsOf(services);
+  auto user = accounts.Find(key);
+  if (!user) return http::ErrorResponse(user.error());
+  Status done = remove ? accounts.Remove(key) : accounts.RevokeEveryToken(key);
+  if (!done && done.error().code == ErrorCode::kNotFound) {
+    return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
+  }
+  if (!done) return http::ErrorResponse(done.error());
+  return http::MessageResponse(200, remove ? "User " + user->username + " was removed"
+                                           : std::string("All tokens have been revoked"));
+}
+
+http::Response NewResetCode(Services& services, const store::UsernameKey& key) {
+  auto code =
+      AccountsOf(services).IssueResetCode(key, services.settings.password_reset_ttl_seconds);
+  if (!code) return http::ErrorResponse(code.error());
+  http::Response response;
+  response.body = JsonObjectWriter()
+                      .Add("reset_code", code->code)
+                      .Add("expires_at", Rfc3339(code->expires_at))
+                      .Finish();
+  response.no_store = true;
+  return response;
+}
+
+void ServeUsers(const http::Request& request, Services& services, Reply reply) {
+  if (request.method == http::Method::kPost) return CreateUser(request, services, reply);
+  if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
+    return reply(MethodNotAllowed("GET, HEAD, POST"));
+  }
+  auto query = ParseUserListQuery(request.query);
+  if (!query) return reply(http::ErrorResponse(query.error()));
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, query = std::move(*query)] { return ListUsers(services, query); });
+}
+
+void ServeUser(const http::Request& request, Services& services, Reply reply,
+               store::UsernameKey key) {
+  switch (request.method) {
+    case http::Method::kGet:
+    case http::Method::kHead:
+      return void(RunOnPool(services.store_pool, std::move(reply), [&services, key] {
+        auto user = AccountsOf(services).Find(key);
+        return user ? UserResponse(200, *user) : http::ErrorResponse(user.error());
+      }));
+    case http::Method::kPatch: {
+      auto patch = ReadUserPatch(request);
+      if (!patch) return reply(http::ErrorResponse(patch.error()));
+      return void(RunOnPool(
+          services.store_pool, std::move(reply),
+          [&services, key, patch = std::move(*patch)] { return PatchUser(services, key, patch); }));
+    }
+    case http::Method::kDelete:
+      return void(RunOnPool(services.store_pool, std::move(reply),
+                            [&services, key] { return RemoveOrLogout(services, key, true); }));
+    default:
+      return reply(MethodNotAllowed("GET, HEAD, PATCH, DELETE"));
+  }
+}
+
+// GET .../sessions and DELETE .../sessions/{id}: the user's sessions as GET /sessions lists
+// them (without `current`), and one ended as DELETE /sessions/{id} ends it. An unknown user
+// answers 404 `User not found` first, so an empty list always means a user without sessions.
+void ServeUserSessions(const http::Request& request, Services& services, Reply reply,
+                       store::UsernameKey key, std::string_view rest) {
+  if (rest.empty()) {
+    if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
+      return reply(MethodNotAllowed("GET, HEAD"));
+    }
+    return void(RunOnPool(services.store_pool, std::move(reply), [&services, key] {
+      if (auto user = AccountsOf(services).Find(key); !user) {
+        return http::ErrorResponse(user.error());
+      }
+      return SessionsOf(services, key, nullptr);
+    }));
+  }
+  if (request.method != http::Method::kDelete) return reply(MethodNotAllowed("DELETE"));
+  if (!IsSessionId(rest)) return reply(http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}}));
+  RunOnPool(services.store_pool, std::move(reply), [&services, key, sid = std::string(rest)] {
+    if (auto user = AccountsOf(services).Find(key); !user) {
+      return http::ErrorResponse(user.error());
+    }
+    return EndSessionOf(services, key, sid);
+  });
+}
+
+void ServeUserAction(const http::Request& request, Services& services, Reply reply,
+                     store::UsernameKey key, const std::string& action) {
+  constexpr std::string_view kSessions = "sessions";
+  if (action == kSessions || action.starts_with("sessions/")) {
+    const std::string_view rest =
+        std::string_view(action).substr(std::min(action.size(), kSessions.size() + 1));
+    return ServeUserSessions(request, services, std::move(reply), std::move(key), rest);
+  }
+  const bool logout = action == "logout";
+  if (!logout && action != "password-reset") {
+    return reply(http::MessageResponse(404, "Not found"));
+  }
+  if (request.method != http::Method::kPost) return reply(MethodNotAllowed("POST"));
+  RunOnPool(services.store_pool, std::move(reply), [&services, key, logout] {
+    return logout ? RemoveOrLogout(services, key, false) : NewResetCode(services, key);
+  });
+}
+
+}  // namespace
+
+void Admin(const http::Request& request, Services& services, Reply reply) {
+  // Without a configured secret the admin API does not exist.
+  if (services.settings.admin_secret.empty()) {
+    return reply(http::MessageResponse(404, "Not found"));
+  }
+  if (Status allowed = CheckAdminSecret(request, services); !allowed) {
+    return reply(http::ErrorResponse(allowed.error()));
+  }
+  AdminPath path = ParseAdminPath(request.path);
+  if (!path.users) return reply(http::MessageResponse(404, "Not found"));
+  if (!path.valid) return reply(http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}}));
+  if (!path.username) return ServeUsers(request, services, std::move(reply));
+  // The key is made once, here, for every call the request makes.
+  store::UsernameKey key(*path.username);
+  if (path.action.empty()) return ServeUser(request, services, std::move(reply), std::move(key));
+  ServeUserAction(request, services, std::move(reply), std::move(key), path.action);
+}
+
+}  // namespace gatehouse::api

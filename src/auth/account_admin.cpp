@@ -1,0 +1,136 @@
+// The administrator's account calls (API.md §12): disabling, claims and password-reset codes.
+// Part of auth::Accounts (auth/accounts.hpp), kept apart from the user's own calls.
+#include <sodium.h>
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "auth/accounts.hpp"
+#include "auth/jws.hpp"
+#include "auth/passwords.hpp"
+
+namespace gatehouse::auth {
+namespace {
+
+// The names Flask-JWT-Extended and gatehouse write themselves: a user's claim may not shadow
+// one of them (a "sub" of the operator's choosing would be another user's token).
+constexpr std::array<std::string_view, 11> kReservedClaims = {
+    "sub", "type", "fresh", "jti", "sid", "iat", "nbf", "exp", "iss", "aud", "csrf"};
+
+// Codes are 256 random bits, so one unsalted SHA-256 is enough to make the stored value
+// useless to a database reader: nothing smaller than the code itself finds a preimage.
+std::string CodeHash(std::string_view code) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(code.data()), code.size());
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return std::string(hex, sizeof hex - 1);
+}
+
+constexpr std::size_t kMaxResetCodeBytes = 256;
+
+}  // namespace
+
+ResetCode::~ResetCode() { Wipe(code); }
+
+PasswordResetRequest::~PasswordResetRequest() {
+  Wipe(code);
+  Wipe(new_password);
+}
+
+Result<std::string> CheckClaims(const nlohmann::json& claims) {
+  if (!claims.is_object()) return FieldError("claims", "Must be a JSON object");
+  for (const auto& [name, value] : claims.items()) {
+    for (std::string_view reserved : kReservedClaims) {
+      if (name == reserved) return FieldError("claims", "'" + name + "' is a reserved claim");
+    }
+  }
+  std::string compact = claims.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+  if (compact.size() > kMaxClaimsBytes) return FieldError("claims", "Must be at most 4096 bytes");
+  return compact;
+}
+
+Status CheckPasswordReset(const PasswordResetRequest& reset, const PasswordRules& rules) {
+  if (Status given = RequireField("username", reset.username); !given) return given;
+  if (Status given = RequireField("code", reset.code); !given) return given;
+  if (Status given = RequireField("new_password", reset.new_password); !given) return given;
+  if (reset.code.size() > kMaxResetCodeBytes)
+    return FieldError("code", "Must be at most 256 bytes");
+  return CheckNewPassword("new_password", reset.new_password, rules);
+}
+
+Result<store::UserRecord> Accounts::Find(const store::UsernameKey& key) {
+  auto user = store_.FindUser(key);
+  if (!user) return user.error();
+  if (!*user) return Error{ErrorCode::kUserNotFound, {}};
+  return std::move(**user);
+}
+
+// kNotFound from the store is the admin API's "User not found".
+static Error UserError(const Error& error) {
+  return error.code == ErrorCode::kNotFound ? Error{ErrorCode::kUserNotFound, {}} : error;
+}
+
+Status Accounts::SetDisabled(const store::UsernameKey& key, bool disabled) {
+  auto revoked = store_.SetDisabled(key, disabled, Now());
+  if (!revoked) return UserError(revoked.error());
+  if (disabled) ApplyRevoked(*revoked);
+  return Ok{};
+}
+
+Status Accounts::SetClaims(const store::UsernameKey& key, std::string_view claims) {
+  if (Status set = store_.SetClaims(key, claims); !set) return UserError(set.error());
+  // The next refresh here reads them from the store again.
+  if (live_) live_->users.Erase(key.str());
+  return Ok{};
+}
+
+Result<ResetCode> Accounts::IssueResetCode(const store::UsernameKey& key, int64_t ttl_seconds) {
+  std::array<unsigned char, 32> random;
+  randombytes_buf(random.data(), random.size());
+  ResetCode issued;
+  issued.code = Base64UrlEncode(std::string_view(reinterpret_cast<char*>(random.data()), 32));
+  sodium_memzero(random.data(), random.size());
+  issued.expires_at = Now() + ttl_seconds;
+  if (Status set = store_.SetResetCode(key, CodeHash(issued.code), issued.expires_at); !set) {
+    return UserError(set.error());
+  }
+  return issued;
+}
+
+Result<store::UserRecord> Accounts::UserOfResetCode(const store::UsernameKey& key,
+                                                    std::string_view code, std::string& code_hash) {
+  code_hash = CodeHash(code);
+  auto user = store_.FindUser(key);
+  if (!user) return user.error();
+  // Compared in constant time, and for an unknown user against nothing that can match, so
+  // that neither the code's bytes nor the user's existence shows in the time taken.
+  const std::string stored = *user ? (*user)->reset_code_hash : std::string(code_hash.size(), 'x');
+  const bool matches = SecretEquals(code_hash, stored) && *user &&
+                       !(*user)->reset_code_hash.empty() && (*user)->reset_expires_at > Now();
+  if (!matches) return Error{ErrorCode::kInvalidResetCode, {}};
+  return std::move(**user);
+}
+
+Result<OpenedSession> Accounts::ResetPassword(const PasswordResetRequest& reset,
+                                              const store::UsernameKey& key) {
+  std::string code_hash;
+  auto user = UserOfResetCode(key, reset.code, code_hash);
+  if (!user) return user.error();
+  if (user->disabled) return Error{ErrorCode::kAccountDisabled, {}};
+  auto hash = HashPassword(reset.new_password);
+  if (!hash) return hash.error();
+  // The store spends the code only if it is still this one: of two resets racing, one wins.
+  auto revoked = store_.ResetPassword(key, code_hash, *hash, Now(), Now());
+  if (!revoked && revoked.error().code == ErrorCode::kConflict) {
+    return Error{ErrorCode::kInvalidResetCode, {}};
+  }
+  if (!revoked) return revoked.error();
+  ApplyRevoked(*revoked);
+  user->password_version = revoked->password_version;
+  auto tokens = OpenSession(*user, key);
+  if (!tokens) return tokens.error();
+  return OpenedSession{std::move(user->username), std::move(*tokens)};
+}
+
+}  // namespace gatehouse::auth

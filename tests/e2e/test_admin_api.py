@@ -1,0 +1,453 @@
+"""API.md §12: the admin API, claims, password reset without email and the registration switch.
+
+Runs on SQLite, and on PostgreSQL in scripts/test's PostgreSQL list (GATEHOUSE_E2E_PG_URL)."""
+
+import time
+import urllib.parse
+
+import pytest
+import requests
+
+from gatehouse_e2e import (FlaskResourceServer, assert_json, assert_message, assert_token_error,
+                           assert_tokens_pair, bearer, decode, uname)
+
+ADMIN = "an admin secret of at least thirty-two bytes"
+PW = "correct horse"
+
+
+def admin(srv, method, path, **kw):
+    kw.setdefault("headers", {}).update(bearer(ADMIN))
+    return srv.request(method, path, **kw)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    import gatehouse_e2e as gh
+    f = gh.Factory(tmp_path_factory.mktemp("admin"))
+    try:
+        yield f(args=["--admin-secret", ADMIN], name="gatehouse(admin)")
+    finally:
+        f.close()
+
+
+def create(srv, name=None, claims=None, password=PW):
+    name = name or uname("adm")
+    body = {"username": name, "password": password}
+    if claims is not None:
+        body["claims"] = claims
+    r = admin(srv, "POST", "/admin/users", json=body)
+    assert r.status_code == 201, r.text
+    return name, r.json()
+
+
+# -- the secret ------------------------------------------------------------------------------
+
+def test_admin_paths_answer_404_without_a_secret(server):
+    for path in ["/admin/users", "/admin/users/x", "/admin/"]:
+        assert_message(server.get(path, headers=bearer(ADMIN)), 404, "Not found")
+
+
+def test_wrong_or_missing_admin_secret_answers_401(srv):
+    assert_message(srv.get("/admin/users"), 401, "Invalid admin credentials")
+    assert_message(srv.get("/admin/users", headers=bearer(ADMIN + "x")), 401,
+                   "Invalid admin credentials")
+
+
+def test_failed_admin_authentications_are_limited_per_address_but_the_secret_still_works(
+        server_factory):
+    s = server_factory(args=["--admin-secret", ADMIN, "--rate-limit-login-per-address", "3/15m"])
+    statuses = [s.get("/admin/users", headers=bearer("wrong" * 8)).status_code for _ in range(5)]
+    assert statuses[:3] == [401, 401, 401] and statuses[3:] == [429, 429], statuses
+    r = s.get("/admin/users", headers=bearer("wrong" * 8))
+    assert int(r.headers["Retry-After"]) >= 1
+    for _ in range(20):  # successful calls are never limited
+        assert admin(s, "GET", "/admin/users").status_code == 200
+
+
+def test_admin_secret_under_32_bytes_refuses_the_start(server_factory):
+    s = server_factory(args=["--admin-secret", "short secret"], start=False)
+    s.start(wait=False)
+    assert s.proc.wait(timeout=10) == 2
+
+
+# -- users -----------------------------------------------------------------------------------
+
+def test_create_get_and_taken(srv):
+    name, user = create(srv, claims={"roles": ["admin"]})
+    assert user["username"] == name and user["disabled"] is False
+    assert user["claims"] == {"roles": ["admin"]}
+    assert user["created_at"].endswith("Z")
+    r = admin(srv, "GET", f"/admin/users/{name.upper()}")
+    assert_json(r, 200, user)
+    r = admin(srv, "POST", "/admin/users", json={"username": name.upper(), "password": PW})
+    assert_message(r, 409, f"User {name.upper()} already exists")
+
+
+def test_create_applies_the_input_rules(srv):
+    r = admin(srv, "POST", "/admin/users", json={"username": "bad name", "password": PW})
+    assert r.status_code == 400 and r.json()["message"].startswith("username:")
+    r = admin(srv, "POST", "/admin/users", json={"username": uname(), "password": "short"})
+    assert r.status_code == 400 and r.json()["message"].startswith("password:")
+
+
+def test_unknown_user_answers_404(srv):
+    for method in ["GET", "PATCH", "DELETE"]:
+        r = admin(srv, method, "/admin/users/nobody-here", json={})
+        assert_message(r, 404, "User not found")
+    for action in ["logout", "password-reset"]:
+        assert_message(admin(srv, "POST", f"/admin/users/nobody-here/{action}"), 404,
+                       "User not found")
+
+
+def test_usernames_in_paths_are_percent_decoded_and_bounded(srv):
+    name, _ = create(srv, name=uname("a+b"))
+    r = admin(srv, "GET", "/admin/users/" + urllib.parse.quote(name, safe=""))
+    assert r.status_code == 200 and r.json()["username"] == name
+    assert_message(admin(srv, "GET", "/admin/users/" + "%41" * 5000), 404, "User not found")
+    assert_message(admin(srv, "GET", "/admin/users/%zz"), 404, "User not found")
+
+
+def test_wrong_method_answers_405_with_allow(srv):
+    r = admin(srv, "PUT", "/admin/users")
+    assert r.status_code == 405 and r.headers["Allow"] == "GET, HEAD, POST"
+    r = admin(srv, "HEAD", "/admin/users")
+    assert r.status_code == 200 and r.content == b""
+
+
+def test_listing_pages_by_cursor_with_a_case_insensitive_prefix(srv):
+    prefix = uname("lst")
+    names = sorted([f"{prefix}{i}" for i in range(5)] + [f"{prefix.upper()}Z"], key=str.lower)
+    for n in names:
+        create(srv, name=n)
+    seen, after = [], None
+    while True:
+        params = {"prefix": prefix.upper(), "limit": 2}
+        if after:
+            params["after"] = after
+        r = admin(srv, "GET", "/admin/users", params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        seen += [u["username"] for u in body["users"]]
+        after = body["next"]
+        if after is None:
+            break
+        assert len(body["users"]) == 2
+    assert seen == names
+
+
+def test_listing_limit_bounds(srv):
+    for bad in ["0", "1001", "x", "-1", ""]:
+        r = admin(srv, "GET", "/admin/users", params={"limit": bad})
+        assert_message(r, 400, "limit: Must be between 1 and 1000")
+    assert admin(srv, "GET", "/admin/users", params={"limit": "1000"}).status_code == 200
+
+
+def test_delete_refuses_every_token(srv):
+    name, _ = create(srv)
+    tokens = srv.login(name).json()
+    r = admin(srv, "DELETE", f"/admin/users/{name.upper()}")
+    assert_message(r, 200, f"User {name} was removed")
+    assert_token_error(srv.me(tokens["access_token"]), "Token has been revoked")
+    assert_token_error(srv.refresh(tokens["refresh_token"]), "Token has been revoked")
+    assert_message(admin(srv, "GET", f"/admin/users/{name}"), 404, "User not found")
+
+
+def test_admin_logout_refuses_every_token(srv):
+    name, _ = create(srv)
+    tokens = srv.login(name).json()
+    assert_message(admin(srv, "POST", f"/admin/users/{name}/logout"), 200,
+                   "All tokens have been revoked")
+    assert_token_error(srv.me(tokens["access_token"]), "Token has been revoked")
+    assert_token_error(srv.refresh(tokens["refresh_token"]), "Token has been revoked")
+    assert srv.login(name).status_code == 200
+
+
+# -- disable ---------------------------------------------------------------------------------
+
+def test_disable_revokes_and_refuses_login_only_with_the_right_password(srv):
+    name, _ = create(srv)
+    tokens = srv.login(name).json()
+    r = admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": True})
+    assert r.status_code == 200 and r.json()["disabled"] is True
+    assert_token_error(srv.me(tokens["access_token"]), "Token has been revoked")
+    assert_token_error(srv.refresh(tokens["refresh_token"]), "Token has been revoked")
+    assert_message(srv.login(name), 403, "Account disabled")
+    assert_message(srv.login(name, "wrong password"), 401, "Wrong credentials")
+    r = admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": False})
+    assert r.json()["disabled"] is False
+    assert_token_error(srv.me(tokens["access_token"]), "Token has been revoked")
+    assert srv.login(name).status_code == 200
+
+
+def test_patch_checks_its_fields(srv):
+    name, _ = create(srv)
+    r = admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": "yes"})
+    assert_message(r, 400, "disabled: Must be true or false")
+    r = admin(srv, "PATCH", f"/admin/users/{name}", data='{"claims": {"a": 1, "a": 2}}',
+              headers={"Content-Type": "application/json"})
+    assert_message(r, 400, "Malformed request body")
+
+
+# -- a user's sessions (API.md §12, as §10) ----------------------------------------------------
+
+def admin_sessions(srv, name):
+    r = admin(srv, "GET", f"/admin/users/{name}/sessions")
+    assert r.status_code == 200, r.text
+    assert r.headers["Cache-Control"].startswith("no-store")
+    return r.json()["sessions"]
+
+
+def sid(srv, tokens):
+    return decode(tokens["refresh_token"], srv.secret)["sid"]
+
+
+def test_admin_lists_a_users_sessions_as_get_sessions_without_current(srv):
+    name, _ = create(srv)
+    a = srv.login(name).json()
+    b = srv.post("/login", json={"username": name, "password": PW},
+                 headers={"User-Agent": "tab-B/1.0"}).json()
+    listed = admin_sessions(srv, name.upper())
+    assert sorted(s["id"] for s in listed) == sorted([sid(srv, a), sid(srv, b)])
+    mine = srv.get("/sessions", headers=bearer(b["access_token"])).json()["sessions"]
+    assert [s["id"] for s in listed] == [s["id"] for s in mine]
+    for theirs, ours in zip(listed, mine):
+        assert set(theirs) == set(ours) - {"current"}
+        assert theirs == {k: v for k, v in ours.items() if k != "current"}
+    assert next(s for s in listed if s["id"] == sid(srv, b))["user_agent"] == "tab-B/1.0"
+    assert admin(srv, "HEAD", f"/admin/users/{name}/sessions").status_code == 200
+
+
+def test_admin_ends_one_session_of_a_user(srv):
+    name, _ = create(srv)
+    a = srv.login(name).json()
+    b = srv.login(name).json()
+    r = admin(srv, "DELETE", f"/admin/users/{name}/sessions/{sid(srv, a)}")
+    assert_message(r, 200, "Session has been revoked")
+    assert_token_error(srv.me(a["access_token"]), "Token has been revoked")
+    assert_token_error(srv.refresh(a["refresh_token"]), "Token has been revoked")
+    assert srv.me(b["access_token"]).status_code == 200
+    assert [s["id"] for s in admin_sessions(srv, name)] == [sid(srv, b)]
+    # Gone now, another user's, or not an id at all: the same 404.
+    assert_message(admin(srv, "DELETE", f"/admin/users/{name}/sessions/{sid(srv, a)}"), 404,
+                   "Session not found")
+    other, _ = create(srv)
+    c = srv.login(other).json()
+    assert_message(admin(srv, "DELETE", f"/admin/users/{name}/sessions/{sid(srv, c)}"), 404,
+                   "Session not found")
+    assert srv.me(c["access_token"]).status_code == 200
+    assert_message(admin(srv, "DELETE", f"/admin/users/{name}/sessions/nope"), 404,
+                   "Session not found")
+
+
+def test_admin_session_routes_of_an_unknown_user_and_wrong_methods(srv):
+    assert_message(admin(srv, "GET", f"/admin/users/{uname('none')}/sessions"), 404,
+                   "User not found")
+    some = "0" * 8 + "-0000-0000-0000-" + "0" * 12
+    assert_message(admin(srv, "DELETE", f"/admin/users/{uname('none')}/sessions/{some}"), 404,
+                   "User not found")
+    name, _ = create(srv)
+    r = admin(srv, "DELETE", f"/admin/users/{name}/sessions")
+    assert r.status_code == 405 and r.headers["Allow"] == "GET, HEAD"
+    r = admin(srv, "GET", f"/admin/users/{name}/sessions/{some}")
+    assert r.status_code == 405 and r.headers["Allow"] == "DELETE"
+    assert srv.get(f"/admin/users/{name}/sessions").status_code == 401
+
+
+@pytest.mark.parametrize("how", ["disable", "logout", "delete"])
+def test_disable_logout_and_delete_end_every_session(srv, how):
+    name, _ = create(srv)
+    a = srv.login(name).json()
+    b = srv.login(name).json()
+    assert len(admin_sessions(srv, name)) == 2
+    if how == "disable":
+        assert admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": True}).ok
+    elif how == "logout":
+        assert admin(srv, "POST", f"/admin/users/{name}/logout").ok
+    else:
+        assert admin(srv, "DELETE", f"/admin/users/{name}").ok
+    for t in (a, b):
+        assert_token_error(srv.me(t["access_token"]), "Token has been revoked")
+        assert_token_error(srv.refresh(t["refresh_token"]), "Token has been revoked")
+    if how == "delete":
+        assert_message(admin(srv, "GET", f"/admin/users/{name}/sessions"), 404, "User not found")
+        return
+    assert admin_sessions(srv, name) == []
+    if how == "disable":
+        admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": False})
+    c = srv.login(name).json()
+    assert [s["id"] for s in admin_sessions(srv, name)] == [sid(srv, c)]
+    assert [s["id"] for s in srv.get("/sessions", headers=bearer(c["access_token"])).json()[
+        "sessions"]] == [sid(srv, c)]
+
+
+def test_claims_reach_rotated_access_tokens(server_factory):
+    s = server_factory(args=["--admin-secret", ADMIN, "--jwt-refresh-rotation", "true"])
+    name, _ = create(s, claims={"roles": ["a"]})
+    tokens = s.login(name).json()
+    rotated = s.refresh(tokens["refresh_token"]).json()
+    assert decode(rotated["access_token"], s.secret)["roles"] == ["a"]
+    assert "roles" not in decode(rotated["refresh_token"], s.secret)
+    admin(s, "PATCH", f"/admin/users/{name}", json={"claims": {"roles": ["b"]}})
+    again = s.refresh(rotated["refresh_token"]).json()
+    assert decode(again["access_token"], s.secret)["roles"] == ["b"]
+
+
+# -- claims ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("claims,reason", [
+    ([1], "Must be a JSON object"),
+    ("x", "Must be a JSON object"),
+    ({"sub": "root"}, "'sub' is a reserved claim"),
+    ({"csrf": "x"}, "'csrf' is a reserved claim"),
+    ({"big": "x" * 4096}, "Must be at most 4096 bytes"),
+])
+def test_claims_are_checked(srv, claims, reason):
+    name, _ = create(srv)
+    r = admin(srv, "PATCH", f"/admin/users/{name}", json={"claims": claims})
+    assert_message(r, 400, f"claims: {reason}")
+
+
+def test_claims_go_into_access_tokens_not_refresh_tokens(srv):
+    name, _ = create(srv)
+    r = admin(srv, "PATCH", f"/admin/users/{name}", json={"claims": {"roles": ["editor"]}})
+    assert r.json()["claims"] == {"roles": ["editor"]}
+    tokens = srv.login(name).json()
+    assert decode(tokens["access_token"], srv.secret)["roles"] == ["editor"]
+    assert "roles" not in decode(tokens["refresh_token"], srv.secret)
+    refreshed = srv.refresh(tokens["refresh_token"]).json()["access_token"]
+    assert decode(refreshed, srv.secret)["roles"] == ["editor"]
+    # A change reaches the next refresh; a PATCH replaces the claims whole.
+    admin(srv, "PATCH", f"/admin/users/{name}", json={"claims": {"tier": 2}})
+    refreshed = decode(srv.refresh(tokens["refresh_token"]).json()["access_token"], srv.secret)
+    assert refreshed["tier"] == 2 and "roles" not in refreshed
+
+
+def test_flask_jwt_extended_reads_the_claims_with_get_jwt(srv, tmp_path):
+    name, _ = create(srv, claims={"roles": ["admin"], "org": {"id": 7}})
+    rs = FlaskResourceServer(tmp_path / "flask", srv.secret)
+    try:
+        r = rs.get("/claims", srv.login(name).json()["access_token"])
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["roles"] == ["admin"] and body["org"] == {"id": 7} and body["sub"] == name
+    finally:
+        rs.stop()
+
+
+# -- password reset --------------------------------------------------------------------------
+
+def reset_code(srv, name):
+    r = admin(srv, "POST", f"/admin/users/{name}/password-reset")
+    assert r.status_code == 200, r.text
+    assert r.headers["Cache-Control"].startswith("no-store")
+    return r.json()
+
+
+def reset(srv, name, code, new_password="a new password"):
+    return srv.post("/password/reset",
+                    json={"username": name, "code": code, "new_password": new_password})
+
+
+def test_reset_code_changes_the_password_once_and_revokes_other_tokens(srv):
+    name, _ = create(srv)
+    old = srv.login(name).json()
+    issued = reset_code(srv, name)
+    assert issued["expires_at"].endswith("Z") and len(issued["reset_code"]) >= 40
+    r = reset(srv, name.upper(), issued["reset_code"])
+    fresh = assert_tokens_pair(r, "Password changed")
+    assert srv.me(fresh["access_token"]).status_code == 200
+    assert_token_error(srv.me(old["access_token"]), "Token has been revoked")
+    assert srv.login(name, "a new password").status_code == 200
+    assert_message(srv.login(name), 401, "Wrong credentials")
+    assert_message(reset(srv, name, issued["reset_code"], "another password"), 401,
+                   "Invalid or expired code")
+
+
+def test_a_newer_code_replaces_an_older_one(srv):
+    name, _ = create(srv)
+    first = reset_code(srv, name)["reset_code"]
+    second = reset_code(srv, name)["reset_code"]
+    assert_message(reset(srv, name, first), 401, "Invalid or expired code")
+    assert reset(srv, name, second).status_code == 200
+
+
+def test_wrong_code_and_unknown_user_answer_the_same(srv):
+    name, _ = create(srv)
+    reset_code(srv, name)
+    assert_message(reset(srv, name, "not-the-code"), 401, "Invalid or expired code")
+    assert_message(reset(srv, uname("ghost"), "not-the-code"), 401, "Invalid or expired code")
+
+
+def test_disabled_users_valid_code_answers_403_and_is_not_spent(srv):
+    name, _ = create(srv)
+    code = reset_code(srv, name)["reset_code"]
+    admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": True})
+    assert_message(reset(srv, name, code), 403, "Account disabled")
+    admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": False})
+    assert reset(srv, name, code).status_code == 200
+
+
+def test_reset_checks_the_new_password(srv):
+    name, _ = create(srv)
+    code = reset_code(srv, name)["reset_code"]
+    r = reset(srv, name, code, "short")
+    assert r.status_code == 400 and r.json()["message"].startswith("new_password:")
+    assert reset(srv, name, code).status_code == 200
+
+
+def test_expired_code_answers_401(server_factory):
+    s = server_factory(args=["--admin-secret", ADMIN, "--password-reset-ttl", "60"])
+    name, _ = create(s)
+    code = reset_code(s, name)
+    assert code["expires_at"]
+    # The store holds only the code's hash and its expiry; age it there instead of waiting.
+    _age_reset_code(s, name)
+    assert_message(reset(s, name, code["reset_code"]), 401, "Invalid or expired code")
+
+
+def _age_reset_code(s, name):
+    import gatehouse_e2e as gh
+    sql = f"UPDATE users SET reset_expires_at = 1 WHERE username_key = '{name.lower()}'"
+    if s.on_postgresql:
+        gh.psql(s.database_url, sql)
+    else:
+        import sqlite3
+        db = sqlite3.connect(s.data_dir / "gatehouse.db")
+        db.execute(sql)
+        db.commit()
+        db.close()
+
+
+def test_codes_are_stored_hashed(server_factory):
+    s = server_factory(args=["--admin-secret", ADMIN])
+    name, _ = create(s)
+    code = reset_code(s, name)["reset_code"]
+    import gatehouse_e2e as gh
+    sql = f"SELECT reset_code_hash FROM users WHERE username_key = '{name.lower()}'"
+    if s.on_postgresql:
+        stored = gh.psql(s.database_url, sql)[0]
+    else:
+        import sqlite3
+        db = sqlite3.connect(s.data_dir / "gatehouse.db")
+        stored = db.execute(sql).fetchone()[0]
+        db.close()
+    assert stored and code not in stored and len(stored) == 64
+    assert_message(reset(s, name, stored), 401, "Invalid or expired code")
+
+
+def test_wrong_codes_count_in_the_login_per_user_bucket(server_factory):
+    s = server_factory(args=["--admin-secret", ADMIN, "--rate-limit-login-per-user", "3/15m"])
+    name, _ = create(s)
+    reset_code(s, name)
+    statuses = [reset(s, name, f"wrong-{i}").status_code for i in range(4)]
+    assert statuses == [401, 401, 401, 429], statuses
+    assert s.login(name).status_code == 429
+
+
+# -- registration switch ---------------------------------------------------------------------
+
+def test_registration_can_be_switched_off(server_factory):
+    s = server_factory(args=["--admin-secret", ADMIN, "--registration-enabled", "false"])
+    assert_message(s.register(uname()), 403, "Registration is disabled")
+    name, _ = create(s)
+    assert s.login(name).status_code == 200
