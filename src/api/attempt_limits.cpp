@@ -40,6 +40,12 @@ std::optional<Error> TakeUserAttempt(auth::RateLimiter& limiter, std::string_vie
   return TooMany(wait, kind);
 }
 
+void GiveBackUserAttempt(auth::RateLimiter& limiter, std::string_view username) {
+  if (limiter.limit().enabled()) {
+    limiter.GiveBack(auth::LimiterKeyOf(username, {}), auth::MonotonicMillis());
+  }
+}
+
 SharedAttempt LoginPerUserAttempt(const config::Settings& settings, const store::UsernameKey& key,
                                   std::string_view address) {
   return Attempt(obs::RateLimitKind::kLoginPerUser, settings.login_per_user, "login_per_user",

@@ -26,6 +26,8 @@ Error TooMany(int64_t wait_seconds, obs::RateLimitKind kind);
 // allowed, else kRateLimited. One shard lock and no allocation unless refused; any thread.
 std::optional<Error> TakeUserAttempt(auth::RateLimiter& limiter, std::string_view username,
                                      obs::RateLimitKind kind);
+// Gives back what TakeUserAttempt took, for a call that turned out to change nothing.
+void GiveBackUserAttempt(auth::RateLimiter& limiter, std::string_view username);
 
 // One bucket of a limit counted in the store: which limit, and the bucket's key (the limit's
 // name and the client address, then the username key, so no two buckets share a key).

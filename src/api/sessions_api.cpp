@@ -107,8 +107,14 @@ void EndSessionHandler(const http::Request& request, Services& services, Reply r
     return reply(http::ErrorResponse(*refused));
   }
   RunOnPool(services.store_pool, std::move(reply),
-            [&services, key = claims->sub_key, sid = std::string(id)] {
-              return EndSessionOf(services, key, sid);
+            [&services, key = claims->sub_key, sub = claims->sub, sid = std::string(id)] {
+              http::Response answer = EndSessionOf(services, key, sid);
+              // A 404 revoked nothing: it gives its attempt back, so that a stolen access
+              // token spending the budget on made-up ids cannot lock its owner out of the
+              // logout that would end it.
+              if (answer.status == 404)
+                GiveBackUserAttempt(services.limits.revocation_per_user, sub);
+              return answer;
             });
 }
 

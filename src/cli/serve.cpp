@@ -43,9 +43,14 @@ int StartupFailure(const StartupError& error) {
 // Only SIGTERM and SIGINT end the server (the Server handles them, and SIGHUP). A log reader
 // that exits must not kill it (SIGPIPE: writes then fail with EPIPE), nor a stray USR1/USR2.
 // SIGHUP is ignored until the server's handler takes it over, so a reload asked during start-up
-// is not fatal either.
+// is not fatal either. The other signals whose default is to end the process (timers, I/O
+// readiness, power, resource limits: a file over RLIMIT_FSIZE then fails with EFBIG) are
+// ignored too (API.md §8).
 void IgnoreStraySignals() {
-  for (int sig : {SIGPIPE, SIGUSR1, SIGUSR2, SIGHUP}) std::signal(sig, SIG_IGN);
+  for (int sig : {SIGPIPE, SIGUSR1, SIGUSR2, SIGHUP, SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR,
+                  SIGXCPU, SIGXFSZ, SIGSTKFLT, SIGTRAP}) {
+    std::signal(sig, SIG_IGN);
+  }
 }
 
 // Every connection is a descriptor: raise the soft limit to what limits.max_connections needs

@@ -172,3 +172,20 @@ def test_idle_timeout_ends_an_unused_session(server_factory):
     assert_token_error(srv.me(reg["access_token"]), "Token has been revoked")
     assert [s["id"] for s in sessions(srv, b["access_token"])] == [
         decode(b["refresh_token"], srv.secret)["sid"]]
+
+
+def test_unknown_session_ids_do_not_spend_the_owners_revocation_budget(server_factory):
+    # Attacker round: a stolen access token deleting made-up ids used to spend
+    # rate_limit.revocation_per_user, so the owner's DELETE of the thief's session got 429.
+    srv = server_factory(args=["--rate-limit-revocation-per-user", "3/1m"])
+    user = f"budget{uuid.uuid4().hex[:8]}"
+    r = srv.post("/registration", json={"username": user, "password": PW})
+    owner = r.json()
+    thief = login(srv, user)
+    for _ in range(10):
+        r = srv.request("DELETE", f"/sessions/{uuid.uuid4()}", headers=bearer(thief["access_token"]))
+        assert_message(r, 404, "Session not found")
+    thief_sid = decode(thief["access_token"])["sid"]
+    r = srv.request("DELETE", f"/sessions/{thief_sid}", headers=bearer(owner["access_token"]))
+    assert_message(r, 200, "Session has been revoked")
+    assert srv.get("/me", headers=bearer(thief["access_token"])).status_code == 401
