@@ -44,7 +44,8 @@ import gatehouse_e2e as gh
 DOCUMENTS = [gh.REPO_ROOT / "README.md", *sorted((gh.REPO_ROOT / "docs").glob("*.md"))]
 LANGUAGES = {"sh": "shell", "bash": "shell", "shell": "shell", "python": "python",
              "py": "python", "js": "node", "mjs": "node", "javascript": "node"}
-EXAMPLE_LANGUAGES = {"", "toml", "json", "text", "ini", "http", "console-output"}
+# html: docs/browser.md's page, which test_browser.py loads in headless Chromium.
+EXAMPLE_LANGUAGES = {"", "toml", "json", "text", "ini", "http", "console-output", "html"}
 SNIPPET_TIMEOUT = 90  # seconds per snippet
 TERMINAL_PASSWORD = "snippet test password"
 NODE_MODULES_ENV = "GATEHOUSE_SNIPPETS_NODE_MODULES"

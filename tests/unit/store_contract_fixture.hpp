@@ -38,7 +38,7 @@ constexpr const char* kPgUrlVariable = "GATEHOUSE_TEST_PG_URL";
 constexpr int kPoolSize = 4;  // fewer connections than the 8 threads of the concurrency tests
 constexpr int kThreads = 8;
 
-std::string RandomHex() {
+inline std::string RandomHex() {
   std::random_device random;
   std::mt19937_64 generator((static_cast<uint64_t>(random()) << 32) ^ random());
   char text[17];
@@ -46,7 +46,7 @@ std::string RandomHex() {
   return text;
 }
 
-std::string ShellQuote(std::string_view text) {
+inline std::string ShellQuote(std::string_view text) {
   std::string quoted = "'";
   for (char c : text) {
     if (c == '\'') {
@@ -59,7 +59,7 @@ std::string ShellQuote(std::string_view text) {
 }
 
 // Runs one statement with psql against `url`; false (and psql's output in `output`) on failure.
-bool RunPsql(const std::string& url, const std::string& sql, std::string& output) {
+inline bool RunPsql(const std::string& url, const std::string& sql, std::string& output) {
   const std::string command =
       "psql -X -q -v ON_ERROR_STOP=1 -d " + ShellQuote(url) + " -c " + ShellQuote(sql) + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
@@ -74,11 +74,11 @@ bool RunPsql(const std::string& url, const std::string& sql, std::string& output
 }
 
 template <typename T>
-std::string Why(const Result<T>& result) {
+inline std::string Why(const Result<T>& result) {
   return result ? std::string() : result.error().detail;
 }
 
-int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
+inline int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
 
 UserRecord MakeUser(std::string username, std::string hash = "$argon2id$v=19$m=19456,t=2,p=1$x$y",
                     int64_t created_at = 1700000000) {
@@ -86,13 +86,13 @@ UserRecord MakeUser(std::string username, std::string hash = "$argon2id$v=19$m=1
 }
 
 // The store takes the key its caller made once per request; these tests make it here.
-Status CreateUser(Store& store, const UserRecord& user) {
+inline Status CreateUser(Store& store, const UserRecord& user) {
   return store.CreateUser(user, UsernameKey(user.username));
 }
 
 // Runs body(i) for i in [0, kThreads) on as many threads, released at once; returns when all
 // have finished.
-void RunTogether(const std::function<void(int)>& body) {
+inline void RunTogether(const std::function<void(int)>& body) {
   std::latch start(kThreads);
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
@@ -106,9 +106,9 @@ void RunTogether(const std::function<void(int)>& body) {
 
 // kThreads creates at once, thread i creating user_of(i) through store_of(i): exactly one
 // succeeds and every other one is a conflict.
-void ExpectExactlyOneCreateWins(const std::function<Store&(int)>& store_of,
-                                const std::function<UserRecord(int)>& user_of,
-                                std::string_view name) {
+inline void ExpectExactlyOneCreateWins(const std::function<Store&(int)>& store_of,
+                                       const std::function<UserRecord(int)>& user_of,
+                                       std::string_view name) {
   std::atomic<int> succeeded{0};
   std::atomic<int> conflicted{0};
   RunTogether([&](int i) {
@@ -125,14 +125,14 @@ void ExpectExactlyOneCreateWins(const std::function<Store&(int)>& store_of,
   EXPECT_EQ(conflicted.load(), kThreads - 1) << name;
 }
 
-std::vector<std::string> SortedIds(const std::vector<Revocation>& revocations) {
+inline std::vector<std::string> SortedIds(const std::vector<Revocation>& revocations) {
   std::vector<std::string> ids;
   for (const Revocation& revocation : revocations) ids.push_back(revocation.id);
   std::sort(ids.begin(), ids.end());
   return ids;
 }
 
-std::map<std::string, int64_t> ByUser(const std::vector<UserRevocation>& revocations) {
+inline std::map<std::string, int64_t> ByUser(const std::vector<UserRevocation>& revocations) {
   std::map<std::string, int64_t> by_user;
   for (const UserRevocation& revocation : revocations) {
     by_user[revocation.username_key] = revocation.revoked_before;
@@ -140,7 +140,7 @@ std::map<std::string, int64_t> ByUser(const std::vector<UserRevocation>& revocat
   return by_user;
 }
 
-const char* KindName(RevocationEvent::Kind kind) {
+inline const char* KindName(RevocationEvent::Kind kind) {
   switch (kind) {
     case RevocationEvent::Kind::kToken:
       return "token";
@@ -153,7 +153,7 @@ const char* KindName(RevocationEvent::Kind kind) {
 }
 
 // "<kind> <subject> <value>" per event, so that a mismatch prints readably.
-std::vector<std::string> Describe(const std::vector<RevocationEvent>& events) {
+inline std::vector<std::string> Describe(const std::vector<RevocationEvent>& events) {
   std::vector<std::string> lines;
   for (const RevocationEvent& event : events) {
     lines.push_back(std::string(KindName(event.kind)) + " " + event.subject + " " +
@@ -162,13 +162,13 @@ std::vector<std::string> Describe(const std::vector<RevocationEvent>& events) {
   return lines;
 }
 
-std::vector<std::string> Usernames(const std::vector<UserRecord>& users) {
+inline std::vector<std::string> Usernames(const std::vector<UserRecord>& users) {
   std::vector<std::string> names;
   for (const UserRecord& user : users) names.push_back(user.username);
   return names;
 }
 
-std::vector<std::string> Kids(const std::vector<StoredKey>& keys) {
+inline std::vector<std::string> Kids(const std::vector<StoredKey>& keys) {
   std::vector<std::string> kids;
   for (const StoredKey& key : keys) kids.push_back(key.kid);
   return kids;
@@ -264,19 +264,19 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Store> store_;
 };
 
-std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) {
+inline std::string BackendName(const ::testing::TestParamInfo<std::string>& backend) {
   return backend.param;
 }
 
-SessionRecord MakeSession(std::string sid, std::string username, int64_t expires_at = 9000) {
+inline SessionRecord MakeSession(std::string sid, std::string username, int64_t expires_at = 9000) {
   return SessionRecord{std::move(sid), std::move(username), 1000, expires_at, 1000, {}, {}, {}, 0};
 }
 
-Status CreateSession(Store& store, const SessionRecord& session, int64_t password_version) {
+inline Status CreateSession(Store& store, const SessionRecord& session, int64_t password_version) {
   return store.CreateSession(session, UsernameKey(session.username), password_version);
 }
 
-std::vector<std::string> Sids(const UserTokensRevoked& revoked) {
+inline std::vector<std::string> Sids(const UserTokensRevoked& revoked) {
   return SortedIds(revoked.sessions);
 }
 
