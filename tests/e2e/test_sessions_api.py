@@ -188,7 +188,7 @@ def test_unknown_session_ids_do_not_spend_the_owners_revocation_budget(server_fa
     for _ in range(10):
         r = srv.request("DELETE", f"/sessions/{uuid.uuid4()}", headers=bearer(thief["access_token"]))
         assert_message(r, 404, "Session not found")
-    thief_sid = decode(thief["access_token"])["sid"]
+    thief_sid = decode(thief["access_token"], srv.secret)["sid"]
     r = srv.request("DELETE", f"/sessions/{thief_sid}", headers=bearer(owner["access_token"]))
     assert_message(r, 200, "Session has been revoked")
     assert srv.get("/me", headers=bearer(thief["access_token"])).status_code == 401
