@@ -35,9 +35,13 @@ http::Response LoginJob(const auth::Credentials& credentials, const store::Sessi
                                             LoginPerAddressAttempt(services.settings, address)};
   if (auto refused = TakeShared(services.store, attempts)) return http::ErrorResponse(*refused);
   auto session = AccountsOf(services).From(use).Login(credentials, key);
+  // The right password of a disabled account is no failed guess: it gives its attempt back, so
+  // that enabling the account restores login at once (API.md §12).
+  if (session || session.error().code == ErrorCode::kAccountDisabled) {
+    GiveBack(services.limits, keys);
+    GiveBackShared(services.store, attempts);
+  }
   if (!session) return http::ErrorResponse(session.error());
-  GiveBack(services.limits, keys);
-  GiveBackShared(services.store, attempts);
   return SessionResponse(services.settings, "Logged in as " + session->username, session->tokens);
 }
 

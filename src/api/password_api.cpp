@@ -33,9 +33,12 @@ http::Response PasswordResetJob(const auth::PasswordResetRequest& reset,
       LoginPerUserAttempt(services.settings, key, use.client_address)};
   if (auto refused = TakeShared(services.store, attempts)) return http::ErrorResponse(*refused);
   auto session = AccountsOf(services).From(use).ResetPassword(reset, key);
+  // A valid code of a disabled account is no failed guess either (as LoginJob).
+  if (session || session.error().code == ErrorCode::kAccountDisabled) {
+    services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
+    GiveBackShared(services.store, attempts);
+  }
   if (!session) return http::ErrorResponse(session.error());
-  services.limits.login_per_user.GiveBack(limiter_key, auth::MonotonicMillis());
-  GiveBackShared(services.store, attempts);
   return SessionResponse(services.settings, "Password changed", session->tokens);
 }
 

@@ -179,6 +179,18 @@ def test_disable_revokes_and_refuses_login_only_with_the_right_password(srv):
     assert srv.login(name).status_code == 200
 
 
+def test_right_passwords_of_a_disabled_account_are_not_counted_as_failures(server_factory):
+    # Attacker round: ten 403s used to fill rate_limit.login_per_user, so enabling the account
+    # left its owner at 429.
+    srv = server_factory(args=["--admin-secret", ADMIN, "--rate-limit-login-per-user", "3/1m"])
+    name, _ = create(srv)
+    admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": True})
+    for _ in range(6):
+        assert_message(srv.login(name), 403, "Account disabled")
+    admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": False})
+    assert srv.login(name).status_code == 200
+
+
 def test_patch_checks_its_fields(srv):
     name, _ = create(srv)
     r = admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": "yes"})
