@@ -200,6 +200,20 @@ def test_logout_right_after_the_database_ended_all_connections_answers_200(ab_cu
     assert_message(revoke(a, "logout/access", reg), 200, "Access token has been revoked")
 
 
+def test_requests_after_the_database_ended_a_full_pool_of_idle_connections_answer_200(
+        server_factory):
+    """Many idle pooled connections die at once: a retry must not be handed the next dead one."""
+    from concurrent.futures import ThreadPoolExecutor
+    a, _ = instances(server_factory)
+    _, reg = a.new_user("pool", PW)
+    with ThreadPoolExecutor(16) as pool:  # concurrent refreshes leave several connections idle
+        statuses = list(pool.map(lambda _: a.refresh(reg["refresh_token"]).status_code, range(64)))
+    assert statuses == [200] * 64, Counter(statuses)
+    assert int(psql(a.database_url, TERMINATE_OTHERS)[0]) >= 3
+    assert a.refresh(reg["refresh_token"]).status_code == 200
+    assert_message(revoke(a, "logout/access", reg), 200, "Access token has been revoked")
+
+
 def test_revocation_reaches_b_within_1s_after_the_database_ended_all_connections(ab_cut):
     a, b, reg = ab_cut
     r = revoke(a, "logout/access", reg)

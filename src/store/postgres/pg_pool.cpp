@@ -77,6 +77,14 @@ Connection::~Connection() { PQfinish(conn_); }
 
 bool Connection::Broken() const { return PQstatus(conn_) != CONNECTION_OK; }
 
+bool Connection::StillOpen() {
+  // A server that ended this connection while it sat idle (a restart, pg_terminate_backend)
+  // has usually closed the socket already; libpq's socket is non-blocking, so this read only
+  // notices that and never waits.
+  if (PQstatus(conn_) == CONNECTION_OK) (void)PQconsumeInput(conn_);
+  return PQstatus(conn_) == CONNECTION_OK;
+}
+
 Result<Rows> Connection::RunText(const StatementText& statement,
                                  const std::vector<std::string>& params) {
   // Text parameters end at the first NUL; PostgreSQL text cannot hold one anyway.
@@ -134,10 +142,11 @@ Result<Pool::Lease> Pool::Acquire() {
   const bool got = available_.wait_for(lock, kAcquireTimeout,
                                        [this] { return !idle_.empty() || open_ < size_; });
   if (!got) return Unavailable("every connection of the pool is busy");
-  if (!idle_.empty()) {
+  while (!idle_.empty()) {
     std::unique_ptr<Connection> connection = std::move(idle_.back());
     idle_.pop_back();
-    return Lease(this, std::move(connection), true);
+    if (connection->StillOpen()) return Lease(this, std::move(connection), true);
+    --open_;  // closed as `connection` goes
   }
   if (std::chrono::steady_clock::now() - last_failure_ < kReconnectPause) {
     return Unavailable("not reachable (retrying shortly)");
@@ -178,6 +187,13 @@ void Pool::GiveBack(std::unique_ptr<Connection> connection) {
   available_.notify_one();
 }
 
+void Pool::DropIdle() {
+  std::lock_guard lock(mutex_);
+  open_ -= static_cast<int>(idle_.size());
+  idle_.clear();
+  available_.notify_all();
+}
+
 Result<Rows> Pool::RunText(const StatementText& statement, const std::vector<std::string>& params) {
   auto lease = Acquire();
   if (!lease) return lease.error();
@@ -186,6 +202,7 @@ Result<Rows> Pool::RunText(const StatementText& statement, const std::vector<std
   if (!rows && rows.error().code == ErrorCode::kStorageUnavailable && lease->reused() &&
       (*lease)->Broken() && statement.retry_on_reconnect) {
     { auto dropped = std::move(*lease); }
+    DropIdle();
     auto fresh = Acquire();
     if (!fresh) return fresh.error();
     return (*fresh)->RunText(statement, params);

@@ -75,6 +75,8 @@ class Connection {
   // Runs one SQL text without parameters (BEGIN, COMMIT, NOTIFY ...), same failures.
   Result<Rows> Exec(const char* sql);
   bool Broken() const;
+  // False when the server has ended the connection (reads what is waiting; never blocks).
+  bool StillOpen();
   pg_conn* raw() { return conn_; }
 
  private:
@@ -123,6 +125,9 @@ class Pool {
 
  private:
   void GiveBack(std::unique_ptr<Connection> connection);
+  // Closes every idle connection: one found dead means the server most likely ended them all
+  // (a restart), so a retry must not be handed the next dead one.
+  void DropIdle();
 
   const std::string url_;
   const int size_;
