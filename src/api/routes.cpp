@@ -16,17 +16,26 @@ namespace {
 
 using HandlerFunction = void (*)(const http::Request&, Services&, Reply);
 
+// How an entry's path matches: exactly, or as a prefix followed by one segment
+// (/sessions/{id}) or by anything (/admin/..., whose handler routes the rest itself).
+enum class Match { kExact, kOneSegment, kAnyBelow };
+
 struct Entry {
   std::string_view path;
+  // Method::kOther: the handler takes every method and answers 405 and preflights itself.
   http::Method method;
   HandlerFunction handler;
-  bool prefix = false;  // `path` is a prefix followed by more (DELETE /sessions/{id}, /admin/...)
+  Match match = Match::kExact;
 };
 
 bool Matches(const Entry& entry, std::string_view path) {
-  if (!entry.prefix) return entry.path == path;
-  return path.size() > entry.path.size() && path.starts_with(entry.path);
+  if (entry.match == Match::kExact) return entry.path == path;
+  if (path.size() <= entry.path.size() || !path.starts_with(entry.path)) return false;
+  return entry.match == Match::kAnyBelow || path.find('/', entry.path.size()) == path.npos;
 }
+
+// Whether the handler of `entry` answers `method` itself (including 405 and preflights).
+bool TakesEveryMethod(const Entry& entry) { return entry.method == http::Method::kOther; }
 
 using http::Method;
 
@@ -50,13 +59,12 @@ constexpr std::array kRoutes = {
     Entry{"/readyz", Method::kGet, Readyz},
     Entry{"/metrics", Method::kGet, Metrics},
     Entry{"/sessions", Method::kGet, ListSessions},
-    Entry{"/sessions/", Method::kDelete, EndSessionHandler, true},
+    Entry{"/sessions/", Method::kDelete, EndSessionHandler, Match::kOneSegment},
     Entry{"/openapi.json", Method::kGet, OpenApi},
     Entry{"/password/reset", Method::kPost, PasswordReset},
     // Every path under /admin/: the admin API routes within it (its own 404 and 405).
-    Entry{"/admin/", Method::kOther, Admin, true},
+    Entry{"/admin/", Method::kOther, Admin, Match::kAnyBelow},
 };
-constexpr std::size_t kAdminRoute = kRoutes.size() - 1;
 static_assert(kRoutes.size() < obs::Metrics::kMaxRoutes);
 
 constexpr std::size_t kUnrouted = obs::Metrics::kMaxRoutes - 1;
@@ -81,7 +89,8 @@ std::string MethodsOf(std::size_t first) {
 
 // RFC 9110 §9.3.2: HEAD is served wherever GET is; the transport leaves the body out.
 bool Serves(const Entry& entry, Method method) {
-  return entry.method == method || (entry.method == Method::kGet && method == Method::kHead);
+  return entry.method == method || TakesEveryMethod(entry) ||
+         (entry.method == Method::kGet && method == Method::kHead);
 }
 
 }  // namespace
@@ -90,7 +99,7 @@ std::vector<std::string> Routes::Names() {
   std::vector<std::string> names;
   // A prefix route is named by its pattern ("/sessions/{id}"), which it also routes.
   for (const auto& route : kRoutes) {
-    names.push_back(std::string(route.path) + (route.prefix ? "{id}" : ""));
+    names.push_back(std::string(route.path) + (route.match != Match::kExact ? "{id}" : ""));
   }
   return names;
 }
@@ -106,8 +115,8 @@ void Routes::Serve(std::size_t route, const http::Request& request, Reply reply)
   if (!cors_.enabled()) return Dispatch(route, request, std::move(reply));
   // Every answer then depends on Origin; a listed one gets the CORS headers, 404s included.
   const std::string* listed = cors_.Listed(request.origin);
-  // The admin API is not for browsers: its preflights get its own 405.
-  if (Cors::IsPreflight(request) && route < kRoutes.size() && route != kAdminRoute) {
+  // The admin API is not for browsers: its handler answers its preflights with its own 405.
+  if (Cors::IsPreflight(request) && route < kRoutes.size() && !TakesEveryMethod(kRoutes[route])) {
     http::Response response = Cors::Preflight(listed, MethodsOf(route));
     Cors::Decorate(response, listed);
     return reply(std::move(response));
@@ -120,12 +129,9 @@ void Routes::Serve(std::size_t route, const http::Request& request, Reply reply)
 
 void Routes::Dispatch(std::size_t route, const http::Request& request, Reply reply) {
   if (route >= kRoutes.size()) return reply(http::MessageResponse(404, "Not found"));
-  const auto entry =
-      route == kAdminRoute
-          ? kRoutes.begin() + route
-          : std::find_if(kRoutes.begin() + route, kRoutes.end(), [&](const Entry& e) {
-              return e.path == kRoutes[route].path && Serves(e, request.method);
-            });
+  const auto entry = std::find_if(kRoutes.begin() + route, kRoutes.end(), [&](const Entry& e) {
+    return e.path == kRoutes[route].path && Serves(e, request.method);
+  });
   if (entry == kRoutes.end()) {
     http::Response response = http::MessageResponse(405, "Method not allowed");
     response.headers.emplace_back("Allow", MethodsOf(route));

@@ -96,10 +96,6 @@ void ListSessions(const http::Request& request, Services& services, Reply reply)
 }
 
 void EndSessionHandler(const http::Request& request, Services& services, Reply reply) {
-  // /sessions/{id} is one segment: a deeper path is no route at all.
-  if (request.path.find('/', kSessionsPrefix.size()) != std::string_view::npos) {
-    return reply(http::MessageResponse(404, "Not found"));
-  }
   auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
   if (!claims) {
     return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
