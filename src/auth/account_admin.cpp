@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "auth/accounts.hpp"
@@ -29,6 +30,28 @@ std::string CodeHash(std::string_view code) {
 
 constexpr std::size_t kMaxResetCodeBytes = 256;
 
+// A value a verifier reads back exactly as the operator wrote it. The JSON parser turns an
+// integer beyond 64 bits into a rounded float (18446744073709551617 would come back as
+// 1.8446744073709552e+19), and a NUL ends a string in C-based verifiers: both are refused.
+// The parser has already bounded the depth, so the recursion is bounded too.
+Status CheckClaimValue(const nlohmann::json& value) {
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  if (value.is_number_float() && !(std::abs(value.get<double>()) < kTwoTo63)) {
+    return FieldError("claims", "Numbers must fit in 64 bits");
+  }
+  if (value.is_string() && value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+    return FieldError("claims", "Must not contain NUL characters");
+  }
+  if (!value.is_structured()) return Ok{};
+  for (const auto& [name, inner] : value.items()) {
+    if (value.is_object() && name.find('\0') != std::string::npos) {
+      return FieldError("claims", "Must not contain NUL characters");
+    }
+    if (Status checked = CheckClaimValue(inner); !checked) return checked;
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 ResetCode::~ResetCode() { Wipe(code); }
@@ -45,6 +68,7 @@ Result<std::string> CheckClaims(const nlohmann::json& claims) {
       if (name == reserved) return FieldError("claims", "'" + name + "' is a reserved claim");
     }
   }
+  if (Status exact = CheckClaimValue(claims); !exact) return exact.error();
   std::string compact = claims.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
   if (compact.size() > kMaxClaimsBytes) return FieldError("claims", "Must be at most 4096 bytes");
   return compact;

@@ -312,11 +312,24 @@ def test_claims_reach_rotated_access_tokens(server_factory):
     ({"sub": "root"}, "'sub' is a reserved claim"),
     ({"csrf": "x"}, "'csrf' is a reserved claim"),
     ({"big": "x" * 4096}, "Must be at most 4096 bytes"),
+    # An integer beyond 64 bits would come back rounded (attacker round 7).
+    ({"org": 18446744073709551617}, "Numbers must fit in 64 bits"),
+    ({"org": {"deep": [-12345678901234567890123]}}, "Numbers must fit in 64 bits"),
+    ({"name": "a\u0000b"}, "Must not contain NUL characters"),
+    ({"a\u0000b": 1}, "Must not contain NUL characters"),
 ])
 def test_claims_are_checked(srv, claims, reason):
     name, _ = create(srv)
     r = admin(srv, "PATCH", f"/admin/users/{name}", json={"claims": claims})
     assert_message(r, 400, f"claims: {reason}")
+
+
+def test_claim_numbers_within_64_bits_come_back_exactly(srv):
+    name, _ = create(srv)
+    claims = {"max": 18446744073709551615, "min": -9223372036854775808, "f": 0.5}
+    r = admin(srv, "PATCH", f"/admin/users/{name}", json={"claims": claims})
+    assert r.status_code == 200, r.text
+    assert admin(srv, "GET", f"/admin/users/{name}").json()["claims"] == claims
 
 
 def test_claims_go_into_access_tokens_not_refresh_tokens(srv):

@@ -9,9 +9,11 @@ its path, so a restart that finds the file gone says so.
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
+import gatehouse_e2e as gh
 from gatehouse_e2e import bearer, poll
 from ops_support import log_lines
 
@@ -89,3 +91,48 @@ def test_readyz_recovers_when_the_same_file_comes_back(server):
     os.rename(aside, db)  # the very file the server opened: nothing was lost
     assert poll(lambda: server.get("/readyz").status_code == 200, timeout=5)
     server.new_user("back")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs (root only: skipped where mounting is not allowed)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def fill(path):
+    """Writes zeros into `path` until the disk is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096) > 0:
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def test_a_full_disk_answers_503_readyz_503_logged_and_recovers(small_disk):
+    factory = gh.Factory(small_disk)
+    try:
+        srv = factory()
+        users = [srv.new_user("full") for _ in range(3)]
+        fill(small_disk / "fill")
+        # A commit that cannot reach the disk is "storage unavailable", never 500 or 200.
+        for _, tokens in users:
+            assert_unavailable(srv.post("/logout/all", headers=bearer(tokens["access_token"])))
+        assert srv.get("/readyz").status_code == 503
+        assert any("storage unavailable" in ln for ln in log_lines(srv)), srv.stderr_text()
+        os.unlink(small_disk / "fill")
+        assert poll(lambda: srv.get("/readyz").status_code == 200, timeout=5)
+        r = srv.post("/logout/all", headers=bearer(users[0][1]["access_token"]))
+        assert r.status_code == 200, r.text
+    finally:
+        factory.close()

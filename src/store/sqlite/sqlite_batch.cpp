@@ -15,7 +15,7 @@ void SqliteStore::Exclusive(const std::function<void()>& batch) {
 Status SqliteStore::Begin() {
   if (Status file = file_.Check(); !file) return file.error();
   // IMMEDIATE takes the write lock at once, so what a write reads cannot change before it writes.
-  return sqlite::Exec(db_, "BEGIN IMMEDIATE", "begin");
+  return NotingWriteFailure(sqlite::Exec(db_, "BEGIN IMMEDIATE", "begin"));
 }
 
 Status SqliteStore::Savepoint() { return sqlite::Exec(db_, "SAVEPOINT write", "savepoint"); }
@@ -34,9 +34,17 @@ bool SqliteStore::RollbackToSavepoint() {
 
 Status SqliteStore::Commit() {
   // synchronous=FULL: the WAL is fsync'd before COMMIT returns.
-  if (Status committed = sqlite::Exec(db_, "COMMIT", "commit"); !committed) return committed;
+  if (Status committed = sqlite::Exec(db_, "COMMIT", "commit"); !committed) {
+    return NotingWriteFailure(std::move(committed));
+  }
   // Committed into a file that is no longer at the path is lost: never acknowledged.
-  return file_.Check();
+  return NotingWriteFailure(file_.Check());
+}
+
+Status SqliteStore::NotingWriteFailure(Status status) {
+  writes_failing_.store(!status && status.error().code == ErrorCode::kStorageUnavailable,
+                        std::memory_order_relaxed);
+  return status;
 }
 
 void SqliteStore::Rollback() {

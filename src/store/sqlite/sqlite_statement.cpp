@@ -26,11 +26,15 @@ bool StorageIsFailing(int code) {
 
 Error Failure(std::string detail) { return Error{ErrorCode::kStorageFailure, std::move(detail)}; }
 
-Error SqliteFailure(sqlite3* db, std::string_view what) {
+namespace {
+
+// What SqliteFailure and Exec share: storage errors are kStorageUnavailable (and logged),
+// others kStorageFailure.
+Error Classified(sqlite3* db, std::string_view what, std::string_view message) {
   if (!StorageIsFailing(sqlite3_extended_errcode(db))) {
-    return StorageError(ErrorCode::kStorageFailure, what, sqlite3_errmsg(db));
+    return StorageError(ErrorCode::kStorageFailure, what, message);
   }
-  Error error = StorageError(ErrorCode::kStorageUnavailable, what, sqlite3_errmsg(db));
+  Error error = StorageError(ErrorCode::kStorageUnavailable, what, message);
   // Logged at most every few seconds: under load every write fails the same way.
   static std::atomic<int64_t> last_logged{0};
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -43,13 +47,19 @@ Error SqliteFailure(sqlite3* db, std::string_view what) {
   return error;
 }
 
+}  // namespace
+
+Error SqliteFailure(sqlite3* db, std::string_view what) {
+  return Classified(db, what, sqlite3_errmsg(db));
+}
+
 Status Exec(sqlite3* db, const char* sql, std::string_view what) {
   char* message = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &message) == SQLITE_OK) return Ok{};
-  std::string detail =
-      std::string(what) + ": " + (message != nullptr ? message : sqlite3_errmsg(db));
+  // A COMMIT on a full disk fails here: it must read as "storage unavailable" (503), not 500.
+  Error error = Classified(db, what, message != nullptr ? message : sqlite3_errmsg(db));
   sqlite3_free(message);
-  return Failure(std::move(detail));
+  return error;
 }
 
 int StepToFirstRow(sqlite3* db, const char* sql, StatementPtr& stmt) {

@@ -7,6 +7,7 @@
 // several threads at once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -150,7 +151,12 @@ class SqliteStore final : public Store, private BatchTransaction {
   // RevokeUser's writes, inside a transaction the caller holds (with mutex_).
   Status RevokeUserLocked(const std::string& key, int64_t revoked_before, UserTokensRevoked& out);
 
+  // Records whether the last transaction failed for want of storage (a full disk); Probe
+  // then answers by a write.
+  Status NotingWriteFailure(Status status);
+
   std::mutex mutex_;  // guards db_ and every statement in prepared_
+  std::atomic<bool> writes_failing_{false};
   sqlite3* db_;
   FileIdentity file_;  // the file opened; checked before every call and every acknowledged write
   std::unordered_map<const StatementText*, sqlite3_stmt*> prepared_;

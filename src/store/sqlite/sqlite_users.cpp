@@ -213,6 +213,16 @@ Result<int64_t> SqliteStore::InsertNewUsers(const std::vector<KeyedUser>& users)
 }
 
 Status SqliteStore::Probe() {
+  // A read succeeds on a full disk: once a write has failed for want of storage, only a write
+  // tells when it works again (one row, and only while writes fail).
+  if (writes_failing_.load(std::memory_order_relaxed)) {
+    return Committed([&]() -> Status {
+      return sqlite::Exec(db_,
+                          "INSERT OR REPLACE INTO store_facts (name, value) "
+                          "VALUES ('write_probe', 0)",
+                          "write probe");
+    });
+  }
   return Locked([&]() -> Status { return sqlite::Exec(db_, "SELECT 1", "ping"); });
 }
 
