@@ -87,6 +87,15 @@ Result<NewUser> ReadNewUser(const http::Request& request, Services& services) {
   return user;
 }
 
+// A taken name's 409 names the account as stored (API.md §12: admin messages echo the
+// username as first given), not as this request spelled it; /registration echoes the caller's
+// spelling instead (docs/api.md), so an anonymous caller learns nothing it did not send.
+Error TakenAsStored(auth::Accounts& accounts, const store::UsernameKey& key, Error error) {
+  if (error.code != ErrorCode::kUsernameTaken) return error;
+  if (auto stored = accounts.Find(key)) error.field = stored->username;
+  return error;
+}
+
 void CreateUser(const http::Request& request, Services& services, Reply reply) {
   auto user = ReadNewUser(request, services);
   if (!user) return reply(http::ErrorResponse(user.error()));
@@ -95,7 +104,7 @@ void CreateUser(const http::Request& request, Services& services, Reply reply) {
     auth::Accounts accounts = AccountsOf(services);
     const store::UsernameKey key(shared->credentials.username);
     auto created = accounts.Create(shared->credentials, key);
-    if (!created) return http::ErrorResponse(created.error());
+    if (!created) return http::ErrorResponse(TakenAsStored(accounts, key, created.error()));
     if (shared->claims) {
       if (Status set = accounts.SetClaims(key, *shared->claims); !set) {
         return http::ErrorResponse(set.error());

@@ -1,7 +1,5 @@
 #include "api/admin_request.hpp"
 
-#include <strings.h>
-
 #include <charconv>
 #include <set>
 #include <vector>
@@ -112,13 +110,12 @@ Result<UserListQuery> ParseUserListQuery(std::string_view query) {
   return out;
 }
 
-Result<nlohmann::json> ParseAdminBody(const http::Request& request) {
-  std::string_view media = request.content_type.substr(0, request.content_type.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  if (media.size() != 16 || strncasecmp(media.data(), "application/json", 16) != 0) {
-    return Error{ErrorCode::kUnsupportedMedia, {}};
-  }
-  if (!http::IsValidUtf8(request.body)) return Error{ErrorCode::kMalformedBody, {}};
+namespace {
+
+// JSON text as an object, refusing duplicate names at any depth and nesting beyond
+// http::kMaxJsonDepth; nullopt for anything else.
+std::optional<nlohmann::json> StrictJsonObject(std::string_view text) {
+  if (!http::IsValidUtf8(text)) return std::nullopt;
   // One set of names per open object: a name given twice is refused at any depth, since
   // parsers differ on which copy counts.
   std::vector<std::set<std::string>> names;
@@ -134,11 +131,40 @@ Result<nlohmann::json> ParseAdminBody(const http::Request& request) {
     }
     return !refused;
   };
-  nlohmann::json body = nlohmann::json::parse(request.body, check, /*allow_exceptions=*/false);
-  if (refused || body.is_discarded() || !body.is_object()) {
-    return Error{ErrorCode::kMalformedBody, {}};
+  nlohmann::json body = nlohmann::json::parse(text, check, /*allow_exceptions=*/false);
+  if (refused || body.is_discarded() || !body.is_object()) return std::nullopt;
+  return body;
+}
+
+// A form body (API.md §1: every body may be a form) as the JSON object its fields spell, every
+// value a string but the two that are not strings in JSON: `disabled` "true"/"false" becomes a
+// boolean and `claims` holding a JSON object becomes that object (docs/api.md). Anything else
+// stays a string, which the field's own check then refuses with its message.
+Result<nlohmann::json> FormAsJson(const http::Request& request) {
+  static const std::vector<std::string_view> kFields = {"username", "password", "disabled",
+                                                        "claims"};
+  auto fields = http::DecodeFields(request.content_type, request.body, kFields);
+  if (!fields) return fields.error();
+  nlohmann::json body = nlohmann::json::object();
+  for (std::size_t i = 0; i < kFields.size(); ++i) {
+    if ((*fields)[i]) body[std::string(kFields[i])] = std::move(*(*fields)[i]);
+  }
+  if (const auto it = body.find("disabled"); it != body.end()) {
+    if (*it == "true" || *it == "false") *it = (*it == "true");
+  }
+  if (const auto it = body.find("claims"); it != body.end()) {
+    if (auto claims = StrictJsonObject(it->get<std::string>())) *it = std::move(*claims);
   }
   return body;
+}
+
+}  // namespace
+
+Result<nlohmann::json> ParseAdminBody(const http::Request& request) {
+  if (!http::IsJsonContentType(request.content_type)) return FormAsJson(request);
+  auto body = StrictJsonObject(request.body);
+  if (!body) return Error{ErrorCode::kMalformedBody, {}};
+  return std::move(*body);
 }
 
 Result<std::optional<std::string>> StringField(const nlohmann::json& body, std::string_view name) {

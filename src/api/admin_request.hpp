@@ -38,8 +38,10 @@ struct UserListQuery {
 };
 Result<UserListQuery> ParseUserListQuery(std::string_view query);
 
-// A JSON object body (Content-Type application/json, else kUnsupportedMedia), refusing
-// duplicate names at any depth and nesting beyond http::kMaxJsonDepth (kMalformedBody).
+// A JSON object body, refusing duplicate names at any depth and nesting beyond
+// http::kMaxJsonDepth (kMalformedBody); or a form body (application/x-www-form-urlencoded, or
+// none with an empty body) read as the object its fields spell, `disabled` and `claims` given
+// as text (docs/api.md); any other Content-Type: kUnsupportedMedia.
 Result<nlohmann::json> ParseAdminBody(const http::Request& request);
 
 // `name` of `body` when it is a string (nullopt when absent); a FieldError when not a string

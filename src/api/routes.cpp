@@ -127,6 +127,10 @@ void Routes::Serve(std::size_t route, const http::Request& request, Reply reply)
   });
 }
 
+void Routes::DecorateRefusal(std::string_view origin, http::Response& response) const {
+  if (cors_.enabled()) Cors::Decorate(response, cors_.Listed(origin));
+}
+
 void Routes::Dispatch(std::size_t route, const http::Request& request, Reply reply) {
   if (route >= kRoutes.size()) return reply(http::MessageResponse(404, "Not found"));
   const auto entry = std::find_if(kRoutes.begin() + route, kRoutes.end(), [&](const Entry& e) {

@@ -26,6 +26,8 @@ class Routes final : public http::Handler {
   std::size_t Route(const http::Request& request) const override;
   // Runs on an I/O thread; the handler may answer later from a worker pool through `reply`.
   void Serve(std::size_t route, const http::Request& request, Reply reply) override;
+  // The CORS headers a routed answer to the same origin would carry (API.md §11).
+  void DecorateRefusal(std::string_view origin, http::Response& response) const override;
 
  private:
   // 404, 405 with Allow, or the handler; CORS aside.

@@ -94,10 +94,12 @@ void RecordUse(Services& services, const std::string& sid, store::SessionUse use
   });
 }
 
-// The store's decision, as an answer; `token` is the refresh token presented.
+// The store's decision, as an answer; `token` is the refresh token presented, `from_cookie`
+// whether it came in its cookie (a refusal then clears that cookie pair, as every revoked
+// answer does).
 http::Response RotationAnswer(Services& services, const store::RotationOutcome& outcome,
                               const std::string& token, const auth::Claims& claims,
-                              const auth::TokenPair& minted) {
+                              const auth::TokenPair& minted, bool from_cookie) {
   using Kind = store::RotationOutcome::Kind;
   switch (outcome.kind) {
     case Kind::kRotated:
@@ -114,17 +116,18 @@ http::Response RotationAnswer(Services& services, const store::RotationOutcome& 
     case Kind::kEnded:
       break;
   }
-  return http::ErrorResponse(Error{ErrorCode::kTokenRevoked, {}});
+  return TokenRefusal(Error{ErrorCode::kTokenRevoked, {}}, services, auth::TokenType::kRefresh,
+                      from_cookie);
 }
 
 // Rotation (API.md §10): the new pair is minted and sealed first, then one serialized
 // transition of the session in the store decides whether it is the answer, an earlier answer
 // is, or the session is revoked. The answer goes out only after that transition is durable.
-void RotateRefresh(Services& services, Reply reply, auth::Claims claims, std::string token,
-                   store::SessionUse use) {
+void RotateRefresh(Services& services, Reply reply, auth::Claims claims,
+                   const auth::LocatedToken& presented, store::SessionUse use) {
   RunOnPool(services.store_pool, std::move(reply),
-            [&services, claims = std::move(claims), token = std::move(token),
-             use = std::move(use)]() mutable {
+            [&services, claims = std::move(claims), token = std::string(presented.token),
+             from_cookie = presented.from_cookie, use = std::move(use)]() mutable {
               auto user_claims = UserClaims(services, claims);
               if (!user_claims) return http::ErrorResponse(user_claims.error());
               const std::string new_jti = auth::NewUuid();
@@ -144,7 +147,7 @@ void RotateRefresh(Services& services, Reply reply, auth::Claims claims, std::st
                                              std::move(use)};
               auto outcome = services.store.RotateRefresh(request);
               if (!outcome) return http::ErrorResponse(outcome.error());
-              return RotationAnswer(services, *outcome, token, claims, minted);
+              return RotationAnswer(services, *outcome, token, claims, minted, from_cookie);
             });
 }
 
@@ -205,9 +208,9 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
   // Tokens without a session (Flask-made) are never rotated.
   if (services.settings.refresh_rotation && !claims->sid.empty()) {
     // The token as presented (header or cookie): the replay key of its sealed answer.
-    const std::string_view token =
-        services.tokens.Locate(BearerInputOf(request), auth::TokenType::kRefresh)->token;
-    return RotateRefresh(services, std::move(reply), std::move(*claims), std::string(token),
+    const auto presented =
+        services.tokens.Locate(BearerInputOf(request), auth::TokenType::kRefresh);
+    return RotateRefresh(services, std::move(reply), std::move(*claims), *presented,
                          SessionUseOf(request, services.tokens.Now()));
   }
   if (!claims->sid.empty())

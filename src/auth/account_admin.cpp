@@ -146,13 +146,18 @@ Result<OpenedSession> Accounts::ResetPassword(const PasswordResetRequest& reset,
   if (!hash) return hash.error();
   // The store spends the code only if it is still this one: of two resets racing, one wins.
   auto revoked = store_.ResetPassword(key, code_hash, *hash, Now(), Now());
+  // The code was spent by another reset, or the account disabled meanwhile (the code then
+  // stays, as for a disabled account found above).
   if (!revoked && revoked.error().code == ErrorCode::kConflict) {
-    return Error{ErrorCode::kInvalidResetCode, {}};
+    return RefusalAfterConflict(key, Error{ErrorCode::kInvalidResetCode, {}});
   }
   if (!revoked) return revoked.error();
   ApplyRevoked(*revoked);
   user->password_version = revoked->password_version;
   auto tokens = OpenSession(*user, key);
+  if (!tokens && tokens.error().code == ErrorCode::kConflict) {
+    return RefusalAfterConflict(key, tokens.error());
+  }
   if (!tokens) return tokens.error();
   return OpenedSession{std::move(user->username), std::move(*tokens)};
 }

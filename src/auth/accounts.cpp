@@ -127,9 +127,10 @@ Result<OpenedSession> Accounts::Login(const Credentials& credentials,
   if (user->disabled) return Error{ErrorCode::kAccountDisabled, {}};
   if (NeedsRehash(user->password_hash)) UpgradeHash(key, credentials.password);
   auto tokens = OpenSession(*user, key);
-  // The password checked above was changed (or the user removed) meanwhile: no session.
+  // The password checked above was changed, the account disabled or removed meanwhile: no
+  // session. A disable is said as such: the password was right (API.md §12).
   if (!tokens && tokens.error().code == ErrorCode::kConflict) {
-    return Error{ErrorCode::kWrongCredentials, {}};
+    return RefusalAfterConflict(key, Error{ErrorCode::kWrongCredentials, {}});
   }
   if (!tokens) return tokens.error();
   Live().users.Put(key, user->username, user->created_at, user->claims);
@@ -188,6 +189,12 @@ Result<bool> Accounts::EndSession(const store::UsernameKey& key, std::string_vie
 
 void Accounts::SessionEnded(const store::Revocation& ended) {
   if (live_) live_->revocations.Revoke(ended.id, ended.expires_at);
+}
+
+Error Accounts::RefusalAfterConflict(const store::UsernameKey& key, Error otherwise) {
+  auto user = store_.FindUser(key);
+  if (user && *user && (*user)->disabled) return Error{ErrorCode::kAccountDisabled, {}};
+  return otherwise;
 }
 
 int64_t Accounts::Now() const { return live_ ? live_->tokens.Now() : UnixNow(); }

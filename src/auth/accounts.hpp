@@ -165,6 +165,9 @@ class Accounts {
                                       const store::UsernameKey& key);
 
  private:
+  // The refusal of a write the store turned down (kConflict) because the account changed
+  // under it: kAccountDisabled when it is now disabled, else `otherwise`.
+  Error RefusalAfterConflict(const store::UsernameKey& key, Error otherwise);
   int64_t Now() const;
   Result<store::UserRecord> VerifiedUser(const store::UsernameKey& key, std::string_view password);
   Result<store::UserTokensRevoked> ReplacePassword(const store::UsernameKey& key,

@@ -12,6 +12,7 @@
 
 #include "auth/jws.hpp"
 #include "obs/logging.hpp"
+#include "util/secret_strength.hpp"
 
 namespace gatehouse::auth {
 namespace {
@@ -36,7 +37,9 @@ StartupResult<std::string> ReadSecret(const std::string& path) {
     sodium_memzero(secret.data(), secret.size());
     return StartupError{
         StartupErrorCode::kUnsafeSecretFile,
-        path + ": the secret is too weak (at least 32 bytes, not one repeated byte)"};
+        path +
+            ": the secret is too weak (at least 32 bytes, not one repeated byte, no whitespace "
+            "at either end)"};
   }
   return secret;
 }
@@ -52,10 +55,7 @@ std::string GenerateSecret() {
   return secret;
 }
 
-bool IsWeakSecret(std::string_view secret) {
-  if (secret.size() < 32) return true;
-  return secret.find_first_not_of(secret.front()) == std::string_view::npos;
-}
+bool IsWeakSecret(std::string_view secret) { return !IsStrongSecret(secret, 32); }
 
 StartupStatus CheckPrivateFile(const std::string& path) {
   struct stat info {};

@@ -18,7 +18,7 @@ inline constexpr std::string_view kStoredSecretKid = "hs256";
 // 32 random bytes as 43 base64url characters: a new HS256 secret.
 std::string GenerateSecret();
 
-// True for an HS256 secret gatehouse refuses: under 32 bytes, or one byte repeated.
+// True for an HS256 secret gatehouse refuses (util/secret_strength.hpp's rule, 32 bytes).
 bool IsWeakSecret(std::string_view secret);
 
 // Fails with kUnsafeSecretFile naming the file when group or others may read it (mode & 077),

@@ -33,13 +33,12 @@ std::vector<SettingSpec> Declare() {
        .help = "PostgreSQL: connections per instance",
        .doc = "PostgreSQL: most connections one instance opens (also its storage threads)"},
       {.name = "jwt.secret",
-       .kind = HmacSecret(&S::jwt_secret),
+       .kind = Secret(&S::jwt_secret, 32),
        .default_note = "generated",
        .help = "HS256 key (>= 32 bytes); unset: generated into <data_dir>/jwt-secret",
-       .doc = "HS256 key, the literal bytes of the string, at least 32 and not one byte "
-              "repeated; unset: 32 random bytes written to `<data_dir>/jwt-secret` (0600), or "
-              "into a PostgreSQL database, and reused",
-       .expected = "must be at least 32 bytes, not one repeated byte"},
+       .doc = "HS256 key, the literal bytes of the string, at least 32, not one byte "
+              "repeated, no whitespace at either end; unset: 32 random bytes written to "
+              "`<data_dir>/jwt-secret` (0600), or into a PostgreSQL database, and reused"},
       {.name = "jwt.algorithm",
        .kind = Algorithm(&S::jwt_algorithm),
        .default_value = "HS256",
@@ -195,10 +194,12 @@ std::vector<SettingSpec> Declare() {
        .kind = Secret(&S::introspection_secret, 16),
        .help = "caller secret (Bearer or Basic) of POST /token/introspect and /token/revoke (>= 16 "
                "bytes); unset: 404",
-       .doc = "the caller secret of `POST /token/introspect` and `POST /token/revoke` "
-              "(`Authorization: Bearer <secret>`, "
-              "or HTTP Basic with the secret as password), at least 16 bytes; unset: the "
-              "endpoint answers 404"},
+       .doc =
+           "the caller secret of `POST /token/introspect` and `POST /token/revoke` "
+           "(`Authorization: Bearer <secret>`, "
+           "or HTTP Basic with the secret as password), at least 16 bytes, not one byte repeated, "
+           "no whitespace at either end; unset: the "
+           "endpoint answers 404"},
       {.name = "tokens.location",
        .kind = TokenLocation(&S::tokens_in_headers, &S::tokens_in_cookies),
        .default_value = "headers",
@@ -239,7 +240,8 @@ std::vector<SettingSpec> Declare() {
        .kind = Secret(&S::admin_secret, 32),
        .help = "Bearer secret of the /admin/... API (>= 32 bytes); unset: 404",
        .doc = "the `Authorization: Bearer` secret of the admin API (`/admin/...`), at least 32 "
-              "bytes; unset: every `/admin/...` path answers 404"},
+              "bytes, not one byte repeated, no whitespace at either end; unset: every "
+              "`/admin/...` path answers 404"},
       {.name = "password.reset_ttl",
        .kind = Duration(&S::password_reset_ttl_seconds, 60),
        .default_value = "1h",

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <utility>
 
+#include "util/secret_strength.hpp"
+
 namespace gatehouse::config {
 namespace {
 
@@ -139,17 +141,8 @@ SettingKind Text(std::string Settings::*field) { return PrintableText(SettingTyp
 
 SettingKind Secret(std::string Settings::*field, int64_t fewest_bytes) {
   return {SettingType::kSecret, fewest_bytes, 0, [=](const std::string& text, Settings& s) {
-            return static_cast<int64_t>(text.size()) >= fewest_bytes && (s.*field = text, true);
-          }};
-}
-
-SettingKind HmacSecret(std::string Settings::*field) {
-  constexpr int64_t kFewestBytes = 32;
-  return {SettingType::kSecret, kFewestBytes, 0, [=](const std::string& text, Settings& s) {
-            // One repeated byte has the length of a key and none of its worth.
-            const bool weak = static_cast<int64_t>(text.size()) < kFewestBytes ||
-                              text.find_first_not_of(text.front()) == std::string::npos;
-            return !weak && (s.*field = text, true);
+            return IsStrongSecret(text, static_cast<std::size_t>(fewest_bytes)) &&
+                   (s.*field = text, true);
           }};
 }
 
@@ -217,7 +210,8 @@ constexpr TypeWords kTypeWords[] = {
     {SettingType::kUrl, "URL", "URL",
      "expected a URL such as sqlite://path or postgresql://user:password@host:port/db"},
     {SettingType::kText, "TEXT", "text", "expected a non-empty string"},
-    {SettingType::kSecret, "SECRET", "secret, ≥ {low} bytes", "must be at least {low} bytes"},
+    {SettingType::kSecret, "SECRET", "secret, ≥ {low} bytes",
+     "must be at least {low} bytes, not one repeated byte, without whitespace at either end"},
     {SettingType::kInteger, "INT", "integer, {low}–{high}",
      "expected a whole number from {low} to {high}"},
     {SettingType::kBytes, "BYTES", "bytes, {low}–{high}",

@@ -18,10 +18,8 @@ SettingKind Address(std::string Settings::*host, uint16_t Settings::*port);
 SettingKind Path(std::string Settings::*field);
 SettingKind Url(std::string Settings::*field);
 SettingKind Text(std::string Settings::*field);
-// At least `fewest_bytes` bytes, any bytes.
+// A secret util/secret_strength.hpp's IsStrongSecret accepts.
 SettingKind Secret(std::string Settings::*field, int64_t fewest_bytes);
-// An HS256 key: at least 32 bytes, and not one byte repeated (40 NULs, 32 'a's).
-SettingKind HmacSecret(std::string Settings::*field);
 // Decimal digits only, from `low` to `high`.
 SettingKind Integer(int Settings::*field, int64_t low, int64_t high);
 SettingKind Bytes(size_t Settings::*field, int64_t low, int64_t high);

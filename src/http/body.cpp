@@ -193,6 +193,10 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+bool IsJsonContentType(std::string_view content_type) {
+  return ClassifyContentType(content_type) == MediaType::kJson;
+}
+
 Result<Fields> DecodeFields(std::string_view content_type, std::string_view body,
                             const std::vector<std::string_view>& wanted) {
   switch (ClassifyContentType(content_type)) {

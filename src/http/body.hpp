@@ -25,6 +25,9 @@ inline constexpr int kMaxJsonDepth = 16;
 Result<Fields> DecodeFields(std::string_view content_type, std::string_view body,
                             const std::vector<std::string_view>& wanted);
 
+// True when the media type of `content_type` is application/json (parameters and case aside).
+bool IsJsonContentType(std::string_view content_type);
+
 // True when `text` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool IsValidUtf8(std::string_view text);
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <string_view>
 
 #include "http/request.hpp"
 
@@ -23,6 +24,10 @@ class Handler {
   virtual std::size_t Route(const Request& request) const = 0;
   // Answers `request`, which Route sent to `route`, through `reply`, now or later.
   virtual void Serve(std::size_t route, const Request& request, Reply reply) = 0;
+  // Adds to an answer the transport makes itself, before any route (400 for bad framing, 413,
+  // 431, 501), the headers every answer carries that depend on the request (CORS, by its
+  // `origin`: the Origin field if the head got that far, else empty).
+  virtual void DecorateRefusal(std::string_view origin, Response& response) const = 0;
 };
 
 }  // namespace gatehouse::http

@@ -50,6 +50,10 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
   // Bytes of the head as sent: request line, field lines and the empty line, CRLFs included.
   std::size_t head_bytes() const { return head_bytes_; }
 
+  // The Origin field, once parsed (empty before it, or if absent): the CORS headers of a
+  // refusal made before the request is whole.
+  std::string_view origin() const { return KeptValue(kOrigin); }
+
   // After is_done(): fills `out` with views into the storage (valid until the next request).
   void Fill(std::string_view peer, const config::Settings& settings, Request& out) const;
 

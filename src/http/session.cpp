@@ -161,6 +161,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void SendError(unsigned status, std::string_view message) {
     Response response = MessageResponse(status, message);
     response.close = true;
+    server_.handler().DecorateRefusal(parser_->origin(), response);
     Send(std::move(response), /*counted=*/false);
   }
 

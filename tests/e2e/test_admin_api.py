@@ -70,6 +70,26 @@ def test_admin_secret_under_32_bytes_refuses_the_start(server_factory):
     assert s.proc.wait(timeout=10) == 2
 
 
+@pytest.mark.parametrize("setting", ["--admin-secret", "--introspection-secret"])
+@pytest.mark.parametrize("secret", ["a" * 40, " " * 40, " " + ADMIN, ADMIN + " ", ADMIN + "\t"],
+                         ids=["repeated-byte", "whitespace", "leading-space", "trailing-space",
+                              "trailing-tab"])
+def test_weak_or_padded_shared_secrets_refuse_the_start(server_factory, setting, secret):
+    # Attacker round (issue 18, F6): these started; a padded secret can never be presented
+    # (header values are trimmed), a repeated byte is no secret.
+    s = server_factory(args=[setting, secret], start=False)
+    s.start(wait=False)
+    try:
+        rc = s.proc.wait(timeout=15)
+    except Exception:
+        s.kill9()
+        raise AssertionError(f"gatehouse started with {setting} {secret!r}")
+    last = s.stderr_text().split("====")[-1]
+    assert rc == 2, f"exit status {rc}\n{last}"
+    assert setting[2:].replace("-", ".", 1).replace("-", "_") in last or setting[2:] in last, last
+    assert "not one repeated byte, without whitespace at either end" in last, last
+
+
 # -- users -----------------------------------------------------------------------------------
 
 def test_create_get_and_taken(srv):
@@ -79,8 +99,38 @@ def test_create_get_and_taken(srv):
     assert user["created_at"].endswith("Z")
     r = admin(srv, "GET", f"/admin/users/{name.upper()}")
     assert_json(r, 200, user)
+    # the 409 names the account as stored (§12), however the request spelled it
     r = admin(srv, "POST", "/admin/users", json={"username": name.upper(), "password": PW})
-    assert_message(r, 409, f"User {name.upper()} already exists")
+    assert_message(r, 409, f"User {name} already exists")
+    # /registration echoes the caller's own spelling: an anonymous caller learns no more
+    assert_message(srv.register(name.upper(), PW), 409, f"User {name.upper()} already exists")
+
+
+def test_admin_create_and_patch_take_form_bodies(srv):
+    # Attacker round (issue 18, F1): forms got 415 whose message named forms as accepted.
+    # §1: every body may be a form; `claims` is then a JSON-encoded field, `disabled` a word.
+    name = uname("form")
+    r = admin(srv, "POST", "/admin/users",
+              data={"username": name, "password": PW, "claims": '{"roles": ["ops"]}'})
+    assert r.status_code == 201, r.text
+    assert r.json()["claims"] == {"roles": ["ops"]}
+    r = admin(srv, "PATCH", f"/admin/users/{name}", data={"disabled": "true", "claims": "{}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["disabled"] is True and r.json()["claims"] == {}
+    r = admin(srv, "PATCH", f"/admin/users/{name}", data={"disabled": "false"})
+    assert r.status_code == 200 and r.json()["disabled"] is False
+    assert srv.login(name, PW).status_code == 200
+    assert_message(admin(srv, "PATCH", f"/admin/users/{name}", data={"disabled": "yes"}), 400,
+                   "disabled: Must be true or false")
+    for bad in ["not json", "[1]", '{"a": 1, "a": 2}', '{"sub": "x"}']:
+        r = admin(srv, "PATCH", f"/admin/users/{name}", data={"claims": bad})
+        assert r.status_code == 400 and r.json()["message"].startswith("claims: "), (bad, r.text)
+    r = admin(srv, "PATCH", f"/admin/users/{name}", data="disabled=true&disabled=false",
+              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_message(r, 400, "Malformed request body")
+    r = admin(srv, "POST", "/admin/users", data="username=x", headers={"Content-Type": "text/plain"})
+    assert_message(r, 415, "Content-Type must be application/json or "
+                           "application/x-www-form-urlencoded")
 
 
 def test_create_applies_the_input_rules(srv):
@@ -189,6 +239,44 @@ def test_right_passwords_of_a_disabled_account_are_not_counted_as_failures(serve
         assert_message(srv.login(name), 403, "Account disabled")
     admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": False})
     assert srv.login(name).status_code == 200
+
+
+def test_right_password_racing_a_disable_answers_403_never_401(server_factory):
+    # Attacker round (issue 18, F4): a login whose password was checked before the disable
+    # landed lost its session insert and answered 401 Wrong credentials, counted as a failure.
+    import concurrent.futures
+    srv = server_factory(args=["--admin-secret", ADMIN])
+    name, _ = create(srv)
+    seen = []
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        for _ in range(5):
+            admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": False})
+            logins = [pool.submit(srv.login, name, PW) for _ in range(8)]
+            time.sleep(0.03)
+            admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": True})
+            seen += [(f.result().status_code, f.result().json()["message"]) for f in logins]
+    statuses = [status for status, _ in seen]
+    assert 401 not in statuses, seen
+    assert set(seen) <= {(200, f"Logged in as {name}"), (403, "Account disabled")}, seen
+
+
+def test_valid_reset_code_racing_a_disable_answers_403_never_401(server_factory):
+    # The same race for a reset: the code was valid when read, the disable landed while the
+    # new password was hashed; the store's refusal is a disabled account, not a bad code.
+    import concurrent.futures
+    srv = server_factory(args=["--admin-secret", ADMIN])
+    seen = []
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        for _ in range(4):
+            users = [create(srv)[0] for _ in range(12)]
+            codes = [reset_code(srv, name)["reset_code"] for name in users]
+            attempts = [pool.submit(reset, srv, n, c) for n, c in zip(users, codes)]
+            time.sleep(0.02)
+            for name in users:
+                admin(srv, "PATCH", f"/admin/users/{name}", json={"disabled": True})
+            seen += [(f.result().status_code, f.result().json()["message"]) for f in attempts]
+    assert {s for s, _ in seen} <= {200, 403}, seen
+    assert all(m == "Account disabled" for s, m in seen if s == 403), seen
 
 
 def test_patch_checks_its_fields(srv):

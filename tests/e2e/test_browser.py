@@ -235,6 +235,40 @@ def test_preflight_per_path_and_403_for_an_unlisted_origin(server_factory):
     assert not [h for h in r.headers if h.lower().startswith("access-control-")]
 
 
+def transport_refusals(origin: str) -> list:
+    """Requests the transport refuses from the head, before any route: (status, bytes)."""
+    o = f"Origin: {origin}\r\n".encode()
+    return [
+        (400, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + o +
+         b"Content-Length: 1\r\nContent-Length: 1\r\n\r\nx"),
+        (413, b"POST /login HTTP/1.1\r\nHost: x\r\n" + o +
+         b"Content-Type: application/json\r\nContent-Length: 999999999\r\n\r\n"),
+        (431, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + o +
+         b"X-Filler: " + b"f" * 70000 + b"\r\n\r\n"),
+        (501, b"POST /login HTTP/1.1\r\nHost: x\r\n" + o +
+         b"Transfer-Encoding: gzip, chunked\r\n\r\n"),
+    ]
+
+
+def test_transport_refusals_carry_the_cors_headers_of_routed_answers(server_factory):
+    # Attacker round (issue 17, F4): 400/413/431/501 made before routing had no CORS headers
+    # and no Vary: Origin, so a page could not read why its request failed.
+    import gatehouse_e2e
+    srv = cookie_server(server_factory, APP)
+    for status, raw in transport_refusals(APP):
+        (got, headers, _), = gatehouse_e2e.raw_http(srv.port, [raw])
+        assert got == status, (status, headers)
+        assert headers.get("access-control-allow-origin") == APP, (status, headers)
+        assert headers.get("access-control-allow-credentials") == "true", (status, headers)
+        assert headers.get("access-control-expose-headers") == \
+            "WWW-Authenticate, Retry-After", (status, headers)
+        assert headers.get("vary") == "Origin", (status, headers)
+    for status, raw in transport_refusals("http://evil.example"):
+        (got, headers, _), = gatehouse_e2e.raw_http(srv.port, [raw])
+        assert got == status and headers.get("vary") == "Origin", (status, headers)
+        assert not [h for h in headers if h.startswith("access-control-")], (status, headers)
+
+
 def test_no_cors_headers_by_default(server):
     r = server.get("/healthz", headers={"Origin": APP})
     assert "Vary" not in r.headers and "Access-Control-Allow-Origin" not in r.headers
@@ -304,3 +338,25 @@ def test_rotated_refresh_cookie_replaces_the_old_and_a_replay_gets_the_same_cook
     r = refresh_by_cookie(srv, first)
     assert r.status_code == 401 and r.json() == {"message": "Token has been revoked"}
     assert refresh_by_cookie(srv, third).status_code == 401  # the whole session ended
+
+
+def test_rotation_refusing_a_reused_refresh_cookie_clears_its_pair(server_factory):
+    # Review bug (issue 17): the store's refusal of a reuse went out without TokenRefusal, so
+    # the dead refresh cookies stayed in the browser. §11: a `Token has been revoked` answer to
+    # a cookie clears that token's pair, as every other revoked answer on /token/refresh does.
+    srv = cookie_server(server_factory, "http://localhost:1", "--cookies-secure", "false",
+                        "--jwt-refresh-rotation", "true", "--jwt-refresh-reuse-interval", "1s")
+    r = requests.post(srv.url("/registration"), json={"username": f"c{free_port()}",
+                                                      "password": PW})
+    first = set_cookies(r)
+    assert refresh_by_cookie(srv, first).status_code == 200
+    time.sleep(2.1)  # past the interval: the store, not memory, finds the reuse
+    r = refresh_by_cookie(srv, first)
+    assert r.status_code == 401 and r.json() == {"message": "Token has been revoked"}
+    cleared = r.raw.headers.getlist("Set-Cookie")
+    assert [c.split(";")[0] for c in cleared] == ["refresh_token_cookie=", "csrf_refresh_token="]
+    assert all("Max-Age=0" in c and "Path=/" in c and "SameSite=Lax" in c for c in cleared)
+    # the same lines as the revoked answer of a refresh cookie refused before the store
+    again = refresh_by_cookie(srv, first)
+    assert again.status_code == 401
+    assert again.raw.headers.getlist("Set-Cookie") == cleared

@@ -250,7 +250,7 @@ def test_short_introspection_secret_stops_the_start(server_factory):
 
 
 def test_sixteen_byte_secret_is_enough(server_factory):
-    secret = "s" * 16
+    secret = "0123456789abcdef"  # 16 bytes; one repeated byte is refused (API.md §12 rule)
     srv = server_factory(args=["--introspection-secret", secret])
     _, acc, _ = fresh_pair(srv)
     assert_active(introspect(srv, acc, secret=secret), acc, "access")

@@ -40,7 +40,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "1000"},
         Refusal{"jwt.secret", "short",
                 "setting jwt.secret: invalid value: must be at least 32 bytes, not one repeated "
-                "byte"},
+                "byte, without whitespace at either end"},
         Refusal{"jwt.algorithm", "hs256",
                 "setting jwt.algorithm: invalid value: expected HS256, EdDSA, ES256 or RS256"},
         Refusal{"jwt.private_key_file", "",
@@ -97,7 +97,8 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"password.deny_list", "",
                 "setting password.deny_list: invalid value: expected a path"},
         Refusal{"introspection.secret", "0123456789abcde",
-                "setting introspection.secret: invalid value: must be at least 16 bytes"},
+                "setting introspection.secret: invalid value: must be at least 16 bytes, not one "
+                "repeated byte, without whitespace at either end"},
         Refusal{"log.requests", "yes",
                 "setting log.requests: invalid value: expected true or false"},
         Refusal{"jwt.acces_ttl", "15m", "setting jwt.acces_ttl: unknown setting"}),
@@ -129,6 +130,26 @@ TEST(JwtAlgorithmSetting, ResolvesToTheNamedAlgorithm) {
     EXPECT_EQ(settings->jwt_algorithm, algorithm) << name;
   }
   EXPECT_EQ(Resolve({}, {}, {})->jwt_algorithm, JwsAlgorithm::kHS256);
+}
+
+// Every shared secret follows one rule (attacker round: one repeated byte, or whitespace that
+// no trimmed header value can ever carry, were accepted for admin.secret and
+// introspection.secret and left an API that nobody, or anybody, could call).
+TEST(SecretSettings, WeakOrPaddedSecretsAreRefusedForEverySecret) {
+  const std::string good = "0123456789abcdef0123456789abcdef";
+  for (const char* name : {"jwt.secret", "introspection.secret", "admin.secret"}) {
+    EXPECT_EQ(RefusalLine(name, good), "accepted") << name;
+    EXPECT_EQ(RefusalLine(name, "in the middle 0123456789abcdef01234"), "accepted") << name;
+    for (const std::string& weak :
+         {std::string(40, 'a'), std::string(40, ' '), std::string(40, '\0'), " " + good, good + " ",
+          "\t" + good, good + "\n", good + "\r\n"}) {
+      const std::string line = RefusalLine(name, weak);
+      EXPECT_NE(line, "accepted") << name << " [" << weak << "]";
+      EXPECT_NE(line.find("not one repeated byte, without whitespace at either end"),
+                std::string::npos)
+          << line;
+    }
+  }
 }
 
 TEST(TextSettings, ControlCharactersAreRefused) {
