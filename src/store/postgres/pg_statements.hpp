@@ -170,6 +170,12 @@ inline constexpr Statement<Text, Int> kSetUserRevokedBefore{
      true}};
 inline constexpr Statement<> kLoadUserRevocations{
     {"load_user_revocations", "SELECT username_key, revoked_before FROM user_revocations", true}};
+// The update changes nothing; it is there so that RETURNING answers the kept row too.
+inline constexpr Statement<Text, Int> kKeepFirstFact{
+    {"keep_first_fact",
+     "INSERT INTO store_facts (name, value) VALUES ($1, $2::bigint) ON CONFLICT (name) DO "
+     "UPDATE SET value = store_facts.value RETURNING value",
+     true}};
 inline constexpr Statement<> kLatestEvent{
     {"latest_event", "SELECT COALESCE(MAX(seq), 0) FROM revocation_events", true}};
 inline constexpr Statement<Int, Int> kEventsSince{
@@ -218,24 +224,43 @@ inline constexpr Statement<Text> kRemoveSigningKey{
 
 // What the pool prepares on each connection: every statement above and the rate limits'.
 inline const StatementText* const kAllStatements[] = {
-    &kInsertUser.text,          &kFindUser.text,
-    &kUpdatePasswordHash.text,  &kRemoveUser.text,
-    &kChangePassword.text,      &kListUsers.text,
-    &kImportUser.text,          &kPing.text,
-    &kCreateSession.text,       &kListSessions.text,
-    &kFindSession.text,         &kEndSession.text,
-    &kEndIdleSessions.text,     &kEndReusedSession.text,
-    &kTouchSession.text,        &kRotateSession.text,
-    &kFindRefreshUse.text,      &kPruneRefreshUses.text,
-    &kRevokeUserTokens.text,    &kSessionsRecordedSince.text,
-    &kAddRevocation.text,       &kImportRevocation.text,
-    &kLoadRevocations.text,     &kSetUserRevokedBefore.text,
-    &kLoadUserRevocations.text, &kLatestEvent.text,
-    &kEventsSince.text,         &kIsRevoked.text,
-    &kPruneSessions.text,       &kPruneRevocations.text,
-    &kPruneEvents.text,         &kPruneUserRevocations.text,
-    &kAddSigningKey.text,       &kLoadSigningKeys.text,
-    &kRemoveSigningKey.text,    &kTakeAttempt.text,
+    &kInsertUser.text,
+    &kFindUser.text,
+    &kUpdatePasswordHash.text,
+    &kRemoveUser.text,
+    &kChangePassword.text,
+    &kListUsers.text,
+    &kImportUser.text,
+    &kPing.text,
+    &kCreateSession.text,
+    &kListSessions.text,
+    &kFindSession.text,
+    &kEndSession.text,
+    &kEndIdleSessions.text,
+    &kEndReusedSession.text,
+    &kTouchSession.text,
+    &kRotateSession.text,
+    &kFindRefreshUse.text,
+    &kPruneRefreshUses.text,
+    &kRevokeUserTokens.text,
+    &kSessionsRecordedSince.text,
+    &kAddRevocation.text,
+    &kImportRevocation.text,
+    &kLoadRevocations.text,
+    &kSetUserRevokedBefore.text,
+    &kLoadUserRevocations.text,
+    &kKeepFirstFact.text,
+    &kLatestEvent.text,
+    &kEventsSince.text,
+    &kIsRevoked.text,
+    &kPruneSessions.text,
+    &kPruneRevocations.text,
+    &kPruneEvents.text,
+    &kPruneUserRevocations.text,
+    &kAddSigningKey.text,
+    &kLoadSigningKeys.text,
+    &kRemoveSigningKey.text,
+    &kTakeAttempt.text,
     &kPruneAttempts.text,
 };
 
