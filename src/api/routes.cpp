@@ -32,7 +32,8 @@ using http::Method;
 
 // Few routes: a linear scan over string_views beats hashing at this size. A path with several
 // methods has one entry each, next to each other. The metrics label each route by the index of
-// its path's first entry; keep the table under obs::Metrics::kMaxRoutes.
+// its path's first entry; the static_assert below keeps the table within
+// obs::Metrics::kMaxRoutes (raise it there when a route does not fit).
 constexpr std::array kRoutes = {
     Entry{"/me", Method::kGet, Me},
     Entry{"/token/refresh", Method::kPost, TokenRefresh},
