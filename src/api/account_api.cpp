@@ -1,19 +1,21 @@
 // The endpoints that call the account module (auth/accounts): POST /registration, /login,
 // /password, /password/reset and /logout/all. Each is decode -> input rules -> rate limits ->
-// one Accounts call -> encode, and all of it is in this file but the session answer
-// (api/browser_tokens, which also sets the cookies): the bodies' decoding and the
-// store-counted buckets of the brute-force limits, which only these endpoints take.
+// one Accounts call -> encode, and all of it is in this file: the bodies' decoding, the session
+// answer (its Set-Cookie lines from api/browser_tokens) and the store-counted buckets of the
+// brute-force limits, which only these endpoints take.
 // Registration, login, /password and /password/reset cost an argon2id hash, so they do their
 // work on the hash pool.
 #include <chrono>
 
 #include "api/attempt_limits.hpp"
 #include "api/browser_tokens.hpp"
+#include "api/routes.hpp"
 #include "api/services.hpp"
 #include "http/body.hpp"
 #include "http/error_response.hpp"
 #include "obs/logging.hpp"
 #include "obs/metrics.hpp"
+#include "util/json_writer.hpp"
 
 namespace gatehouse::api {
 namespace {
@@ -56,6 +58,24 @@ Result<auth::PasswordResetRequest> ReadPasswordReset(const http::Request& reques
   reset.code = Take((*fields)[1]);
   reset.new_password = Take((*fields)[2]);
   return reset;
+}
+
+// 200 {"message", "access_token", "refresh_token"} (the tokens only with headers on) and, with
+// cookies on, the four cookies; not to be cached.
+http::Response SessionResponse(const config::Settings& settings, std::string_view message,
+                               const auth::TokenPair& tokens) {
+  http::Response response;
+  JsonObjectWriter body;
+  body.Add("message", message);
+  if (settings.tokens_in_headers) {
+    body.Add("access_token", tokens.access_token).Add("refresh_token", tokens.refresh_token);
+  }
+  response.body = body.Finish();
+  SetCookiePair(response, settings, CookiePair::kAccess, tokens.access_token, tokens.access_csrf);
+  SetCookiePair(response, settings, CookiePair::kRefresh, tokens.refresh_token,
+                tokens.refresh_csrf);
+  response.no_store = true;
+  return response;
 }
 
 // --- Limits counted in the store ---------------------------------------------------------

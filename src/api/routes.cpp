@@ -23,6 +23,11 @@ struct Entry {
   bool prefix = false;  // `path` is a prefix followed by more (DELETE /sessions/{id}, /admin/...)
 };
 
+bool IsStateChanging(http::Method method) {
+  return method == http::Method::kPost || method == http::Method::kPut ||
+         method == http::Method::kPatch || method == http::Method::kDelete;
+}
+
 bool Matches(const Entry& entry, std::string_view path) {
   if (!entry.prefix) return entry.path == path;
   return path.size() > entry.path.size() && path.starts_with(entry.path);
@@ -155,6 +160,32 @@ http::Response MeResponse(const store::UserCache::Entry& user) {
 }
 
 }  // namespace
+
+auth::BearerInput BearerInputOf(const http::Request& request) {
+  return {request.authorization, request.cookie, request.csrf_token,
+          IsStateChanging(request.method)};
+}
+
+Result<auth::Claims> VerifyRequestToken(const http::Request& request, const Services& services,
+                                        auth::TokenType expected) {
+  return services.tokens.VerifyBearer(BearerInputOf(request), expected);
+}
+
+bool TokenFromCookie(const http::Request& request, const Services& services,
+                     auth::TokenType expected) {
+  auto located = services.tokens.Locate(BearerInputOf(request), expected);
+  return located && located->from_cookie;
+}
+
+http::Response TokenRefusal(const Error& error, const Services& services, auth::TokenType type,
+                            bool from_cookie) {
+  http::Response response = http::ErrorResponse(error);
+  if (error.code == ErrorCode::kTokenRevoked && from_cookie) {
+    ClearCookiePair(response, services.settings,
+                    type == auth::TokenType::kAccess ? CookiePair::kAccess : CookiePair::kRefresh);
+  }
+  return response;
+}
 
 void Me(const http::Request& request, Services& services, Reply reply) {
   auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
