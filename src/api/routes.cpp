@@ -28,6 +28,11 @@ struct Entry {
   Match match = Match::kExact;
 };
 
+bool IsStateChanging(http::Method method) {
+  return method == http::Method::kPost || method == http::Method::kPut ||
+         method == http::Method::kPatch || method == http::Method::kDelete;
+}
+
 bool Matches(const Entry& entry, std::string_view path) {
   if (entry.match == Match::kExact) return entry.path == path;
   if (path.size() <= entry.path.size() || !path.starts_with(entry.path)) return false;
@@ -41,7 +46,8 @@ using http::Method;
 
 // Few routes: a linear scan over string_views beats hashing at this size. A path with several
 // methods has one entry each, next to each other. The metrics label each route by the index of
-// its path's first entry; keep the table under obs::Metrics::kMaxRoutes.
+// its path's first entry; the static_assert below keeps the table within
+// obs::Metrics::kMaxRoutes (raise it there when a route does not fit).
 constexpr std::array kRoutes = {
     Entry{"/me", Method::kGet, Me},
     Entry{"/token/refresh", Method::kPost, TokenRefresh},
@@ -164,6 +170,32 @@ http::Response MeResponse(const store::UserCache::Entry& user) {
 }
 
 }  // namespace
+
+auth::BearerInput BearerInputOf(const http::Request& request) {
+  return {request.authorization, request.cookie, request.csrf_token,
+          IsStateChanging(request.method)};
+}
+
+Result<auth::Claims> VerifyRequestToken(const http::Request& request, const Services& services,
+                                        auth::TokenType expected) {
+  return services.tokens.VerifyBearer(BearerInputOf(request), expected);
+}
+
+bool TokenFromCookie(const http::Request& request, const Services& services,
+                     auth::TokenType expected) {
+  auto located = services.tokens.Locate(BearerInputOf(request), expected);
+  return located && located->from_cookie;
+}
+
+http::Response TokenRefusal(const Error& error, const Services& services, auth::TokenType type,
+                            bool from_cookie) {
+  http::Response response = http::ErrorResponse(error);
+  if (error.code == ErrorCode::kTokenRevoked && from_cookie) {
+    ClearCookiePair(response, services.settings,
+                    type == auth::TokenType::kAccess ? CookiePair::kAccess : CookiePair::kRefresh);
+  }
+  return response;
+}
 
 void Me(const http::Request& request, Services& services, Reply reply) {
   auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);

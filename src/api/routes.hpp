@@ -1,7 +1,9 @@
 // The route table: maps (method, path) to a handler: 404 for an unknown path, 405 with Allow
 // for a known path and another method, CORS preflights from it (api/cors.hpp). Exceptions from a
 // handler (bugs) become a logged 500 here, once. The transport (http/) sees it only as an
-// http::Handler.
+// http::Handler. Beside it, the bearer step every token-protected handler takes (the token
+// from the Authorization header or Flask-JWT-Extended's cookies with double-submit CSRF, by
+// tokens.location; API.md §11), so that /me reads through this file alone before auth/.
 #pragma once
 
 #include <string>
@@ -10,9 +12,36 @@
 
 #include "api/cors.hpp"
 #include "api/services.hpp"
+#include "auth/token_service.hpp"
 #include "http/handler.hpp"
+#include "http/request.hpp"
+#include "util/result.hpp"
 
 namespace gatehouse::api {
+
+// The raw values of `request` the bearer step reads.
+auth::BearerInput BearerInputOf(const http::Request& request);
+
+// The one bearer step of every token-protected handler: TokenService::VerifyBearer over the
+// request's header or cookie.
+Result<auth::Claims> VerifyRequestToken(const http::Request& request, const Services& services,
+                                        auth::TokenType expected);
+
+// Whether the token of `expected`'s type that `request` presents was read from its cookie.
+bool TokenFromCookie(const http::Request& request, const Services& services,
+                     auth::TokenType expected);
+
+// The answer to a refused token: http::ErrorResponse, and for "Token has been revoked" about
+// a token read from a cookie, that token's cookie pair cleared (a dead cookie is of no use to
+// the browser). Nothing else clears cookies: a CSRF refusal may come from another site.
+http::Response TokenRefusal(const Error& error, const Services& services, auth::TokenType type,
+                            bool from_cookie);
+inline http::Response TokenRefusal(const http::Request& request, const Services& services,
+                                   auth::TokenType type, const Error& error) {
+  return TokenRefusal(
+      error, services, type,
+      error.code == ErrorCode::kTokenRevoked && TokenFromCookie(request, services, type));
+}
 
 class Routes final : public http::Handler {
  public:

@@ -2,7 +2,7 @@
 #include <chrono>
 
 #include "api/attempt_limits.hpp"
-#include "api/browser_tokens.hpp"
+#include "api/routes.hpp"
 #include "api/services.hpp"
 #include "http/error_response.hpp"
 #include "util/clock.hpp"

@@ -3,12 +3,14 @@
 
 #include "api/attempt_limits.hpp"
 #include "api/browser_tokens.hpp"
+#include "api/routes.hpp"
 #include "api/services.hpp"
 #include "auth/accounts.hpp"
 #include "auth/client_auth.hpp"
 #include "auth/sealed_answer.hpp"
 #include "http/body.hpp"
 #include "http/error_response.hpp"
+#include "util/json_writer.hpp"
 
 namespace gatehouse::api {
 namespace {
@@ -51,6 +53,29 @@ store::Revocation RevocationOf(const auth::Claims& claims) {
     return store::Revocation{claims.sid, store::RevocationKind::kSession, claims.exp};
   }
   return store::Revocation{claims.jti, store::RevocationKind::kToken, claims.exp};
+}
+
+// The answer of /token/refresh: {"access_token"} with headers on ({"message": "Token
+// refreshed"} with cookies alone) and the access cookie pair. With rotation a new refresh
+// token comes too (`refresh` not null): then "refresh_token" and the refresh pair, which
+// replaces the browser's old one (same name, path and domain).
+http::Response RefreshedResponse(const config::Settings& settings, const auth::IssuedToken& access,
+                                 const auth::IssuedToken* refresh = nullptr) {
+  http::Response response;
+  JsonObjectWriter body;
+  if (settings.tokens_in_headers) {
+    body.Add("access_token", access.token);
+    if (refresh != nullptr) body.Add("refresh_token", refresh->token);
+  } else {
+    body.Add("message", "Token refreshed");
+  }
+  response.body = body.Finish();
+  SetCookiePair(response, settings, CookiePair::kAccess, access.token, access.csrf);
+  if (refresh != nullptr) {
+    SetCookiePair(response, settings, CookiePair::kRefresh, refresh->token, refresh->csrf);
+  }
+  response.no_store = true;
+  return response;
 }
 
 // Without rotation a refresh gives a new access token only; its cookie pair replaces the old.

@@ -138,12 +138,15 @@ Status ImportRevocations(store::Store& store, const std::string& path, int64_t t
 }
 
 // A Flask token's `sub` of any spelling would name whichever account ends up with the name, so
-// every token naming a held-back name issued until now is refused (gatehouse's own tokens of an
-// existing account too: that person logs in again).
+// every token naming a held-back name issued before the first import that held it back is
+// refused (gatehouse's own tokens of an existing account too: that person logs in again, once;
+// a re-run keeps the first run's time, so it logs nobody out again).
 Status RevokeHeldBackNames(store::Store& store, const std::set<std::string>& keys) {
   const int64_t now = UnixNow();
   for (const auto& key : keys) {
-    if (Status revoked = store.SetUserRevokedBefore({key, now}); !revoked) return revoked;
+    if (Status revoked = store.CutHeldBackName(store::UsernameKey(key), now); !revoked) {
+      return revoked;
+    }
   }
   return Status(Ok{});
 }

@@ -73,9 +73,8 @@ void Metrics::RecordRateLimited(RateLimitKind kind) {
 
 void Metrics::RecordStoreError() { store_errors_.fetch_add(1, kRelaxed); }
 
-std::string Metrics::Render(const Gauges& gauges) const {
-  std::string out;
-  out.reserve(16384);
+// Only routes that have a name: the table's unused slots (SetRouteNames) render nothing.
+void Metrics::RenderRequests(std::string& out) const {
   AppendHeader(out, "gatehouse_http_requests_total", "counter",
                "HTTP requests by route and status");
   for (std::size_t route = 0; route < route_names_.size(); ++route) {
@@ -96,6 +95,12 @@ std::string Metrics::Render(const Gauges& gauges) const {
     latency_[route].Render(out, "gatehouse_http_request_duration_seconds",
                            "route=\"" + route_names_[route] + "\"");
   }
+}
+
+std::string Metrics::Render(const Gauges& gauges) const {
+  std::string out;
+  out.reserve(16384);
+  RenderRequests(out);
   AppendHeader(out, "gatehouse_hash_wait_seconds", "histogram",
                "Time password-hash jobs waited for a hash thread");
   hash_wait_.Render(out, "gatehouse_hash_wait_seconds", "");

@@ -301,6 +301,10 @@ class Store {
   // appends to the revocation feed, in the same transaction.
   Status SetUserRevokedBefore(const UserRevocation& revocation);
   Result<std::vector<UserRevocation>> LoadUserRevocations();
+  // gatehouse import-flask's cut of a name it holds back: SetUserRevokedBefore at the time of
+  // the first import that held the name back. That time is kept (store_facts) the first time
+  // and reused, so a re-run cuts at the same second instead of logging the name out again.
+  Status CutHeldBackName(const UsernameKey& key, int64_t now);
 
   // The feed's latest sequence number (0 when empty): read it before loading revocations, then
   // poll RevocationsSince from it. Numbers grow with each append, but on a shared database an
@@ -438,6 +442,8 @@ class Store {
   virtual Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) = 0;
   virtual Result<std::vector<Revocation>> SelectRevocations(int64_t now) = 0;
   virtual Status UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) = 0;
+  // Stores `value` under `name` unless a value is there already; answers the stored value.
+  virtual Result<int64_t> KeepFirstFact(const std::string& name, int64_t value) = 0;
   virtual Result<std::vector<UserRevocation>> SelectUserRevocations() = 0;
   virtual Result<int64_t> SelectLatestEvent() = 0;
   virtual Result<std::vector<RevocationEvent>> SelectEventsSince(int64_t seq, int limit) = 0;

@@ -275,6 +275,14 @@ Status Store::SetUserRevokedBefore(const UserRevocation& revocation) {
 
 Result<std::vector<UserRevocation>> Store::LoadUserRevocations() { return SelectUserRevocations(); }
 
+Status Store::CutHeldBackName(const UsernameKey& key, int64_t now) {
+  // Two writes, not one transaction: a failure between them leaves the first run's time
+  // kept, and the next run cuts at that time.
+  auto cut = KeepFirstFact("import_cut " + key.str(), now);
+  if (!cut) return cut.error();
+  return UpsertUserRevokedBefore(key.str(), *cut);
+}
+
 Result<int64_t> Store::LatestRevocationEvent() { return SelectLatestEvent(); }
 
 Result<std::vector<RevocationEvent>> Store::RevocationsSince(int64_t seq, int limit) {

@@ -20,7 +20,8 @@ import pytest
 
 import gatehouse_e2e as gh
 from gatehouse_e2e import assert_message, assert_tokens_pair
-from ops_support import assert_ok, build_flask_db, describe, pbkdf2_sha256_hash, run_cli, secret32
+from ops_support import (assert_ok, build_flask_db, describe, dump_table, pbkdf2_sha256_hash,
+                         run_cli, secret32)
 
 FLASK_USERS = {  # the Flask service's rows, in rowid order: name -> password
     "fiona": "fiona's password",
@@ -152,5 +153,40 @@ def test_resolving_in_the_copy_then_importing_again(flask_import, tmp_path):
         # FIONA's token from the Flask service does not pass as fiona's after the move
         r = s.me(flask_token_from_before(secret, "FIONA"))
         assert r.status_code == 401, (r.status_code, r.text)
+    finally:
+        f.close()
+
+
+def test_re_runs_keep_the_first_runs_cut(tmp_path):
+    """A held-back name is cut once, at the first import that held it back: running the import
+    again (twice here, each in a later second) leaves the cut as it was, so JANE's own token
+    from after the first run stays good, and the Flask service's tokens of `jane` stay refused."""
+    flask_db = tmp_path / "flask.db"
+    build_flask_db(flask_db, [(u, pbkdf2_sha256_hash(pw)) for u, pw in FLASK_USERS.items()], [])
+    data_dir = tmp_path / "data"
+    assert_ok(run_cli(["user", "add", "JANE", "--password-stdin"], data_dir=data_dir,
+                      input="JANE's own password\n"))
+    assert run_cli(["import-flask", str(flask_db)], data_dir=data_dir).returncode == 1
+    cuts = dump_table(data_dir, "user_revocations")
+    assert len(cuts) == 3, cuts  # fiona, george, jane
+    secret = secret32()
+    f = gh.Factory(tmp_path / "srv")
+    try:
+        s = f(name="gatehouse(first run)", data_dir=data_dir, args=["--jwt-secret", secret])
+        time.sleep(1.1)  # JANE's token is of a later second than the cut
+        access = assert_tokens_pair(s.login("JANE", "JANE's own password"),
+                                    "Logged in as JANE")["access_token"]
+        s.stop()
+        for _ in range(2):
+            time.sleep(1.1)
+            p = run_cli(["import-flask", str(flask_db)], data_dir=data_dir)
+            assert p.returncode == 1, describe(p)
+            assert dump_table(data_dir, "user_revocations") == cuts
+        # A new server loads the cuts from the store, as every server does at start.
+        s = f(name="gatehouse(after re-runs)", data_dir=data_dir, args=["--jwt-secret", secret])
+        assert s.me(access).status_code == 200
+        for name in ["jane", "fiona", "FIONA", "george"]:
+            r = s.me(flask_token_from_before(secret, name))
+            assert r.status_code == 401, (name, r.status_code, r.text)
     finally:
         f.close()

@@ -426,6 +426,22 @@ TEST_P(StoreContractTest, UserRevokedBeforeKeepsTheLaterTime) {
   EXPECT_EQ(ByUser(*loaded), (std::map<std::string, int64_t>{{"dave", 2000}, {"erin", 300}}));
 }
 
+TEST_P(StoreContractTest, CutHeldBackNameKeepsTheFirstTimeAndNeverLowersALaterCut) {
+  ASSERT_TRUE(store_->CutHeldBackName(UsernameKey("Gina"), 100));
+  ASSERT_TRUE(store_->CutHeldBackName(UsernameKey("gina"), 200));  // a re-run: still 100
+  ASSERT_TRUE(store_->CutHeldBackName(UsernameKey("hugo"), 150));
+  Result<std::vector<UserRevocation>> loaded = store_->LoadUserRevocations();
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(ByUser(*loaded), (std::map<std::string, int64_t>{{"gina", 100}, {"hugo", 150}}));
+
+  // A later cut of the user's own (logout everywhere) stays: a re-run does not lower it.
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"gina", 300}));
+  ASSERT_TRUE(store_->CutHeldBackName(UsernameKey("gina"), 400));
+  loaded = store_->LoadUserRevocations();
+  ASSERT_TRUE(loaded) << Why(loaded);
+  EXPECT_EQ(ByUser(*loaded), (std::map<std::string, int64_t>{{"gina", 300}, {"hugo", 150}}));
+}
+
 TEST_P(StoreContractTest, UserRevokedBeforeKeyIgnoresCase) {
   ASSERT_TRUE(store_->SetUserRevokedBefore({"Frank", 10}));
   ASSERT_TRUE(store_->SetUserRevokedBefore({"frank", 20}));

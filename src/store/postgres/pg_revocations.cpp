@@ -27,6 +27,14 @@ Status PostgresStore::UpsertUserRevokedBefore(const std::string& key, int64_t re
   return Ok{};
 }
 
+Result<int64_t> PostgresStore::KeepFirstFact(const std::string& name, int64_t value) {
+  auto rows = pool_.Run(pg::kKeepFirstFact, name, value);
+  if (!rows) return rows.error();
+  if (rows->Count() != 1)
+    return StorageError(ErrorCode::kStorageFailure, "keep first fact", "no row");
+  return rows->Int(0, 0);
+}
+
 Result<std::vector<UserRevocation>> PostgresStore::SelectUserRevocations() {
   auto rows = pool_.Run(pg::kLoadUserRevocations);
   if (!rows) return rows.error();

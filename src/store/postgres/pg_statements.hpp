@@ -197,6 +197,12 @@ inline constexpr Statement<Text, Int> kSetUserRevokedBefore{
      true}};
 inline constexpr Statement<> kLoadUserRevocations{
     {"load_user_revocations", "SELECT username_key, revoked_before FROM user_revocations", true}};
+// The update changes nothing; it is there so that RETURNING answers the kept row too.
+inline constexpr Statement<Text, Int> kKeepFirstFact{
+    {"keep_first_fact",
+     "INSERT INTO store_facts (name, value) VALUES ($1, $2::bigint) ON CONFLICT (name) DO "
+     "UPDATE SET value = store_facts.value RETURNING value",
+     true}};
 inline constexpr Statement<> kLatestEvent{
     {"latest_event", "SELECT COALESCE(MAX(seq), 0) FROM revocation_events", true}};
 inline constexpr Statement<Int, Int> kEventsSince{
@@ -275,6 +281,7 @@ inline const StatementText* const kAllStatements[] = {
     &kLoadRevocations.text,
     &kSetUserRevokedBefore.text,
     &kLoadUserRevocations.text,
+    &kKeepFirstFact.text,
     &kLatestEvent.text,
     &kEventsSince.text,
     &kIsRevoked.text,

@@ -70,6 +70,18 @@ Status SqliteStore::UpsertUserRevokedBefore(const std::string& key, int64_t revo
   });
 }
 
+Result<int64_t> SqliteStore::KeepFirstFact(const std::string& name, int64_t value) {
+  int64_t kept = 0;
+  Status done = Committed([&]() -> Status {
+    BoundStatement keep = Bind(sqlite::kKeepFirstFact, name, value);
+    if (keep.Step() != SQLITE_ROW) return SqliteFailure(db_, "keep first fact");
+    kept = keep.Int(0);
+    return Ok{};
+  });
+  if (!done) return done.error();
+  return kept;
+}
+
 Result<std::vector<UserRevocation>> SqliteStore::SelectUserRevocations() {
   return Locked([&]() -> Result<std::vector<UserRevocation>> {
     BoundStatement select = Bind(sqlite::kLoadUserRevocations);

@@ -126,6 +126,11 @@ inline constexpr Statement<Text, Int> kSetUserRevokedBefore{
      "excluded.revoked_before)"}};
 inline constexpr Statement<> kLoadUserRevocations{
     {"load_user_revocations", "SELECT username_key, revoked_before FROM user_revocations"}};
+// The update changes nothing; it is there so that RETURNING answers the kept row too.
+inline constexpr Statement<Text, Int> kKeepFirstFact{
+    {"keep_first_fact",
+     "INSERT INTO store_facts (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
+     "value = store_facts.value RETURNING value"}};
 inline constexpr Statement<Text, Int, Int> kAddEvent{
     {"add_event",
      "INSERT INTO revocation_events (subject, kind, value, created_at) "

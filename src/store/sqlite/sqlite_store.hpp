@@ -99,6 +99,7 @@ class SqliteStore final : public Store, private BatchTransaction {
   Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) override;
   Result<std::vector<Revocation>> SelectRevocations(int64_t now) override;
   Status UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) override;
+  Result<int64_t> KeepFirstFact(const std::string& name, int64_t value) override;
   Result<std::vector<UserRevocation>> SelectUserRevocations() override;
   Result<int64_t> SelectLatestEvent() override;
   Result<std::vector<RevocationEvent>> SelectEventsSince(int64_t seq, int limit) override;
