@@ -31,7 +31,7 @@
 
 namespace gatehouse::auth {
 
-struct KeyListing;  // one key as the keys directory or the store lists it (keyring.cpp)
+struct KeyListing;  // one key as the keys directory or the store lists it (key_source.hpp)
 
 struct KeyringOptions {
   Algorithm algorithm = Algorithm::kHS256;
