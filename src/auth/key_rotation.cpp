@@ -62,8 +62,10 @@ Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now,
       return true;
     });
   }
-  // Nothing signs yet (a first key): no resource server can hold an older key set.
-  const bool first = listed->empty() && IsAsymmetric(options.algorithm);
+  // Nothing signs yet (a first key): no resource server can hold an older key set. An HS256
+  // secret from before a change of algorithm signs until the new key's time.
+  const bool first =
+      listed->empty() && IsAsymmetric(options.algorithm) && options.hmac_secret.empty();
   const int64_t start = immediately || first ? now : now + options.publication_delay;
   auto created = CreateKey(options, start, *listed);
   if (!created) return created.error();

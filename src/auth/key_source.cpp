@@ -39,19 +39,45 @@ bool IsKeyFileName(const std::string& name, std::string_view suffix) {
 
 int64_t SignsFrom(const std::string& name) { return std::stoll(name.substr(0, 10)); }
 
-Result<std::vector<std::string>> ListKeyFiles(const std::string& dir, std::string_view suffix) {
-  std::vector<std::string> names;
+// The key files of every algorithm, in signing order (the stems sort so, whatever the suffix).
+Result<std::vector<KeyListing>> ListKeyFiles(const std::string& dir) {
+  std::vector<KeyListing> keys;
   DIR* handle = ::opendir(dir.c_str());
   if (handle == nullptr) {
-    if (errno == ENOENT) return names;
+    if (errno == ENOENT) return keys;
     return KeyError(dir + ": " + std::strerror(errno));
   }
   while (const dirent* entry = ::readdir(handle)) {
-    if (IsKeyFileName(entry->d_name, suffix)) names.emplace_back(entry->d_name);
+    const std::string name = entry->d_name;
+    if (IsKeyFileName(name, ".pem")) keys.push_back({name, SignsFrom(name), {}, std::nullopt});
+    if (IsKeyFileName(name, ".hs256"))
+      keys.push_back({name, SignsFrom(name), {}, Algorithm::kHS256});
   }
   ::closedir(handle);
-  std::sort(names.begin(), names.end());
-  return names;
+  std::sort(keys.begin(), keys.end(),
+            [](const KeyListing& a, const KeyListing& b) { return a.name < b.name; });
+  return keys;
+}
+
+// The rows of every algorithm, in signing order: by second, then kid, as each algorithm's are.
+Result<std::vector<KeyListing>> ListStoredKeys(store::Store& store) {
+  std::vector<KeyListing> keys;
+  for (const auto& named : kJwsAlgorithms) {
+    auto stored = store.LoadSigningKeys(named.name);
+    if (!stored) return stored.error();
+    for (auto& key : *stored) {
+      // The generated secret is not a rotated one: the keyring holds it from the start.
+      if (key.kid == kStoredSecretKid) {
+        Wipe(key.material);
+        continue;
+      }
+      keys.push_back({key.kid, key.created_at, std::move(key.material), named.algorithm});
+    }
+  }
+  std::stable_sort(keys.begin(), keys.end(), [](const KeyListing& a, const KeyListing& b) {
+    return a.signs_from != b.signs_from ? a.signs_from < b.signs_from : a.name < b.name;
+  });
+  return keys;
 }
 
 // Written to a temporary name and renamed, so a reader never sees half a key.
@@ -137,24 +163,7 @@ Result<std::string> ReadKeyFile(const std::string& path) {
 }
 
 Result<std::vector<KeyListing>> ListKeys(const KeyringOptions& options) {
-  std::vector<KeyListing> keys;
-  if (options.store != nullptr) {
-    auto stored = options.store->LoadSigningKeys(AlgorithmName(options.algorithm));
-    if (!stored) return stored.error();
-    for (auto& key : *stored) {
-      // The generated secret is not a rotated one: the keyring holds it from the start.
-      if (key.kid == kStoredSecretKid) {
-        Wipe(key.material);
-        continue;
-      }
-      keys.push_back({key.kid, key.created_at, std::move(key.material)});
-    }
-    return keys;
-  }
-  auto names = ListKeyFiles(KeysDir(options), KeySuffix(options.algorithm));
-  if (!names) return names.error();
-  for (auto& name : *names) keys.push_back({name, SignsFrom(name), {}});
-  return keys;
+  return options.store != nullptr ? ListStoredKeys(*options.store) : ListKeyFiles(KeysDir(options));
 }
 
 std::string KeySourceName(const KeyringOptions& options) {

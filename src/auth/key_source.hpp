@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,8 @@ struct KeyListing {
   std::string name;        // the file name, or the kid in a store
   int64_t signs_from = 0;  // the store's created_at column holds it too
   std::string pem;         // from a store; empty for files, which are read when first seen
+  // A store's row and an .hs256 file name it; a .pem file says it when parsed.
+  std::optional<Algorithm> algorithm;
 };
 
 // A key made now: its kid and the second it signs from.
@@ -36,7 +39,8 @@ std::string KeySourceName(const KeyringOptions& options);
 // fixed by the configuration (jwt.private_key_file, jwt.secret).
 bool Rotatable(const KeyringOptions& options);
 
-// The keys of options.algorithm, oldest first; a store's generated HS256 secret is not listed.
+// The keys of every algorithm, oldest first (a change of jwt.algorithm leaves the old one's
+// keys verifying beside the new one's); a store's generated HS256 secret is not listed.
 Result<std::vector<KeyListing>> ListKeys(const KeyringOptions& options);
 Result<std::string> ReadKeyFile(const std::string& path);
 // RFC 7638 thumbprint of the secret as an oct JWK: a name for it that reveals nothing of it.
@@ -46,8 +50,8 @@ std::string HmacKid(std::string_view secret);
 // listed now), so that the newest key signs last.
 Result<CreatedKey> CreateKey(const KeyringOptions& options, int64_t signs_from,
                              const std::vector<KeyListing>& existing);
-// The first key of the algorithm, named after the files already there (keys of another
-// algorithm, left from before a change of jwt.algorithm), never in their place.
+// The first key of the algorithm, named after the keys already there (of another algorithm,
+// left from before jwt.algorithm was remembered), never in their place.
 Result<CreatedKey> CreateFirstKey(const KeyringOptions& options, int64_t now);
 void RemoveKey(const KeyringOptions& options, const std::string& name);
 

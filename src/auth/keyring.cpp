@@ -84,8 +84,10 @@ std::string Keyring::Sign(std::string_view payload_json) const {
 
 Status Keyring::Verify(std::string_view token, std::string& payload_json) const {
   const State& state = CurrentOnThisThread();
-  return IsAsymmetric(options_.algorithm) ? state.verifiers.Verify(token, payload_json)
-                                          : state.hmac_keys.Verify(token, payload_json);
+  // HS256 alone takes its own path; keys of both kinds (during a change of jwt.algorithm) go
+  // through VerifierSet, where the header's alg picks the kind and the kid the key.
+  return state.verifiers.PublicKeyCount() == 0 ? state.hmac_keys.Verify(token, payload_json)
+                                               : state.verifiers.Verify(token, payload_json);
 }
 
 std::shared_ptr<const std::string> Keyring::JwksJson() const { return Current()->jwks; }
@@ -95,14 +97,21 @@ std::string Keyring::SigningKid() const {
   return state->signer ? state->signer->kid() : state->hmac->kid();
 }
 
-Keyring::ParsedKey Keyring::ParseKey(const KeyringOptions& options, std::string& material) {
+Keyring::ParsedKey Keyring::ParseKey(std::optional<Algorithm> algorithm, std::string& material) {
   ParsedKey parsed;
-  if (IsAsymmetric(options.algorithm)) {
-    // A key of another algorithm (left from before jwt.algorithm changed) is not ours to use.
-    auto key = SigningKey::FromPrivatePem(material, options.algorithm);
-    if (key) parsed.asymmetric = std::move(key).value();
-  } else if (const std::string_view secret = TrimEnd(material); secret.size() >= 32) {
-    parsed.hmac = std::make_shared<const HmacKey>(secret, HmacKid(secret));
+  if (algorithm == Algorithm::kHS256) {
+    if (const std::string_view secret = TrimEnd(material); secret.size() >= 32) {
+      parsed.hmac = std::make_shared<const HmacKey>(secret, HmacKid(secret));
+    }
+  } else {
+    // A PEM file does not name its algorithm, its key type does: it fits exactly one.
+    for (const auto& named : kJwsAlgorithms) {
+      if (parsed || !IsAsymmetric(named.algorithm) ||
+          algorithm.value_or(named.algorithm) != named.algorithm)
+        continue;
+      auto key = SigningKey::FromPrivatePem(material, named.algorithm);
+      if (key) parsed.asymmetric = std::move(key).value();
+    }
   }
   Wipe(material);
   return parsed;
@@ -121,8 +130,10 @@ Result<std::shared_ptr<const Keyring::State>> Keyring::MakeState(std::vector<std
       added = state->verifiers.AddPublicKey(key.asymmetric->Public());
     } else if (key.hmac->kid().empty()) {
       state->hmac_keys.SetKey(key.hmac);
+      state->verifiers.SetHmacKey(key.hmac);
     } else {
       added = state->hmac_keys.AddKey(key.hmac);
+      if (added) added = state->verifiers.AddHmacKey(key.hmac);
     }
     if (!added) return added.error();
   }
@@ -137,7 +148,7 @@ void Keyring::ParseNewKeys(std::vector<KeyListing>& listed) {
     if (parsed_.count(listing.name) == 0) {
       auto material = listing.pem.empty() ? ReadKeyFile(KeysDir(options_) + "/" + listing.name)
                                           : Result<std::string>(listing.pem);
-      parsed_[listing.name] = material ? ParseKey(options_, *material) : ParsedKey{};
+      parsed_[listing.name] = material ? ParseKey(listing.algorithm, *material) : ParsedKey{};
     }
     Wipe(listing.pem);
   }
@@ -148,9 +159,9 @@ Result<bool> Keyring::Reload(int64_t now) {
   auto listed = ListKeys(options_);
   if (!listed) return listed.error();
   ParseNewKeys(*listed);
-  // The generated HS256 secret came before every rotated one (Open parsed it).
-  if (!IsAsymmetric(options_.algorithm))
-    listed->insert(listed->begin(), KeyListing{kGeneratedSecret, 0, {}});
+  // The HS256 secret came before every rotated key (Open parsed it).
+  if (!options_.hmac_secret.empty())
+    listed->insert(listed->begin(), KeyListing{kGeneratedSecret, 0, {}, Algorithm::kHS256});
   std::vector<std::string> usable;
   std::vector<int64_t> signs_from;
   for (const auto& listing : *listed) {
@@ -191,15 +202,21 @@ StartupStatus Keyring::OpenFixed() {
   return Ok{};
 }
 
+bool Keyring::HoldsKeyOf(Algorithm algorithm) const {
+  return std::any_of(parsed_.begin(), parsed_.end(), [&](const auto& named) {
+    return named.second.asymmetric && named.second.asymmetric->algorithm() == algorithm;
+  });
+}
+
 // The keys of <data_dir>/keys or the store, after the generated HS256 secret if there is one.
 StartupStatus Keyring::OpenRotatable(int64_t now) {
-  if (!IsAsymmetric(options_.algorithm)) {
+  if (!options_.hmac_secret.empty()) {
     parsed_[kGeneratedSecret] =
         ParsedKey{nullptr, std::make_shared<const HmacKey>(options_.hmac_secret)};
   }
   auto loaded = Reload(now);
-  if (!loaded && IsAsymmetric(options_.algorithm)) {
-    // A first start (or a switch of algorithm): make the first key, then load again.
+  if (IsAsymmetric(options_.algorithm) && !HoldsKeyOf(options_.algorithm)) {
+    // A first start (or the first with jwt.algorithm remembered): make the first key.
     auto created = CreateFirstKey(options_, now);
     if (!created) return EnvironmentError(created.error());
     const std::string where = KeySourceName(options_);
