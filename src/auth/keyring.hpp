@@ -12,6 +12,9 @@
 // has come signs; an older key keeps verifying until every token it can have signed has
 // expired (its successor started signing longer ago than the longest token lifetime), then
 // drops out. A server picks up added keys, and the times passing, at its next Reload().
+// A change of jwt.algorithm is such a rotation: the keys of every algorithm are listed, so the
+// old algorithm's keys (and the HS256 secret) keep verifying beside the new one's, each token
+// checked only by the key its kid names and only under that key's algorithm.
 // Thread safety: Sign, Verify and JwksJson from any thread; Reload from one thread at a time.
 #pragma once
 
@@ -19,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,11 +35,13 @@
 
 namespace gatehouse::auth {
 
-struct KeyListing;  // one key as the keys directory or the store lists it (keyring.cpp)
+struct KeyListing;  // one key as the keys directory or the store lists it (key_source.hpp)
 
 struct KeyringOptions {
   Algorithm algorithm = Algorithm::kHS256;
-  std::string hmac_secret;         // HS256 only
+  // HS256: the secret that signs. EdDSA, ES256, RS256: the HS256 secret of before a change of
+  // jwt.algorithm (generated, or jwt.secret), if any: it verifies until the window closes.
+  std::string hmac_secret;
   std::string data_dir;            // keys live in <data_dir>/keys
   std::string private_key_file;    // asymmetric: a fixed key instead of the keys directory
   store::Store* store = nullptr;   // keys live in this store instead of data_dir
@@ -90,7 +96,9 @@ class Keyring {
   std::map<std::string, ParsedKey> parsed_;
 
   // Wipes `material` (a PEM private key, or an HS256 secret line).
-  static ParsedKey ParseKey(const KeyringOptions& options, std::string& material);
+  static ParsedKey ParseKey(std::optional<Algorithm> algorithm, std::string& material);
+  // Whether a key of `algorithm` was ever listed and parsed.
+  bool HoldsKeyOf(Algorithm algorithm) const;
   // Parses the listed keys not parsed yet, and wipes the listing's material.
   void ParseNewKeys(std::vector<KeyListing>& listed);
   // The state of the keys named (newest first), `signer` signing.

@@ -67,21 +67,39 @@ StartupStatus CheckPrivateFile(const std::string& path) {
       path + ": holds a secret but group or others can read it (chmod 600 " + path + ")"};
 }
 
+Result<std::string> LoadExistingStoredSecret(store::Store& store) {
+  auto keys = store.LoadSigningKeys("HS256");
+  if (!keys) return keys.error();
+  std::string secret;
+  for (auto& stored : *keys) {
+    if (stored.kid == kStoredSecretKid && stored.material.size() >= 32) {
+      secret = std::move(stored.material);
+    } else {
+      sodium_memzero(stored.material.data(), stored.material.size());
+    }
+  }
+  return secret;
+}
+
 Result<std::string> LoadOrCreateStoredSecret(store::Store& store, int64_t now) {
   store::StoredKey key{std::string(kStoredSecretKid), "HS256", GenerateSecret(), now};
   auto added = store.AddSigningKey(key);
   sodium_memzero(key.material.data(), key.material.size());
   if (!added) return added.error();
   if (*added) obs::Info("generated a new HS256 secret in the database's signing keys");
-  auto keys = store.LoadSigningKeys("HS256");
-  if (!keys) return keys.error();
-  for (auto& stored : *keys) {
-    if (stored.kid == kStoredSecretKid && stored.material.size() >= 32) {
-      std::string secret = std::move(stored.material);
-      return secret;
-    }
+  auto secret = LoadExistingStoredSecret(store);
+  if (secret && secret->empty()) {
+    return Error{ErrorCode::kStorageFailure,
+                 "database: the stored HS256 secret is missing or short"};
   }
-  return Error{ErrorCode::kStorageFailure, "database: the stored HS256 secret is missing or short"};
+  return secret;
+}
+
+StartupResult<std::string> LoadExistingSecret(const std::string& data_dir) {
+  const std::string path = data_dir + "/jwt-secret";
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 && errno == ENOENT) return std::string();
+  return ReadSecret(path);
 }
 
 StartupResult<std::string> LoadOrCreateSecret(const std::string& data_dir) {

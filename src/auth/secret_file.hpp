@@ -35,4 +35,9 @@ StartupResult<std::string> LoadOrCreateSecret(const std::string& data_dir);
 // one database agree on the first one written. Fails with the store's error.
 Result<std::string> LoadOrCreateStoredSecret(store::Store& store, int64_t now);
 
+// The generated secret if one was made, else "", making none: after a change of jwt.algorithm
+// away from HS256, it verifies the tokens it signed until their window closes.
+StartupResult<std::string> LoadExistingSecret(const std::string& data_dir);
+Result<std::string> LoadExistingStoredSecret(store::Store& store);
+
 }  // namespace gatehouse::auth

@@ -32,11 +32,15 @@ int UserResetCode(const config::Settings& settings, const UserOptions& options);
 // it from the revocation feed.
 int SessionsEndAll(const config::Settings& settings);
 int ImportFlask(const config::Settings& settings, const std::string& flask_database);
-// `now`: the new key signs at once instead of after keys.publication_delay.
+// `now`: the new key signs at once instead of after keys.publication_delay. A jwt.algorithm set
+// to another than the one kept is the change of algorithm: the new algorithm's first key, kept
+// as the algorithm from now on; the old keys verify until their tokens have expired.
 int KeysRotate(const config::Settings& settings, bool now);
 
 // jwt.algorithm is kept with the keys (issue 15 item 4): without jwt.algorithm set, `settings`
-// takes the one kept; with it set, it is kept (a change is logged). Fails with kEnvironment.
+// takes the one kept; the first start keeps the one it has. A jwt.algorithm set to another than
+// the one kept is refused (kBadSetting, naming both and `keys rotate --jwt-algorithm`): a change
+// is a staged rotation, never a start. Fails with kEnvironment when the record cannot be read.
 StartupStatus RememberAlgorithm(config::Settings& settings, store::Store& store);
 
 // The signing keys of the configured algorithm: the HS256 secret (generated on first use when

@@ -22,6 +22,23 @@ StartupResult<std::string> GeneratedSecret(const config::Settings& settings, sto
   return std::move(*stored);
 }
 
+// Under EdDSA, ES256 or RS256: the HS256 secret of before a change of algorithm, if any
+// (jwt.secret, or the generated one, never made here), so that its tokens keep verifying.
+StartupResult<std::string> PreviousSecret(const config::Settings& settings, store::Store& store) {
+  if (!settings.jwt_secret.empty()) return settings.jwt_secret;
+  if (!store.IsShared()) return auth::LoadExistingSecret(settings.data_dir);
+  auto stored = auth::LoadExistingStoredSecret(store);
+  if (!stored) return EnvironmentError(stored.error());
+  return std::move(*stored);
+}
+
+// HS256: the secret that signs; otherwise the one of before a change of algorithm, or "".
+StartupResult<std::string> HmacSecretFor(const config::Settings& settings, store::Store& store) {
+  if (settings.jwt_algorithm != JwsAlgorithm::kHS256) return PreviousSecret(settings, store);
+  if (!settings.jwt_secret.empty()) return settings.jwt_secret;
+  return GeneratedSecret(settings, store);
+}
+
 // A store shared by several instances keeps the keys (and the generated HS256 secret), so a
 // new instance needs no files copied; a store of one machine leaves them in data_dir.
 StartupResult<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& settings,
@@ -34,15 +51,10 @@ StartupResult<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& se
   // A replaced key verifies as long as any token it signed can live.
   options.max_token_lifetime = std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds);
   options.publication_delay = settings.key_publication_delay;
-  if (options.algorithm == auth::Algorithm::kHS256) {
-    options.hmac_secret = settings.jwt_secret;
-    options.hmac_secret_generated = options.hmac_secret.empty();
-    if (options.hmac_secret_generated) {
-      auto generated = GeneratedSecret(settings, store);
-      if (!generated) return generated.error();
-      options.hmac_secret = std::move(*generated);
-    }
-  }
+  options.hmac_secret_generated = settings.jwt_secret.empty();
+  auto secret = HmacSecretFor(settings, store);
+  if (!secret) return secret.error();
+  options.hmac_secret = std::move(*secret);
   return options;
 }
 
@@ -91,19 +103,27 @@ Status RecordAlgorithm(const config::Settings& settings, store::Store& store) {
 StartupStatus RememberAlgorithm(config::Settings& settings, store::Store& store) {
   auto recorded = RecordedAlgorithm(settings, store);
   if (!recorded) return EnvironmentError(recorded.error());
-  if (!settings.jwt_algorithm_given && *recorded) settings.jwt_algorithm = **recorded;
-  if (*recorded == settings.jwt_algorithm) return Ok{};
-  if (*recorded) {
-    obs::Warn(std::string("jwt.algorithm changed from ") + std::string(AlgorithmName(**recorded)) +
-              " to " + std::string(AlgorithmName(settings.jwt_algorithm)) +
-              ": tokens signed under the old one no longer verify");
+  if (!*recorded) {
+    // The first start (or the first since jwt.algorithm is kept): keep this one. Not kept (a
+    // read-only data_dir): this start is right, only a later one without jwt.algorithm falls
+    // back to the default.
+    if (Status written = RecordAlgorithm(settings, store); !written) {
+      obs::Warn("jwt.algorithm not kept with the keys", {{"error", written.error().detail}});
+    }
+    return Ok{};
   }
-  // Not kept (a read-only data_dir): this start is right, only a later one without
-  // jwt.algorithm falls back to the default.
-  if (Status written = RecordAlgorithm(settings, store); !written) {
-    obs::Warn("jwt.algorithm not kept with the keys", {{"error", written.error().detail}});
-  }
-  return Ok{};
+  if (!settings.jwt_algorithm_given) settings.jwt_algorithm = **recorded;
+  if (**recorded == settings.jwt_algorithm) return Ok{};
+  const std::string kept(AlgorithmName(**recorded));
+  const std::string wanted(AlgorithmName(settings.jwt_algorithm));
+  return StartupError{
+      StartupErrorCode::kBadSetting,
+      "jwt.algorithm is " + wanted + ", but the keys are " + kept + "'s (kept in " +
+          (store.IsShared() ? std::string("the database") : settings.data_dir + "/jwt-algorithm") +
+          "); switching at a start would invalidate every token. To keep " + kept +
+          ", remove jwt.algorithm or set it to " + kept + "; to change to " + wanted +
+          " with the old tokens still valid, run `gatehouse keys rotate --jwt-algorithm " + wanted +
+          "` (docs/operations.md, Changing the algorithm)"};
 }
 
 StartupResult<std::shared_ptr<auth::Keyring>> OpenKeyring(const config::Settings& settings,
@@ -143,6 +163,20 @@ void PrintRotated(const std::string& kid, JwsAlgorithm algorithm, int64_t rotate
   }
 }
 
+// The algorithm this rotation is for: the one kept, unless jwt.algorithm names another (the
+// change of algorithm) or none is kept yet. Whether it is to be kept after the rotation.
+Result<bool> AlgorithmToRotate(config::Settings& settings, store::Store& store) {
+  auto recorded = RecordedAlgorithm(settings, store);
+  if (!recorded) return recorded.error();
+  if (!*recorded) return true;
+  if (!settings.jwt_algorithm_given) settings.jwt_algorithm = **recorded;
+  if (settings.jwt_algorithm == **recorded) return false;
+  std::cout << "jwt.algorithm changes from " << AlgorithmName(**recorded) << " to "
+            << AlgorithmName(settings.jwt_algorithm) << ": tokens of the "
+            << AlgorithmName(**recorded) << " keys keep verifying until they expire\n";
+  return true;
+}
+
 }  // namespace
 
 int KeysRotate(const config::Settings& given, bool now) {
@@ -150,9 +184,8 @@ int KeysRotate(const config::Settings& given, bool now) {
   auto store = OpenStoreOrReport(given);
   if (!store) return 1;
   config::Settings settings = given;
-  if (StartupStatus remembered = RememberAlgorithm(settings, *store); !remembered) {
-    return Failure(remembered.error().detail);
-  }
+  auto keep = AlgorithmToRotate(settings, *store);
+  if (!keep) return Failure(keep.error().detail);
   const bool hs256 = settings.jwt_algorithm == JwsAlgorithm::kHS256;
   if (hs256 && !settings.jwt_secret.empty()) {
     // A configured secret means exactly what it says: gatehouse signs with it and nothing
@@ -168,7 +201,12 @@ int KeysRotate(const config::Settings& given, bool now) {
   const int64_t rotated_at = UnixNow();
   int64_t signs_from = 0;
   auto kid = auth::RotateSigningKey(*options, rotated_at, &signs_from);
+  auth::Wipe(options->hmac_secret);
   if (!kid) return Failure(kid.error().detail);
+  // Kept only once its key exists: a start in between still finds a key of the kept one.
+  if (*keep) {
+    if (Status kept = RecordAlgorithm(settings, *store); !kept) return Failure(kept.error().detail);
+  }
   PrintRotated(*kid, settings.jwt_algorithm, rotated_at, signs_from);
   return 0;
 }

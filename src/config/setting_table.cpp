@@ -45,8 +45,9 @@ std::vector<SettingSpec> Declare() {
        .help = "token signing algorithm",
        .doc = "`HS256` (the secret), `EdDSA` (Ed25519), `ES256` (P-256) or `RS256`: the "
               "algorithm tokens are signed and verified with; kept with the keys, so a start "
-              "or `keys rotate` without it uses the last one; tokens signed under another "
-              "one stop verifying when it changes"},
+              "or `keys rotate` without it uses the last one; a start with another one is "
+              "refused: change it with `keys rotate --jwt-algorithm`, staged, old tokens "
+              "still verifying"},
       {.name = "jwt.private_key_file",
        .kind = Path(&S::jwt_private_key_file),
        .help = "PEM private key for EdDSA/ES256/RS256; unset: <data_dir>/keys",

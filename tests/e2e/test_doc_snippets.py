@@ -21,7 +21,10 @@ Markers, HTML comments on the lines right above a fence (invisible when the Mark
     <!-- snippet: file NAME -->      written to NAME in the working directory, not run: a later
                                      block runs it
     <!-- snippet: server ARGS -->    from this block on, gatehouse runs as `serve ARGS` (restarted
-                                     on the same data dir, as a reader restarts `scripts/run ARGS`)
+                                     on the same data dir, as a reader restarts `scripts/run ARGS`;
+                                     a --jwt-algorithm other than the kept one is changed to first
+                                     with `gatehouse keys rotate --now --jwt-algorithm`, as the
+                                     README tells the reader)
 
 Blocks in other languages (`toml`, `json`, `text`, none) are examples, not snippets. The test
 prints, per document, how many snippets ran and which were skipped and why.
@@ -161,10 +164,21 @@ class DocumentRun:
             return
         if self.server is not None:
             self.server.stop()
+        self.change_algorithm(args)
         self.server = gh.Server(self.workdir, args=args, port=self.port,
                                 data_dir=self.workdir / "gatehouse-data", name=f"gatehouse({self.name})")
         self.server.start()
         self.server_args = args
+
+    def change_algorithm(self, args: list[str]) -> None:
+        alg = gh.flag_value(args, "--jwt-algorithm")
+        kept = self.workdir / "gatehouse-data" / "jwt-algorithm"
+        if alg is None or not kept.exists() or kept.read_text().strip() == alg:
+            return
+        p = subprocess.run([gh.gatehouse_bin(), "keys", "rotate", "--now", "--data-dir",
+                            str(kept.parent), "--jwt-algorithm", alg],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
 
     def close(self) -> None:
         if self.server is not None:

@@ -31,11 +31,15 @@ def test_restart_without_the_flag_keeps_the_algorithm_of_the_keys(server_factory
 
 
 def test_an_explicit_change_is_kept_for_the_next_start(server_factory):
+    # A change is `keys rotate --jwt-algorithm` (test_keys_algorithm_change.py); a start with
+    # another jwt.algorithm is refused instead of switching (it used to switch with a warning).
     first = server_factory(args=["--jwt-algorithm", "EdDSA"])
     assert first.terminate() == 0
+    p = run_cli(["keys", "rotate", "--now", "--data-dir", str(first.data_dir),
+                 "--jwt-algorithm", "ES256"])
+    assert p.returncode == 0, describe(p)
+    assert "jwt.algorithm changes from EdDSA to ES256" in p.stdout, describe(p)
     changed = server_factory(args=["--jwt-algorithm", "ES256"], data_dir=first.data_dir)
-    assert any("jwt.algorithm changed from EdDSA to ES256" in line
-               for line in changed.stderr_text().splitlines()), changed.stderr_text()
     _, body = changed.new_user("change", PW)
     assert changed.terminate() == 0
     again = server_factory(args=[], data_dir=first.data_dir)

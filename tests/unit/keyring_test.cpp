@@ -170,12 +170,18 @@ TEST_F(KeyringTest, ReloadWithoutChangesReportsNoChange) {
   EXPECT_FALSE(*changed);
 }
 
-TEST_F(KeyringTest, KeysOfAnotherAlgorithmAreIgnoredAndAFreshKeyIsMade) {
+// Issue 15 item 4: a change of algorithm is a rotation, so the old algorithm's keys keep
+// verifying beside the new one's first key until their window closes (they used to be ignored).
+TEST_F(KeyringTest, KeysOfAnotherAlgorithmVerifyBesideTheNewOnesUntilTheirWindowCloses) {
   auto eddsa = Keyring::Open(Options(Algorithm::kEdDSA), kNow);
   auto es256 = Keyring::Open(Options(Algorithm::kES256), kNow + 1);
   ASSERT_TRUE(eddsa.ok() && es256.ok()) << es256.error().detail;
   EXPECT_NE((*eddsa)->SigningKid(), (*es256)->SigningKid());
-  EXPECT_FALSE(Verifies(**es256, (*eddsa)->Sign(R"({"sub":"a"})")));
+  const std::string old_token = (*eddsa)->Sign(R"({"sub":"a"})");
+  EXPECT_TRUE(Verifies(**es256, old_token));
+  ASSERT_TRUE((*es256)->Reload(kNow + 1 + kLifetime).ok());
+  EXPECT_FALSE(Verifies(**es256, old_token));
+  EXPECT_TRUE(Verifies(**es256, (*es256)->Sign(R"({"sub":"a"})")));
 }
 
 TEST_F(KeyringTest, HmacKeyringHasAnEmptyJwksAndNoKid) {
