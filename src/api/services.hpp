@@ -60,6 +60,9 @@ bool RunOnPoolAnsweringLater(WorkerPool& pool, Reply reply, std::function<void(R
 // refused here at once.
 std::string CutUserAgent(std::string_view user_agent);
 store::SessionUse SessionUseOf(const http::Request& request, int64_t now);
+// The account event (API.md §12) of a request made with a verified token.
+store::AccountEvent TokenEvent(std::string type, const http::Request& request,
+                               const auth::Claims& claims, std::string sid);
 int64_t IdleSince(const Services& services, int64_t now);
 void EndSessionAndApply(Services& services, const store::Revocation& ended);
 

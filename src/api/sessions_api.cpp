@@ -62,6 +62,12 @@ store::SessionUse SessionUseOf(const http::Request& request, int64_t now) {
   return store::SessionUse{now, request.client_address, CutUserAgent(request.user_agent)};
 }
 
+store::AccountEvent TokenEvent(std::string type, const http::Request& request,
+                               const auth::Claims& claims, std::string sid) {
+  return store::NewEvent(std::move(type), claims.sub, claims.sub_key, std::move(sid),
+                         SessionUseOf(request, 0));
+}
+
 int64_t IdleSince(const Services& services, int64_t now) {
   const int64_t timeout = services.settings.session_idle_timeout;
   return timeout > 0 ? now - timeout : 0;
@@ -92,8 +98,9 @@ void EndSessionHandler(const http::Request& request, Services& services, Reply r
     return reply(http::ErrorResponse(*refused));
   }
   RunOnPool(services.store_pool, std::move(reply),
-            [&services, key = claims->sub_key, sid = std::string(id)] {
-              auto ended = services.store.EndSession(key, sid);
+            [&services, key = claims->sub_key, sid = std::string(id),
+             event = TokenEvent("session.revoked", request, *claims, std::string(id))] {
+              auto ended = services.store.EndSession(key, sid, &event);
               if (!ended) return http::ErrorResponse(ended.error(), "Something went wrong");
               if (!*ended) return http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}});
               EndSessionAndApply(services, **ended);

@@ -17,19 +17,23 @@ namespace {
 // only after both, so an acknowledged logout survives a crash. The write joins the store's group
 // commit (store/group_commit.hpp): the pool's thread is free at once, and the answer goes out
 // from the store's writer thread once the batch holding the write is on disk.
+// The event is recorded in the same transaction: token.revoked for a jti, session.revoked for
+// a sid.
 void Revoke(Services& services, Reply reply, store::Revocation revocation,
-            std::string_view failure_message, http::Response success) {
+            store::AccountEvent event, std::string_view failure_message, http::Response success) {
   RunOnPoolAnsweringLater(
       services.store_pool, std::move(reply),
-      [&services, revocation = std::move(revocation), failure = std::string(failure_message),
-       success = std::move(success)](Reply later) {
+      [&services, revocation = std::move(revocation), event = std::move(event),
+       failure = std::string(failure_message), success = std::move(success)](Reply later) {
         services.store.SubmitRevocation(
-            revocation, [&services, id = revocation.id, expires_at = revocation.expires_at, failure,
-                         success, later = std::move(later)](Status stored) {
+            revocation,
+            [&services, id = revocation.id, expires_at = revocation.expires_at, failure, success,
+             later = std::move(later)](Status stored) {
               if (!stored) return later(http::ErrorResponse(stored.error(), failure));
               services.revocations.Revoke(id, expires_at);
               later(success);
-            });
+            },
+            &event);
       });
 }
 
@@ -41,6 +45,11 @@ store::Revocation RevocationOf(const auth::Claims& claims) {
     return store::Revocation{claims.sid, store::RevocationKind::kSession, claims.exp};
   }
   return store::Revocation{claims.jti, store::RevocationKind::kToken, claims.exp};
+}
+
+store::AccountEvent RevocationEventOf(const http::Request& request, const auth::Claims& claims) {
+  const bool session = claims.type == auth::TokenType::kRefresh && !claims.sid.empty();
+  return TokenEvent(session ? "session.revoked" : "token.revoked", request, claims, claims.sid);
 }
 
 http::Response NewAccessToken(Services& services, const auth::Claims& claims) {
@@ -114,7 +123,8 @@ void RotateRefresh(Services& services, Reply reply, auth::Claims claims, std::st
                                              services.settings.refresh_reuse_interval,
                                              IdleSince(services, use.at),
                                              now_ms,
-                                             std::move(use)};
+                                             std::move(use),
+                                             claims.sub_key.str()};
               auto outcome = services.store.RotateRefresh(request);
               if (!outcome) return http::ErrorResponse(outcome.error());
               return RotationAnswer(services, *outcome, token, claims, minted);
@@ -130,8 +140,8 @@ void LogoutAccess(const http::Request& request, Services& services, Reply reply)
                                      obs::RateLimitKind::kRevocationPerUser)) {
     return reply(http::ErrorResponse(*refused));
   }
-  Revoke(services, std::move(reply), RevocationOf(*claims), "Logout access went wrong",
-         http::MessageResponse(200, "Access token has been revoked"));
+  Revoke(services, std::move(reply), RevocationOf(*claims), RevocationEventOf(request, *claims),
+         "Logout access went wrong", http::MessageResponse(200, "Access token has been revoked"));
 }
 
 void LogoutRefresh(const http::Request& request, Services& services, Reply reply) {
@@ -143,26 +153,29 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
   }
   // A Flask-minted refresh token has no session: then only that token goes.
   if (claims->sid.empty()) {
-    return Revoke(services, std::move(reply), RevocationOf(*claims), "Logout refresh went wrong",
+    return Revoke(services, std::move(reply), RevocationOf(*claims),
+                  RevocationEventOf(request, *claims), "Logout refresh went wrong",
                   http::MessageResponse(200, "Refresh token has been revoked"));
   }
   // Ending the session covers the refresh token and every access token minted from it, and
   // no access token outlives the refresh token of its session. A session the store has no
   // record of (made before sessions were recorded) is revoked by its sid all the same.
-  RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
-    auto ended = services.store.EndSession(claims.sub_key, claims.sid);
-    if (!ended) return http::ErrorResponse(ended.error(), "Logout refresh went wrong");
-    store::Revocation revocation =
-        *ended ? **ended
-               : store::Revocation{claims.sid, store::RevocationKind::kSession, claims.exp};
-    if (!*ended) {
-      if (Status stored = services.store.AddRevocation(revocation); !stored) {
-        return http::ErrorResponse(stored.error(), "Logout refresh went wrong");
-      }
-    }
-    EndSessionAndApply(services, revocation);
-    return http::MessageResponse(200, "Refresh token has been revoked");
-  });
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, event = RevocationEventOf(request, *claims), claims = std::move(*claims)] {
+              auto ended = services.store.EndSession(claims.sub_key, claims.sid, &event);
+              if (!ended) return http::ErrorResponse(ended.error(), "Logout refresh went wrong");
+              store::Revocation revocation =
+                  *ended
+                      ? **ended
+                      : store::Revocation{claims.sid, store::RevocationKind::kSession, claims.exp};
+              if (!*ended) {
+                if (Status stored = services.store.AddRevocation(revocation, &event); !stored) {
+                  return http::ErrorResponse(stored.error(), "Logout refresh went wrong");
+                }
+              }
+              EndSessionAndApply(services, revocation);
+              return http::MessageResponse(200, "Refresh token has been revoked");
+            });
 }
 
 void TokenRefresh(const http::Request& request, Services& services, Reply reply) {
@@ -207,8 +220,8 @@ void TokenRevoke(const http::Request& request, Services& services, Reply reply) 
   done.no_store = true;
   auto claims = services.tokens.VerifyAnyType(*token);
   if (!claims) return reply(std::move(done));
-  Revoke(services, std::move(reply), RevocationOf(*claims), "Revocation went wrong",
-         std::move(done));
+  Revoke(services, std::move(reply), RevocationOf(*claims), RevocationEventOf(request, *claims),
+         "Revocation went wrong", std::move(done));
 }
 
 }  // namespace gatehouse::api

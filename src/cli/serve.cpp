@@ -216,7 +216,8 @@ void Instance::StartRevocationSync() {
 
 // On the sync thread after each poll: ends idle sessions (session.idle_timeout) about once a
 // second, revoking their sids as a logout would (on every instance through the feed, here at
-// once), and drops used refresh tokens whose reuse interval is long past.
+// once), and drops used refresh tokens whose reuse interval is long past and account events
+// past events.retention.
 void Instance::KeepSessions() {
   const int64_t now = UnixNow();
   if (now == last_session_upkeep_) return;
@@ -235,6 +236,9 @@ void Instance::KeepSessions() {
     if (auto pruned = store_.PruneRefreshUses(now - settings_.refresh_reuse_interval - 60);
         !pruned) {
       obs::Warn("pruning used refresh tokens failed", {{"error", pruned.error().detail}});
+    }
+    if (auto pruned = store_.PruneEvents((now - settings_.events_retention) * 1000); !pruned) {
+      obs::Warn("pruning account events failed", {{"error", pruned.error().detail}});
     }
   }
 }
