@@ -105,15 +105,17 @@ void LogoutAll(const http::Request& request, Services& services, Reply reply) {
                                      obs::RateLimitKind::kRevocationPerUser)) {
     return reply(http::ErrorResponse(*refused));
   }
-  RunOnPool(services.store_pool, std::move(reply), [&services, key = claims->sub_key] {
-    if (Status revoked = AccountsOf(services).RevokeEveryToken(key); !revoked) {
-      return http::ErrorResponse(revoked.error(), "Logout all went wrong");
-    }
-    http::Response response = http::MessageResponse(200, "All tokens have been revoked");
-    ClearCookiePair(response, services.settings, CookiePair::kAccess);
-    ClearCookiePair(response, services.settings, CookiePair::kRefresh);
-    return response;
-  });
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, key = claims->sub_key, sub = claims->sub, use = SessionUseOf(request, 0)] {
+              if (Status revoked = AccountsOf(services).From(use).RevokeEveryToken(key, sub);
+                  !revoked) {
+                return http::ErrorResponse(revoked.error(), "Logout all went wrong");
+              }
+              http::Response response = http::MessageResponse(200, "All tokens have been revoked");
+              ClearCookiePair(response, services.settings, CookiePair::kAccess);
+              ClearCookiePair(response, services.settings, CookiePair::kRefresh);
+              return response;
+            });
 }
 
 }  // namespace gatehouse::api

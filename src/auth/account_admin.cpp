@@ -128,7 +128,7 @@ Result<OpenedSession> Accounts::ResetPassword(const PasswordResetRequest& reset,
   if (!revoked) return revoked.error();
   ApplyRevoked(*revoked);
   user->password_version = revoked->password_version;
-  auto tokens = OpenSession(*user, key);
+  auto tokens = OpenSession(*user, key, Live().tokens.NewSession(user->username, origin_), nullptr);
   if (!tokens) return tokens.error();
   return OpenedSession{std::move(user->username), std::move(*tokens)};
 }
