@@ -89,13 +89,13 @@ Accounts::Accounts(store::Store& store, PasswordRules rules, std::optional<LiveT
     : store_(store), rules_(rules), live_(std::move(live)) {}
 
 Result<store::UserRecord> Accounts::Create(const Credentials& credentials,
-                                           const store::UsernameKey& key) {
-  return CreateRecorded(credentials, key, {});
+                                           const store::UsernameKey& key, std::string claims) {
+  return CreateRecorded(credentials, key, {}, std::move(claims));
 }
 
 Result<store::UserRecord> Accounts::CreateRecorded(const Credentials& credentials,
                                                    const store::UsernameKey& key,
-                                                   const std::string& sid) {
+                                                   const std::string& sid, std::string claims) {
   // Kept on purpose, though the unique key in the store decides alone (and still decides races
   // between concurrent registrations): one indexed read spares an argon2id run (tens of ms of
   // a hash thread) for a taken name, so re-registering a known name is no cheap way to keep
@@ -108,6 +108,7 @@ Result<store::UserRecord> Accounts::CreateRecorded(const Credentials& credential
   auto hash = HashPassword(credentials.password);
   if (!hash) return hash.error();
   store::UserRecord user{credentials.username, std::move(*hash), Now()};
+  user.claims = std::move(claims);
   const store::AccountEvent event = Event("user.created", user.username, key, sid);
   if (Status created = store_.CreateUser(user, key, &event); !created) {
     if (created.error().code == ErrorCode::kConflict) return taken;
@@ -180,8 +181,9 @@ Status Accounts::RevokeEveryToken(const store::UsernameKey& key, std::string_vie
   return Ok{};
 }
 
-Status Accounts::Remove(const store::UsernameKey& key) {
-  const store::AccountEvent event = Event("user.removed", key.str(), key);
+Status Accounts::Remove(const store::UsernameKey& key, std::string_view username) {
+  const store::AccountEvent event =
+      Event("user.removed", username.empty() ? key.str() : username, key);
   auto removed = store_.RemoveUser(key, Now(), &event);
   if (!removed) return removed.error();
   ApplyRevoked(*removed);

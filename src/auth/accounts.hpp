@@ -121,8 +121,10 @@ class Accounts {
 
   // Hashes and stores. `credentials` must have passed CheckRegistration (the handler checks
   // on the I/O thread, the CLI before reading the password): the rules are not run twice.
-  // kUsernameTaken when the name (ASCII case ignored) exists.
-  Result<store::UserRecord> Create(const Credentials& credentials, const store::UsernameKey& key);
+  // kUsernameTaken when the name (ASCII case ignored) exists. `claims`: as CheckClaims answers
+  // them, stored with the user (one user.created event).
+  Result<store::UserRecord> Create(const Credentials& credentials, const store::UsernameKey& key,
+                                   std::string claims = "{}");
   // Create, then the account's first session.
   Result<OpenedSession> Register(const Credentials& credentials, const store::UsernameKey& key);
   // One answer, kWrongCredentials, for an unknown user, a wrong password, and a password
@@ -137,7 +139,8 @@ class Accounts {
   // `username`: as stored, for the event (the key when empty, as from the CLI).
   Status RevokeEveryToken(const store::UsernameKey& key, std::string_view username = {});
   // Removes the user and revokes every token of it. kNotFound when there is no such user.
-  Status Remove(const store::UsernameKey& key);
+  // `username` as for RevokeEveryToken.
+  Status Remove(const store::UsernameKey& key, std::string_view username = {});
   // The one way a session is ended (/logout/refresh, POST /token/revoke, DELETE /sessions/{id}):
   // its record deleted and its sid revoked in one durable transaction, then refused here at
   // once; other instances follow the feed. `key` is the owner's. A session the store has no
@@ -152,7 +155,9 @@ class Accounts {
   const PasswordRules& rules() const { return rules_; }
 
   // The administrator's calls (the admin API and `gatehouse user`); kUserNotFound when there
-  // is no such user. Find answers the user as stored. `key` as above.
+  // is no such user. Find answers the user as stored. `key` as above. Each change records its
+  // event (user.disabled, user.enabled, user.claims_changed, password.reset_requested) in its
+  // transaction, naming the user as stored.
   Result<store::UserRecord> Find(const store::UsernameKey& key);
   // Disabling revokes every token of the user (as RevokeEveryToken) in the same transaction
   // and refuses logins and resets from then on; enabling restores login, not old tokens.
@@ -172,7 +177,11 @@ class Accounts {
   Result<store::UserRecord> VerifiedUser(const store::UsernameKey& key, std::string_view password);
   // user.created, in the same transaction as the user; `sid`: the session registration opens.
   Result<store::UserRecord> CreateRecorded(const Credentials& credentials,
-                                           const store::UsernameKey& key, const std::string& sid);
+                                           const store::UsernameKey& key, const std::string& sid,
+                                           std::string claims = "{}");
+  // An administrator's change of the user of `key`: its event, named as stored (read first;
+  // kUserNotFound when there is no such user).
+  Result<store::AccountEvent> AdminEvent(std::string type, const store::UsernameKey& key);
   // login.failed, recorded alone; answers `refused` unless the record fails.
   Error LoginFailed(Error refused, std::string_view username, const store::UsernameKey& key);
   store::AccountEvent Event(std::string type, std::string_view username,

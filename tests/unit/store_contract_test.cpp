@@ -1237,6 +1237,45 @@ TEST_P(StoreContractTest, AWriteThatChangesNothingRecordsNoEvent) {
   EXPECT_TRUE(Events(*store_).empty());
 }
 
+TEST_P(StoreContractTest, AdminWritesRecordTheirEventsAndNothingWhenNothingChanged) {
+  const UsernameKey key("nina");
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Nina")));
+  const AccountEvent disabled = Event("user.disabled", "Nina");
+  ASSERT_TRUE(store_->SetDisabled(key, true, 100, &disabled));
+  const AccountEvent enabled = Event("user.enabled", "Nina");
+  ASSERT_TRUE(store_->SetDisabled(key, false, 101, &enabled));
+  const AccountEvent claims = Event("user.claims_changed", "Nina");
+  ASSERT_TRUE(store_->SetClaims(key, R"({"roles":["a"]})", &claims));
+  const AccountEvent requested = Event("password.reset_requested", "Nina");
+  ASSERT_TRUE(store_->SetResetCode(key, "hash-1", 5000, &requested));
+  const AccountEvent changed = Event("password.changed", "Nina");
+  ASSERT_TRUE(store_->ResetPassword(key, "hash-1", "$argon2id$new", 100, 102, &changed));
+  // A spent code and a missing user change nothing: no event.
+  const AccountEvent spent = Event("password.changed", "Nina");
+  EXPECT_FALSE(store_->ResetPassword(key, "hash-1", "$argon2id$again", 100, 103, &spent));
+  const UsernameKey nobody("nobody");
+  const AccountEvent none = Event("user.disabled", "nobody");
+  EXPECT_FALSE(store_->SetDisabled(nobody, true, 100, &none));
+  EXPECT_FALSE(store_->SetDisabled(nobody, false, 100, &none));
+  EXPECT_FALSE(store_->SetClaims(nobody, "{}", &none));
+  EXPECT_FALSE(store_->SetResetCode(nobody, "h", 1, &none));
+  const std::vector<StoredEvent> events = Events(*store_);
+  EXPECT_EQ(Types(events),
+            (std::vector<std::string>{"user.disabled", "user.enabled", "user.claims_changed",
+                                      "password.reset_requested", "password.changed"}));
+  for (const StoredEvent& stored : events) EXPECT_EQ(stored.event.username_key, "nina");
+}
+
+TEST_P(StoreContractTest, CreateUserStoresTheGivenClaims) {
+  UserRecord user = MakeUser("Olga");
+  user.claims = R"({"roles":["x"]})";
+  ASSERT_TRUE(CreateUser(*store_, user));
+  auto found = store_->FindUser(UsernameKey("olga"));
+  ASSERT_TRUE(found) << Why(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->claims, user.claims);
+}
+
 TEST_P(StoreContractTest, ListEventsPagesFromTheCursorAndFiltersByTypeAndUsernameKey) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(store_->RecordEvent(

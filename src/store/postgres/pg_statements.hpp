@@ -27,10 +27,10 @@ using Int = int64_t;
   "$2::bigint, " GH_NOW " FROM upsert"
 
 // Users and sessions.
-inline constexpr Statement<Text, Text, Text, Int> kInsertUser{
+inline constexpr Statement<Text, Text, Text, Int, Text> kInsertUser{
     {"insert_user",
-     "INSERT INTO users (username_key, username, password_hash, created_at) "
-     "VALUES ($1, $2, $3, $4::bigint)",
+     "INSERT INTO users (username_key, username, password_hash, created_at, claims) "
+     "VALUES ($1, $2, $3, $4::bigint, $5)",
      false}};
 inline constexpr Statement<Text> kFindUser{
     {"find_user",

@@ -99,7 +99,8 @@ Status PostgresStore::InsertUser(const UserRecord& user, const std::string& key,
   auto done = WithEvent(
       event,
       [&](auto& db) {
-        return db.Run(pg::kInsertUser, key, user.username, user.password_hash, user.created_at);
+        return db.Run(pg::kInsertUser, key, user.username, user.password_hash, user.created_at,
+                      user.claims);
       },
       [](const pg::Rows&) { return true; });
   if (!done) return done.error();  // kConflict when the key is taken

@@ -15,9 +15,10 @@ using Text = std::string_view;
 using Int = int64_t;
 
 // Users and sessions.
-inline constexpr Statement<Text, Text, Text, Int> kInsertUser{
+inline constexpr Statement<Text, Text, Text, Int, Text> kInsertUser{
     {"insert_user",
-     "INSERT INTO users (username, username_key, password_hash, created_at) VALUES (?, ?, ?, ?)"}};
+     "INSERT INTO users (username, username_key, password_hash, created_at, claims) "
+     "VALUES (?, ?, ?, ?, ?)"}};
 inline constexpr Statement<Text> kFindUser{
     {"find_user",
      "SELECT username, password_hash, created_at, password_version, disabled, claims, "

@@ -13,8 +13,8 @@ using sqlite::SqliteFailure;
 Status SqliteStore::InsertUser(const UserRecord& user, const std::string& key,
                                const AccountEvent* event) {
   return Committed([&]() -> Status {
-    BoundStatement insert =
-        Bind(sqlite::kInsertUser, user.username, key, user.password_hash, user.created_at);
+    BoundStatement insert = Bind(sqlite::kInsertUser, user.username, key, user.password_hash,
+                                 user.created_at, user.claims);
     const int rc = insert.Step();
     if (rc == SQLITE_DONE) return RecordLocked(event);
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
