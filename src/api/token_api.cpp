@@ -203,8 +203,10 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
                   RevocationEventOf(request, *claims), "Logout refresh went wrong",
                   LogoutAnswer(services, "Refresh token has been revoked", true));
   }
-  EndTokenSession(services, std::move(reply), RevocationEventOf(request, *claims),
-                  std::move(*claims), "Logout refresh went wrong",
+  // The event is made before the claims are moved into the call (argument order is unspecified).
+  store::AccountEvent event = RevocationEventOf(request, *claims);
+  EndTokenSession(services, std::move(reply), std::move(event), std::move(*claims),
+                  "Logout refresh went wrong",
                   LogoutAnswer(services, "Refresh token has been revoked", /*session_ended=*/true));
 }
 
@@ -271,8 +273,9 @@ void TokenRevoke(const http::Request& request, Services& services, Reply reply) 
   auto claims = services.tokens.VerifyAnyType(*token);
   if (!claims) return reply(std::move(done));
   if (claims->type == auth::TokenType::kRefresh && !claims->sid.empty()) {
-    return EndTokenSession(services, std::move(reply), RevocationEventOf(request, *claims),
-                           std::move(*claims), "Revocation went wrong", std::move(done));
+    store::AccountEvent event = RevocationEventOf(request, *claims);
+    return EndTokenSession(services, std::move(reply), std::move(event), std::move(*claims),
+                           "Revocation went wrong", std::move(done));
   }
   Revoke(services, std::move(reply), RevocationOf(*claims), RevocationEventOf(request, *claims),
          "Revocation went wrong", std::move(done));
