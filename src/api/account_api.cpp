@@ -168,6 +168,17 @@ void GiveBack(auth::AbuseLimits& limits, const LoginKeys& keys) {
   limits.login_per_address.GiveBack(keys.address, now);
 }
 
+// login.throttled, recorded before the 429 goes out (blocks: a pool only). A failed record
+// answers its storage error instead: every 429 of /login is in the event log.
+http::Response Throttled(Services& services, const Error& refused, std::string_view username,
+                         const store::UsernameKey& key, const store::SessionUse& use) {
+  const store::AccountEvent event = store::NewEvent("login.throttled", username, key, {}, use);
+  if (Status recorded = services.store.RecordEvent(event); !recorded) {
+    return http::ErrorResponse(recorded.error());
+  }
+  return http::ErrorResponse(refused);
+}
+
 // On the hash pool: the shared count first (several instances), then the login; a success
 // gives every attempt back.
 http::Response LoginJob(const auth::Credentials& credentials, const store::SessionUse& use,
@@ -177,7 +188,10 @@ http::Response LoginJob(const auth::Credentials& credentials, const store::Sessi
   const store::UsernameKey key(credentials.username);
   const std::vector<SharedAttempt> attempts{LoginPerUserAttempt(services.settings, key, address),
                                             LoginPerAddressAttempt(services.settings, address)};
-  if (auto refused = TakeShared(services.store, attempts)) return http::ErrorResponse(*refused);
+  if (auto refused = TakeShared(services.store, attempts)) {
+    if (refused->code != ErrorCode::kRateLimited) return http::ErrorResponse(*refused);
+    return Throttled(services, *refused, credentials.username, key, use);
+  }
   auto session = AccountsOf(services).From(use).Login(credentials, key);
   // The right password of a disabled account is no failed guess: it gives its attempt back, so
   // that enabling the account restores login at once (API.md §12).
@@ -276,10 +290,16 @@ void Login(const http::Request& request, Services& services, Reply reply) {
   }
   const LoginKeys keys{auth::LimiterKeyOf(credentials->username, request.client_address),
                        auth::LimiterKeyOf({}, request.client_address)};
-  if (auto refused = TakeLoginAttempts(services.limits, keys)) {
-    return reply(http::ErrorResponse(*refused));
-  }
   auto shared = std::make_shared<auth::Credentials>(std::move(*credentials));
+  if (auto refused = TakeLoginAttempts(services.limits, keys)) {
+    // The 429 waits for its event on the store pool (a full pool answers 503 at once).
+    RunOnPool(services.store_pool, std::move(reply),
+              [shared, &services, refused = *refused, use = SessionUseOf(request, 0)] {
+                return Throttled(services, refused, shared->username,
+                                 store::UsernameKey(shared->username), use);
+              });
+    return;
+  }
   const bool queued = RunOnPool(services.hash_pool, std::move(reply),
                                 [shared, &services, keys, use = SessionUseOf(request, 0)] {
                                   return LoginJob(*shared, use, keys, services);
@@ -348,15 +368,17 @@ void LogoutAll(const http::Request& request, Services& services, Reply reply) {
                                      obs::RateLimitKind::kRevocationPerUser)) {
     return reply(http::ErrorResponse(*refused));
   }
-  RunOnPool(services.store_pool, std::move(reply), [&services, key = claims->sub_key] {
-    if (Status revoked = AccountsOf(services).RevokeEveryToken(key); !revoked) {
-      return http::ErrorResponse(revoked.error(), "Logout all went wrong");
-    }
-    http::Response response = http::MessageResponse(200, "All tokens have been revoked");
-    ClearCookiePair(response, services.settings, CookiePair::kAccess);
-    ClearCookiePair(response, services.settings, CookiePair::kRefresh);
-    return response;
-  });
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, key = claims->sub_key, sub = claims->sub, use = SessionUseOf(request, 0)] {
+              if (Status revoked = AccountsOf(services).From(use).RevokeEveryToken(key, sub);
+                  !revoked) {
+                return http::ErrorResponse(revoked.error(), "Logout all went wrong");
+              }
+              http::Response response = http::MessageResponse(200, "All tokens have been revoked");
+              ClearCookiePair(response, services.settings, CookiePair::kAccess);
+              ClearCookiePair(response, services.settings, CookiePair::kRefresh);
+              return response;
+            });
 }
 
 }  // namespace gatehouse::api

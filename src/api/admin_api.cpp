@@ -100,19 +100,18 @@ void CreateUser(const http::Request& request, Services& services, Reply reply) {
   auto user = ReadNewUser(request, services);
   if (!user) return reply(http::ErrorResponse(user.error()));
   auto shared = std::make_shared<NewUser>(std::move(*user));
-  RunOnPool(services.hash_pool, std::move(reply), [shared, &services] {
-    auth::Accounts accounts = AccountsOf(services);
-    const store::UsernameKey key(shared->credentials.username);
-    auto created = accounts.Create(shared->credentials, key);
-    if (!created) return http::ErrorResponse(TakenAsStored(accounts, key, created.error()));
-    if (shared->claims) {
-      if (Status set = accounts.SetClaims(key, *shared->claims); !set) {
-        return http::ErrorResponse(set.error());
-      }
-      created->claims = *shared->claims;
-    }
-    return UserResponse(201, *created);
-  });
+  RunOnPool(services.hash_pool, std::move(reply),
+            [shared, &services, use = SessionUseOf(request, 0)] {
+              const store::UsernameKey key(shared->credentials.username);
+              auth::Accounts accounts = AccountsOf(services);
+              // The claims are stored with the user: one row, one user.created event.
+              auto created = accounts.From(use).Create(shared->credentials, key,
+                                                       shared->claims.value_or("{}"));
+              if (!created) {
+                return http::ErrorResponse(TakenAsStored(accounts, key, created.error()));
+              }
+              return UserResponse(201, *created);
+            });
 }
 
 struct UserPatch {
@@ -136,9 +135,10 @@ Result<UserPatch> ReadUserPatch(const http::Request& request) {
   return patch;
 }
 
-http::Response PatchUser(Services& services, const store::UsernameKey& key,
-                         const UserPatch& patch) {
+http::Response PatchUser(Services& services, const store::UsernameKey& key, const UserPatch& patch,
+                         const store::SessionUse& use) {
   auth::Accounts accounts = AccountsOf(services);
+  accounts.From(use);
   if (patch.disabled) {
     if (Status set = accounts.SetDisabled(key, *patch.disabled); !set) {
       return http::ErrorResponse(set.error());
@@ -155,11 +155,14 @@ http::Response PatchUser(Services& services, const store::UsernameKey& key,
 }
 
 // DELETE and POST .../logout: the user as stored first, for the 404 and the message.
-http::Response RemoveOrLogout(Services& services, const store::UsernameKey& key, bool remove) {
+http::Response RemoveOrLogout(Services& services, const store::UsernameKey& key, bool remove,
+                              const store::SessionUse& use) {
   auth::Accounts accounts = AccountsOf(services);
+  accounts.From(use);
   auto user = accounts.Find(key);
   if (!user) return http::ErrorResponse(user.error());
-  Status done = remove ? accounts.Remove(key) : accounts.RevokeEveryToken(key);
+  Status done = remove ? accounts.Remove(key, user->username)
+                       : accounts.RevokeEveryToken(key, user->username);
   if (!done && done.error().code == ErrorCode::kNotFound) {
     return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
   }
@@ -168,9 +171,10 @@ http::Response RemoveOrLogout(Services& services, const store::UsernameKey& key,
                                            : std::string("All tokens have been revoked"));
 }
 
-http::Response NewResetCode(Services& services, const store::UsernameKey& key) {
-  auto code =
-      AccountsOf(services).IssueResetCode(key, services.settings.password_reset_ttl_seconds);
+http::Response NewResetCode(Services& services, const store::UsernameKey& key,
+                            const store::SessionUse& use) {
+  auto code = AccountsOf(services).From(use).IssueResetCode(
+      key, services.settings.password_reset_ttl_seconds);
   if (!code) return http::ErrorResponse(code.error());
   http::Response response;
   response.body = JsonObjectWriter()
@@ -204,13 +208,17 @@ void ServeUser(const http::Request& request, Services& services, Reply reply,
     case http::Method::kPatch: {
       auto patch = ReadUserPatch(request);
       if (!patch) return reply(http::ErrorResponse(patch.error()));
-      return void(RunOnPool(
-          services.store_pool, std::move(reply),
-          [&services, key, patch = std::move(*patch)] { return PatchUser(services, key, patch); }));
+      return void(
+          RunOnPool(services.store_pool, std::move(reply),
+                    [&services, key, patch = std::move(*patch), use = SessionUseOf(request, 0)] {
+                      return PatchUser(services, key, patch, use);
+                    }));
     }
     case http::Method::kDelete:
       return void(RunOnPool(services.store_pool, std::move(reply),
-                            [&services, key] { return RemoveOrLogout(services, key, true); }));
+                            [&services, key, use = SessionUseOf(request, 0)] {
+                              return RemoveOrLogout(services, key, true, use);
+                            }));
     default:
       return reply(MethodNotAllowed("GET, HEAD, PATCH, DELETE"));
   }
@@ -234,12 +242,14 @@ void ServeUserSessions(const http::Request& request, Services& services, Reply r
   }
   if (request.method != http::Method::kDelete) return reply(MethodNotAllowed("DELETE"));
   if (!IsSessionId(rest)) return reply(http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}}));
-  RunOnPool(services.store_pool, std::move(reply), [&services, key, sid = std::string(rest)] {
-    if (auto user = AccountsOf(services).Find(key); !user) {
-      return http::ErrorResponse(user.error());
-    }
-    return EndSessionOf(services, key, sid);
-  });
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, key, sid = std::string(rest), use = SessionUseOf(request, 0)] {
+              auto user = AccountsOf(services).Find(key);
+              if (!user) return http::ErrorResponse(user.error());
+              const store::AccountEvent event =
+                  store::NewEvent("session.revoked", user->username, key, sid, use);
+              return EndSessionOf(services, key, sid, &event);
+            });
 }
 
 void ServeUserAction(const http::Request& request, Services& services, Reply reply,
@@ -255,9 +265,11 @@ void ServeUserAction(const http::Request& request, Services& services, Reply rep
     return reply(http::MessageResponse(404, "Not found"));
   }
   if (request.method != http::Method::kPost) return reply(MethodNotAllowed("POST"));
-  RunOnPool(services.store_pool, std::move(reply), [&services, key, logout] {
-    return logout ? RemoveOrLogout(services, key, false) : NewResetCode(services, key);
-  });
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, key, logout, use = SessionUseOf(request, 0)] {
+              return logout ? RemoveOrLogout(services, key, false, use)
+                            : NewResetCode(services, key, use);
+            });
 }
 
 }  // namespace
@@ -270,6 +282,7 @@ void Admin(const http::Request& request, Services& services, Reply reply) {
   if (Status allowed = CheckAdminSecret(request, services); !allowed) {
     return reply(http::ErrorResponse(allowed.error()));
   }
+  if (request.path == "/admin/events") return ServeEvents(request, services, std::move(reply));
   AdminPath path = ParseAdminPath(request.path);
   if (!path.users) return reply(http::MessageResponse(404, "Not found"));
   if (!path.valid) return reply(http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}}));

@@ -1,5 +1,8 @@
 #include "api/admin_request.hpp"
 
+#include <strings.h>
+
+#include <algorithm>
 #include <charconv>
 #include <set>
 #include <vector>
@@ -49,6 +52,38 @@ Result<int> ParseLimit(std::string_view text) {
   return limit;
 }
 
+constexpr std::string_view kNotACursor = "Not a cursor this server gave";
+
+// An event cursor is an event id: decimal digits only (no sign), within int64.
+Result<int64_t> ParseEventCursor(std::string_view text) {
+  int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || text[0] == '-' || ec != std::errc() || end != text.data() + text.size()) {
+    return FieldError("after", kNotACursor);
+  }
+  return id;
+}
+
+// API.md §12's event types: the only values GET /admin/events filters by.
+constexpr std::string_view kEventTypes[] = {"user.created",
+                                            "login.succeeded",
+                                            "login.failed",
+                                            "login.throttled",
+                                            "token.revoked",
+                                            "session.revoked",
+                                            "user.logged_out_everywhere",
+                                            "password.changed",
+                                            "password.reset_requested",
+                                            "user.disabled",
+                                            "user.enabled",
+                                            "user.claims_changed",
+                                            "user.removed",
+                                            "refresh_token.reused"};
+
+bool IsEventType(std::string_view type) {
+  return std::find(std::begin(kEventTypes), std::end(kEventTypes), type) != std::end(kEventTypes);
+}
+
 }  // namespace
 
 Status CheckAdminSecret(const http::Request& request, Services& services) {
@@ -81,32 +116,73 @@ AdminPath ParseAdminPath(std::string_view path) {
   return parsed;
 }
 
-Result<UserListQuery> ParseUserListQuery(std::string_view query) {
-  UserListQuery out;
+// Calls `take(name, value)` for each name=value pair of a query string, the value
+// percent-decoded (nullopt: malformed, or more than kMaxPathNameBytes); the first error it
+// answers ends the walk.
+template <typename Take>
+Status ForEachQueryPair(std::string_view query, Take take) {
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const std::size_t eq = pair.find('=');
-    const std::string_view name = pair.substr(0, eq);
     auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1),
                                kMaxPathNameBytes, true);
-    if (name == "limit") {
-      auto limit = value ? ParseLimit(*value) : FieldError("limit", "Must be between 1 and 1000");
-      if (!limit) return limit.error();
-      out.limit = *limit;
-    } else if (name == "prefix") {
-      if (!value || (!value->empty() && !auth::CheckNewUsername(*value))) {
-        return FieldError("prefix", "Only letters, digits and . _ @ + - are allowed, at most 64");
-      }
-      out.prefix = std::move(*value);
-    } else if (name == "after") {
-      if (!value || value->find('\0') != std::string::npos) {
-        return FieldError("after", "Not a cursor this server gave");
-      }
-      out.after = std::move(*value);
-    }
+    if (Status taken = take(pair.substr(0, eq), std::move(value)); !taken) return taken;
   }
+  return Ok{};
+}
+
+Result<UserListQuery> ParseUserListQuery(std::string_view query) {
+  UserListQuery out;
+  Status parsed = ForEachQueryPair(
+      query, [&](std::string_view name, std::optional<std::string> value) -> Status {
+        if (name == "limit") {
+          auto limit =
+              value ? ParseLimit(*value) : FieldError("limit", "Must be between 1 and 1000");
+          if (!limit) return limit.error();
+          out.limit = *limit;
+        } else if (name == "prefix") {
+          if (!value || (!value->empty() && !auth::CheckNewUsername(*value))) {
+            return FieldError("prefix",
+                              "Only letters, digits and . _ @ + - are allowed, at most 64");
+          }
+          out.prefix = std::move(*value);
+        } else if (name == "after") {
+          if (!value || value->find('\0') != std::string::npos) {
+            return FieldError("after", kNotACursor);
+          }
+          out.after = std::move(*value);
+        }
+        return Ok{};
+      });
+  if (!parsed) return parsed.error();
+  return out;
+}
+
+Result<EventListQuery> ParseEventListQuery(std::string_view query) {
+  EventListQuery out;
+  Status parsed = ForEachQueryPair(
+      query, [&](std::string_view name, std::optional<std::string> value) -> Status {
+        if (name == "limit") {
+          auto limit =
+              value ? ParseLimit(*value) : FieldError("limit", "Must be between 1 and 1000");
+          if (!limit) return limit.error();
+          out.limit = *limit;
+        } else if (name == "after") {
+          auto after = value ? ParseEventCursor(*value) : FieldError("after", kNotACursor);
+          if (!after) return after.error();
+          out.after = *after;
+        } else if (name == "type") {
+          if (!value || !IsEventType(*value)) return FieldError("type", "Not an event type");
+          out.type = std::move(*value);
+        } else if (name == "username") {
+          if (!value) return FieldError("username", "Must be at most 256 bytes");
+          out.username = std::move(*value);
+        }
+        return Ok{};
+      });
+  if (!parsed) return parsed.error();
   return out;
 }
 

@@ -38,6 +38,20 @@ struct UserListQuery {
 };
 Result<UserListQuery> ParseUserListQuery(std::string_view query);
 
+// GET /admin/events's query: after (an event id, the cursor; default 0: from the oldest), limit
+// (1-1000, default 100), type (one of API.md §12's event types), username (at most 256 bytes).
+// FieldErrors for each.
+struct EventListQuery {
+  int64_t after = 0;
+  int limit = 100;
+  std::string type;
+  std::string username;
+};
+Result<EventListQuery> ParseEventListQuery(std::string_view query);
+
+// GET and HEAD /admin/events (admin_events.cpp), after the secret was checked.
+void ServeEvents(const http::Request& request, Services& services, Reply reply);
+
 // A JSON object body, refusing duplicate names at any depth and nesting beyond
 // http::kMaxJsonDepth (kMalformedBody); or a form body (application/x-www-form-urlencoded, or
 // none with an empty body) read as the object its fields spell, `disabled` and `claims` given

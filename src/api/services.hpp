@@ -61,6 +61,9 @@ bool RunOnPoolAnsweringLater(WorkerPool& pool, Reply reply, std::function<void(R
 // EndSession, for every endpoint that ends one.
 std::string CutUserAgent(std::string_view user_agent);
 store::SessionUse SessionUseOf(const http::Request& request, int64_t now);
+// The account event (API.md §12) of a request made with a verified token.
+store::AccountEvent TokenEvent(std::string type, const http::Request& request,
+                               const auth::Claims& claims, std::string sid);
 int64_t IdleSince(const Services& services, int64_t now);
 // A session id as gatehouse makes them (a UUID's 36 characters); anything else names none.
 bool IsSessionId(std::string_view id);
@@ -69,9 +72,9 @@ bool IsSessionId(std::string_view id);
 http::Response SessionsOf(Services& services, const store::UsernameKey& key,
                           const std::string* current_sid);
 // On a store thread, for DELETE /sessions/{id} and the admin's: ends one session of the user
-// (404 `Session not found` when it has none of that id), durable before the 200.
+// (404 `Session not found` when it has none of that id), durable before the 200, with `event`.
 http::Response EndSessionOf(Services& services, const store::UsernameKey& key,
-                            const std::string& sid);
+                            const std::string& sid, const store::AccountEvent* event = nullptr);
 
 // The handlers, one per route. Each answers through `reply`, now or later.
 void Registration(const http::Request& request, Services& services, Reply reply);

@@ -63,6 +63,12 @@ store::SessionUse SessionUseOf(const http::Request& request, int64_t now) {
   return store::SessionUse{now, request.client_address, CutUserAgent(request.user_agent)};
 }
 
+store::AccountEvent TokenEvent(std::string type, const http::Request& request,
+                               const auth::Claims& claims, std::string sid) {
+  return store::NewEvent(std::move(type), claims.sub, claims.sub_key, std::move(sid),
+                         SessionUseOf(request, 0));
+}
+
 int64_t IdleSince(const Services& services, int64_t now) {
   const int64_t timeout = services.settings.session_idle_timeout;
   return timeout > 0 ? now - timeout : 0;
@@ -77,9 +83,9 @@ http::Response SessionsOf(Services& services, const store::UsernameKey& key,
 }
 
 http::Response EndSessionOf(Services& services, const store::UsernameKey& key,
-                            const std::string& sid) {
+                            const std::string& sid, const store::AccountEvent* event) {
   // No fallback by sid: an id this user has no record of answers 404.
-  auto ended = AccountsOf(services).EndSession(key, sid, 0);
+  auto ended = AccountsOf(services).EndSession(key, sid, 0, event);
   if (!ended) return http::ErrorResponse(ended.error(), "Something went wrong");
   if (!*ended) return http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}});
   return http::MessageResponse(200, "Session has been revoked");
@@ -107,8 +113,9 @@ void EndSessionHandler(const http::Request& request, Services& services, Reply r
     return reply(http::ErrorResponse(*refused));
   }
   RunOnPool(services.store_pool, std::move(reply),
-            [&services, key = claims->sub_key, sub = claims->sub, sid = std::string(id)] {
-              http::Response answer = EndSessionOf(services, key, sid);
+            [&services, key = claims->sub_key, sub = claims->sub, sid = std::string(id),
+             event = TokenEvent("session.revoked", request, *claims, std::string(id))] {
+              http::Response answer = EndSessionOf(services, key, sid, &event);
               // A 404 revoked nothing: it gives its attempt back, so that a stolen access
               // token spending the budget on made-up ids cannot lock its owner out of the
               // logout that would end it.

@@ -19,19 +19,23 @@ namespace {
 // only after both, so an acknowledged logout survives a crash. The write joins the store's group
 // commit (store/group_commit.hpp): the pool's thread is free at once, and the answer goes out
 // from the store's writer thread once the batch holding the write is on disk.
+// The event is recorded in the same transaction: token.revoked for a jti, session.revoked for
+// a sid.
 void Revoke(Services& services, Reply reply, store::Revocation revocation,
-            std::string_view failure_message, http::Response success) {
+            store::AccountEvent event, std::string_view failure_message, http::Response success) {
   RunOnPoolAnsweringLater(
       services.store_pool, std::move(reply),
-      [&services, revocation = std::move(revocation), failure = std::string(failure_message),
-       success = std::move(success)](Reply later) {
+      [&services, revocation = std::move(revocation), event = std::move(event),
+       failure = std::string(failure_message), success = std::move(success)](Reply later) {
         services.store.SubmitRevocation(
-            revocation, [&services, id = revocation.id, expires_at = revocation.expires_at, failure,
-                         success, later = std::move(later)](Status stored) {
+            revocation,
+            [&services, id = revocation.id, expires_at = revocation.expires_at, failure, success,
+             later = std::move(later)](Status stored) {
               if (!stored) return later(http::ErrorResponse(stored.error(), failure));
               services.revocations.Revoke(id, expires_at);
               later(success);
-            });
+            },
+            &event);
       });
 }
 
@@ -76,6 +80,11 @@ http::Response RefreshedResponse(const config::Settings& settings, const auth::I
   }
   response.no_store = true;
   return response;
+}
+
+store::AccountEvent RevocationEventOf(const http::Request& request, const auth::Claims& claims) {
+  const bool session = claims.type == auth::TokenType::kRefresh && !claims.sid.empty();
+  return TokenEvent(session ? "session.revoked" : "token.revoked", request, claims, claims.sid);
 }
 
 // Without rotation a refresh gives a new access token only; its cookie pair replaces the old.
@@ -169,7 +178,8 @@ void RotateRefresh(Services& services, Reply reply, auth::Claims claims,
                                              services.settings.refresh_reuse_interval,
                                              IdleSince(services, use.at),
                                              now_ms,
-                                             std::move(use)};
+                                             std::move(use),
+                                             claims.sub_key.str()};
               auto outcome = services.store.RotateRefresh(request);
               if (!outcome) return http::ErrorResponse(outcome.error());
               return RotationAnswer(services, *outcome, token, claims, minted, from_cookie);
@@ -179,12 +189,14 @@ void RotateRefresh(Services& services, Reply reply, auth::Claims claims,
 // Ends the session of a refresh token that has one (auth::Accounts::EndSession): no longer
 // listed, and the refresh token and every access token minted from it refused. A session the
 // store has no record of (made before sessions were recorded) is revoked by its sid all the same.
-void EndTokenSession(Services& services, Reply reply, auth::Claims claims,
-                     std::string_view failure_message, http::Response success) {
+void EndTokenSession(Services& services, Reply reply, store::AccountEvent event,
+                     auth::Claims claims, std::string_view failure_message,
+                     http::Response success) {
   RunOnPool(services.store_pool, std::move(reply),
-            [&services, claims = std::move(claims), failure = std::string(failure_message),
-             success = std::move(success)] {
-              auto ended = AccountsOf(services).EndSession(claims.sub_key, claims.sid, claims.exp);
+            [&services, event = std::move(event), claims = std::move(claims),
+             failure = std::string(failure_message), success = std::move(success)] {
+              auto ended =
+                  AccountsOf(services).EndSession(claims.sub_key, claims.sid, claims.exp, &event);
               if (!ended) return http::ErrorResponse(ended.error(), failure);
               return success;
             });
@@ -200,7 +212,8 @@ void LogoutAccess(const http::Request& request, Services& services, Reply reply)
                                      obs::RateLimitKind::kRevocationPerUser)) {
     return reply(http::ErrorResponse(*refused));
   }
-  Revoke(services, std::move(reply), RevocationOf(*claims), "Logout access went wrong",
+  Revoke(services, std::move(reply), RevocationOf(*claims), RevocationEventOf(request, *claims),
+         "Logout access went wrong",
          LogoutAnswer(services, "Access token has been revoked", /*session_ended=*/false));
 }
 
@@ -214,10 +227,14 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
   }
   // A Flask-minted refresh token has no session: then only that token goes.
   if (claims->sid.empty()) {
-    return Revoke(services, std::move(reply), RevocationOf(*claims), "Logout refresh went wrong",
+    return Revoke(services, std::move(reply), RevocationOf(*claims),
+                  RevocationEventOf(request, *claims), "Logout refresh went wrong",
                   LogoutAnswer(services, "Refresh token has been revoked", true));
   }
-  EndTokenSession(services, std::move(reply), std::move(*claims), "Logout refresh went wrong",
+  // The event is made before the claims are moved into the call (argument order is unspecified).
+  store::AccountEvent event = RevocationEventOf(request, *claims);
+  EndTokenSession(services, std::move(reply), std::move(event), std::move(*claims),
+                  "Logout refresh went wrong",
                   LogoutAnswer(services, "Refresh token has been revoked", /*session_ended=*/true));
 }
 
@@ -284,11 +301,12 @@ void TokenRevoke(const http::Request& request, Services& services, Reply reply) 
   auto claims = services.tokens.VerifyAnyType(*token);
   if (!claims) return reply(std::move(done));
   if (claims->type == auth::TokenType::kRefresh && !claims->sid.empty()) {
-    return EndTokenSession(services, std::move(reply), std::move(*claims), "Revocation went wrong",
-                           std::move(done));
+    store::AccountEvent event = RevocationEventOf(request, *claims);
+    return EndTokenSession(services, std::move(reply), std::move(event), std::move(*claims),
+                           "Revocation went wrong", std::move(done));
   }
-  Revoke(services, std::move(reply), RevocationOf(*claims), "Revocation went wrong",
-         std::move(done));
+  Revoke(services, std::move(reply), RevocationOf(*claims), RevocationEventOf(request, *claims),
+         "Revocation went wrong", std::move(done));
 }
 
 }  // namespace gatehouse::api

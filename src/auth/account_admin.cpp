@@ -95,28 +95,41 @@ static Error UserError(const Error& error) {
   return error.code == ErrorCode::kNotFound ? Error{ErrorCode::kUserNotFound, {}} : error;
 }
 
+Result<store::AccountEvent> Accounts::AdminEvent(std::string type, const store::UsernameKey& key) {
+  auto user = Find(key);
+  if (!user) return user.error();
+  return Event(std::move(type), user->username, key);
+}
+
 Status Accounts::SetDisabled(const store::UsernameKey& key, bool disabled) {
-  auto revoked = store_.SetDisabled(key, disabled, Now());
+  auto event = AdminEvent(disabled ? "user.disabled" : "user.enabled", key);
+  if (!event) return event.error();
+  auto revoked = store_.SetDisabled(key, disabled, Now(), &*event);
   if (!revoked) return UserError(revoked.error());
   if (disabled) ApplyRevoked(*revoked);
   return Ok{};
 }
 
 Status Accounts::SetClaims(const store::UsernameKey& key, std::string_view claims) {
-  if (Status set = store_.SetClaims(key, claims); !set) return UserError(set.error());
+  auto event = AdminEvent("user.claims_changed", key);
+  if (!event) return event.error();
+  if (Status set = store_.SetClaims(key, claims, &*event); !set) return UserError(set.error());
   // The next refresh here reads them from the store again.
   if (live_) live_->users.Erase(key.str());
   return Ok{};
 }
 
 Result<ResetCode> Accounts::IssueResetCode(const store::UsernameKey& key, int64_t ttl_seconds) {
+  auto event = AdminEvent("password.reset_requested", key);
+  if (!event) return event.error();
   std::array<unsigned char, 32> random;
   randombytes_buf(random.data(), random.size());
   ResetCode issued;
   issued.code = Base64UrlEncode(std::string_view(reinterpret_cast<char*>(random.data()), 32));
   sodium_memzero(random.data(), random.size());
   issued.expires_at = Now() + ttl_seconds;
-  if (Status set = store_.SetResetCode(key, CodeHash(issued.code), issued.expires_at); !set) {
+  if (Status set = store_.SetResetCode(key, CodeHash(issued.code), issued.expires_at, &*event);
+      !set) {
     return UserError(set.error());
   }
   return issued;
@@ -145,7 +158,8 @@ Result<OpenedSession> Accounts::ResetPassword(const PasswordResetRequest& reset,
   auto hash = HashPassword(reset.new_password);
   if (!hash) return hash.error();
   // The store spends the code only if it is still this one: of two resets racing, one wins.
-  auto revoked = store_.ResetPassword(key, code_hash, *hash, Now(), Now());
+  const store::AccountEvent event = Event("password.changed", user->username, key);
+  auto revoked = store_.ResetPassword(key, code_hash, *hash, Now(), Now(), &event);
   // The code was spent by another reset, or the account disabled meanwhile (the code then
   // stays, as for a disabled account found above).
   if (!revoked && revoked.error().code == ErrorCode::kConflict) {
@@ -154,7 +168,7 @@ Result<OpenedSession> Accounts::ResetPassword(const PasswordResetRequest& reset,
   if (!revoked) return revoked.error();
   ApplyRevoked(*revoked);
   user->password_version = revoked->password_version;
-  auto tokens = OpenSession(*user, key);
+  auto tokens = OpenSession(*user, key, Live().tokens.NewSession(user->username, origin_), nullptr);
   if (!tokens && tokens.error().code == ErrorCode::kConflict) {
     return RefusalAfterConflict(key, tokens.error());
   }

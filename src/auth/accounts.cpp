@@ -89,7 +89,13 @@ Accounts::Accounts(store::Store& store, PasswordRules rules, std::optional<LiveT
     : store_(store), rules_(rules), live_(std::move(live)) {}
 
 Result<store::UserRecord> Accounts::Create(const Credentials& credentials,
-                                           const store::UsernameKey& key) {
+                                           const store::UsernameKey& key, std::string claims) {
+  return CreateRecorded(credentials, key, {}, std::move(claims));
+}
+
+Result<store::UserRecord> Accounts::CreateRecorded(const Credentials& credentials,
+                                                   const store::UsernameKey& key,
+                                                   const std::string& sid, std::string claims) {
   // Kept on purpose, though the unique key in the store decides alone (and still decides races
   // between concurrent registrations): one indexed read spares an argon2id run (tens of ms of
   // a hash thread) for a taken name, so re-registering a known name is no cheap way to keep
@@ -102,7 +108,9 @@ Result<store::UserRecord> Accounts::Create(const Credentials& credentials,
   auto hash = HashPassword(credentials.password);
   if (!hash) return hash.error();
   store::UserRecord user{credentials.username, std::move(*hash), Now()};
-  if (Status created = store_.CreateUser(user, key); !created) {
+  user.claims = std::move(claims);
+  const store::AccountEvent event = Event("user.created", user.username, key, sid);
+  if (Status created = store_.CreateUser(user, key, &event); !created) {
     if (created.error().code == ErrorCode::kConflict) return taken;
     return created.error();
   }
@@ -111,9 +119,11 @@ Result<store::UserRecord> Accounts::Create(const Credentials& credentials,
 
 Result<OpenedSession> Accounts::Register(const Credentials& credentials,
                                          const store::UsernameKey& key) {
-  auto user = Create(credentials, key);
+  // The session's sid is made first: user.created names it.
+  const store::SessionRecord session = Live().tokens.NewSession(credentials.username, origin_);
+  auto user = CreateRecorded(credentials, key, session.sid);
   if (!user) return user.error();
-  auto tokens = OpenSession(*user, key);
+  auto tokens = OpenSession(*user, key, session, nullptr);
   if (!tokens) return tokens.error();
   Live().users.Put(key, user->username, user->created_at, user->claims);
   return OpenedSession{std::move(user->username), std::move(*tokens)};
@@ -122,15 +132,22 @@ Result<OpenedSession> Accounts::Register(const Credentials& credentials,
 Result<OpenedSession> Accounts::Login(const Credentials& credentials,
                                       const store::UsernameKey& key) {
   auto user = VerifiedUser(key, credentials.password);
+  if (!user && user.error().code == ErrorCode::kWrongCredentials) {
+    return LoginFailed(user.error(), credentials.username, key);
+  }
   if (!user) return user.error();
   // Only after the password matched: without it nothing tells a disabled account apart.
   if (user->disabled) return Error{ErrorCode::kAccountDisabled, {}};
   if (NeedsRehash(user->password_hash)) UpgradeHash(key, credentials.password);
-  auto tokens = OpenSession(*user, key);
+  const store::SessionRecord session = Live().tokens.NewSession(user->username, origin_);
+  const store::AccountEvent succeeded = Event("login.succeeded", user->username, key, session.sid);
+  auto tokens = OpenSession(*user, key, session, &succeeded);
   // The password checked above was changed, the account disabled or removed meanwhile: no
   // session. A disable is said as such: the password was right (API.md §12).
   if (!tokens && tokens.error().code == ErrorCode::kConflict) {
-    return RefusalAfterConflict(key, Error{ErrorCode::kWrongCredentials, {}});
+    Error refusal = RefusalAfterConflict(key, Error{ErrorCode::kWrongCredentials, {}});
+    if (refusal.code == ErrorCode::kAccountDisabled) return refusal;
+    return LoginFailed(std::move(refusal), credentials.username, key);
   }
   if (!tokens) return tokens.error();
   Live().users.Put(key, user->username, user->created_at, user->claims);
@@ -141,31 +158,36 @@ Result<OpenedSession> Accounts::ChangePassword(const PasswordChange& change,
                                                const store::UsernameKey& key) {
   auto user = VerifiedUser(key, change.old_password);
   if (!user) return user.error();
-  auto revoked = ReplacePassword(key, change.new_password);
+  auto revoked = ReplacePassword(key, change.new_password, user->username);
   if (!revoked) return revoked.error();
   user->password_version = revoked->password_version;
-  auto tokens = OpenSession(*user, key);
+  auto tokens = OpenSession(*user, key, Live().tokens.NewSession(user->username, origin_), nullptr);
   if (!tokens) return tokens.error();
   return OpenedSession{std::move(user->username), std::move(*tokens)};
 }
 
 Status Accounts::SetPassword(const store::UsernameKey& key, std::string_view password) {
   if (Status valid = CheckNewPassword("password", password, rules_); !valid) return valid;
-  auto revoked = ReplacePassword(key, password);
+  // The CLI names the user by its key only.
+  auto revoked = ReplacePassword(key, password, key.str());
   if (!revoked) return revoked.error();
   return Ok{};
 }
 
-Status Accounts::RevokeEveryToken(const store::UsernameKey& key) {
+Status Accounts::RevokeEveryToken(const store::UsernameKey& key, std::string_view username) {
   // Tokens of earlier seconds fall to the time; those of this second to their session's sid.
-  auto revoked = store_.RevokeUserTokens(key, Now());
+  const store::AccountEvent event =
+      Event("user.logged_out_everywhere", username.empty() ? key.str() : username, key);
+  auto revoked = store_.RevokeUserTokens(key, Now(), &event);
   if (!revoked) return revoked.error();
   ApplyRevoked(*revoked);
   return Ok{};
 }
 
-Status Accounts::Remove(const store::UsernameKey& key) {
-  auto removed = store_.RemoveUser(key, Now());
+Status Accounts::Remove(const store::UsernameKey& key, std::string_view username) {
+  const store::AccountEvent event =
+      Event("user.removed", username.empty() ? key.str() : username, key);
+  auto removed = store_.RemoveUser(key, Now(), &event);
   if (!removed) return removed.error();
   ApplyRevoked(*removed);
   if (live_) live_->users.Erase(removed->user.username_key);
@@ -173,8 +195,8 @@ Status Accounts::Remove(const store::UsernameKey& key) {
 }
 
 Result<bool> Accounts::EndSession(const store::UsernameKey& key, std::string_view sid,
-                                  int64_t token_exp) {
-  auto ended = store_.EndSession(key, sid);
+                                  int64_t token_exp, const store::AccountEvent* event) {
+  auto ended = store_.EndSession(key, sid, event);
   if (!ended) return ended.error();
   if (*ended) {
     SessionEnded(**ended);
@@ -182,7 +204,7 @@ Result<bool> Accounts::EndSession(const store::UsernameKey& key, std::string_vie
   }
   if (token_exp == 0) return false;
   const store::Revocation unrecorded{std::string(sid), store::RevocationKind::kSession, token_exp};
-  if (Status stored = store_.AddRevocation(unrecorded); !stored) return stored.error();
+  if (Status stored = store_.AddRevocation(unrecorded, event); !stored) return stored.error();
   SessionEnded(unrecorded);
   return true;
 }
@@ -210,13 +232,28 @@ Result<store::UserRecord> Accounts::VerifiedUser(const store::UsernameKey& key,
   return std::move(**user);
 }
 
+Error Accounts::LoginFailed(Error refused, std::string_view username,
+                            const store::UsernameKey& key) {
+  if (Status recorded = store_.RecordEvent(Event("login.failed", username, key)); !recorded) {
+    return recorded.error();
+  }
+  return refused;
+}
+
+store::AccountEvent Accounts::Event(std::string type, std::string_view username,
+                                    const store::UsernameKey& key, std::string sid) const {
+  return store::NewEvent(std::move(type), username, key, std::move(sid), origin_);
+}
+
 Result<store::UserTokensRevoked> Accounts::ReplacePassword(const store::UsernameKey& key,
-                                                           std::string_view password) {
+                                                           std::string_view password,
+                                                           std::string_view username) {
   auto hash = HashPassword(password);
   if (!hash) return hash.error();
   // The new hash and the revocation of every token are one transaction: no moment exists
   // where the new password works and an old token is still good, or the reverse.
-  auto revoked = store_.ChangePassword(key, *hash, Now());
+  const store::AccountEvent event = Event("password.changed", username, key);
+  auto revoked = store_.ChangePassword(key, *hash, Now(), &event);
   if (!revoked) return revoked.error();
   ApplyRevoked(*revoked);
   return revoked;
@@ -233,9 +270,11 @@ void Accounts::UpgradeHash(const store::UsernameKey& key, std::string_view passw
 // The session is recorded before its first token exists, and only while the password read
 // with `user` is still current (kConflict otherwise): see the top of accounts.hpp.
 Result<TokenPair> Accounts::OpenSession(const store::UserRecord& user,
-                                        const store::UsernameKey& key) {
-  const store::SessionRecord session = Live().tokens.NewSession(user.username, origin_);
-  if (Status recorded = store_.CreateSession(session, key, user.password_version); !recorded) {
+                                        const store::UsernameKey& key,
+                                        const store::SessionRecord& session,
+                                        const store::AccountEvent* event) {
+  if (Status recorded = store_.CreateSession(session, key, user.password_version, event);
+      !recorded) {
     return recorded.error();
   }
   return Live().tokens.IssuePair(session, user.claims);

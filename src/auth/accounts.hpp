@@ -112,7 +112,8 @@ class Accounts {
   // from the same username (for its rate-limit buckets, or the token's subject): the account
   // module never computes a second one.
 
-  // Where the request that opens a session came from (recorded with the session).
+  // Where the request came from: recorded with a session it opens and with every account
+  // event (API.md §12) a call records. The CLI leaves it empty.
   Accounts& From(store::SessionUse origin) {
     origin_ = std::move(origin);
     return *this;
@@ -120,8 +121,10 @@ class Accounts {
 
   // Hashes and stores. `credentials` must have passed CheckRegistration (the handler checks
   // on the I/O thread, the CLI before reading the password): the rules are not run twice.
-  // kUsernameTaken when the name (ASCII case ignored) exists.
-  Result<store::UserRecord> Create(const Credentials& credentials, const store::UsernameKey& key);
+  // kUsernameTaken when the name (ASCII case ignored) exists. `claims`: as CheckClaims answers
+  // them, stored with the user (one user.created event).
+  Result<store::UserRecord> Create(const Credentials& credentials, const store::UsernameKey& key,
+                                   std::string claims = "{}");
   // Create, then the account's first session.
   Result<OpenedSession> Register(const Credentials& credentials, const store::UsernameKey& key);
   // One answer, kWrongCredentials, for an unknown user, a wrong password, and a password
@@ -133,23 +136,28 @@ class Accounts {
   // The administrator's password change (no old password): rules, then replace and revoke.
   Status SetPassword(const store::UsernameKey& key, std::string_view password);
   // Logout everywhere: durable, then visible here; other instances follow the store's feed.
-  Status RevokeEveryToken(const store::UsernameKey& key);
+  // `username`: as stored, for the event (the key when empty, as from the CLI).
+  Status RevokeEveryToken(const store::UsernameKey& key, std::string_view username = {});
   // Removes the user and revokes every token of it. kNotFound when there is no such user.
-  Status Remove(const store::UsernameKey& key);
+  // `username` as for RevokeEveryToken.
+  Status Remove(const store::UsernameKey& key, std::string_view username = {});
   // The one way a session is ended (/logout/refresh, POST /token/revoke, DELETE /sessions/{id}):
   // its record deleted and its sid revoked in one durable transaction, then refused here at
   // once; other instances follow the feed. `key` is the owner's. A session the store has no
   // record of (started before sessions were recorded, or ended already) is revoked by its sid
   // all the same when `token_exp` (the presented token's exp) is given, and answers false
-  // (nothing revoked) when it is 0.
-  Result<bool> EndSession(const store::UsernameKey& key, std::string_view sid, int64_t token_exp);
+  // (nothing revoked) when it is 0. `event` (session.revoked) is recorded with the change.
+  Result<bool> EndSession(const store::UsernameKey& key, std::string_view sid, int64_t token_exp,
+                          const store::AccountEvent* event = nullptr);
   // A session the store ended by itself (reuse detection, the idle sweep): refused here at once.
   void SessionEnded(const store::Revocation& ended);
 
   const PasswordRules& rules() const { return rules_; }
 
   // The administrator's calls (the admin API and `gatehouse user`); kUserNotFound when there
-  // is no such user. Find answers the user as stored. `key` as above.
+  // is no such user. Find answers the user as stored. `key` as above. Each change records its
+  // event (user.disabled, user.enabled, user.claims_changed, password.reset_requested) in its
+  // transaction, naming the user as stored.
   Result<store::UserRecord> Find(const store::UsernameKey& key);
   // Disabling revokes every token of the user (as RevokeEveryToken) in the same transaction
   // and refuses logins and resets from then on; enabling restores login, not old tokens.
@@ -170,10 +178,25 @@ class Accounts {
   Error RefusalAfterConflict(const store::UsernameKey& key, Error otherwise);
   int64_t Now() const;
   Result<store::UserRecord> VerifiedUser(const store::UsernameKey& key, std::string_view password);
+  // user.created, in the same transaction as the user; `sid`: the session registration opens.
+  Result<store::UserRecord> CreateRecorded(const Credentials& credentials,
+                                           const store::UsernameKey& key, const std::string& sid,
+                                           std::string claims = "{}");
+  // An administrator's change of the user of `key`: its event, named as stored (read first;
+  // kUserNotFound when there is no such user).
+  Result<store::AccountEvent> AdminEvent(std::string type, const store::UsernameKey& key);
+  // login.failed, recorded alone; answers `refused` unless the record fails.
+  Error LoginFailed(Error refused, std::string_view username, const store::UsernameKey& key);
+  store::AccountEvent Event(std::string type, std::string_view username,
+                            const store::UsernameKey& key, std::string sid = {}) const;
   Result<store::UserTokensRevoked> ReplacePassword(const store::UsernameKey& key,
-                                                   std::string_view password);
+                                                   std::string_view password,
+                                                   std::string_view username);
   void UpgradeHash(const store::UsernameKey& key, std::string_view password);
-  Result<TokenPair> OpenSession(const store::UserRecord& user, const store::UsernameKey& key);
+  // Records `session` (with `event`, when set) and issues its first tokens.
+  Result<TokenPair> OpenSession(const store::UserRecord& user, const store::UsernameKey& key,
+                                const store::SessionRecord& session,
+                                const store::AccountEvent* event);
   // The user whose pending reset code is `code`, unexpired; kInvalidResetCode otherwise.
   Result<store::UserRecord> UserOfResetCode(const store::UsernameKey& key, std::string_view code,
                                             std::string& code_hash);

@@ -222,7 +222,8 @@ void Instance::StartRevocationSync() {
 
 // On the sync thread after each poll: ends idle sessions (session.idle_timeout) about once a
 // second, revoking their sids as a logout would (on every instance through the feed, here at
-// once), and drops used refresh tokens whose reuse interval is long past.
+// once), drops used refresh tokens whose reuse interval is long past and account events past
+// events.retention.
 // The idle sweep compares whole seconds on purpose: last_used_at is stored in whole seconds
 // (rounded down), and a session last used at u ends at the first sweep of a second s with
 // floor(u) < s - timeout, so never before u + timeout, and at most 1 s (the rounding) plus one
@@ -244,6 +245,9 @@ void Instance::KeepSessions() {
     if (auto pruned = store_.PruneRefreshUses(now - settings_.refresh_reuse_interval - 60);
         !pruned) {
       obs::Warn("pruning used refresh tokens failed", {{"error", pruned.error().detail}});
+    }
+    if (auto pruned = store_.PruneEvents((now - settings_.events_retention) * 1000); !pruned) {
+      obs::Warn("pruning account events failed", {{"error", pruned.error().detail}});
     }
   }
 }

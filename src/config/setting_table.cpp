@@ -110,6 +110,12 @@ std::vector<SettingSpec> Declare() {
        .doc = "a session not used (started or refreshed) for this long ends as if revoked; "
               "`0`: off",
        .expected = "expected a duration such as 8h (s, m, h, d or plain seconds), or 0"},
+      {.name = "events.retention",
+       .kind = Duration(&S::events_retention, 1),
+       .default_value = "30d",
+       .help = "how long account events are kept",
+       .doc = "account events (API.md §12) older than this are deleted, about once a minute",
+       .expected = "expected a duration of at least 1s such as 30d (s, m, h, d or plain seconds)"},
       {.name = "password.min_length",
        .kind = Integer(&S::password_min_length, 1, 1024),
        .default_value = "8",

@@ -43,6 +43,7 @@ struct Settings {
   bool refresh_rotation = false;       // refresh tokens single use (API.md §10)
   int64_t refresh_reuse_interval = 0;  // seconds a used refresh token gets the same answer
   int64_t session_idle_timeout = 0;    // seconds; 0: sessions do not end when idle
+  int64_t events_retention = 0;        // seconds account events are kept
   int password_min_length = 0;
   int threads = 0;       // resolved to the number of cores
   int hash_threads = 0;  // resolved to the number of cores

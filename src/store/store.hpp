@@ -95,6 +95,7 @@ struct RotationRequest {
   int64_t idle_since = 0;      // a session last used before this has ended (idle timeout)
   int64_t at_ms = 0;           // now, unix milliseconds (the event's time)
   SessionUse use;
+  std::string username_key;  // UsernameKey(username).str(), for the event
 };
 
 // What the store decided for a RotationRequest, in one serialized transition of the session.
@@ -166,7 +167,8 @@ enum class Expiring {
   kRevocationEvents,
   kUserRevocations,
   kAttempts,
-  kRefreshUses
+  kRefreshUses,
+  kAccountEvents,  // by `at`, unix milliseconds
 };
 
 // A used refresh token (rotation), kept for the reuse interval so a replay gets its answer.
@@ -177,14 +179,38 @@ struct RefreshUse {
   bool session_live = false;  // whether the session's record still exists
 };
 
-// An account event (API.md §12), recorded in the same transaction as what it records.
+// An account event (API.md §12), recorded in the same transaction as what it records. A write
+// call that takes `const AccountEvent* event` records it when it changed something (a
+// conflict, no such user or no such session records nothing); nullptr records nothing.
 struct AccountEvent {
   std::string type;  // e.g. "refresh_token.reused"
   int64_t at_ms = 0;
-  std::string username;
+  std::string username;  // as given (a failed login's may name no user)
   std::string sid;
   std::string client_address;
   std::string user_agent;
+  std::string username_key;  // UsernameKey(username).str(), made by the caller: for filtering
+};
+
+// An event happening now (at_ms from the system clock), for a request from `use` (its
+// client_address and user_agent; `use.at` is not read). The username is kept to its first 256
+// bytes (cut on a UTF-8 character boundary): a failed login may name anything.
+AccountEvent NewEvent(std::string type, std::string_view username, const UsernameKey& key,
+                      std::string sid, const SessionUse& use);
+
+// A recorded event: its id increases in commit order on both backends.
+struct StoredEvent {
+  int64_t id = 0;
+  AccountEvent event;
+};
+
+// Which events ListEvents answers: those with id > after, oldest first, at most `limit`;
+// `type` and `username_key` (when not empty) must match exactly.
+struct EventQuery {
+  int64_t after = 0;
+  int limit = 100;
+  std::string type;
+  std::string username_key;
 };
 
 class Store {
@@ -197,7 +223,8 @@ class Store {
 
   // Fails with kConflict when the username is taken (ignoring ASCII case). `key` is
   // UsernameKey(user.username).
-  Status CreateUser(const UserRecord& user, const UsernameKey& key);
+  Status CreateUser(const UserRecord& user, const UsernameKey& key,
+                    const AccountEvent* event = nullptr);
   // nullopt when there is no such user (ASCII case ignored).
   Result<std::optional<UserRecord>> FindUser(const UsernameKey& key);
   // Replaces the hash of the same password (a re-hash to current parameters): the password
@@ -206,23 +233,26 @@ class Store {
 
   // Removes the user and, in the same transaction, revokes every token of the user as
   // RevokeUserTokens does. kNotFound when there is no such user.
-  Result<UserTokensRevoked> RemoveUser(const UsernameKey& key, int64_t revoked_before);
+  Result<UserTokensRevoked> RemoveUser(const UsernameKey& key, int64_t revoked_before,
+                                       const AccountEvent* event = nullptr);
 
   // Records a session of an existing user, but only while the user's password version is
   // still `password_version`: kConflict when it changed (or the user was removed) since the
   // caller read it. Ordered against ChangePassword and RemoveUser: a session recorded first is
   // ended by them, a session recorded after them fails here. `key` is the session's user's.
   Status CreateSession(const SessionRecord& session, const UsernameKey& key,
-                       int64_t password_version);
+                       int64_t password_version, const AccountEvent* event = nullptr);
   // In one transaction: every token of the user issued before `revoked_before` is refused, and
   // every recorded session of the user is revoked by its sid (which covers its tokens issued
   // in the second of `revoked_before` too) and forgotten. Durable when it returns ok; appends
   // each to the revocation feed.
-  Result<UserTokensRevoked> RevokeUserTokens(const UsernameKey& key, int64_t revoked_before);
+  Result<UserTokensRevoked> RevokeUserTokens(const UsernameKey& key, int64_t revoked_before,
+                                             const AccountEvent* event = nullptr);
   // In one transaction: stores the new hash, raises the password version, and revokes every
   // token of the user as RevokeUserTokens does. kNotFound when there is no such user.
   Result<UserTokensRevoked> ChangePassword(const UsernameKey& key, std::string_view hash,
-                                           int64_t revoked_before);
+                                           int64_t revoked_before,
+                                           const AccountEvent* event = nullptr);
   // The user's live sessions (not expired at `now`, used at or after `idle_since`), most
   // recently used first.
   Result<std::vector<SessionRecord>> ListSessions(const UsernameKey& key, int64_t now,
@@ -230,7 +260,8 @@ class Store {
   // Ends one session of `username` (if `username` is empty: of whoever owns it): deletes its
   // record and revokes its sid (with its feed entry) in one transaction, durable when it
   // returns. nullopt when there is no such recorded session of that user.
-  Result<std::optional<Revocation>> EndSession(const UsernameKey& key, std::string_view sid);
+  Result<std::optional<Revocation>> EndSession(const UsernameKey& key, std::string_view sid,
+                                               const AccountEvent* event = nullptr);
   // Ends every session last used before `idle_since`, as EndSession does; returns them.
   Result<std::vector<Revocation>> EndIdleSessions(int64_t idle_since);
   // Records a use (a refresh without rotation) of a session. False: no such session, or it
@@ -260,28 +291,33 @@ class Store {
   // RevokeUserTokens does; from then on CreateSession and ResetPassword refuse the user.
   // Enabling clears the flag only (nothing revoked: `sessions` empty). kNotFound: no user.
   Result<UserTokensRevoked> SetDisabled(const UsernameKey& key, bool disabled,
-                                        int64_t revoked_before);
+                                        int64_t revoked_before,
+                                        const AccountEvent* event = nullptr);
   // Replaces the user's claims (compact JSON, checked by the caller). kNotFound: no user.
-  Status SetClaims(const UsernameKey& key, std::string_view claims);
+  Status SetClaims(const UsernameKey& key, std::string_view claims,
+                   const AccountEvent* event = nullptr);
   // Replaces the user's pending reset code (its hash) and expiry. kNotFound: no user.
-  Status SetResetCode(const UsernameKey& key, std::string_view code_hash, int64_t expires_at);
+  Status SetResetCode(const UsernameKey& key, std::string_view code_hash, int64_t expires_at,
+                      const AccountEvent* event = nullptr);
   // In one transaction, only while the user's pending code hash is `code_hash`, unexpired at
   // `now` and the user is not disabled: spends the code, stores the new hash, raises the
   // password version and revokes every token as ChangePassword does. kConflict otherwise.
   Result<UserTokensRevoked> ResetPassword(const UsernameKey& key, std::string_view code_hash,
                                           std::string_view hash, int64_t now,
-                                          int64_t revoked_before);
+                                          int64_t revoked_before,
+                                          const AccountEvent* event = nullptr);
   // Ok when the storage answers a trivial query.
   Status Ping();
 
   // Durable (on disk, fsync'd) when it returns ok. Re-adding an existing id succeeds.
   // Also appends to the revocation feed, in the same transaction.
-  Status AddRevocation(const Revocation& revocation);
+  Status AddRevocation(const Revocation& revocation, const AccountEvent* event = nullptr);
   // The same write, answered through `done` (on a store thread, with ok once the revocation is
   // durable) instead of by blocking: on a group-committing store (SQLite) the calling thread is
   // free at once and the write waits for its batch's fsync without holding a thread. On other
   // backends it blocks as AddRevocation does. Call it from worker pools, as any store call.
-  void SubmitRevocation(const Revocation& revocation, WriteDone done);
+  void SubmitRevocation(const Revocation& revocation, WriteDone done,
+                        const AccountEvent* event = nullptr);
   // How many durable writes and transactions the group commit has run (zero on a store
   // without one): writes / batches is the writes each fsync carried.
   GroupCommit::Counts DurableWriteCounts() const { return WriteCounts(); }
@@ -330,6 +366,15 @@ class Store {
   // next interval, until the returned watch is destroyed. nullptr when the backend has no
   // such signal: then polling alone serves.
   std::unique_ptr<FeedWatch> WatchRevocationFeed(std::function<void()> on_new_events);
+
+  // The event log (API.md §12). RecordEvent: an event that changes nothing else (a failed or
+  // throttled login); durable when it returns ok.
+  Status RecordEvent(const AccountEvent& event);
+  // A page of events; a caller that wants the next page asks again with `after` set to the
+  // last id it got (or keeps `after` when the page was empty). For GET /admin/events.
+  Result<std::vector<StoredEvent>> ListEvents(const EventQuery& query);
+  // Drops events recorded at or before `before_ms` (unix milliseconds): events.retention.
+  Result<int64_t> PruneEvents(int64_t before_ms);
 
   // Adds a signing key. When a key with the same kid exists, the stored one stays (two
   // instances creating the HS256 secret at once agree on one); returns whether it was new.
@@ -385,40 +430,39 @@ class Store {
   // row" answers into the contract's errors, and apply the rules both backends share; a hook only
   // reads or writes rows, and fails only as the contract's failures say (kStorageUnavailable,
   // kStorageFailure; kConflict where noted).
-  virtual Status InsertUser(const UserRecord& user,
-                            const std::string& key) = 0;  // kConflict: taken
+  virtual Status InsertUser(const UserRecord& user, const std::string& key,
+                            const AccountEvent* event) = 0;  // kConflict: taken
   virtual Result<std::optional<UserRecord>> SelectUser(const std::string& key) = 0;
   virtual Result<bool> UpdateHash(const std::string& key,
                                   std::string_view hash) = 0;  // false: none
   // nullopt (nothing written) when no user has the key.
-  virtual Result<std::optional<UserTokensRevoked>> DeleteUserRevoking(const std::string& key,
-                                                                      int64_t revoked_before) = 0;
-  virtual Result<std::optional<UserTokensRevoked>> ChangeHashRevoking(const std::string& key,
-                                                                      std::string_view hash,
-                                                                      int64_t revoked_before) = 0;
-  virtual Result<UserTokensRevoked> RevokeUser(const std::string& key, int64_t revoked_before) = 0;
+  virtual Result<std::optional<UserTokensRevoked>> DeleteUserRevoking(
+      const std::string& key, int64_t revoked_before, const AccountEvent* event) = 0;
+  virtual Result<std::optional<UserTokensRevoked>> ChangeHashRevoking(
+      const std::string& key, std::string_view hash, int64_t revoked_before,
+      const AccountEvent* event) = 0;
+  virtual Result<UserTokensRevoked> RevokeUser(const std::string& key, int64_t revoked_before,
+                                               const AccountEvent* event) = 0;
   // False when the user's password version is no longer `password_version` (or no user).
   virtual Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
-                                     int64_t password_version) = 0;
+                                     int64_t password_version, const AccountEvent* event) = 0;
   virtual Result<int64_t> DeleteExpired(Expiring what, int64_t before) = 0;
   // Sessions: `key` may be empty in DeleteSession (any owner).
   virtual Result<std::vector<SessionRecord>> SelectSessions(const std::string& key, int64_t now,
                                                             int64_t idle_since) = 0;
   virtual Result<std::optional<Revocation>> DeleteSession(const std::string& key,
-                                                          std::string_view sid) = 0;
+                                                          std::string_view sid,
+                                                          const AccountEvent* event) = 0;
   virtual Result<std::vector<Revocation>> DeleteIdleSessions(int64_t idle_since) = 0;
   virtual Result<bool> UpdateSessionUse(std::string_view sid, const SessionUse& use,
                                         int64_t idle_since) = 0;
   virtual Result<std::optional<SessionRecord>> SelectSession(std::string_view sid) = 0;
   // Rotation's rows: the recorded use of a jti; the compare-and-set of the current jti with
   // the use recorded in one transaction (false: the session's current jti was not `expected`,
-  // or no session); the reuse's revocation with its event in one transaction (nullopt: no
-  // session was left to revoke).
+  // or no session). A reuse is DeleteSession with its event.
   virtual Result<std::optional<RefreshUse>> SelectRefreshUse(std::string_view jti) = 0;
   virtual Result<bool> CompareAndRotate(const RotationRequest& request,
                                         std::string_view expected_jti) = 0;
-  virtual Result<std::optional<Revocation>> RevokeReusedSession(std::string_view sid,
-                                                                const AccountEvent& event) = 0;
   virtual Result<int64_t> SelectSessionsRecordedSince() = 0;
   // `prefix_end`: the first key past every key starting with `prefix_key`; both empty: any.
   virtual Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit,
@@ -426,17 +470,23 @@ class Store {
                                                       std::string_view prefix_end) = 0;
   // nullopt (nothing written) when no user has the key.
   virtual Result<std::optional<UserTokensRevoked>> DisableRevoking(const std::string& key,
-                                                                   int64_t revoked_before) = 0;
+                                                                   int64_t revoked_before,
+                                                                   const AccountEvent* event) = 0;
   // False when no user has the key.
-  virtual Result<bool> UpdateUser(const std::string& key, const UserUpdate& update) = 0;
+  virtual Result<bool> UpdateUser(const std::string& key, const UserUpdate& update,
+                                  const AccountEvent* event) = 0;
   // nullopt when the code does not match (or expired, or the user is disabled or gone).
   virtual Result<std::optional<UserTokensRevoked>> ResetHashRevoking(const std::string& key,
                                                                      const PasswordReset& reset,
-                                                                     int64_t revoked_before) = 0;
+                                                                     int64_t revoked_before,
+                                                                     const AccountEvent* event) = 0;
   virtual Status Probe() = 0;
-  virtual Status InsertRevocation(const Revocation& revocation) = 0;
+  virtual Status InsertRevocation(const Revocation& revocation, const AccountEvent* event) = 0;
   // By default the blocking write, then `done`.
-  virtual void QueueRevocation(const Revocation& revocation, WriteDone done);
+  virtual void QueueRevocation(const Revocation& revocation, WriteDone done,
+                               const AccountEvent* event);
+  virtual Status InsertEvent(const AccountEvent& event) = 0;
+  virtual Result<std::vector<StoredEvent>> SelectAccountEvents(const EventQuery& query) = 0;
   virtual GroupCommit::Counts WriteCounts() const { return {}; }
   virtual Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) = 0;
   virtual Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) = 0;

@@ -1,5 +1,6 @@
 // Store's public calls: the rules both backends share, written once above their hooks.
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "store/store.hpp"
@@ -21,6 +22,27 @@ Result<UserTokensRevoked> FoundOrNotFound(Result<std::optional<UserTokensRevoked
 }
 
 }  // namespace
+
+AccountEvent NewEvent(std::string type, std::string_view username, const UsernameKey& key,
+                      std::string sid, const SessionUse& use) {
+  constexpr std::size_t kMaxEventUsernameBytes = 256;
+  std::size_t size = std::min(username.size(), kMaxEventUsernameBytes);
+  // Back off to the start of a UTF-8 sequence when the cut falls inside one.
+  while (size < username.size() && size > 0 &&
+         (static_cast<unsigned char>(username[size]) & 0xC0) == 0x80) {
+    --size;
+  }
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  return AccountEvent{std::move(type),
+                      now_ms,
+                      std::string(username.substr(0, size)),
+                      std::move(sid),
+                      use.client_address,
+                      use.user_agent,
+                      key.str().substr(0, kMaxEventUsernameBytes)};
+}
 
 Error StorageError(ErrorCode code, std::string_view what, std::string_view detail) {
   std::string message = "database: ";
@@ -55,12 +77,15 @@ const Statement<int64_t>* PruneStatement(Expiring what, const PruneStatements& s
       return statements.attempts;
     case Expiring::kRefreshUses:
       return statements.refresh_uses;
+    case Expiring::kAccountEvents:
+      return statements.account_events;
   }
   return nullptr;
 }
 
-Status Store::CreateUser(const UserRecord& user, const UsernameKey& key) {
-  Status done = InsertUser(user, key.str());
+Status Store::CreateUser(const UserRecord& user, const UsernameKey& key,
+                         const AccountEvent* event) {
+  Status done = InsertUser(user, key.str(), event);
   if (!done && done.error().code == ErrorCode::kConflict) {
     return StorageError(ErrorCode::kConflict, "create user", "username is taken");
   }
@@ -78,13 +103,14 @@ Status Store::UpdatePasswordHash(const UsernameKey& key, std::string_view hash) 
   return Ok{};
 }
 
-Result<UserTokensRevoked> Store::RemoveUser(const UsernameKey& key, int64_t revoked_before) {
-  return FoundOrNotFound(DeleteUserRevoking(key.str(), revoked_before), "remove user");
+Result<UserTokensRevoked> Store::RemoveUser(const UsernameKey& key, int64_t revoked_before,
+                                            const AccountEvent* event) {
+  return FoundOrNotFound(DeleteUserRevoking(key.str(), revoked_before, event), "remove user");
 }
 
 Status Store::CreateSession(const SessionRecord& session, const UsernameKey& key,
-                            int64_t password_version) {
-  Result<bool> recorded = InsertSession(session, key.str(), password_version);
+                            int64_t password_version, const AccountEvent* event) {
+  Result<bool> recorded = InsertSession(session, key.str(), password_version, event);
   if (!recorded) return recorded.error();
   if (!*recorded) {
     return StorageError(ErrorCode::kConflict, "create session", "the password changed");
@@ -92,13 +118,15 @@ Status Store::CreateSession(const SessionRecord& session, const UsernameKey& key
   return Ok{};
 }
 
-Result<UserTokensRevoked> Store::RevokeUserTokens(const UsernameKey& key, int64_t revoked_before) {
-  return RevokeUser(key.str(), revoked_before);
+Result<UserTokensRevoked> Store::RevokeUserTokens(const UsernameKey& key, int64_t revoked_before,
+                                                  const AccountEvent* event) {
+  return RevokeUser(key.str(), revoked_before, event);
 }
 
 Result<UserTokensRevoked> Store::ChangePassword(const UsernameKey& key, std::string_view hash,
-                                                int64_t revoked_before) {
-  return FoundOrNotFound(ChangeHashRevoking(key.str(), hash, revoked_before), "change password");
+                                                int64_t revoked_before, const AccountEvent* event) {
+  return FoundOrNotFound(ChangeHashRevoking(key.str(), hash, revoked_before, event),
+                         "change password");
 }
 
 Result<std::vector<SessionRecord>> Store::ListSessions(const UsernameKey& key, int64_t now,
@@ -106,8 +134,9 @@ Result<std::vector<SessionRecord>> Store::ListSessions(const UsernameKey& key, i
   return SelectSessions(key.str(), now, idle_since);
 }
 
-Result<std::optional<Revocation>> Store::EndSession(const UsernameKey& key, std::string_view sid) {
-  return DeleteSession(key.str(), sid);
+Result<std::optional<Revocation>> Store::EndSession(const UsernameKey& key, std::string_view sid,
+                                                    const AccountEvent* event) {
+  return DeleteSession(key.str(), sid, event);
 }
 
 Result<std::vector<Revocation>> Store::EndIdleSessions(int64_t idle_since) {
@@ -171,10 +200,10 @@ Result<std::optional<RotationOutcome>> Store::UsedTokenOutcome(const RotationReq
 
 Result<RotationOutcome> Store::Reuse(const RotationRequest& request) {
   using Kind = RotationOutcome::Kind;
-  const AccountEvent event{"refresh_token.reused",     request.at_ms,
-                           request.username,           request.sid,
-                           request.use.client_address, request.use.user_agent};
-  Result<std::optional<Revocation>> revoked = RevokeReusedSession(request.sid, event);
+  const AccountEvent event{
+      "refresh_token.reused",     request.at_ms,          request.username,    request.sid,
+      request.use.client_address, request.use.user_agent, request.username_key};
+  Result<std::optional<Revocation>> revoked = DeleteSession({}, request.sid, &event);
   if (!revoked) return revoked.error();
   if (!*revoked) return RotationOutcome{Kind::kEnded, {}, 0};
   return RotationOutcome{Kind::kReused, {}, (*revoked)->expires_at};
@@ -203,24 +232,30 @@ Result<std::vector<UserRecord>> Store::ListUsers(std::string_view after_key, int
 }
 
 Result<UserTokensRevoked> Store::SetDisabled(const UsernameKey& key, bool disabled,
-                                             int64_t revoked_before) {
-  if (disabled) return FoundOrNotFound(DisableRevoking(key.str(), revoked_before), "disable user");
-  Result<bool> updated = UpdateUser(key.str(), UserUpdate{UserUpdate::Field::kEnable, {}, 0});
+                                             int64_t revoked_before, const AccountEvent* event) {
+  if (disabled) {
+    return FoundOrNotFound(DisableRevoking(key.str(), revoked_before, event), "disable user");
+  }
+  Result<bool> updated =
+      UpdateUser(key.str(), UserUpdate{UserUpdate::Field::kEnable, {}, 0}, event);
   if (!updated) return updated.error();
   if (!*updated) return NoSuchUser("enable user");
   return UserTokensRevoked{UserRevocation{key.str(), 0}, {}, 0};
 }
 
-Status Store::SetClaims(const UsernameKey& key, std::string_view claims) {
-  Result<bool> updated = UpdateUser(key.str(), UserUpdate{UserUpdate::Field::kClaims, claims, 0});
+Status Store::SetClaims(const UsernameKey& key, std::string_view claims,
+                        const AccountEvent* event) {
+  Result<bool> updated =
+      UpdateUser(key.str(), UserUpdate{UserUpdate::Field::kClaims, claims, 0}, event);
   if (!updated) return updated.error();
   if (!*updated) return NoSuchUser("set claims");
   return Ok{};
 }
 
-Status Store::SetResetCode(const UsernameKey& key, std::string_view code_hash, int64_t expires_at) {
-  Result<bool> updated =
-      UpdateUser(key.str(), UserUpdate{UserUpdate::Field::kResetCode, code_hash, expires_at});
+Status Store::SetResetCode(const UsernameKey& key, std::string_view code_hash, int64_t expires_at,
+                           const AccountEvent* event) {
+  Result<bool> updated = UpdateUser(
+      key.str(), UserUpdate{UserUpdate::Field::kResetCode, code_hash, expires_at}, event);
   if (!updated) return updated.error();
   if (!*updated) return NoSuchUser("set reset code");
   return Ok{};
@@ -228,8 +263,9 @@ Status Store::SetResetCode(const UsernameKey& key, std::string_view code_hash, i
 
 Result<UserTokensRevoked> Store::ResetPassword(const UsernameKey& key, std::string_view code_hash,
                                                std::string_view hash, int64_t now,
-                                               int64_t revoked_before) {
-  auto reset = ResetHashRevoking(key.str(), PasswordReset{code_hash, hash, now}, revoked_before);
+                                               int64_t revoked_before, const AccountEvent* event) {
+  auto reset =
+      ResetHashRevoking(key.str(), PasswordReset{code_hash, hash, now}, revoked_before, event);
   if (!reset) return reset.error();
   if (!*reset) return StorageError(ErrorCode::kConflict, "reset password", "no such code");
   return std::move(**reset);
@@ -237,14 +273,28 @@ Result<UserTokensRevoked> Store::ResetPassword(const UsernameKey& key, std::stri
 
 Status Store::Ping() { return Probe(); }
 
-Status Store::AddRevocation(const Revocation& revocation) { return InsertRevocation(revocation); }
-
-void Store::SubmitRevocation(const Revocation& revocation, WriteDone done) {
-  QueueRevocation(revocation, std::move(done));
+Status Store::AddRevocation(const Revocation& revocation, const AccountEvent* event) {
+  return InsertRevocation(revocation, event);
 }
 
-void Store::QueueRevocation(const Revocation& revocation, WriteDone done) {
-  done(InsertRevocation(revocation));
+void Store::SubmitRevocation(const Revocation& revocation, WriteDone done,
+                             const AccountEvent* event) {
+  QueueRevocation(revocation, std::move(done), event);
+}
+
+void Store::QueueRevocation(const Revocation& revocation, WriteDone done,
+                            const AccountEvent* event) {
+  done(InsertRevocation(revocation, event));
+}
+
+Status Store::RecordEvent(const AccountEvent& event) { return InsertEvent(event); }
+
+Result<std::vector<StoredEvent>> Store::ListEvents(const EventQuery& query) {
+  return SelectAccountEvents(query);
+}
+
+Result<int64_t> Store::PruneEvents(int64_t before_ms) {
+  return DeleteExpired(Expiring::kAccountEvents, before_ms);
 }
 
 Result<int64_t> Store::ImportUsers(const std::vector<UserRecord>& users) {

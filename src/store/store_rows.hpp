@@ -29,6 +29,7 @@ struct PruneStatements {
   const Statement<int64_t>* user_revocations;
   const Statement<int64_t>* attempts;  // nullptr: the backend keeps no attempts
   const Statement<int64_t>* refresh_uses;
+  const Statement<int64_t>* account_events;
 };
 const Statement<int64_t>* PruneStatement(Expiring what, const PruneStatements& statements);
 
@@ -94,6 +95,15 @@ Result<RevocationEvent> DecodeEvent(const Row& row) {
   if (!kind) return kind.error();
   return RevocationEvent{row.Int(0), *kind, row.Text(1), row.Int(3)};
 }
+
+// id, type, at, username, sid, client_address, user_agent, username_key
+template <typename Row>
+Result<StoredEvent> DecodeAccountEvent(const Row& row) {
+  return StoredEvent{row.Int(0), AccountEvent{row.Text(1), row.Int(2), row.Text(3), row.Text(4),
+                                              row.Text(5), row.Text(6), row.Text(7)}};
+}
+#define GH_ACCOUNT_EVENT_COLUMNS \
+  "id, type, at, username, sid, client_address, user_agent, username_key FROM events"
 
 // kid, algorithm, material, created_at
 template <typename Row>

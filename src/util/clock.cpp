@@ -47,4 +47,14 @@ std::string Rfc3339(int64_t unix_seconds) {
   return text;
 }
 
+std::string Rfc3339Millis(int64_t unix_millis) {
+  // Floored, so that a time before 1970 keeps its fraction positive.
+  const int64_t seconds = unix_millis / 1000 - (unix_millis % 1000 < 0 ? 1 : 0);
+  std::string text = Rfc3339(seconds);
+  char fraction[] = ".000";
+  PutDigits(&fraction[1], static_cast<unsigned>(unix_millis - seconds * 1000), 3);
+  text.insert(text.size() - 1, fraction);
+  return text;
+}
+
 }  // namespace gatehouse

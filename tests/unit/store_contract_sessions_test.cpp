@@ -48,7 +48,8 @@ class SessionStoreContractTest : public StoreContractTest {
                            10,
                            0,
                            at * 1000,
-                           SessionUse{at, "10.0.0.9", "rotating/1"}};
+                           SessionUse{at, "10.0.0.9", "rotating/1"},
+                           "ivan"};
   }
 
   RotationOutcome::Kind Rotate(const RotationRequest& request, std::string* sealed = nullptr) {

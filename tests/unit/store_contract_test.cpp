@@ -3,6 +3,8 @@
 // the server named by GATEHOUSE_TEST_PG_URL, e.g. postgresql://user:pass@127.0.0.1:55432/) and
 // dropped afterwards. Without GATEHOUSE_TEST_PG_URL the PostgreSQL tests are skipped.
 // Backend-specific behaviour (files, modes, schema-version reads) lives in <backend>_store_test.
+#include <future>
+
 #include "unit/store_contract_fixture.hpp"
 
 namespace gatehouse::store {
@@ -1161,6 +1163,218 @@ TEST_P(StoreContractTest, SessionsRacingAPasswordChangeAreEndedByItOrRefused) {
           << "round " << round << ": session " << sid << " outlived the password change";
     }
   }
+}
+
+// --- the event log (API.md §12) -------------------------------------------------------------
+
+AccountEvent Event(std::string type, std::string username, int64_t at_ms = 1000,
+                   std::string sid = {}) {
+  const std::string key = UsernameKey(username).str();
+  return AccountEvent{std::move(type), at_ms, std::move(username), std::move(sid), "192.0.2.7",
+                      "test-agent/1",  key};
+}
+
+std::vector<StoredEvent> Events(Store& store, EventQuery query = {}) {
+  query.limit = query.limit == 100 ? 1000 : query.limit;
+  auto events = store.ListEvents(query);
+  EXPECT_TRUE(events) << Why(events);
+  return events ? *events : std::vector<StoredEvent>{};
+}
+
+std::vector<std::string> Types(const std::vector<StoredEvent>& events) {
+  std::vector<std::string> types;
+  for (const StoredEvent& stored : events) types.push_back(stored.event.type);
+  return types;
+}
+
+TEST_P(StoreContractTest, EachWriteRecordsItsEventWithEveryField) {
+  const AccountEvent created = Event("user.created", "Kate", 1234, "sid-k");
+  ASSERT_TRUE(store_->CreateUser(MakeUser("Kate"), UsernameKey("Kate"), &created));
+  const std::vector<StoredEvent> events = Events(*store_);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_GT(events[0].id, 0);
+  const AccountEvent& got = events[0].event;
+  EXPECT_EQ(got.type, "user.created");
+  EXPECT_EQ(got.at_ms, 1234);
+  EXPECT_EQ(got.username, "Kate");
+  EXPECT_EQ(got.username_key, "kate");
+  EXPECT_EQ(got.sid, "sid-k");
+  EXPECT_EQ(got.client_address, "192.0.2.7");
+  EXPECT_EQ(got.user_agent, "test-agent/1");
+}
+
+TEST_P(StoreContractTest, EveryEventWritingCallRecordsOneEventInCallOrder) {
+  const UsernameKey key("liam");
+  const AccountEvent created = Event("user.created", "liam");
+  ASSERT_TRUE(store_->CreateUser(MakeUser("liam"), key, &created));
+  const AccountEvent login = Event("login.succeeded", "liam", 1000, "s1");
+  ASSERT_TRUE(store_->CreateSession(MakeSession("s1", "liam"), key, 0, &login));
+  ASSERT_TRUE(store_->RecordEvent(Event("login.failed", "liam")));
+  const AccountEvent token = Event("token.revoked", "liam", 1000, "s1");
+  ASSERT_TRUE(store_->AddRevocation({"j1", RevocationKind::kToken, 2000}, &token));
+  std::promise<Status> submitted;
+  const AccountEvent token2 = Event("token.revoked", "liam", 1000, "s1");
+  store_->SubmitRevocation(
+      {"j2", RevocationKind::kToken, 2000},
+      [&submitted](Status done) { submitted.set_value(done); }, &token2);
+  ASSERT_TRUE(submitted.get_future().get());
+  const AccountEvent ended = Event("session.revoked", "liam", 1000, "s1");
+  ASSERT_TRUE(store_->EndSession(key, "s1", &ended));
+  const AccountEvent everywhere = Event("user.logged_out_everywhere", "liam");
+  ASSERT_TRUE(store_->RevokeUserTokens(key, 5000, &everywhere));
+  const AccountEvent changed = Event("password.changed", "liam");
+  ASSERT_TRUE(store_->ChangePassword(key, "$argon2id$new", 5001, &changed));
+  const AccountEvent removed = Event("user.removed", "liam");
+  ASSERT_TRUE(store_->RemoveUser(key, 5002, &removed));
+
+  const std::vector<StoredEvent> events = Events(*store_);
+  EXPECT_EQ(Types(events), (std::vector<std::string>{
+                               "user.created", "login.succeeded", "login.failed", "token.revoked",
+                               "token.revoked", "session.revoked", "user.logged_out_everywhere",
+                               "password.changed", "user.removed"}));
+  for (std::size_t i = 1; i < events.size(); ++i) EXPECT_GT(events[i].id, events[i - 1].id);
+}
+
+TEST_P(StoreContractTest, AWriteThatChangesNothingRecordsNoEvent) {
+  const UsernameKey key("mia");
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("mia")));
+  const AccountEvent taken = Event("user.created", "mia");
+  EXPECT_FALSE(store_->CreateUser(MakeUser("MIA"), UsernameKey("MIA"), &taken));
+  const AccountEvent stale = Event("login.succeeded", "mia");
+  EXPECT_FALSE(store_->CreateSession(MakeSession("s1", "mia"), key, 7, &stale));
+  const AccountEvent none = Event("session.revoked", "mia");
+  auto ended = store_->EndSession(key, "no-such-session", &none);
+  ASSERT_TRUE(ended) << Why(ended);
+  EXPECT_FALSE(ended->has_value());
+  const AccountEvent gone = Event("user.removed", "nobody");
+  EXPECT_FALSE(store_->RemoveUser(UsernameKey("nobody"), 10, &gone));
+  const AccountEvent nopassword = Event("password.changed", "nobody");
+  EXPECT_FALSE(store_->ChangePassword(UsernameKey("nobody"), "$h", 10, &nopassword));
+  EXPECT_TRUE(Events(*store_).empty());
+}
+
+TEST_P(StoreContractTest, AdminWritesRecordTheirEventsAndNothingWhenNothingChanged) {
+  const UsernameKey key("nina");
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Nina")));
+  const AccountEvent disabled = Event("user.disabled", "Nina");
+  ASSERT_TRUE(store_->SetDisabled(key, true, 100, &disabled));
+  const AccountEvent enabled = Event("user.enabled", "Nina");
+  ASSERT_TRUE(store_->SetDisabled(key, false, 101, &enabled));
+  const AccountEvent claims = Event("user.claims_changed", "Nina");
+  ASSERT_TRUE(store_->SetClaims(key, R"({"roles":["a"]})", &claims));
+  const AccountEvent requested = Event("password.reset_requested", "Nina");
+  ASSERT_TRUE(store_->SetResetCode(key, "hash-1", 5000, &requested));
+  const AccountEvent changed = Event("password.changed", "Nina");
+  ASSERT_TRUE(store_->ResetPassword(key, "hash-1", "$argon2id$new", 100, 102, &changed));
+  // A spent code and a missing user change nothing: no event.
+  const AccountEvent spent = Event("password.changed", "Nina");
+  EXPECT_FALSE(store_->ResetPassword(key, "hash-1", "$argon2id$again", 100, 103, &spent));
+  const UsernameKey nobody("nobody");
+  const AccountEvent none = Event("user.disabled", "nobody");
+  EXPECT_FALSE(store_->SetDisabled(nobody, true, 100, &none));
+  EXPECT_FALSE(store_->SetDisabled(nobody, false, 100, &none));
+  EXPECT_FALSE(store_->SetClaims(nobody, "{}", &none));
+  EXPECT_FALSE(store_->SetResetCode(nobody, "h", 1, &none));
+  const std::vector<StoredEvent> events = Events(*store_);
+  EXPECT_EQ(Types(events),
+            (std::vector<std::string>{"user.disabled", "user.enabled", "user.claims_changed",
+                                      "password.reset_requested", "password.changed"}));
+  for (const StoredEvent& stored : events) EXPECT_EQ(stored.event.username_key, "nina");
+}
+
+TEST_P(StoreContractTest, CreateUserStoresTheGivenClaims) {
+  UserRecord user = MakeUser("Olga");
+  user.claims = R"({"roles":["x"]})";
+  ASSERT_TRUE(CreateUser(*store_, user));
+  auto found = store_->FindUser(UsernameKey("olga"));
+  ASSERT_TRUE(found) << Why(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->claims, user.claims);
+}
+
+TEST_P(StoreContractTest, ListEventsPagesFromTheCursorAndFiltersByTypeAndUsernameKey) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->RecordEvent(
+        Event(i % 2 == 0 ? "login.failed" : "login.throttled", i < 3 ? "Nora" : "omar")));
+  }
+  const std::vector<StoredEvent> all = Events(*store_);
+  ASSERT_EQ(all.size(), 5u);
+  const std::vector<StoredEvent> page =
+      Events(*store_, {.after = all[1].id, .limit = 2, .type = {}, .username_key = {}});
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].id, all[2].id);
+  EXPECT_EQ(page[1].id, all[3].id);
+  EXPECT_TRUE(
+      Events(*store_, {.after = all[4].id, .limit = 100, .type = {}, .username_key = {}}).empty());
+  EXPECT_EQ(Events(*store_, {.after = 0, .limit = 100, .type = "login.failed", .username_key = {}})
+                .size(),
+            3u);
+  const std::vector<StoredEvent> nora =
+      Events(*store_, {.after = 0, .limit = 100, .type = {}, .username_key = "nora"});
+  ASSERT_EQ(nora.size(), 3u);
+  EXPECT_EQ(nora[0].event.username, "Nora");
+  EXPECT_EQ(
+      Events(*store_, {.after = 0, .limit = 100, .type = "login.throttled", .username_key = "omar"})
+          .size(),
+      1u);
+}
+
+TEST_P(StoreContractTest, PruneEventsDropsEventsAtOrBeforeTheCutoffAndKeepsIdsGrowing) {
+  ASSERT_TRUE(store_->RecordEvent(Event("login.failed", "pia", 1000)));
+  ASSERT_TRUE(store_->RecordEvent(Event("login.failed", "pia", 2000)));
+  ASSERT_TRUE(store_->RecordEvent(Event("login.failed", "pia", 3000)));
+  const int64_t last = Events(*store_).back().id;
+  auto pruned = store_->PruneEvents(2000);
+  ASSERT_TRUE(pruned) << Why(pruned);
+  EXPECT_EQ(*pruned, 2);
+  const std::vector<StoredEvent> left = Events(*store_);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].event.at_ms, 3000);
+  ASSERT_TRUE(store_->RecordEvent(Event("login.failed", "pia", 4000)));
+  EXPECT_GT(Events(*store_).back().id, last);
+}
+
+TEST_P(StoreContractTest, ConcurrentEventsThroughTwoStoresGetDistinctIdsInCommitOrder) {
+  std::unique_ptr<Store> second = OpenDatabase();
+  ASSERT_TRUE(second);
+  RunTogether([&](int i) {
+    Store& store = i % 2 == 0 ? *store_ : *second;
+    for (int n = 0; n < 10; ++n) {
+      EXPECT_TRUE(store.RecordEvent(Event("login.failed", "t" + std::to_string(i), n)));
+    }
+  });
+  const std::vector<StoredEvent> events = Events(*store_);
+  ASSERT_EQ(events.size(), static_cast<std::size_t>(kThreads * 10));
+  // Each writer's events appear in the order it wrote them.
+  std::map<std::string, int64_t> last_at;
+  for (const StoredEvent& stored : events) {
+    auto [it, first] = last_at.emplace(stored.event.username, stored.event.at_ms);
+    if (!first) {
+      EXPECT_GT(stored.event.at_ms, it->second);
+      it->second = stored.event.at_ms;
+    }
+  }
+}
+
+TEST_P(StoreContractTest, ARotatedTokensReuseRecordsRefreshTokenReusedWithItsSid) {
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("Quinn")));
+  ASSERT_TRUE(CreateSession(*store_, MakeSession("sq", "Quinn"), 0));
+  RotationRequest request{"sq",      "Quinn",  "old-jti",
+                          "new-jti", "sealed", 10,
+                          0,         4321,     SessionUse{1100, "198.51.100.1", "ua"},
+                          "quinn"};
+  auto first = store_->RotateRefresh(request);
+  ASSERT_TRUE(first) << Why(first);
+  request.use.at = 5000;  // long after the reuse interval
+  auto reused = store_->RotateRefresh(request);
+  ASSERT_TRUE(reused) << Why(reused);
+  EXPECT_EQ(reused->kind, RotationOutcome::Kind::kReused);
+  const std::vector<StoredEvent> events = Events(
+      *store_, {.after = 0, .limit = 100, .type = "refresh_token.reused", .username_key = {}});
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event.sid, "sq");
+  EXPECT_EQ(events[0].event.username_key, "quinn");
+  EXPECT_EQ(events[0].event.client_address, "198.51.100.1");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgresql"),

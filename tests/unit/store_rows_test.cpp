@@ -86,7 +86,8 @@ TEST(StoreRowsTest, ChoosesThePruneStatementByWhatExpires) {
                                    .revocation_events = &kEvents,
                                    .user_revocations = &kUsers,
                                    .attempts = nullptr,
-                                   .refresh_uses = nullptr};
+                                   .refresh_uses = nullptr,
+                                   .account_events = nullptr};
   EXPECT_EQ(PruneStatement(Expiring::kSessions, statements), &kSessions);
   EXPECT_EQ(PruneStatement(Expiring::kRevocations, statements), &kRevocations);
   EXPECT_EQ(PruneStatement(Expiring::kRevocationEvents, statements), &kEvents);

@@ -6,12 +6,39 @@
 
 namespace gatehouse::store {
 
-Status PostgresStore::InsertRevocation(const Revocation& revocation) {
-  auto rows = pool_.Run(pg::kAddRevocation, revocation.id, static_cast<int64_t>(revocation.kind),
-                        revocation.expires_at);
+Status PostgresStore::InsertRevocation(const Revocation& revocation, const AccountEvent* event) {
+  auto rows = WithEvent(
+      event,
+      [&](auto& db) {
+        return db.Run(pg::kAddRevocation, revocation.id, static_cast<int64_t>(revocation.kind),
+                      revocation.expires_at);
+      },
+      [](const pg::Rows&) { return true; });
   if (!rows) return rows.error();
   Notify();
   return Ok{};
+}
+
+Status PostgresStore::RecordOn(pg::Connection& conn, const AccountEvent* event) {
+  if (event == nullptr) return Ok{};
+  auto rows = conn.Run(pg::kAddAccountEvent, event->type, event->at_ms, event->username, event->sid,
+                       event->client_address, event->user_agent, event->username_key);
+  if (!rows) return rows.error();
+  return Ok{};
+}
+
+Status PostgresStore::InsertEvent(const AccountEvent& event) {
+  auto rows = pool_.Run(pg::kAddAccountEvent, event.type, event.at_ms, event.username, event.sid,
+                        event.client_address, event.user_agent, event.username_key);
+  if (!rows) return rows.error();
+  return Ok{};
+}
+
+Result<std::vector<StoredEvent>> PostgresStore::SelectAccountEvents(const EventQuery& query) {
+  auto rows =
+      pool_.Run(pg::kListAccountEvents, query.after, query.type, query.username_key, query.limit);
+  if (!rows) return rows.error();
+  return pg::ReadAll(*rows, &DecodeAccountEvent<pg::Rows::Row>);
 }
 
 Result<std::vector<Revocation>> PostgresStore::SelectRevocations(int64_t now) {
@@ -67,7 +94,8 @@ Result<int64_t> PostgresStore::DeleteExpired(Expiring what, int64_t before) {
                             .revocation_events = &pg::kPruneEvents,
                             .user_revocations = &pg::kPruneUserRevocations,
                             .attempts = &pg::kPruneAttempts,
-                            .refresh_uses = &pg::kPruneRefreshUses});
+                            .refresh_uses = &pg::kPruneRefreshUses,
+                            .account_events = &pg::kPruneAccountEvents});
   auto rows = pool_.Run(*statement, before);
   if (!rows) return rows.error();
   return rows->Affected();

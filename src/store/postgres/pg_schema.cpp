@@ -126,6 +126,15 @@ constexpr const char* kMigrations[] = {
       ALTER TABLE users ADD COLUMN reset_code_hash TEXT NOT NULL DEFAULT '';
       ALTER TABLE users ADD COLUMN reset_expires_at BIGINT NOT NULL DEFAULT 0;
     )sql",
+    // 6: the event log read by filters (GET /admin/events: type, username without regard to
+    // ASCII case) and pruned by time (events.retention).
+    R"sql(
+      ALTER TABLE events ADD COLUMN username_key TEXT NOT NULL DEFAULT '';
+      UPDATE events SET username_key = lower(username);
+      CREATE INDEX events_by_time ON events (at);
+      CREATE INDEX events_by_user ON events (username_key, id);
+      CREATE INDEX events_by_type ON events (type, id);
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =

@@ -38,8 +38,11 @@ Result<std::vector<Revocation>> PostgresStore::EndedAndNotified(Result<pg::Rows>
 }
 
 Result<std::optional<Revocation>> PostgresStore::DeleteSession(const std::string& key,
-                                                               std::string_view sid) {
-  return FirstOrNone(EndedAndNotified(pool_.Run(pg::kEndSession, key, sid)));
+                                                               std::string_view sid,
+                                                               const AccountEvent* event) {
+  return FirstOrNone(EndedAndNotified(WithEvent(
+      event, [&](auto& db) { return db.Run(pg::kEndSession, key, sid); },
+      [](const pg::Rows& rows) { return rows.Count() != 0; })));
 }
 
 Result<std::vector<Revocation>> PostgresStore::DeleteIdleSessions(int64_t idle_since) {
@@ -67,13 +70,6 @@ Result<bool> PostgresStore::CompareAndRotate(const RotationRequest& request,
                         request.idle_since, request.presented_jti, request.sealed_answer);
   if (!rows) return rows.error();
   return rows->Affected() != 0;
-}
-
-Result<std::optional<Revocation>> PostgresStore::RevokeReusedSession(std::string_view sid,
-                                                                     const AccountEvent& event) {
-  return FirstOrNone(
-      EndedAndNotified(pool_.Run(pg::kEndReusedSession, sid, event.type, event.at_ms,
-                                 event.username, event.client_address, event.user_agent)));
 }
 
 }  // namespace gatehouse::store

@@ -27,10 +27,10 @@ using Int = int64_t;
   "$2::bigint, " GH_NOW " FROM upsert"
 
 // Users and sessions.
-inline constexpr Statement<Text, Text, Text, Int> kInsertUser{
+inline constexpr Statement<Text, Text, Text, Int, Text> kInsertUser{
     {"insert_user",
-     "INSERT INTO users (username_key, username, password_hash, created_at) "
-     "VALUES ($1, $2, $3, $4::bigint)",
+     "INSERT INTO users (username_key, username, password_hash, created_at, claims) "
+     "VALUES ($1, $2, $3, $4::bigint, $5)",
      false}};
 inline constexpr Statement<Text> kFindUser{
     {"find_user",
@@ -119,17 +119,22 @@ inline constexpr Statement<Int> kEndIdleSessions{
      "WITH ended AS (DELETE FROM sessions WHERE last_used_at < $1::bigint "
      "RETURNING sid, expires_at), " GH_REVOKE_ENDED "SELECT sid, expires_at FROM ended",
      true}};
-// The reuse of a rotated token: the session ends and the event is recorded, one statement.
-inline constexpr Statement<Text, Text, Int, Text, Text, Text> kEndReusedSession{
-    {"end_reused_session",
-     "WITH ended AS (DELETE FROM sessions WHERE sid = $1 RETURNING sid, "
-     "expires_at), " GH_REVOKE_ENDED
-     ", counter AS (UPDATE store_facts SET value = value + 1 WHERE name = "
-     "'last_event_id' AND EXISTS (SELECT 1 FROM ended) RETURNING value), "
-     "event AS (INSERT INTO events (id, type, at, username, sid, client_address, user_agent) "
-     "SELECT value, $2, $3::bigint, $4, $1, $5, $6 FROM counter RETURNING 1) "
-     "SELECT sid, expires_at FROM ended",
+// An account event, numbered from the counter row: its lock is held until the transaction
+// commits, so ids increase in commit order. Sent last in its transaction, to hold it briefly.
+inline constexpr Statement<Text, Int, Text, Text, Text, Text, Text> kAddAccountEvent{
+    {"add_account_event",
+     "WITH counter AS (UPDATE store_facts SET value = value + 1 WHERE name = 'last_event_id' "
+     "RETURNING value) INSERT INTO events (id, type, at, username, sid, client_address, "
+     "user_agent, username_key) SELECT value, $1, $2::bigint, $3, $4, $5, $6, $7 FROM counter",
      false}};
+// An empty type or username key matches any.
+inline constexpr Statement<Int, Text, Text, Int> kListAccountEvents{
+    {"list_account_events",
+     "SELECT " GH_ACCOUNT_EVENT_COLUMNS " WHERE id > $1::bigint AND ($2 = '' OR type = $2) AND "
+     "($3 = '' OR username_key = $3) ORDER BY id LIMIT $4::bigint",
+     true}};
+inline constexpr Statement<Int> kPruneAccountEvents{
+    {"prune_account_events", "DELETE FROM events WHERE at <= $1::bigint", true}};
 inline constexpr Statement<Text, Int, Text, Text, Int> kTouchSession{
     {"touch_session",
      "UPDATE sessions SET last_used_at = GREATEST(last_used_at, $2::bigint), client_address = "
@@ -269,7 +274,9 @@ inline const StatementText* const kAllStatements[] = {
     &kFindSession.text,
     &kEndSession.text,
     &kEndIdleSessions.text,
-    &kEndReusedSession.text,
+    &kAddAccountEvent.text,
+    &kListAccountEvents.text,
+    &kPruneAccountEvents.text,
     &kTouchSession.text,
     &kRotateSession.text,
     &kFindRefreshUse.text,

@@ -94,8 +94,15 @@ void PostgresStore::Notify() {
   (void)(*lease)->Exec(sql.c_str());
 }
 
-Status PostgresStore::InsertUser(const UserRecord& user, const std::string& key) {
-  auto done = pool_.Run(pg::kInsertUser, key, user.username, user.password_hash, user.created_at);
+Status PostgresStore::InsertUser(const UserRecord& user, const std::string& key,
+                                 const AccountEvent* event) {
+  auto done = WithEvent(
+      event,
+      [&](auto& db) {
+        return db.Run(pg::kInsertUser, key, user.username, user.password_hash, user.created_at,
+                      user.claims);
+      },
+      [](const pg::Rows&) { return true; });
   if (!done) return done.error();  // kConflict when the key is taken
   return Ok{};
 }
@@ -115,48 +122,55 @@ Result<bool> PostgresStore::UpdateHash(const std::string& key, std::string_view 
   return rows->Affected() != 0;
 }
 
-Result<std::optional<UserTokensRevoked>> PostgresStore::DeleteUserRevoking(const std::string& key,
-                                                                           int64_t revoked_before) {
-  return LockUserThenRevoke(key, revoked_before,
+Result<std::optional<UserTokensRevoked>> PostgresStore::DeleteUserRevoking(
+    const std::string& key, int64_t revoked_before, const AccountEvent* event) {
+  return LockUserThenRevoke(key, revoked_before, event,
                             [&](pg::Connection& conn) { return conn.Run(pg::kRemoveUser, key); });
 }
 
-Result<std::optional<UserTokensRevoked>> PostgresStore::ChangeHashRevoking(const std::string& key,
-                                                                           std::string_view hash,
-                                                                           int64_t revoked_before) {
-  return LockUserThenRevoke(key, revoked_before, [&](pg::Connection& conn) {
+Result<std::optional<UserTokensRevoked>> PostgresStore::ChangeHashRevoking(
+    const std::string& key, std::string_view hash, int64_t revoked_before,
+    const AccountEvent* event) {
+  return LockUserThenRevoke(key, revoked_before, event, [&](pg::Connection& conn) {
     return conn.Run(pg::kChangePassword, key, hash);
   });
 }
 
 Result<std::optional<UserTokensRevoked>> PostgresStore::DisableRevoking(const std::string& key,
-                                                                        int64_t revoked_before) {
-  return LockUserThenRevoke(key, revoked_before, [&](pg::Connection& conn) {
+                                                                        int64_t revoked_before,
+                                                                        const AccountEvent* event) {
+  return LockUserThenRevoke(key, revoked_before, event, [&](pg::Connection& conn) {
     return conn.Run(pg::kSetDisabled, key, int64_t{1});
   });
 }
 
 Result<std::optional<UserTokensRevoked>> PostgresStore::ResetHashRevoking(
-    const std::string& key, const PasswordReset& reset, int64_t revoked_before) {
-  return LockUserThenRevoke(key, revoked_before, [&](pg::Connection& conn) {
+    const std::string& key, const PasswordReset& reset, int64_t revoked_before,
+    const AccountEvent* event) {
+  return LockUserThenRevoke(key, revoked_before, event, [&](pg::Connection& conn) {
     return conn.Run(pg::kResetPassword, key, reset.hash, reset.code_hash, reset.now);
   });
 }
 
-Result<bool> PostgresStore::UpdateUser(const std::string& key, const UserUpdate& update) {
-  auto rows = update.field == UserUpdate::Field::kEnable
-                  ? pool_.Run(pg::kSetDisabled, key, int64_t{0})
-              : update.field == UserUpdate::Field::kClaims
-                  ? pool_.Run(pg::kSetClaims, key, update.text)
-                  : pool_.Run(pg::kSetResetCode, key, update.text, update.number);
+Result<bool> PostgresStore::UpdateUser(const std::string& key, const UserUpdate& update,
+                                       const AccountEvent* event) {
+  auto rows = WithEvent(
+      event,
+      [&](auto& db) {
+        return update.field == UserUpdate::Field::kEnable
+                   ? db.Run(pg::kSetDisabled, key, int64_t{0})
+               : update.field == UserUpdate::Field::kClaims
+                   ? db.Run(pg::kSetClaims, key, update.text)
+                   : db.Run(pg::kSetResetCode, key, update.text, update.number);
+      },
+      [](const pg::Rows& changed) { return changed.Affected() != 0; });
   if (!rows) return rows.error();
   return rows->Affected() != 0;
 }
 
 template <typename LockUser>
-Result<std::optional<UserTokensRevoked>> PostgresStore::LockUserThenRevoke(const std::string& key,
-                                                                           int64_t revoked_before,
-                                                                           LockUser lock_user) {
+Result<std::optional<UserTokensRevoked>> PostgresStore::LockUserThenRevoke(
+    const std::string& key, int64_t revoked_before, const AccountEvent* event, LockUser lock_user) {
   using Answer = Result<std::optional<UserTokensRevoked>>;
   auto lease = pool_.Acquire();
   if (!lease) return lease.error();
@@ -175,24 +189,32 @@ Result<std::optional<UserTokensRevoked>> PostgresStore::LockUserThenRevoke(const
   Result<UserTokensRevoked> revoked = RevokedSessions(*ended, key, revoked_before);
   if (!revoked) return rollback(revoked.error());
   revoked->password_version = password_version;
+  if (Status recorded = RecordOn(conn, event); !recorded) return rollback(recorded.error());
   if (auto committed = conn.Exec("COMMIT"); !committed) return committed.error();
   Notify();
   return std::optional<UserTokensRevoked>(std::move(*revoked));
 }
 
-Result<UserTokensRevoked> PostgresStore::RevokeUser(const std::string& key,
-                                                    int64_t revoked_before) {
-  auto rows = pool_.Run(pg::kRevokeUserTokens, key, revoked_before);
+Result<UserTokensRevoked> PostgresStore::RevokeUser(const std::string& key, int64_t revoked_before,
+                                                    const AccountEvent* event) {
+  auto rows = WithEvent(
+      event, [&](auto& db) { return db.Run(pg::kRevokeUserTokens, key, revoked_before); },
+      [](const pg::Rows&) { return true; });
   if (!rows) return rows.error();
   Notify();
   return RevokedSessions(*rows, key, revoked_before);
 }
 
 Result<bool> PostgresStore::InsertSession(const SessionRecord& session, const std::string& key,
-                                          int64_t password_version) {
-  auto rows = pool_.Run(pg::kCreateSession, session.sid, session.created_at, session.expires_at,
-                        session.client_address, session.user_agent, session.refresh_jti, key,
-                        password_version);
+                                          int64_t password_version, const AccountEvent* event) {
+  auto rows = WithEvent(
+      event,
+      [&](auto& db) {
+        return db.Run(pg::kCreateSession, session.sid, session.created_at, session.expires_at,
+                      session.client_address, session.user_agent, session.refresh_jti, key,
+                      password_version);
+      },
+      [](const pg::Rows& written) { return written.Affected() != 0; });
   if (!rows) return rows.error();
   return rows->Affected() != 0;
 }

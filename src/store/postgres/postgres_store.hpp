@@ -31,22 +31,26 @@ class PostgresStore final : public Store {
   PostgresStore(std::string url, int pool_size, bool notify,
                 const pg::AttemptDigestKey& digest_key);
 
-  Status InsertUser(const UserRecord& user, const std::string& key) override;
+  Status InsertUser(const UserRecord& user, const std::string& key,
+                    const AccountEvent* event) override;
   Result<std::optional<UserRecord>> SelectUser(const std::string& key) override;
   Result<bool> UpdateHash(const std::string& key, std::string_view hash) override;
   Result<std::optional<UserTokensRevoked>> DeleteUserRevoking(const std::string& key,
-                                                              int64_t revoked_before) override;
+                                                              int64_t revoked_before,
+                                                              const AccountEvent* event) override;
   Result<std::optional<UserTokensRevoked>> ChangeHashRevoking(const std::string& key,
                                                               std::string_view hash,
-                                                              int64_t revoked_before) override;
-  Result<UserTokensRevoked> RevokeUser(const std::string& key, int64_t revoked_before) override;
+                                                              int64_t revoked_before,
+                                                              const AccountEvent* event) override;
+  Result<UserTokensRevoked> RevokeUser(const std::string& key, int64_t revoked_before,
+                                       const AccountEvent* event) override;
   Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
-                             int64_t password_version) override;
+                             int64_t password_version, const AccountEvent* event) override;
   Result<int64_t> SelectSessionsRecordedSince() override;
   Result<std::vector<SessionRecord>> SelectSessions(const std::string& key, int64_t now,
                                                     int64_t idle_since) override;
-  Result<std::optional<Revocation>> DeleteSession(const std::string& key,
-                                                  std::string_view sid) override;
+  Result<std::optional<Revocation>> DeleteSession(const std::string& key, std::string_view sid,
+                                                  const AccountEvent* event) override;
   Result<std::vector<Revocation>> DeleteIdleSessions(int64_t idle_since) override;
   Result<bool> UpdateSessionUse(std::string_view sid, const SessionUse& use,
                                 int64_t idle_since) override;
@@ -54,8 +58,6 @@ class PostgresStore final : public Store {
   Result<std::optional<RefreshUse>> SelectRefreshUse(std::string_view jti) override;
   Result<bool> CompareAndRotate(const RotationRequest& request,
                                 std::string_view expected_jti) override;
-  Result<std::optional<Revocation>> RevokeReusedSession(std::string_view sid,
-                                                        const AccountEvent& event) override;
   // The sessions a statement ending sessions (... SELECT sid, expires_at FROM ended) ended;
   // wakes the other instances when there were any.
   Result<std::vector<Revocation>> EndedAndNotified(Result<pg::Rows> rows);
@@ -63,15 +65,20 @@ class PostgresStore final : public Store {
                                               std::string_view prefix_key,
                                               std::string_view prefix_end) override;
   Result<std::optional<UserTokensRevoked>> DisableRevoking(const std::string& key,
-                                                           int64_t revoked_before) override;
-  Result<bool> UpdateUser(const std::string& key, const UserUpdate& update) override;
+                                                           int64_t revoked_before,
+                                                           const AccountEvent* event) override;
+  Result<bool> UpdateUser(const std::string& key, const UserUpdate& update,
+                          const AccountEvent* event) override;
   Result<std::optional<UserTokensRevoked>> ResetHashRevoking(const std::string& key,
                                                              const PasswordReset& reset,
-                                                             int64_t revoked_before) override;
+                                                             int64_t revoked_before,
+                                                             const AccountEvent* event) override;
   Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
   Status Probe() override;
 
-  Status InsertRevocation(const Revocation& revocation) override;
+  Status InsertRevocation(const Revocation& revocation, const AccountEvent* event) override;
+  Status InsertEvent(const AccountEvent& event) override;
+  Result<std::vector<StoredEvent>> SelectAccountEvents(const EventQuery& query) override;
   Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) override;
   Result<std::vector<Revocation>> SelectRevocations(int64_t now) override;
   Status UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) override;
@@ -100,7 +107,15 @@ class PostgresStore final : public Store {
   template <typename LockUser>
   Result<std::optional<UserTokensRevoked>> LockUserThenRevoke(const std::string& key,
                                                               int64_t revoked_before,
+                                                              const AccountEvent* event,
                                                               LockUser lock_user);
+  // Runs `write(db)` (db: the pool, or one connection) and, when `event` is set and
+  // `wrote(rows)` says the write changed something, records the event in the same transaction.
+  // Without an event it is the pool's single statement (retried on a dead connection).
+  template <typename Write, typename Wrote>
+  Result<pg::Rows> WithEvent(const AccountEvent* event, Write write, Wrote wrote);
+  // kAddAccountEvent on `conn` (nothing when null).
+  static Status RecordOn(pg::Connection& conn, const AccountEvent* event);
   // Runs `run_one(connection, row)` for each row inside one transaction on one connection;
   // answers how many rows the runs changed.
   template <typename Row, typename RunOne>
@@ -111,5 +126,23 @@ class PostgresStore final : public Store {
   pg::AttemptDigestKey attempt_digest_key_;  // shared by every instance; see pg_rate_limits
   pg::Pool pool_;
 };
+
+template <typename Write, typename Wrote>
+Result<pg::Rows> PostgresStore::WithEvent(const AccountEvent* event, Write write, Wrote wrote) {
+  if (event == nullptr) return write(pool_);
+  auto lease = pool_.Acquire();
+  if (!lease) return lease.error();
+  pg::Connection& conn = **lease;
+  if (auto begun = conn.Exec("BEGIN"); !begun) return begun.error();
+  Result<pg::Rows> rows = write(conn);
+  Status recorded = rows && wrote(*rows) ? RecordOn(conn, event) : Status(Ok{});
+  if (!rows || !recorded) {
+    (void)conn.Exec("ROLLBACK");
+    if (!rows) return rows;
+    return recorded.error();
+  }
+  if (auto committed = conn.Exec("COMMIT"); !committed) return committed.error();
+  return rows;
+}
 
 }  // namespace gatehouse::store

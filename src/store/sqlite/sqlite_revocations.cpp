@@ -17,6 +17,27 @@ Status SqliteStore::AppendEvent(RevocationEvent::Kind kind, std::string_view sub
   return Ok{};
 }
 
+Status SqliteStore::RecordLocked(const AccountEvent* event) {
+  if (event == nullptr) return Ok{};
+  BoundStatement insert =
+      Bind(sqlite::kAddAccountEvent, event->type, event->at_ms, event->username, event->sid,
+           event->client_address, event->user_agent, event->username_key);
+  if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "record event");
+  return Ok{};
+}
+
+Status SqliteStore::InsertEvent(const AccountEvent& event) {
+  return Committed([&]() { return RecordLocked(&event); });
+}
+
+Result<std::vector<StoredEvent>> SqliteStore::SelectAccountEvents(const EventQuery& query) {
+  return Locked([&]() -> Result<std::vector<StoredEvent>> {
+    BoundStatement select =
+        Bind(sqlite::kListAccountEvents, query.after, query.type, query.username_key, query.limit);
+    return sqlite::ReadAll(db_, select, &DecodeAccountEvent<BoundStatement>, "list events");
+  });
+}
+
 Status SqliteStore::AddRevocationLocked(const Revocation& revocation, std::string_view what) {
   {
     BoundStatement insert = Bind(sqlite::kAddRevocation, revocation.id,
@@ -28,13 +49,23 @@ Status SqliteStore::AddRevocationLocked(const Revocation& revocation, std::strin
                      revocation.expires_at);
 }
 
-Status SqliteStore::InsertRevocation(const Revocation& revocation) {
-  return Committed([&]() { return AddRevocationLocked(revocation, "add revocation"); });
+Status SqliteStore::InsertRevocation(const Revocation& revocation, const AccountEvent* event) {
+  return Committed([&]() -> Status {
+    if (Status added = AddRevocationLocked(revocation, "add revocation"); !added) return added;
+    return RecordLocked(event);
+  });
 }
 
-void SqliteStore::QueueRevocation(const Revocation& revocation, WriteDone done) {
-  group_->Submit([this, revocation]() { return AddRevocationLocked(revocation, "add revocation"); },
-                 std::move(done));
+void SqliteStore::QueueRevocation(const Revocation& revocation, WriteDone done,
+                                  const AccountEvent* event) {
+  std::optional<AccountEvent> recorded;
+  if (event != nullptr) recorded = *event;
+  group_->Submit(
+      [this, revocation, recorded = std::move(recorded)]() -> Status {
+        if (Status added = AddRevocationLocked(revocation, "add revocation"); !added) return added;
+        return RecordLocked(recorded ? &*recorded : nullptr);
+      },
+      std::move(done));
 }
 
 GroupCommit::Counts SqliteStore::WriteCounts() const { return group_->counts(); }
@@ -121,7 +152,8 @@ Result<int64_t> SqliteStore::DeleteExpired(Expiring what, int64_t before) {
                             .revocation_events = &sqlite::kPruneEvents,
                             .user_revocations = &sqlite::kPruneUserRevocations,
                             .attempts = nullptr,
-                            .refresh_uses = &sqlite::kPruneRefreshUses});
+                            .refresh_uses = &sqlite::kPruneRefreshUses,
+                            .account_events = &sqlite::kPruneAccountEvents});
   if (statement == nullptr) return 0;  // one process: its attempts are counted in memory
   int64_t deleted = 0;
   Status done = Committed([&]() -> Status {

@@ -54,12 +54,16 @@ Status SqliteStore::RevokeEndedLocked(BoundStatement& ended, std::vector<Revocat
 }
 
 Result<std::optional<Revocation>> SqliteStore::DeleteSession(const std::string& key,
-                                                             std::string_view sid) {
+                                                             std::string_view sid,
+                                                             const AccountEvent* event) {
   std::vector<Revocation> ended;
   Status done = Committed([&]() -> Status {
     ended.clear();  // a batch retried after a failure runs its bodies again
-    BoundStatement remove = Bind(sqlite::kDeleteSession, key, sid);
-    return RevokeEndedLocked(remove, ended);
+    {
+      BoundStatement remove = Bind(sqlite::kDeleteSession, key, sid);
+      if (Status revoked = RevokeEndedLocked(remove, ended); !revoked) return revoked;
+    }
+    return ended.empty() ? Status(Ok{}) : RecordLocked(event);
   });
   if (!done) return done.error();
   if (ended.empty()) return std::optional<Revocation>();
@@ -118,26 +122,6 @@ Result<bool> SqliteStore::CompareAndRotate(const RotationRequest& request,
   });
   if (!done) return done.error();
   return rotated;
-}
-
-Result<std::optional<Revocation>> SqliteStore::RevokeReusedSession(std::string_view sid,
-                                                                   const AccountEvent& event) {
-  std::vector<Revocation> ended;
-  Status done = Committed([&]() -> Status {
-    ended.clear();
-    {
-      BoundStatement remove = Bind(sqlite::kDeleteSession, std::string_view(), sid);
-      if (Status revoked = RevokeEndedLocked(remove, ended); !revoked) return revoked;
-    }
-    if (ended.empty()) return Ok{};  // ended meanwhile: nothing to record
-    BoundStatement insert = Bind(sqlite::kAddAccountEvent, event.type, event.at_ms, event.username,
-                                 event.sid, event.client_address, event.user_agent);
-    if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "record event");
-    return Ok{};
-  });
-  if (!done) return done.error();
-  if (ended.empty()) return std::optional<Revocation>();
-  return std::optional<Revocation>(std::move(ended.front()));
 }
 
 }  // namespace gatehouse::store

@@ -15,9 +15,10 @@ using Text = std::string_view;
 using Int = int64_t;
 
 // Users and sessions.
-inline constexpr Statement<Text, Text, Text, Int> kInsertUser{
+inline constexpr Statement<Text, Text, Text, Int, Text> kInsertUser{
     {"insert_user",
-     "INSERT INTO users (username, username_key, password_hash, created_at) VALUES (?, ?, ?, ?)"}};
+     "INSERT INTO users (username, username_key, password_hash, created_at, claims) "
+     "VALUES (?, ?, ?, ?, ?)"}};
 inline constexpr Statement<Text> kFindUser{
     {"find_user",
      "SELECT username, password_hash, created_at, password_version, disabled, claims, "
@@ -96,10 +97,17 @@ inline constexpr Statement<Text> kFindRefreshUse{
     {"find_refresh_use",
      "SELECT r.sid, r.used_at, r.sealed_answer, EXISTS (SELECT 1 FROM sessions s WHERE s.sid = "
      "r.sid) FROM refresh_uses r WHERE r.jti = ?"}};
-inline constexpr Statement<Text, Int, Text, Text, Text, Text> kAddAccountEvent{
+inline constexpr Statement<Text, Int, Text, Text, Text, Text, Text> kAddAccountEvent{
     {"add_account_event",
-     "INSERT INTO events (type, at, username, sid, client_address, user_agent) "
-     "VALUES (?, ?, ?, ?, ?, ?)"}};
+     "INSERT INTO events (type, at, username, sid, client_address, user_agent, username_key) "
+     "VALUES (?, ?, ?, ?, ?, ?, ?)"}};
+// An empty type or username key matches any.
+inline constexpr Statement<Int, Text, Text, Int> kListAccountEvents{
+    {"list_account_events",
+     "SELECT " GH_ACCOUNT_EVENT_COLUMNS " WHERE id > ?1 AND (?2 = '' OR type = ?2) AND "
+     "(?3 = '' OR username_key = ?3) ORDER BY id LIMIT ?4"}};
+inline constexpr Statement<Int> kPruneAccountEvents{
+    {"prune_account_events", "DELETE FROM events WHERE at <= ?"}};
 inline constexpr Statement<Text> kUserSessions{
     {"user_sessions", "SELECT sid, expires_at FROM sessions WHERE username_key = ?"}};
 inline constexpr Statement<Text> kDeleteUserSessions{

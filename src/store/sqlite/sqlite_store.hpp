@@ -56,22 +56,26 @@ class SqliteStore final : public Store, private BatchTransaction {
  private:
   explicit SqliteStore(sqlite3* db);
 
-  Status InsertUser(const UserRecord& user, const std::string& key) override;
+  Status InsertUser(const UserRecord& user, const std::string& key,
+                    const AccountEvent* event) override;
   Result<std::optional<UserRecord>> SelectUser(const std::string& key) override;
   Result<bool> UpdateHash(const std::string& key, std::string_view hash) override;
   Result<std::optional<UserTokensRevoked>> DeleteUserRevoking(const std::string& key,
-                                                              int64_t revoked_before) override;
+                                                              int64_t revoked_before,
+                                                              const AccountEvent* event) override;
   Result<std::optional<UserTokensRevoked>> ChangeHashRevoking(const std::string& key,
                                                               std::string_view hash,
-                                                              int64_t revoked_before) override;
-  Result<UserTokensRevoked> RevokeUser(const std::string& key, int64_t revoked_before) override;
+                                                              int64_t revoked_before,
+                                                              const AccountEvent* event) override;
+  Result<UserTokensRevoked> RevokeUser(const std::string& key, int64_t revoked_before,
+                                       const AccountEvent* event) override;
   Result<bool> InsertSession(const SessionRecord& session, const std::string& key,
-                             int64_t password_version) override;
+                             int64_t password_version, const AccountEvent* event) override;
   Result<int64_t> SelectSessionsRecordedSince() override;
   Result<std::vector<SessionRecord>> SelectSessions(const std::string& key, int64_t now,
                                                     int64_t idle_since) override;
-  Result<std::optional<Revocation>> DeleteSession(const std::string& key,
-                                                  std::string_view sid) override;
+  Result<std::optional<Revocation>> DeleteSession(const std::string& key, std::string_view sid,
+                                                  const AccountEvent* event) override;
   Result<std::vector<Revocation>> DeleteIdleSessions(int64_t idle_since) override;
   Result<bool> UpdateSessionUse(std::string_view sid, const SessionUse& use,
                                 int64_t idle_since) override;
@@ -79,22 +83,26 @@ class SqliteStore final : public Store, private BatchTransaction {
   Result<std::optional<RefreshUse>> SelectRefreshUse(std::string_view jti) override;
   Result<bool> CompareAndRotate(const RotationRequest& request,
                                 std::string_view expected_jti) override;
-  Result<std::optional<Revocation>> RevokeReusedSession(std::string_view sid,
-                                                        const AccountEvent& event) override;
   Result<std::vector<UserRecord>> SelectUsers(std::string_view after_key, int limit,
                                               std::string_view prefix_key,
                                               std::string_view prefix_end) override;
   Result<std::optional<UserTokensRevoked>> DisableRevoking(const std::string& key,
-                                                           int64_t revoked_before) override;
-  Result<bool> UpdateUser(const std::string& key, const UserUpdate& update) override;
+                                                           int64_t revoked_before,
+                                                           const AccountEvent* event) override;
+  Result<bool> UpdateUser(const std::string& key, const UserUpdate& update,
+                          const AccountEvent* event) override;
   Result<std::optional<UserTokensRevoked>> ResetHashRevoking(const std::string& key,
                                                              const PasswordReset& reset,
-                                                             int64_t revoked_before) override;
+                                                             int64_t revoked_before,
+                                                             const AccountEvent* event) override;
   Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
   Status Probe() override;
 
-  Status InsertRevocation(const Revocation& revocation) override;
-  void QueueRevocation(const Revocation& revocation, WriteDone done) override;
+  Status InsertRevocation(const Revocation& revocation, const AccountEvent* event) override;
+  void QueueRevocation(const Revocation& revocation, WriteDone done,
+                       const AccountEvent* event) override;
+  Status InsertEvent(const AccountEvent& event) override;
+  Result<std::vector<StoredEvent>> SelectAccountEvents(const EventQuery& query) override;
   GroupCommit::Counts WriteCounts() const override;
   Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) override;
   Result<std::vector<Revocation>> SelectRevocations(int64_t now) override;
@@ -137,6 +145,8 @@ class SqliteStore final : public Store, private BatchTransaction {
   Status Commit() override;
   void Rollback() override;
   Status AppendEvent(RevocationEvent::Kind kind, std::string_view subject, int64_t value);
+  // Records an account event (nothing when null), inside a transaction the caller holds.
+  Status RecordLocked(const AccountEvent* event);
   // Adds (or extends) a revocation and its feed entry, inside a transaction the caller holds.
   Status AddRevocationLocked(const Revocation& revocation, std::string_view what);
   // Revokes each session a DELETE ... RETURNING sid, expires_at ended; fills `out`. Inside a
@@ -148,6 +158,7 @@ class SqliteStore final : public Store, private BatchTransaction {
   Result<std::optional<UserTokensRevoked>> UpdateThenRevoke(std::string_view what,
                                                             const std::string& key,
                                                             int64_t revoked_before,
+                                                            const AccountEvent* event,
                                                             BindUpdate bind_update);
   // RevokeUser's writes, inside a transaction the caller holds (with mutex_).
   Status RevokeUserLocked(const std::string& key, int64_t revoked_before, UserTokensRevoked& out);

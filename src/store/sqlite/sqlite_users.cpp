@@ -10,12 +10,13 @@ namespace gatehouse::store {
 using sqlite::BoundStatement;
 using sqlite::SqliteFailure;
 
-Status SqliteStore::InsertUser(const UserRecord& user, const std::string& key) {
+Status SqliteStore::InsertUser(const UserRecord& user, const std::string& key,
+                               const AccountEvent* event) {
   return Committed([&]() -> Status {
-    BoundStatement insert =
-        Bind(sqlite::kInsertUser, user.username, key, user.password_hash, user.created_at);
+    BoundStatement insert = Bind(sqlite::kInsertUser, user.username, key, user.password_hash,
+                                 user.created_at, user.claims);
     const int rc = insert.Step();
-    if (rc == SQLITE_DONE) return Ok{};
+    if (rc == SQLITE_DONE) return RecordLocked(event);
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
       return Error{ErrorCode::kConflict, "taken"};  // Store::CreateUser says what
     }
@@ -47,47 +48,53 @@ Result<bool> SqliteStore::UpdateHash(const std::string& key, std::string_view ha
   return updated;
 }
 
-Result<std::optional<UserTokensRevoked>> SqliteStore::DeleteUserRevoking(const std::string& key,
-                                                                         int64_t revoked_before) {
+Result<std::optional<UserTokensRevoked>> SqliteStore::DeleteUserRevoking(
+    const std::string& key, int64_t revoked_before, const AccountEvent* event) {
   std::optional<UserTokensRevoked> revoked;
   Status done = Committed([&]() -> Status {
     revoked.reset();
     BoundStatement remove = Bind(sqlite::kDeleteUser, key);
     if (remove.Step() != SQLITE_DONE) return SqliteFailure(db_, "remove user");
     if (sqlite3_changes64(db_) == 0) return Ok{};
-    return RevokeUserLocked(key, revoked_before, revoked.emplace());
+    if (Status ended = RevokeUserLocked(key, revoked_before, revoked.emplace()); !ended) {
+      return ended;
+    }
+    return RecordLocked(event);
   });
   if (!done) return done.error();
   return revoked;
 }
 
-Result<std::optional<UserTokensRevoked>> SqliteStore::ChangeHashRevoking(const std::string& key,
-                                                                         std::string_view hash,
-                                                                         int64_t revoked_before) {
-  return UpdateThenRevoke("change password", key, revoked_before,
+Result<std::optional<UserTokensRevoked>> SqliteStore::ChangeHashRevoking(
+    const std::string& key, std::string_view hash, int64_t revoked_before,
+    const AccountEvent* event) {
+  return UpdateThenRevoke("change password", key, revoked_before, event,
                           [&] { return Bind(sqlite::kChangePassword, hash, key); });
 }
 
 Result<std::optional<UserTokensRevoked>> SqliteStore::DisableRevoking(const std::string& key,
-                                                                      int64_t revoked_before) {
-  return UpdateThenRevoke("disable user", key, revoked_before,
+                                                                      int64_t revoked_before,
+                                                                      const AccountEvent* event) {
+  return UpdateThenRevoke("disable user", key, revoked_before, event,
                           [&] { return Bind(sqlite::kSetDisabled, 1, key); });
 }
 
 Result<std::optional<UserTokensRevoked>> SqliteStore::ResetHashRevoking(const std::string& key,
                                                                         const PasswordReset& reset,
-                                                                        int64_t revoked_before) {
-  return UpdateThenRevoke("reset password", key, revoked_before, [&] {
+                                                                        int64_t revoked_before,
+                                                                        const AccountEvent* event) {
+  return UpdateThenRevoke("reset password", key, revoked_before, event, [&] {
     return Bind(sqlite::kResetPassword, reset.hash, key, reset.code_hash, reset.now);
   });
 }
 
 // One transaction: the user's row is updated (the statement returns the password version; no
-// row: nothing written, nullopt), then every token of the user is revoked.
+// row: nothing written, nullopt), then every token of the user is revoked and `event` recorded.
 template <typename BindUpdate>
 Result<std::optional<UserTokensRevoked>> SqliteStore::UpdateThenRevoke(std::string_view what,
                                                                        const std::string& key,
                                                                        int64_t revoked_before,
+                                                                       const AccountEvent* event,
                                                                        BindUpdate bind_update) {
   std::optional<UserTokensRevoked> revoked;
   Status done = Committed([&]() -> Status {
@@ -101,13 +108,15 @@ Result<std::optional<UserTokensRevoked>> SqliteStore::UpdateThenRevoke(std::stri
       password_version = update.Int(0);
     }
     revoked.emplace().password_version = password_version;
-    return RevokeUserLocked(key, revoked_before, *revoked);
+    if (Status ended = RevokeUserLocked(key, revoked_before, *revoked); !ended) return ended;
+    return RecordLocked(event);
   });
   if (!done) return done.error();
   return revoked;
 }
 
-Result<bool> SqliteStore::UpdateUser(const std::string& key, const UserUpdate& update) {
+Result<bool> SqliteStore::UpdateUser(const std::string& key, const UserUpdate& update,
+                                     const AccountEvent* event) {
   bool updated = false;
   Status done = Committed([&]() -> Status {
     updated = false;
@@ -120,17 +129,19 @@ Result<bool> SqliteStore::UpdateUser(const std::string& key, const UserUpdate& u
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) return SqliteFailure(db_, "update user");
     // Enabling returns the row it changed; the other updates only count it.
     updated = rc == SQLITE_ROW || sqlite3_changes64(db_) != 0;
-    return Ok{};
+    return updated ? RecordLocked(event) : Status(Ok{});
   });
   if (!done) return done.error();
   return updated;
 }
 
-Result<UserTokensRevoked> SqliteStore::RevokeUser(const std::string& key, int64_t revoked_before) {
+Result<UserTokensRevoked> SqliteStore::RevokeUser(const std::string& key, int64_t revoked_before,
+                                                  const AccountEvent* event) {
   UserTokensRevoked revoked;
   Status done = Committed([&]() -> Status {
     revoked = UserTokensRevoked{};
-    return RevokeUserLocked(key, revoked_before, revoked);
+    if (Status ended = RevokeUserLocked(key, revoked_before, revoked); !ended) return ended;
+    return RecordLocked(event);
   });
   if (!done) return done.error();
   return revoked;
@@ -162,7 +173,7 @@ Status SqliteStore::RevokeUserLocked(const std::string& key, int64_t revoked_bef
 }
 
 Result<bool> SqliteStore::InsertSession(const SessionRecord& session, const std::string& key,
-                                        int64_t password_version) {
+                                        int64_t password_version, const AccountEvent* event) {
   bool recorded = false;
   Status done = Committed([&]() -> Status {
     BoundStatement insert = Bind(sqlite::kCreateSession, session.sid, session.created_at,
@@ -170,7 +181,7 @@ Result<bool> SqliteStore::InsertSession(const SessionRecord& session, const std:
                                  session.refresh_jti, key, password_version);
     if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "create session");
     recorded = sqlite3_changes64(db_) != 0;
-    return Ok{};
+    return recorded ? RecordLocked(event) : Status(Ok{});
   });
   if (!done) return done.error();
   return recorded;
