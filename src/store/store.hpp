@@ -243,6 +243,12 @@ class Store {
   // session and records the event `refresh_token.reused` in one transaction. Durable before
   // it returns; serialized per session across every process sharing the store.
   Result<RotationOutcome> RotateRefresh(const RotationRequest& request);
+  // What RotateRefresh would decide for `request` now, without writing anything (introspection
+  // says whether a refresh with the token would succeed): kRotated for the session's current
+  // token, kReplay for a used one within the interval, kReused for a used one after it or a
+  // stale one, kEnded for no live session. Only `sid`, `presented_jti`, `reuse_interval`,
+  // `idle_since` and `use.at` are read.
+  Result<RotationOutcome::Kind> PreviewRotation(const RotationRequest& request);
   // Drops used refresh tokens recorded at or before `before` (unix seconds): once their reuse
   // interval has passed, a used token is refused as not current, the same answer.
   Result<int64_t> PruneRefreshUses(int64_t before);
