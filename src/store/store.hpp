@@ -243,6 +243,15 @@ class Store {
   // session and records the event `refresh_token.reused` in one transaction. Durable before
   // it returns; serialized per session across every process sharing the store.
   Result<RotationOutcome> RotateRefresh(const RotationRequest& request);
+  // The same decision, answered through `done` (on a store thread, once the transition is
+  // durable) instead of by blocking. On a group-committing store (SQLite) the whole decision,
+  // its reads included, is one write of the group commit: the calling thread is free at once,
+  // and concurrent rotations share one transaction and one fsync. Elsewhere it blocks as
+  // RotateRefresh does, then calls `done`.
+  using RotationDone = std::function<void(Result<RotationOutcome>)>;
+  void SubmitRotation(const RotationRequest& request, RotationDone done) {
+    QueueRotation(request, std::move(done));
+  }
   // What RotateRefresh would decide for `request` now, without writing anything (introspection
   // says whether a refresh with the token would succeed): kRotated for the session's current
   // token, kReplay for a used one within the interval, kReused for a used one after it or a
@@ -279,6 +288,12 @@ class Store {
                                           int64_t revoked_before);
   // Ok when the storage answers a trivial query.
   Status Ping();
+  // Cheap and without waiting on the store's lock or threads (any thread, the I/O threads too):
+  // kStorageUnavailable when what this store writes to is known to be gone (SQLite: its file
+  // deleted or replaced under the server), so that an answer that would rest on a write made
+  // after it (a refresh's record of its session's use) is refused instead. Ok otherwise; on a
+  // store without such a check (PostgreSQL: the revocation feed's health stands for it) always.
+  Status CheckReachable() const { return StillReachable(); }
 
   // Durable (on disk, fsync'd) when it returns ok. Re-adding an existing id succeeds.
   // Also appends to the revocation feed, in the same transaction.
@@ -436,9 +451,13 @@ class Store {
                                                                      const PasswordReset& reset,
                                                                      int64_t revoked_before) = 0;
   virtual Status Probe() = 0;
+  virtual Status StillReachable() const { return Ok{}; }
   virtual Status InsertRevocation(const Revocation& revocation) = 0;
   // By default the blocking write, then `done`.
   virtual void QueueRevocation(const Revocation& revocation, WriteDone done);
+  virtual void QueueRotation(const RotationRequest& request, RotationDone done) {
+    done(RotateRefresh(request));
+  }
   virtual GroupCommit::Counts WriteCounts() const { return {}; }
   virtual Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) = 0;
   virtual Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) = 0;

@@ -150,6 +150,11 @@ Result<bool> PostgresStore::UpdateUser(const std::string& key, const UserUpdate&
                   ? pool_.Run(pg::kSetClaims, key, update.text)
                   : pool_.Run(pg::kSetResetCode, key, update.text, update.number);
   if (!rows) return rows.error();
+  if (update.field == UserUpdate::Field::kClaims) {
+    if (rows->Count() == 0) return false;
+    Notify();  // its feed entry: other instances drop the user's cached claims
+    return true;
+  }
   return rows->Affected() != 0;
 }
 
