@@ -68,7 +68,29 @@ void Introspect(const http::Request& request, Services& services, Reply reply) {
   // RFC 7662 §2.2: an empty token is simply not an active one.
   if (token->empty()) return reply(Inactive());
   auto claims = services.tokens.VerifyAnyType(*token);
-  reply(claims ? Active(*claims, services.settings) : Inactive());
+  if (!claims) return reply(Inactive());
+  // Under rotation a refresh token's signature and the revocations in memory do not say whether
+  // it is still good: the store decides whether it is the session's current one (or used within
+  // the reuse interval, when a refresh would still answer 200 with the earlier answer).
+  // Introspection only looks: a used token shown here does not end its session.
+  if (claims->type != auth::TokenType::kRefresh || claims->sid.empty() ||
+      !services.settings.refresh_rotation) {
+    return reply(Active(*claims, services.settings));
+  }
+  RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
+    const int64_t now = services.tokens.Now();
+    store::RotationRequest preview;
+    preview.sid = claims.sid;
+    preview.presented_jti = claims.jti;
+    preview.reuse_interval = services.settings.refresh_reuse_interval;
+    preview.idle_since = IdleSince(services, now);
+    preview.use.at = now;
+    auto outlook = services.store.PreviewRotation(preview);
+    if (!outlook) return http::ErrorResponse(outlook.error());
+    using Kind = store::RotationOutcome::Kind;
+    const bool live = *outlook == Kind::kRotated || *outlook == Kind::kReplay;
+    return live ? Active(claims, services.settings) : Inactive();
+  });
 }
 
 }  // namespace gatehouse::api

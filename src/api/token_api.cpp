@@ -102,20 +102,19 @@ http::Response RotatedResponse(const Services& services, const auth::TokenPair& 
   return RefreshedResponse(services.settings, access, &refresh);
 }
 
-// The user's claims for a new access token, on a store thread: from this server's cache when
-// the store is its own (a change of them here replaces the entry), else from the store, as
-// another instance may have changed them. A removed user's token gets none.
+// The user's claims for a new access token, on a store thread: from this server's cache, else
+// from the store. A change of them here replaces the entry; one made by another instance on a
+// shared store enters the revocation feed, whose follower drops the entry (within the feed's
+// bound, as a revocation), so a read racing that drop is not put back (PutUnlessErased). A
+// removed user's token gets none.
 Result<std::string> UserClaims(Services& services, const auth::Claims& claims) {
-  const bool shared = services.store.IsShared();
-  if (!shared) {
-    if (auto cached = services.users.Get(claims.sub_key)) return std::move(cached->claims);
-  }
+  if (auto cached = services.users.Get(claims.sub_key)) return std::move(cached->claims);
+  const uint64_t version = services.users.Version(claims.sub_key);
   auto user = services.store.FindUser(claims.sub_key);
   if (!user) return user.error();
   if (!*user) return std::string();
-  if (!shared) {
-    services.users.Put(claims.sub_key, (*user)->username, (*user)->created_at, (*user)->claims);
-  }
+  services.users.PutUnlessErased(claims.sub_key, version, (*user)->username, (*user)->created_at,
+                                 (*user)->claims);
   return std::move((*user)->claims);
 }
 
@@ -156,34 +155,39 @@ http::Response RotationAnswer(Services& services, const store::RotationOutcome& 
 
 // Rotation (API.md §10): the new pair is minted and sealed first, then one serialized
 // transition of the session in the store decides whether it is the answer, an earlier answer
-// is, or the session is revoked. The answer goes out only after that transition is durable.
+// is, or the session is revoked. The answer goes out only after that transition is durable,
+// from the store's thread (Store::SubmitRotation): the pool's thread is free at once.
 void RotateRefresh(Services& services, Reply reply, auth::Claims claims,
                    const auth::LocatedToken& presented, store::SessionUse use) {
-  RunOnPool(services.store_pool, std::move(reply),
-            [&services, claims = std::move(claims), token = std::string(presented.token),
-             from_cookie = presented.from_cookie, use = std::move(use)]() mutable {
-              auto user_claims = UserClaims(services, claims);
-              if (!user_claims) return http::ErrorResponse(user_claims.error());
-              const std::string new_jti = auth::NewUuid();
-              const auth::TokenPair minted =
-                  services.tokens.IssueRotated(claims, new_jti, *user_claims);
-              const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         std::chrono::system_clock::now().time_since_epoch())
-                                         .count();
-              store::RotationRequest request{claims.sid,
-                                             claims.sub,
-                                             claims.jti,
-                                             new_jti,
-                                             auth::SealAnswer(token, minted),
-                                             services.settings.refresh_reuse_interval,
-                                             IdleSince(services, use.at),
-                                             now_ms,
-                                             std::move(use),
-                                             claims.sub_key.str()};
-              auto outcome = services.store.RotateRefresh(request);
-              if (!outcome) return http::ErrorResponse(outcome.error());
-              return RotationAnswer(services, *outcome, token, claims, minted, from_cookie);
+  RunOnPoolAnsweringLater(
+      services.store_pool, std::move(reply),
+      [&services, claims = std::move(claims), token = std::string(presented.token),
+       from_cookie = presented.from_cookie, use = std::move(use)](Reply later) mutable {
+        auto user_claims = UserClaims(services, claims);
+        if (!user_claims) return later(http::ErrorResponse(user_claims.error()));
+        const std::string new_jti = auth::NewUuid();
+        auth::TokenPair minted = services.tokens.IssueRotated(claims, new_jti, *user_claims);
+        const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+        store::RotationRequest request{claims.sid,
+                                       claims.sub,
+                                       claims.jti,
+                                       new_jti,
+                                       auth::SealAnswer(token, minted),
+                                       services.settings.refresh_reuse_interval,
+                                       IdleSince(services, use.at),
+                                       now_ms,
+                                       std::move(use),
+                                       claims.sub_key.str()};
+        services.store.SubmitRotation(
+            request, [&services, token = std::move(token), claims = std::move(claims),
+                      minted = std::move(minted), from_cookie,
+                      later = std::move(later)](Result<store::RotationOutcome> outcome) {
+              if (!outcome) return later(http::ErrorResponse(outcome.error()));
+              later(RotationAnswer(services, *outcome, token, claims, minted, from_cookie));
             });
+      });
 }
 
 // Ends the session of a refresh token that has one (auth::Accounts::EndSession): no longer
@@ -239,7 +243,11 @@ void LogoutRefresh(const http::Request& request, Services& services, Reply reply
 }
 
 void TokenRefresh(const http::Request& request, Services& services, Reply reply) {
-  auto claims = VerifyRequestToken(request, services, auth::TokenType::kRefresh);
+  // Cut off from the revocation feed, a refresh does not answer 503 at once: it asks the
+  // database itself (below), as every refresh on a shared store did before the feed served it.
+  bool unfollowed = false;
+  auto claims =
+      services.tokens.VerifyBearer(BearerInputOf(request), auth::TokenType::kRefresh, &unfollowed);
   if (!claims)
     return reply(TokenRefusal(request, services, auth::TokenType::kRefresh, claims.error()));
   // In memory on every store: the refresh path makes no store round trip for its limit.
@@ -255,18 +263,26 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
     return RotateRefresh(services, std::move(reply), std::move(*claims), *presented,
                          SessionUseOf(request, services.tokens.Now()));
   }
-  if (!claims->sid.empty())
+  if (!claims->sid.empty()) {
+    // The use is recorded after the answer (approximate, docs/api.md), but never on storage
+    // known to be gone: a refresh that could not even record its use answers 503 instead.
+    if (Status reachable = services.store.CheckReachable(); !reachable) {
+      return reply(http::ErrorResponse(reachable.error()));
+    }
     RecordUse(services, claims->sid, SessionUseOf(request, services.tokens.Now()));
-  // The user's claims (API.md §12) go into the new access token: from memory when cached.
-  const bool shared = services.store.IsShared();
-  if (!shared) {
+  }
+  // The user's claims (API.md §12) go into the new access token: from memory when cached. On
+  // a shared store too: what another instance revokes or changes reaches this one's memory
+  // through the revocation feed, and while the feed is not followed within its bound the
+  // verification above has refused (503) rather than vouch for the token (API.md §9).
+  if (!unfollowed) {
     if (auto cached = services.users.Get(claims->sub_key)) {
       return reply(NewAccessToken(services, *claims, cached->claims));
     }
   }
-  // Several instances: a logout on another one may not have reached this one's memory yet, so
-  // the database itself is asked (off the I/O thread) before a refresh token mints anything;
-  // the user's claims are read there too, as another instance may have changed them.
+  // Not cached, or cut off from the feed: off the I/O thread. On a shared store the database
+  // is asked about the token there, as the user's read goes to it anyway.
+  const bool shared = services.store.IsShared();
   const bool from_cookie = TokenFromCookie(request, services, auth::TokenType::kRefresh);
   RunOnPool(services.store_pool, std::move(reply),
             [&services, shared, from_cookie, claims = std::move(*claims)] {

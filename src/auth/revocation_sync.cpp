@@ -81,7 +81,9 @@ int64_t RevocationSync::ReadFrom(int64_t now_ms) {
 bool RevocationSync::Apply(const store::RevocationEvent& event) {
   if (!applied_.insert(event.seq).second) return false;
   if (event.kind == store::RevocationEvent::Kind::kUser) {
-    revocations_.RevokeUserBefore(event.subject, event.value);
+    // Time 0 revokes nothing: the user's claims changed (store::Store::SetClaims on a shared
+    // store), and only the hook's cache entry has to go.
+    if (event.value != 0) revocations_.RevokeUserBefore(event.subject, event.value);
     if (on_user_revoked_) on_user_revoked_(event.subject);
   } else {
     revocations_.Revoke(event.subject, event.value);

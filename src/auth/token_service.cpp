@@ -327,11 +327,12 @@ Result<LocatedToken> TokenService::Locate(const BearerInput& input, TokenType ex
   return LocatedToken{cookie, true};
 }
 
-Result<Claims> TokenService::VerifyBearer(const BearerInput& input, TokenType expected) const {
+Result<Claims> TokenService::VerifyBearer(const BearerInput& input, TokenType expected,
+                                          bool* unfollowed) const {
   auto located = Locate(input, expected);
   if (!located) return located.error();
   const bool double_submit = located->from_cookie && input.state_changing;
-  return Check(located->token, expected, double_submit ? &input.csrf_header : nullptr);
+  return Check(located->token, expected, double_submit ? &input.csrf_header : nullptr, unfollowed);
 }
 
 Result<Claims> TokenService::VerifyAnyType(std::string_view token) const {
@@ -339,7 +340,7 @@ Result<Claims> TokenService::VerifyAnyType(std::string_view token) const {
 }
 
 Result<Claims> TokenService::Check(std::string_view token, std::optional<TokenType> expected,
-                                   const std::string_view* csrf) const {
+                                   const std::string_view* csrf, bool* unfollowed) const {
   // Reused: the decoded payload then costs no allocation once the thread has seen a token.
   thread_local std::string payload;
   if (Status status = keyring_->Verify(token, payload); !status) return status.error();
@@ -364,7 +365,10 @@ Result<Claims> TokenService::Check(std::string_view token, std::optional<TokenTy
     return ErrorCode::kTokenRevoked;
   }
   // Cut off from the other writers' revocations: a token revoked elsewhere would pass here.
-  if (!revocations_.IsFollowing()) return ErrorCode::kStorageUnavailable;
+  if (!revocations_.IsFollowing()) {
+    if (unfollowed == nullptr) return ErrorCode::kStorageUnavailable;
+    *unfollowed = true;
+  }
   return claims;
 }
 

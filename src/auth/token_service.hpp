@@ -151,7 +151,11 @@ class TokenService {
   // then verifier): Locate, then Verify, and for a cookie on a state-changing request the
   // double-submit check (kCsrfMismatch) before revocation is looked at. Its errors go to
   // http::ErrorResponse, the one place that turns them into 401s with their challenge (or 503).
-  Result<Claims> VerifyBearer(const BearerInput& input, TokenType expected) const;
+  // `unfollowed` (optional): when given, a token is not refused because this process is cut off
+  // from other writers' revocations (RevocationSet::IsFollowing); *unfollowed says so instead,
+  // and the caller must then ask the store itself before it vouches for the token.
+  Result<Claims> VerifyBearer(const BearerInput& input, TokenType expected,
+                              bool* unfollowed = nullptr) const;
   // Header only (tools and tests): as a request with just `authorization`.
   Result<Claims> VerifyBearer(std::string_view authorization, TokenType expected) const {
     return VerifyBearer(BearerInput{authorization, {}, {}, false}, expected);
@@ -163,7 +167,7 @@ class TokenService {
  private:
   // `csrf`, when given, must equal the token's `csrf` claim (kCsrfMismatch).
   Result<Claims> Check(std::string_view token, std::optional<TokenType> expected,
-                       const std::string_view* csrf = nullptr) const;
+                       const std::string_view* csrf = nullptr, bool* unfollowed = nullptr) const;
   // iat is `issued_at`; nbf is `now` and exp counts from it unless `exp` is given (non-zero);
   // jti is `jti`, or a new one when empty; the user's `extra_claims` (a compact JSON object)
   // join the payload. With cookies on, a new `csrf` claim is written and handed back.

@@ -274,6 +274,21 @@ class Store {
   // session and records the event `refresh_token.reused` in one transaction. Durable before
   // it returns; serialized per session across every process sharing the store.
   Result<RotationOutcome> RotateRefresh(const RotationRequest& request);
+  // The same decision, answered through `done` (on a store thread, once the transition is
+  // durable) instead of by blocking. On a group-committing store (SQLite) the whole decision,
+  // its reads included, is one write of the group commit: the calling thread is free at once,
+  // and concurrent rotations share one transaction and one fsync. Elsewhere it blocks as
+  // RotateRefresh does, then calls `done`.
+  using RotationDone = std::function<void(Result<RotationOutcome>)>;
+  void SubmitRotation(const RotationRequest& request, RotationDone done) {
+    QueueRotation(request, std::move(done));
+  }
+  // What RotateRefresh would decide for `request` now, without writing anything (introspection
+  // says whether a refresh with the token would succeed): kRotated for the session's current
+  // token, kReplay for a used one within the interval, kReused for a used one after it or a
+  // stale one, kEnded for no live session. Only `sid`, `presented_jti`, `reuse_interval`,
+  // `idle_since` and `use.at` are read.
+  Result<RotationOutcome::Kind> PreviewRotation(const RotationRequest& request);
   // Drops used refresh tokens recorded at or before `before` (unix seconds): once their reuse
   // interval has passed, a used token is refused as not current, the same answer.
   Result<int64_t> PruneRefreshUses(int64_t before);
@@ -308,6 +323,12 @@ class Store {
                                           const AccountEvent* event = nullptr);
   // Ok when the storage answers a trivial query.
   Status Ping();
+  // Cheap and without waiting on the store's lock or threads (any thread, the I/O threads too):
+  // kStorageUnavailable when what this store writes to is known to be gone (SQLite: its file
+  // deleted or replaced under the server), so that an answer that would rest on a write made
+  // after it (a refresh's record of its session's use) is refused instead. Ok otherwise; on a
+  // store without such a check (PostgreSQL: the revocation feed's health stands for it) always.
+  Status CheckReachable() const { return StillReachable(); }
 
   // Durable (on disk, fsync'd) when it returns ok. Re-adding an existing id succeeds.
   // Also appends to the revocation feed, in the same transaction.
@@ -481,12 +502,16 @@ class Store {
                                                                      int64_t revoked_before,
                                                                      const AccountEvent* event) = 0;
   virtual Status Probe() = 0;
+  virtual Status StillReachable() const { return Ok{}; }
   virtual Status InsertRevocation(const Revocation& revocation, const AccountEvent* event) = 0;
   // By default the blocking write, then `done`.
   virtual void QueueRevocation(const Revocation& revocation, WriteDone done,
                                const AccountEvent* event);
   virtual Status InsertEvent(const AccountEvent& event) = 0;
   virtual Result<std::vector<StoredEvent>> SelectAccountEvents(const EventQuery& query) = 0;
+  virtual void QueueRotation(const RotationRequest& request, RotationDone done) {
+    done(RotateRefresh(request));
+  }
   virtual GroupCommit::Counts WriteCounts() const { return {}; }
   virtual Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) = 0;
   virtual Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) = 0;

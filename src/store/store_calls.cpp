@@ -209,6 +209,22 @@ Result<RotationOutcome> Store::Reuse(const RotationRequest& request) {
   return RotationOutcome{Kind::kReused, {}, (*revoked)->expires_at};
 }
 
+Result<RotationOutcome::Kind> Store::PreviewRotation(const RotationRequest& request) {
+  using Kind = RotationOutcome::Kind;
+  Result<std::optional<RefreshUse>> use = SelectRefreshUse(request.presented_jti);
+  if (!use) return use.error();
+  if (*use) {
+    if ((*use)->sid != request.sid || !(*use)->session_live) return Kind::kEnded;
+    return request.use.at - (*use)->used_at <= request.reuse_interval ? Kind::kReplay
+                                                                      : Kind::kReused;
+  }
+  Result<std::optional<SessionRecord>> session = SelectSession(request.sid);
+  if (!session) return session.error();
+  if (!*session || (*session)->last_used_at < request.idle_since) return Kind::kEnded;
+  const std::string& current = (*session)->refresh_jti;
+  return current.empty() || current == request.presented_jti ? Kind::kRotated : Kind::kReused;
+}
+
 Result<int64_t> Store::PruneRefreshUses(int64_t before) {
   return DeleteExpired(Expiring::kRefreshUses, before);
 }

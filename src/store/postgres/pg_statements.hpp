@@ -63,8 +63,14 @@ inline constexpr Statement<Text, Int> kSetDisabled{
     {"set_disabled",
      "UPDATE users SET disabled = $2::smallint WHERE username_key = $1 RETURNING password_version",
      false}};
+// A change of claims enters the feed as a user event at time 0, which revokes nothing: other
+// instances drop the user from their caches (they serve refreshes' claims from them).
 inline constexpr Statement<Text, Text> kSetClaims{
-    {"set_claims", "UPDATE users SET claims = $2 WHERE username_key = $1", true}};
+    {"set_claims",
+     "WITH updated AS (UPDATE users SET claims = $2 WHERE username_key = $1 RETURNING 1), "
+     "claims_event AS (INSERT INTO revocation_events (kind, subject, value, created_at) "
+     "SELECT 2, $1, 0, " GH_NOW " FROM updated) SELECT 1 FROM updated",
+     true}};
 inline constexpr Statement<Text, Text, Int> kSetResetCode{
     {"set_reset_code",
      "UPDATE users SET reset_code_hash = $2, reset_expires_at = $3::bigint WHERE username_key = $1",

@@ -165,6 +165,11 @@ Result<bool> PostgresStore::UpdateUser(const std::string& key, const UserUpdate&
       },
       [](const pg::Rows& changed) { return changed.Affected() != 0; });
   if (!rows) return rows.error();
+  if (update.field == UserUpdate::Field::kClaims) {
+    if (rows->Count() == 0) return false;
+    Notify();  // its feed entry: other instances drop the user's cached claims
+    return true;
+  }
   return rows->Affected() != 0;
 }
 

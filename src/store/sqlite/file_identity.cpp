@@ -22,6 +22,12 @@ Result<FileIdentity> FileIdentity::Of(const std::string& path) {
   return identity;
 }
 
+bool FileIdentity::Present() const {
+  if (path_.empty()) return true;
+  struct stat info {};
+  return ::stat(path_.c_str(), &info) == 0 && info.st_dev == device_ && info.st_ino == inode_;
+}
+
 Status FileIdentity::Check() {
   if (path_.empty()) return Ok{};
   struct stat info {};

@@ -24,6 +24,9 @@ class FileIdentity {
   // Ok while `path` still names the recorded file. Otherwise kStorageUnavailable saying whether
   // it was deleted or replaced; the first failure (and the return of the file) is logged.
   Status Check();
+  // Whether `path` still names the recorded file, without logging: the same stat() as Check(),
+  // reading only what Of() set, so any thread may call it at the same time as the store.
+  bool Present() const;
 
  private:
   std::string path_;

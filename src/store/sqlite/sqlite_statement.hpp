@@ -101,6 +101,9 @@ sqlite::BoundStatement SqliteStore::Bind(const Statement<Params...>& statement,
 
 template <typename Body>
 auto SqliteStore::Locked(Body body) -> decltype(body()) {
+  // Inside a write of the group commit (a rotation's reads): the writer holds mutex_, and
+  // Begin checked the file.
+  if (t_inside_write) return body();
   std::lock_guard lock(mutex_);
   if (Status file = file_.Check(); !file) return file.error();
   return body();
@@ -108,6 +111,8 @@ auto SqliteStore::Locked(Body body) -> decltype(body()) {
 
 template <typename Body>
 Status SqliteStore::Committed(Body body) {
+  // Inside a write already: part of its savepoint, committed (or undone) with it.
+  if (t_inside_write) return body();
   return group_->Run([&body]() -> Status { return body(); });
 }
 

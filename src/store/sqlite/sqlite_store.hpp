@@ -97,12 +97,14 @@ class SqliteStore final : public Store, private BatchTransaction {
                                                              const AccountEvent* event) override;
   Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) override;
   Status Probe() override;
+  Status StillReachable() const override;
 
   Status InsertRevocation(const Revocation& revocation, const AccountEvent* event) override;
   void QueueRevocation(const Revocation& revocation, WriteDone done,
                        const AccountEvent* event) override;
   Status InsertEvent(const AccountEvent& event) override;
   Result<std::vector<StoredEvent>> SelectAccountEvents(const EventQuery& query) override;
+  void QueueRotation(const RotationRequest& request, RotationDone done) override;
   GroupCommit::Counts WriteCounts() const override;
   Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) override;
   Result<std::vector<Revocation>> SelectRevocations(int64_t now) override;
@@ -130,6 +132,9 @@ class SqliteStore final : public Store, private BatchTransaction {
   // Checks the file, then runs `body` with mutex_ held.
   template <typename Body>
   auto Locked(Body body) -> decltype(body());
+  // True on the writer thread while it runs a write that makes its own store calls (a
+  // rotation, QueueRotation): Locked and Committed then run their bodies in that write.
+  static inline thread_local bool t_inside_write = false;
   // Every write goes through here: `body` (its statements) runs on the writer thread, with
   // mutex_ held, in its own savepoint of the batch's transaction; returns once that transaction
   // is durable. A new kind of write joins the group commit by being written this way.

@@ -4,6 +4,7 @@
 #include "store/sqlite/sqlite_statement.hpp"
 #include "store/sqlite/sqlite_statements.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/store_rows.hpp"
 
 namespace gatehouse::store {
 
@@ -221,6 +222,13 @@ Result<int64_t> SqliteStore::InsertNewUsers(const std::vector<KeyedUser>& users)
   });
   if (!done) return done.error();
   return inserted;
+}
+
+// Lock-free: file_ is set once at open, and Present() only reads it.
+Status SqliteStore::StillReachable() const {
+  if (file_.Present()) return Ok{};
+  return StorageError(ErrorCode::kStorageUnavailable, "check file",
+                      "the database file was deleted or replaced");
 }
 
 Status SqliteStore::Probe() {
