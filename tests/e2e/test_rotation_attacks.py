@@ -52,16 +52,17 @@ def refresh(srv, token, session=None):
     return (session or requests).post(srv.url("/token/refresh"), headers=bearer(token), timeout=30)
 
 
-def events(srv, sid: str) -> list[tuple]:
-    """The recorded events of a session: (type, username, sid)."""
+def reuse_events(srv, sid: str) -> list[tuple]:
+    """The recorded refresh_token.reused events of a session: (type, username, sid)."""
     if srv.on_postgresql:
         rows = psql(srv.database_url, f"SELECT type || '|' || username || '|' || sid FROM events "
-                                      f"WHERE sid = '{sid}' ORDER BY id")
+                                      f"WHERE sid = '{sid}' AND type = 'refresh_token.reused' "
+                                      f"ORDER BY id")
         return [tuple(r.split("|")) for r in rows]
     db = sqlite3.connect(str(srv.data_dir / "gatehouse.db"), timeout=10)
     try:
-        return db.execute("SELECT type, username, sid FROM events WHERE sid = ? ORDER BY id",
-                          (sid,)).fetchall()
+        return db.execute("SELECT type, username, sid FROM events WHERE sid = ? "
+                          "AND type = 'refresh_token.reused' ORDER BY id", (sid,)).fetchall()
     finally:
         db.close()
 
@@ -147,10 +148,10 @@ def test_replay_after_the_interval_revokes_the_whole_session_and_records_the_eve
     assert_token_error(refresh(srv, first["refresh_token"]), "Token has been revoked")
     assert_token_error(srv.me(first["access_token"]), "Token has been revoked")
     assert_token_error(srv.me(reg["access_token"]), "Token has been revoked")
-    assert events(srv, sid) == [("refresh_token.reused", user, sid)]
+    assert reuse_events(srv, sid) == [("refresh_token.reused", user, sid)]
     # Presented again: refused, and no second event (the session is already gone).
     assert_token_error(refresh(srv, reg["refresh_token"]), "Token has been revoked")
-    assert len(events(srv, sid)) == 1
+    assert len(reuse_events(srv, sid)) == 1
 
 
 def test_a_stale_lineage_is_reuse(srv):
