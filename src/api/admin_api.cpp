@@ -31,12 +31,6 @@ http::Response UserResponse(unsigned status, const store::UserRecord& user) {
   return response;
 }
 
-http::Response MethodNotAllowed(std::string_view allow) {
-  http::Response response = http::MessageResponse(405, "Method not allowed");
-  response.headers.emplace_back("Allow", std::string(allow));
-  return response;
-}
-
 // One page more than asked is read: whether it exists says whether `next` is null.
 http::Response ListUsers(Services& services, const UserListQuery& query) {
   // A cursor is a username key already; lower-casing one given in capitals changes nothing.
@@ -100,18 +94,18 @@ void CreateUser(const http::Request& request, Services& services, Reply reply) {
   auto user = ReadNewUser(request, services);
   if (!user) return reply(http::ErrorResponse(user.error()));
   auto shared = std::make_shared<NewUser>(std::move(*user));
-  RunOnPool(services.hash_pool, std::move(reply),
-            [shared, &services, use = SessionUseOf(request, 0)] {
-              const store::UsernameKey key(shared->credentials.username);
-              auth::Accounts accounts = AccountsOf(services);
-              // The claims are stored with the user: one row, one user.created event.
-              auto created = accounts.From(use).Create(shared->credentials, key,
-                                                       shared->claims.value_or("{}"));
-              if (!created) {
-                return http::ErrorResponse(TakenAsStored(accounts, key, created.error()));
-              }
-              return UserResponse(201, *created);
-            });
+  RunOnPool(
+      services.hash_pool, std::move(reply), [shared, &services, use = SessionUseOf(request, 0)] {
+        const store::UsernameKey key(shared->credentials.username);
+        auth::Accounts accounts = AccountsOf(services);
+        // The claims are stored with the user: one row, one user.created event.
+        auto created =
+            accounts.From(use).Create(shared->credentials, key, shared->claims.value_or("{}"));
+        if (!created) {
+          return http::ErrorResponse(TakenAsStored(accounts, key, created.error()));
+        }
+        return UserResponse(201, *created);
+      });
 }
 
 struct UserPatch {
@@ -188,7 +182,7 @@ http::Response NewResetCode(Services& services, const store::UsernameKey& key,
 void ServeUsers(const http::Request& request, Services& services, Reply reply) {
   if (request.method == http::Method::kPost) return CreateUser(request, services, reply);
   if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
-    return reply(MethodNotAllowed("GET, HEAD, POST"));
+    return reply(AdminMethodNotAllowed(request, services));
   }
   auto query = ParseUserListQuery(request.query);
   if (!query) return reply(http::ErrorResponse(query.error()));
@@ -220,7 +214,7 @@ void ServeUser(const http::Request& request, Services& services, Reply reply,
                               return RemoveOrLogout(services, key, true, use);
                             }));
     default:
-      return reply(MethodNotAllowed("GET, HEAD, PATCH, DELETE"));
+      return reply(AdminMethodNotAllowed(request, services));
   }
 }
 
@@ -231,7 +225,7 @@ void ServeUserSessions(const http::Request& request, Services& services, Reply r
                        store::UsernameKey key, std::string_view rest) {
   if (rest.empty()) {
     if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
-      return reply(MethodNotAllowed("GET, HEAD"));
+      return reply(AdminMethodNotAllowed(request, services));
     }
     return void(RunOnPool(services.store_pool, std::move(reply), [&services, key] {
       if (auto user = AccountsOf(services).Find(key); !user) {
@@ -240,7 +234,8 @@ void ServeUserSessions(const http::Request& request, Services& services, Reply r
       return SessionsOf(services, key, nullptr);
     }));
   }
-  if (request.method != http::Method::kDelete) return reply(MethodNotAllowed("DELETE"));
+  if (request.method != http::Method::kDelete)
+    return reply(AdminMethodNotAllowed(request, services));
   if (!IsSessionId(rest)) return reply(http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}}));
   RunOnPool(services.store_pool, std::move(reply),
             [&services, key, sid = std::string(rest), use = SessionUseOf(request, 0)] {
@@ -264,7 +259,7 @@ void ServeUserAction(const http::Request& request, Services& services, Reply rep
   if (!logout && action != "password-reset") {
     return reply(http::MessageResponse(404, "Not found"));
   }
-  if (request.method != http::Method::kPost) return reply(MethodNotAllowed("POST"));
+  if (request.method != http::Method::kPost) return reply(AdminMethodNotAllowed(request, services));
   RunOnPool(services.store_pool, std::move(reply),
             [&services, key, logout, use = SessionUseOf(request, 0)] {
               return logout ? RemoveOrLogout(services, key, false, use)

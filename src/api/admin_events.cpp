@@ -50,9 +50,7 @@ http::Response ListEvents(Services& services, const EventListQuery& query) {
 
 void ServeEvents(const http::Request& request, Services& services, Reply reply) {
   if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
-    http::Response refused = http::MessageResponse(405, "Method not allowed");
-    refused.headers.emplace_back("Allow", "GET, HEAD");
-    return reply(std::move(refused));
+    return reply(AdminMethodNotAllowed(request, services));
   }
   auto query = ParseEventListQuery(request.query);
   if (!query) return reply(http::ErrorResponse(query.error()));

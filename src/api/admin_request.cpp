@@ -96,6 +96,26 @@ Status CheckAdminSecret(const http::Request& request, Services& services) {
   return Error{ErrorCode::kWrongAdminSecret, {}};
 }
 
+std::string_view AdminMethods(const Services& services, std::string_view path) {
+  if (services.settings.admin_secret.empty()) return {};
+  if (path == "/admin/events") return "GET, HEAD";
+  const AdminPath parsed = ParseAdminPath(path);
+  if (!parsed.users || !parsed.valid) return {};
+  if (!parsed.username) return "GET, HEAD, POST";
+  const std::string& action = parsed.action;
+  if (action.empty()) return "GET, HEAD, PATCH, DELETE";
+  if (action == "sessions") return "GET, HEAD";
+  if (action.starts_with("sessions/")) return "DELETE";
+  if (action == "logout" || action == "password-reset") return "POST";
+  return {};
+}
+
+http::Response AdminMethodNotAllowed(const http::Request& request, const Services& services) {
+  http::Response response = http::MessageResponse(405, "Method not allowed");
+  response.headers.emplace_back("Allow", std::string(AdminMethods(services, request.path)));
+  return response;
+}
+
 AdminPath ParseAdminPath(std::string_view path) {
   AdminPath parsed;
   constexpr std::string_view kUsers = "/admin/users";

@@ -29,6 +29,13 @@ struct AdminPath {
 };
 AdminPath ParseAdminPath(std::string_view path);
 
+// The methods an /admin/ path serves, "" for a path the admin API does not have (or all of
+// them when admin.secret is unset): the one source of its 405's Allow and of its CORS
+// preflight's allowed methods (API.md §11; a preflight carries no credentials).
+std::string_view AdminMethods(const Services& services, std::string_view path);
+// 405 with the path's methods in Allow.
+http::Response AdminMethodNotAllowed(const http::Request& request, const Services& services);
+
 // GET /admin/users's query: prefix (username characters, at most 64), after (a cursor of at
 // most 256 bytes), limit (1-1000, default 100). FieldErrors for each.
 struct UserListQuery {

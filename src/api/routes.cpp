@@ -4,6 +4,7 @@
 #include <array>
 #include <ctime>
 
+#include "api/admin_request.hpp"
 #include "api/browser_tokens.hpp"
 #include "http/error_response.hpp"
 #include "obs/logging.hpp"
@@ -20,12 +21,16 @@ using HandlerFunction = void (*)(const http::Request&, Services&, Reply);
 // (/sessions/{id}) or by anything (/admin/..., whose handler routes the rest itself).
 enum class Match { kExact, kOneSegment, kAnyBelow };
 
+using MethodsFunction = std::string_view (*)(const Services&, std::string_view path);
+
 struct Entry {
   std::string_view path;
-  // Method::kOther: the handler takes every method and answers 405 and preflights itself.
+  // Method::kOther: the handler takes every method and answers 405 itself; `methods_below`
+  // then names the methods of a path below `path` for its preflights.
   http::Method method;
   HandlerFunction handler;
   Match match = Match::kExact;
+  MethodsFunction methods_below = nullptr;
 };
 
 bool IsStateChanging(http::Method method) {
@@ -69,7 +74,7 @@ constexpr std::array kRoutes = {
     Entry{"/openapi.json", Method::kGet, OpenApi},
     Entry{"/password/reset", Method::kPost, PasswordReset},
     // Every path under /admin/: the admin API routes within it (its own 404 and 405).
-    Entry{"/admin/", Method::kOther, Admin, Match::kAnyBelow},
+    Entry{"/admin/", Method::kOther, Admin, Match::kAnyBelow, AdminMethods},
 };
 static_assert(kRoutes.size() < obs::Metrics::kMaxRoutes);
 
@@ -121,11 +126,18 @@ void Routes::Serve(std::size_t route, const http::Request& request, Reply reply)
   if (!cors_.enabled()) return Dispatch(route, request, std::move(reply));
   // Every answer then depends on Origin; a listed one gets the CORS headers, 404s included.
   const std::string* listed = cors_.Listed(request.origin);
-  // The admin API is not for browsers: its handler answers its preflights with its own 405.
-  if (Cors::IsPreflight(request) && route < kRoutes.size() && !TakesEveryMethod(kRoutes[route])) {
-    http::Response response = Cors::Preflight(listed, MethodsOf(route));
-    Cors::Decorate(response, listed);
-    return reply(std::move(response));
+  // A preflight carries no credentials: it is answered here, by the path's methods, for
+  // every path that has some (an unknown one goes on to its 404).
+  if (Cors::IsPreflight(request) && route < kRoutes.size()) {
+    const Entry& entry = kRoutes[route];
+    const std::string methods = TakesEveryMethod(entry)
+                                    ? std::string(entry.methods_below(services_, request.path))
+                                    : MethodsOf(route);
+    if (!methods.empty()) {
+      http::Response response = Cors::Preflight(listed, methods);
+      Cors::Decorate(response, listed);
+      return reply(std::move(response));
+    }
   }
   Dispatch(route, request, [listed, reply = std::move(reply)](http::Response response) {
     Cors::Decorate(response, listed);

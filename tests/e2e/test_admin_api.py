@@ -564,3 +564,49 @@ def test_registration_can_be_switched_off(server_factory):
     assert_message(s.register(uname()), 403, "Registration is disabled")
     name, _ = create(s)
     assert s.login(name).status_code == 200
+
+
+# -- CORS preflights (API.md §11; attacker round 7: they answered 401) ---------------------------
+
+ORIGIN = "https://console.example.com"
+
+
+@pytest.fixture(scope="module")
+def cors_srv(tmp_path_factory):
+    import gatehouse_e2e as gh
+    f = gh.Factory(tmp_path_factory.mktemp("admin-cors"))
+    try:
+        yield f(args=["--admin-secret", ADMIN, "--cors-allowed-origins", ORIGIN],
+                name="gatehouse(admin cors)")
+    finally:
+        f.close()
+
+
+def preflight(srv, path, origin=ORIGIN):
+    return srv.request("OPTIONS", path, headers={"Origin": origin,
+                                                 "Access-Control-Request-Method": "GET"})
+
+
+@pytest.mark.parametrize("path,methods", [
+    ("/admin/users", "GET, HEAD, POST, OPTIONS"),
+    ("/admin/users/someone", "GET, HEAD, PATCH, DELETE, OPTIONS"),
+    ("/admin/users/someone/sessions", "GET, HEAD, OPTIONS"),
+    ("/admin/users/someone/sessions/abc", "DELETE, OPTIONS"),
+    ("/admin/users/someone/logout", "POST, OPTIONS"),
+    ("/admin/users/someone/password-reset", "POST, OPTIONS"),
+    ("/admin/events", "GET, HEAD, OPTIONS"),
+])
+def test_admin_preflights_answer_by_the_paths_methods_without_credentials(cors_srv, path, methods):
+    r = preflight(cors_srv, path)
+    assert r.status_code == 204, (r.status_code, r.text)
+    assert r.headers["Access-Control-Allow-Methods"] == methods
+    assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
+    # The 405 names the same methods (one source for both).
+    allow = methods.removesuffix(", OPTIONS")
+    r = admin(cors_srv, "PUT", path)
+    assert r.status_code == 405 and r.headers["Allow"] == allow, (r.status_code, r.text)
+
+
+def test_admin_preflight_from_an_unlisted_origin_is_403(cors_srv):
+    assert_message(preflight(cors_srv, "/admin/users", "https://evil.example"), 403,
+                   "Origin not allowed")
