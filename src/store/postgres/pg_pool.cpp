@@ -194,6 +194,23 @@ void Pool::DropIdle() {
   available_.notify_all();
 }
 
+Result<Pool::Lease> Pool::Begin() {
+  auto lease = Acquire();
+  if (!lease) return lease.error();
+  auto begun = (*lease)->Exec("BEGIN");
+  if (begun) return lease;
+  if (begun.error().code != ErrorCode::kStorageUnavailable || !lease->reused() ||
+      !(*lease)->Broken()) {
+    return begun.error();
+  }
+  { auto dropped = std::move(*lease); }
+  DropIdle();
+  auto fresh = Acquire();
+  if (!fresh) return fresh.error();
+  if (auto again = (*fresh)->Exec("BEGIN"); !again) return again.error();
+  return fresh;
+}
+
 Result<Rows> Pool::RunText(const StatementText& statement, const std::vector<std::string>& params) {
   auto lease = Acquire();
   if (!lease) return lease.error();

@@ -112,6 +112,9 @@ class Pool {
   // given back when all are busy. kStorageUnavailable when the database cannot be reached
   // (after a failed attempt, new attempts wait a second instead of hammering it).
   Result<Lease> Acquire();
+  // A connection with a transaction begun on it (BEGIN sent), retried once on a fresh
+  // connection when a reused one turns out dead, as RunText does.
+  Result<Lease> Begin();
   // Runs a statement on a pooled connection, as Connection::Run; retries once on a fresh
   // connection when a reused one turns out dead and the statement allows it.
   template <typename... Params>

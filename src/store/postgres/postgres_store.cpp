@@ -177,10 +177,9 @@ template <typename LockUser>
 Result<std::optional<UserTokensRevoked>> PostgresStore::LockUserThenRevoke(
     const std::string& key, int64_t revoked_before, const AccountEvent* event, LockUser lock_user) {
   using Answer = Result<std::optional<UserTokensRevoked>>;
-  auto lease = pool_.Acquire();
+  auto lease = pool_.Begin();
   if (!lease) return lease.error();
   pg::Connection& conn = **lease;
-  if (auto begun = conn.Exec("BEGIN"); !begun) return begun.error();
   auto rollback = [&conn](Answer answer) {
     (void)conn.Exec("ROLLBACK");
     return answer;
@@ -251,10 +250,9 @@ Status PostgresStore::Probe() {
 
 template <typename Row, typename RunOne>
 Result<int64_t> PostgresStore::InOneTransaction(const std::vector<Row>& rows, RunOne run_one) {
-  auto lease = pool_.Acquire();
+  auto lease = pool_.Begin();
   if (!lease) return lease.error();
   pg::Connection& conn = **lease;
-  if (auto begun = conn.Exec("BEGIN"); !begun) return begun.error();
   int64_t changed = 0;
   for (const Row& row : rows) {
     auto done = run_one(conn, row);

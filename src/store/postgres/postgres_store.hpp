@@ -130,10 +130,9 @@ class PostgresStore final : public Store {
 template <typename Write, typename Wrote>
 Result<pg::Rows> PostgresStore::WithEvent(const AccountEvent* event, Write write, Wrote wrote) {
   if (event == nullptr) return write(pool_);
-  auto lease = pool_.Acquire();
+  auto lease = pool_.Begin();
   if (!lease) return lease.error();
   pg::Connection& conn = **lease;
-  if (auto begun = conn.Exec("BEGIN"); !begun) return begun.error();
   Result<pg::Rows> rows = write(conn);
   Status recorded = rows && wrote(*rows) ? RecordOn(conn, event) : Status(Ok{});
   if (!rows || !recorded) {
