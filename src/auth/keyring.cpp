@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "auth/jose_json.hpp"
 #include "auth/key_source.hpp"
 #include "auth/passwords.hpp"
 #include "auth/secret_file.hpp"
@@ -47,6 +48,10 @@ struct Keyring::State {
   std::shared_ptr<const std::string> jwks;
   std::vector<std::string> files;  // the keys (file names, kids) this state holds, newest first
   std::string signer_file;         // the one of them that signs
+  std::string signer_header;       // base64url of the exact header the signer writes
+  // The retired keys by kid ("" for the generated HS256 secret): when their successor began
+  // signing. Empty outside a rotation window, so verification then costs nothing more.
+  std::map<std::string, int64_t, std::less<>> retired_at;
 };
 
 Keyring::Keyring(KeyringOptions options)
@@ -82,12 +87,36 @@ std::string Keyring::Sign(std::string_view payload_json) const {
   return state.signer ? state.signer->Sign(payload_json) : state.hmac->Sign(payload_json);
 }
 
-Status Keyring::Verify(std::string_view token, std::string& payload_json) const {
+Status Keyring::Verify(std::string_view token, std::string& payload_json, IssueBound& bound) const {
   const State& state = CurrentOnThisThread();
   // HS256 alone takes its own path; keys of both kinds (during a change of jwt.algorithm) go
   // through VerifierSet, where the header's alg picks the kind and the kid the key.
-  return state.verifiers.PublicKeyCount() == 0 ? state.hmac_keys.Verify(token, payload_json)
-                                               : state.verifiers.Verify(token, payload_json);
+  Status verified = state.verifiers.PublicKeyCount() == 0
+                        ? state.hmac_keys.Verify(token, payload_json)
+                        : state.verifiers.Verify(token, payload_json);
+  bound = verified && !state.retired_at.empty() ? BoundOf(state, token) : IssueBound{};
+  return verified;
+}
+
+Status Keyring::Verify(std::string_view token, std::string& payload_json) const {
+  IssueBound bound;
+  return Verify(token, payload_json, bound);
+}
+
+IssueBound Keyring::BoundOf(const State& state, std::string_view token) const {
+  CompactParts parts;
+  if (!SplitCompact(token, parts) || parts.header == state.signer_header) return {};
+  // Verified already, so the header parses and names one of this state's keys.
+  std::string header_json;
+  if (!Base64UrlDecode(parts.header, header_json)) return {};
+  const auto header = ParseJoseHeader(header_json);
+  if (!header) return {};
+  const auto retired = state.retired_at.find(header->kid.value_or(""));
+  if (retired == state.retired_at.end()) return {};
+  IssueBound bound;
+  bound.issued_until = retired->second + kRetiredKeyLeeway;
+  bound.expires_until = bound.issued_until + options_.max_token_lifetime;
+  return bound;
 }
 
 std::shared_ptr<const std::string> Keyring::JwksJson() const { return Current()->jwks; }
@@ -117,12 +146,19 @@ Keyring::ParsedKey Keyring::ParseKey(std::optional<Algorithm> algorithm, std::st
   return parsed;
 }
 
-Result<std::shared_ptr<const Keyring::State>> Keyring::MakeState(std::vector<std::string> included,
-                                                                 const std::string& signer) const {
+Result<std::shared_ptr<const Keyring::State>> Keyring::MakeState(
+    std::vector<std::string> included, const std::string& signer,
+    const std::map<std::string, int64_t>& retired_at) const {
   auto state = std::make_shared<State>();
   const ParsedKey& signing = parsed_.at(signer);
   state->signer = signing.asymmetric;
   state->hmac = signing.hmac;
+  state->signer_header =
+      signing.asymmetric ? signing.asymmetric->header_b64() : signing.hmac->header_b64();
+  for (const auto& [name, when] : retired_at) {
+    const ParsedKey& key = parsed_.at(name);
+    state->retired_at[key.asymmetric ? key.asymmetric->kid() : key.hmac->kid()] = when;
+  }
   for (const auto& name : included) {
     const ParsedKey& key = parsed_.at(name);
     Status added = Ok{};
@@ -172,11 +208,16 @@ Result<bool> Keyring::Reload(int64_t now) {
   if (usable.empty()) return KeyError(KeySourceName(options_) + ": no key for the algorithm");
   const KeySelection selection = SelectKeys(signs_from, now, options_.max_token_lifetime);
   std::vector<std::string> included;
-  for (std::size_t index : selection.in_use) included.push_back(usable[index]);
+  std::map<std::string, int64_t> retired_at;
+  for (std::size_t index : selection.in_use) {
+    included.push_back(usable[index]);
+    // Older than the signer: it stopped signing when the key after it started.
+    if (index < selection.signer) retired_at[usable[index]] = signs_from[index + 1];
+  }
   const std::string& signer = usable[selection.signer];
   const auto current = Current();
   if (current && current->files == included && current->signer_file == signer) return false;
-  auto state = MakeState(std::move(included), signer);
+  auto state = MakeState(std::move(included), signer, retired_at);
   if (!state) return state.error();
   std::atomic_store(&state_, std::move(*state));
   generation_.fetch_add(1, std::memory_order_release);

@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +37,22 @@
 namespace gatehouse::auth {
 
 struct KeyListing;  // one key as the keys directory or the store lists it (key_source.hpp)
+
+// What the key that verified a token vouches for. A retired key (a newer one has started
+// signing) signed only tokens issued before that: it vouches for an `iat` up to its retirement
+// plus kRetiredKeyLeeway and an `exp` at most the longest token lifetime after that. Without
+// the bound, a leaked key (what `keys rotate --now` is for) would mint tokens with any `iat`
+// and `exp` that verify until its window closes. The signing key and keys not signing yet are
+// unbounded.
+struct IssueBound {
+  int64_t issued_until = std::numeric_limits<int64_t>::max();
+  int64_t expires_until = std::numeric_limits<int64_t>::max();
+  bool bounded() const { return issued_until != std::numeric_limits<int64_t>::max(); }
+};
+// Seconds after a key's retirement in which its tokens still count as issued before it: a
+// running server picks up a rotation at its next reload (about twice a second), and instances
+// sharing a database may disagree on the time by a few seconds.
+inline constexpr int64_t kRetiredKeyLeeway = 60;
 
 struct KeyringOptions {
   Algorithm algorithm = Algorithm::kHS256;
@@ -63,6 +80,8 @@ class Keyring {
 
   std::string Sign(std::string_view payload_json) const;
   // kInvalidToken for every defect, including a kid or algorithm this keyring does not have.
+  // `bound` is what the verifying key vouches for; the caller checks the claims against it.
+  Status Verify(std::string_view token, std::string& payload_json, IssueBound& bound) const;
   Status Verify(std::string_view token, std::string& payload_json) const;
   // {"keys":[...]} of the public keys that verify now; {"keys":[]} under HS256.
   std::shared_ptr<const std::string> JwksJson() const;
@@ -102,8 +121,13 @@ class Keyring {
   // Parses the listed keys not parsed yet, and wipes the listing's material.
   void ParseNewKeys(std::vector<KeyListing>& listed);
   // The state of the keys named (newest first), `signer` signing.
-  Result<std::shared_ptr<const State>> MakeState(std::vector<std::string> included,
-                                                 const std::string& signer) const;
+  // `retired_at`: for each included key older than the signer, when its successor began
+  // signing.
+  Result<std::shared_ptr<const State>> MakeState(
+      std::vector<std::string> included, const std::string& signer,
+      const std::map<std::string, int64_t>& retired_at) const;
+  // The bound of the key that signed `token` (already verified) under `state`.
+  IssueBound BoundOf(const State& state, std::string_view token) const;
   StartupStatus OpenFixed();
   StartupStatus OpenRotatable(int64_t now);
 };

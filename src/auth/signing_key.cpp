@@ -177,6 +177,7 @@ std::string SigningKey::PrivatePem() const {
 Json SigningKey::PublicJwk() const { return impl_->public_key->Jwk(); }
 const std::string& SigningKey::kid() const { return impl_->public_key->kid(); }
 Algorithm SigningKey::algorithm() const { return impl_->public_key->algorithm(); }
+const std::string& SigningKey::header_b64() const { return impl_->header_b64; }
 std::shared_ptr<const PublicKey> SigningKey::Public() const { return impl_->public_key; }
 
 std::string SigningKey::SignSigningInput(std::string_view signing_input) const {

@@ -47,6 +47,8 @@ class SigningKey {
   nlohmann::json PublicJwk() const;
   const std::string& kid() const;
   Algorithm algorithm() const;
+  // base64url of the exact header Sign writes.
+  const std::string& header_b64() const;
   // The public half, e.g. for VerifierSet::AddPublicKey.
   std::shared_ptr<const PublicKey> Public() const;
 

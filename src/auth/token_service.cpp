@@ -190,6 +190,12 @@ bool SameSecret(std::string_view a, std::string_view b) {
   return !a.empty() && a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// A retired key's token must say when it was issued, and that must be before the key retired.
+bool IsWithin(const Claims& claims, const IssueBound& bound) {
+  if (!bound.bounded()) return true;
+  return claims.iat > 0 && claims.iat <= bound.issued_until && claims.exp <= bound.expires_until;
+}
+
 bool IsBeforeUserCut(const Claims& claims, int64_t cut) {
   return claims.iat < cut || (claims.sid.empty() && claims.iat == cut && cut != 0);
 }
@@ -343,11 +349,13 @@ Result<Claims> TokenService::Check(std::string_view token, std::optional<TokenTy
                                    const std::string_view* csrf, bool* unfollowed) const {
   // Reused: the decoded payload then costs no allocation once the thread has seen a token.
   thread_local std::string payload;
-  if (Status status = keyring_->Verify(token, payload); !status) return status.error();
+  IssueBound bound;
+  if (Status status = keyring_->Verify(token, payload, bound); !status) return status.error();
   int64_t nbf = 0;
   std::string_view csrf_claim;
   Result<Claims> claims = ParseClaims(payload, nbf, lifetimes_, csrf_claim);
   if (!claims) return claims;
+  if (!IsWithin(*claims, bound)) return ErrorCode::kInvalidToken;
   const int64_t now = clock_();
   if (now >= claims->exp) return ErrorCode::kTokenExpired;
   if (nbf > now + kNotBeforeLeewaySeconds) return ErrorCode::kTokenNotYetValid;
