@@ -120,8 +120,10 @@ Result<std::string> UserClaims(Services& services, const auth::Claims& claims) {
 
 // A refresh without rotation records the session's use after the answer, off the I/O thread
 // and without holding the answer back: last_used_at is for listing and the idle timeout, and
-// a use lost to a crash only makes a session look older. A full pool skips the record.
+// a use lost to a crash only makes a session look older. A full pool skips the record, and
+// so does a use that would change nothing (the same client again within the second).
 void RecordUse(Services& services, const std::string& sid, store::SessionUse use) {
+  if (!services.store.ClaimSessionUse(sid, use)) return;
   (void)services.store_pool.TrySubmit([&services, sid, use = std::move(use)] {
     (void)services.store.TouchSession(sid, use, IdleSince(services, use.at));
   });

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "store/group_commit.hpp"
+#include "store/recent_session_uses.hpp"
 #include "util/duration.hpp"
 #include "util/result.hpp"
 #include "util/startup_error.hpp"
@@ -267,6 +268,11 @@ class Store {
   // Records a use (a refresh without rotation) of a session. False: no such session, or it
   // was last used before `idle_since`.
   Result<bool> TouchSession(std::string_view sid, const SessionUse& use, int64_t idle_since);
+  // False when TouchSession(sid, use) would change nothing because this process already
+  // recorded the same use this second (RecentSessionUses); the caller then skips it.
+  bool ClaimSessionUse(std::string_view sid, const SessionUse& use) {
+    return recent_uses_.Claim(sid, use.at, use.client_address, use.user_agent);
+  }
   // A session's record; nullopt when there is none.
   Result<std::optional<SessionRecord>> FindSession(std::string_view sid);
   // One refresh under rotation: a compare-and-set of the session's current refresh jti, the
@@ -442,6 +448,8 @@ class Store {
   };
 
  private:
+  RecentSessionUses recent_uses_;
+
   // RotateRefresh's steps: the answer for a jti already used (nullopt: not used), and a reuse.
   Result<std::optional<RotationOutcome>> UsedTokenOutcome(const RotationRequest& request);
   Result<RotationOutcome> Reuse(const RotationRequest& request);

@@ -2,6 +2,9 @@
 // answers of API.md for /me and /login, as the e2e tests see them over HTTP.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "support/test_services.hpp"
 
 namespace gatehouse {
@@ -104,6 +107,29 @@ TEST_F(HandlersTest, EachRequestComputesTheUsernameKeyOnce) {
   const auto before_me = store::UsernameKey::Computations();
   ASSERT_EQ(world_.Get("/me", bearer).status, 200u);
   EXPECT_EQ(store::UsernameKey::Computations() - before_me, 1u) << "/me";
+}
+
+// A session's use is recorded after the answer, on the store pool: wait for its write.
+uint64_t DurableWritesOnceSettled(store::Store& store, uint64_t at_least) {
+  for (int i = 0; i < 200 && store.DurableWriteCounts().writes < at_least; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // any write still coming
+  return store.DurableWriteCounts().writes;
+}
+
+// last_used_at is kept in whole seconds: a client refreshing many times in one second changes
+// the record once, and pays one durable write, not one each (store/recent_session_uses.hpp).
+TEST_F(HandlersTest, RefreshesOfOneClientInOneSecondRecordTheSessionUseOnce) {
+  const auto registered = world_.Post("/registration", kAlice);
+  ASSERT_EQ(registered.status, 200u) << registered.body;
+  const std::string refresh = "Bearer " + JsonField(registered.body, "refresh_token");
+  const uint64_t before = DurableWritesOnceSettled(world_.store(), 0);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(world_.Post("/token/refresh", "", refresh).status, 200u);
+  EXPECT_EQ(DurableWritesOnceSettled(world_.store(), before + 1), before + 1);
+  world_.SetNow(gatehouse::testing::kTestStart + 1);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(world_.Post("/token/refresh", "", refresh).status, 200u);
+  EXPECT_EQ(DurableWritesOnceSettled(world_.store(), before + 2), before + 2);
 }
 
 }  // namespace
