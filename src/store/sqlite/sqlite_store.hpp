@@ -176,6 +176,9 @@ class SqliteStore final : public Store, private BatchTransaction {
   std::atomic<bool> writes_failing_{false};
   sqlite3* db_;
   FileIdentity file_;  // the file opened; checked before every call and every acknowledged write
+  // StillReachable's last stat() of file_ (CLOCK_MONOTONIC_COARSE nanoseconds) and its answer.
+  mutable std::atomic<int64_t> reachable_checked_at_{0};
+  mutable std::atomic<bool> reachable_{true};
   std::unordered_map<const StatementText*, sqlite3_stmt*> prepared_;
   // Made once the schema is migrated; stopped first in the destructor, before db_ closes.
   std::unique_ptr<GroupCommit> group_;
