@@ -19,7 +19,8 @@
 #   BENCH_KEEP=1       keep the temporary directory (stores, logs, token files)
 #   BENCH_ONLY         parts after the first (GET /me and refresh vs nginx), comma-separated:
 #                      cores (GET /me and refresh vs nginx again, both servers on as many
-#                      threads as cores), cookie (GET /me by cookie vs by header), big (1M store), login (login rate and flood), pg
+#                      threads as cores), cookie (GET /me by cookie vs by header), big (1M store: /me,
+#                      refresh and a GET /admin/users page against small stores), login (login rate and flood), pg
 #                      (refresh and login on PostgreSQL next to SQLite, issue 4; and
 #                      /logout/access on PostgreSQL next to the raw fsync rate, issue 16),
 #                      durable (/logout/access on SQLite next to the raw fsync rate of its data
@@ -362,8 +363,10 @@ seed_start=$EPOCHREALTIME
 bash -c "$seed_cmd" >&2
 record_value seed.big "seeding $big_users users + $big_revocations revocations" \
   "$(awk -v a="$seed_start" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" s "$seed_cmd"
+admin_secret=$work/admin-secret
+echo "bench-admin-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$admin_secret"
 for start in 1 2 3; do
-  start_gatehouse big
+  start_gatehouse big "--admin-secret $(cat "$admin_secret")"
   record_value startup.big "start-up to /healthz 200, 1M users+revocations (start $start)" \
     "$gh_startup_ms" ms "$gh_cmd"
   [ "$start" = 3 ] || stop "$gh_pid"
@@ -387,6 +390,19 @@ alternate \
   "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$big_port/token/refresh" "$big_refresh")" \
   big.refresh_empty "POST /token/refresh gatehouse (empty store)" \
   "$(wrk_cmd post_bearer.lua "http://127.0.0.1:$empty_port/token/refresh" "$empty_refresh")"
+# Issue 18: a page of GET /admin/users (10 names after "user5", one index range) costs the same
+# among a million users as among ten (user0 ... user9, registered here).
+start_gatehouse admin10 "--admin-secret $(cat "$admin_secret")"
+admin10_pid=$gh_pid admin10_port=$gh_port
+for i in $(seq 0 9); do
+  curl -sf "http://127.0.0.1:$admin10_port/registration" -d "username=user$i&password=$password" >/dev/null
+done
+alternate \
+  big.admin_page "GET /admin/users?limit=10&after=user5 (1M users)" \
+  "$(wrk_cmd get_bearer.lua "'http://127.0.0.1:$big_port/admin/users?limit=10&after=user5'" "$admin_secret")" \
+  admin10.admin_page "GET /admin/users?limit=10&after=user5 (10 users)" \
+  "$(wrk_cmd get_bearer.lua "'http://127.0.0.1:$admin10_port/admin/users?limit=10&after=user5'" "$admin_secret")"
+stop "$admin10_pid"
 stop "$big_pid"
 fi
 

@@ -39,6 +39,7 @@ COMPARISONS = [
     ("GET /me: by cookie / by header", "cookie.me_cookie", "cookie.me_header", 0.95),
     ("GET /me: 1M users+revocations / empty", "big.me", "big.me_empty", 0.9),
     ("POST /token/refresh: 1M / empty", "big.refresh", "big.refresh_empty", 0.9),
+    ("GET /admin/users page: 1M users / 10", "big.admin_page", "admin10.admin_page", 0.9),
     # Issue 4: the same server on PostgreSQL and on SQLite (no target: a figure to report).
     ("POST /token/refresh: PostgreSQL / SQLite", "pg.refresh", "pg.refresh_sqlite", None),
     ("POST /login: PostgreSQL / SQLite", "pg.login", "pg.login_sqlite", None),
