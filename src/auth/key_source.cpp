@@ -219,4 +219,12 @@ void RemoveKey(const KeyringOptions& options, const std::string& name) {
   }
 }
 
+void RemoveGeneratedSecret(const KeyringOptions& options) {
+  if (options.store != nullptr) {
+    (void)options.store->RemoveSigningKey(std::string(kStoredSecretKid));
+  } else {
+    ::unlink((options.data_dir + "/jwt-secret").c_str());
+  }
+}
+
 }  // namespace gatehouse::auth

@@ -54,5 +54,8 @@ Result<CreatedKey> CreateKey(const KeyringOptions& options, int64_t signs_from,
 // left from before jwt.algorithm was remembered), never in their place.
 Result<CreatedKey> CreateFirstKey(const KeyringOptions& options, int64_t now);
 void RemoveKey(const KeyringOptions& options, const std::string& name);
+// Deletes the generated HS256 secret (<data_dir>/jwt-secret, or the store's row): its window
+// has closed. A later start generates a new one, which no token names.
+void RemoveGeneratedSecret(const KeyringOptions& options);
 
 }  // namespace gatehouse::auth

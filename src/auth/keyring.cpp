@@ -113,10 +113,7 @@ IssueBound Keyring::BoundOf(const State& state, std::string_view token) const {
   if (!header) return {};
   const auto retired = state.retired_at.find(header->kid.value_or(""));
   if (retired == state.retired_at.end()) return {};
-  IssueBound bound;
-  bound.issued_until = retired->second + kRetiredKeyLeeway;
-  bound.expires_until = bound.issued_until + options_.max_token_lifetime;
-  return bound;
+  return IssueBound{retired->second + kRetiredKeyLeeway};
 }
 
 std::shared_ptr<const std::string> Keyring::JwksJson() const { return Current()->jwks; }
@@ -196,7 +193,7 @@ Result<bool> Keyring::Reload(int64_t now) {
   if (!listed) return listed.error();
   ParseNewKeys(*listed);
   // The HS256 secret came before every rotated key (Open parsed it).
-  if (!options_.hmac_secret.empty())
+  if (!options_.hmac_secret.empty() && !generated_secret_removed_)
     listed->insert(listed->begin(), KeyListing{kGeneratedSecret, 0, {}, Algorithm::kHS256});
   std::vector<std::string> usable;
   std::vector<int64_t> signs_from;
@@ -207,6 +204,7 @@ Result<bool> Keyring::Reload(int64_t now) {
   }
   if (usable.empty()) return KeyError(KeySourceName(options_) + ": no key for the algorithm");
   const KeySelection selection = SelectKeys(signs_from, now, options_.max_token_lifetime);
+  RemoveClosedKeys(usable, selection.in_use.back());
   std::vector<std::string> included;
   std::map<std::string, int64_t> retired_at;
   for (std::size_t index : selection.in_use) {
@@ -222,6 +220,23 @@ Result<bool> Keyring::Reload(int64_t now) {
   std::atomic_store(&state_, std::move(*state));
   generation_.fetch_add(1, std::memory_order_release);
   return true;
+}
+
+// A key whose window has closed is deleted at once, so that no later start can bring it back
+// (a longer jwt.refresh_ttl would reopen its window: a leaked key would verify again). The
+// generated HS256 secret goes too (<data_dir>/jwt-secret, or its row); a configured jwt.secret
+// is the operator's. `usable` is oldest first; `oldest_in_use` indexes it.
+void Keyring::RemoveClosedKeys(const std::vector<std::string>& usable, std::size_t oldest_in_use) {
+  for (std::size_t index = 0; index < oldest_in_use; ++index) {
+    if (usable[index] != kGeneratedSecret) {
+      RemoveKey(options_, usable[index]);
+    } else if (options_.hmac_secret_generated) {
+      RemoveGeneratedSecret(options_);
+      generated_secret_removed_ = true;
+    }
+    obs::Info("deleted a signing key whose verification window has closed",
+              {{"key", usable[index].empty() ? "the generated HS256 secret" : usable[index]}});
+  }
 }
 
 // The one key of the configuration: jwt.secret, or jwt.private_key_file.

@@ -40,13 +40,12 @@ struct KeyListing;  // one key as the keys directory or the store lists it (key_
 
 // What the key that verified a token vouches for. A retired key (a newer one has started
 // signing) signed only tokens issued before that: it vouches for an `iat` up to its retirement
-// plus kRetiredKeyLeeway and an `exp` at most the longest token lifetime after that. Without
-// the bound, a leaked key (what `keys rotate --now` is for) would mint tokens with any `iat`
-// and `exp` that verify until its window closes. The signing key and keys not signing yet are
-// unbounded.
+// plus kRetiredKeyLeeway. Without the bound, a leaked key (what `keys rotate --now` is for)
+// would mint tokens with any `iat` that verify until its window closes. (Its window then ends
+// its tokens whatever their `exp`, and the key is deleted.) The signing key and keys not
+// signing yet are unbounded.
 struct IssueBound {
   int64_t issued_until = std::numeric_limits<int64_t>::max();
-  int64_t expires_until = std::numeric_limits<int64_t>::max();
   bool bounded() const { return issued_until != std::numeric_limits<int64_t>::max(); }
 };
 // Seconds after a key's retirement in which its tokens still count as issued before it: a
@@ -113,6 +112,7 @@ class Keyring {
     explicit operator bool() const { return asymmetric || hmac; }
   };
   std::map<std::string, ParsedKey> parsed_;
+  bool generated_secret_removed_ = false;  // its window closed: no longer listed
 
   // Wipes `material` (a PEM private key, or an HS256 secret line).
   static ParsedKey ParseKey(std::optional<Algorithm> algorithm, std::string& material);
@@ -126,6 +126,8 @@ class Keyring {
   Result<std::shared_ptr<const State>> MakeState(
       std::vector<std::string> included, const std::string& signer,
       const std::map<std::string, int64_t>& retired_at) const;
+  // Deletes the keys before `oldest_in_use` (their window has closed) from their source.
+  void RemoveClosedKeys(const std::vector<std::string>& usable, std::size_t oldest_in_use);
   // The bound of the key that signed `token` (already verified) under `state`.
   IssueBound BoundOf(const State& state, std::string_view token) const;
   StartupStatus OpenFixed();
