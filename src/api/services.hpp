@@ -56,9 +56,9 @@ bool RunOnPool(WorkerPool& pool, Reply reply, std::function<http::Response()> jo
 bool RunOnPoolAnsweringLater(WorkerPool& pool, Reply reply, std::function<void(Reply)> job);
 
 // Sessions (api/sessions_api.cpp): who a request that uses a session comes from (the user
-// agent cut to store::kMaxUserAgentBytes on a UTF-8 character boundary); when a session last
-// used before ends under `session.idle_timeout` (0: off). Ending one is auth::Accounts's
-// EndSession, for every endpoint that ends one.
+// agent made valid UTF-8, then cut to store::kMaxUserAgentBytes on a character boundary); when a
+// session last used before ends under `session.idle_timeout` (0: off). Ending one is
+// auth::Accounts's EndSession, for every endpoint that ends one.
 std::string CutUserAgent(std::string_view user_agent);
 store::SessionUse SessionUseOf(const http::Request& request, int64_t now);
 // The account event (API.md §12) of a request made with a verified token.

@@ -7,6 +7,7 @@
 #include "http/error_response.hpp"
 #include "util/clock.hpp"
 #include "util/json_writer.hpp"
+#include "util/utf8.hpp"
 
 namespace gatehouse::api {
 namespace {
@@ -52,11 +53,7 @@ bool IsSessionId(std::string_view id) {
 }
 
 std::string CutUserAgent(std::string_view user_agent) {
-  if (user_agent.size() <= store::kMaxUserAgentBytes) return std::string(user_agent);
-  std::size_t end = store::kMaxUserAgentBytes;
-  // The first byte left out continues a character that began before it: leave that one out.
-  while (end > 0 && (static_cast<unsigned char>(user_agent[end]) & 0xC0) == 0x80) --end;
-  return std::string(user_agent.substr(0, end));
+  return PrintableUtf8(user_agent, store::kMaxUserAgentBytes);
 }
 
 store::SessionUse SessionUseOf(const http::Request& request, int64_t now) {

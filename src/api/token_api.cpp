@@ -1,4 +1,5 @@
 // POST /logout/access, /logout/refresh and /token/refresh: the endpoints that take a token.
+#include <atomic>
 #include <chrono>
 
 #include "api/attempt_limits.hpp"
@@ -10,6 +11,8 @@
 #include "auth/sealed_answer.hpp"
 #include "http/body.hpp"
 #include "http/error_response.hpp"
+#include "obs/logging.hpp"
+#include "obs/metrics.hpp"
 #include "util/json_writer.hpp"
 
 namespace gatehouse::api {
@@ -118,14 +121,29 @@ Result<std::string> UserClaims(Services& services, const auth::Claims& claims) {
   return std::move((*user)->claims);
 }
 
+void NoteLostUse(const Error& error) {
+  obs::GlobalMetrics().RecordStoreError();
+  static std::atomic<int64_t> last_logged{0};
+  if (obs::LogDue(last_logged, 5)) {
+    obs::Warn(
+        "a refresh's session use was not recorded (its answer was given: last_used_at "
+        "is approximate without rotation)",
+        {{"error", error.detail}});
+  }
+}
+
 // A refresh without rotation records the session's use after the answer, off the I/O thread
 // and without holding the answer back: last_used_at is for listing and the idle timeout, and
 // a use lost to a crash only makes a session look older. A full pool skips the record, and
 // so does a use that would change nothing (the same client again within the second).
+// A record that fails (a full disk, the database down) is not silent: it counts in
+// gatehouse_store_errors_total, is logged (at most every 5 s), and the store notes the failing
+// write, so /readyz answers 503 as for any other failed write (docs/api.md, issue 16 F6).
 void RecordUse(Services& services, const std::string& sid, store::SessionUse use) {
   if (!services.store.ClaimSessionUse(sid, use)) return;
   (void)services.store_pool.TrySubmit([&services, sid, use = std::move(use)] {
-    (void)services.store.TouchSession(sid, use, IdleSince(services, use.at));
+    auto recorded = services.store.TouchSession(sid, use, IdleSince(services, use.at));
+    if (!recorded) NoteLostUse(recorded.error());
   });
 }
 

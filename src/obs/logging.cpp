@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <random>
 
 #include "util/json_writer.hpp"
@@ -63,6 +64,14 @@ void Log(Level level, std::string_view message, std::initializer_list<Field> fie
     }
   }
   spdlog::log(ToSpdlog(level), "{}", line);
+}
+
+bool LogDue(std::atomic<int64_t>& last_logged, int64_t seconds) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = last_logged.load(std::memory_order_relaxed);
+  return now - last >= seconds && last_logged.compare_exchange_strong(last, now);
 }
 
 RequestId NewRequestId() {

@@ -5,6 +5,8 @@
 // Thread safety: any thread, after InitLogging().
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -30,6 +32,10 @@ inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) {
 inline void Error(std::string_view m, std::initializer_list<Field> f = {}) {
   Log(Level::kError, m, f);
 }
+
+// Whether a line that every failing request would repeat may be logged now: true at most once
+// every `seconds` for one `last_logged` (a static of the log site). Any thread.
+bool LogDue(std::atomic<int64_t>& last_logged, int64_t seconds);
 
 // A short id for one request ("5f3a9c21-1b"), unique within the process, random across
 // processes; answered as X-Request-Id and written with every event about the request.

@@ -84,6 +84,47 @@ def test_user_agent_is_cut_to_256_bytes_on_a_character_boundary(srv):
     assert mine["user_agent"] == "b" * 254 + "é"
 
 
+def current_user_agent(srv, user, ua: bytes) -> str:
+    """Logs in with the raw User-Agent bytes `ua`; the user agent GET /sessions lists for it."""
+    r = requests.post(srv.url("/login"), json={"username": user, "password": PW},
+                      headers={"User-Agent": ua}, timeout=10)
+    assert r.status_code == 200, r.text
+    return [s for s in sessions(srv, r.json()["access_token"]) if s["current"]][0]["user_agent"]
+
+
+@pytest.mark.parametrize("ua, expected", [
+    # Each byte that is not UTF-8 is U+FFFD (3 bytes): 85 fit in 256. Cut before the
+    # replacement, 256 bytes of 0xFF became 768 (and "a" + 255 of them 766).
+    (b"\xff" * 300, "\ufffd" * 85),
+    (b"a" + b"\xff" * 255, "a" + "\ufffd" * 85),
+    (b"\x80" * 256, "\ufffd" * 85),  # lone continuation bytes: once cut back to ""
+    # A multi-byte character across byte 256 is left out whole, after the replacement.
+    (b"\xff" * 84 + "\u00e9\u20ac".encode(), "\ufffd" * 84 + "\u00e9"),
+    (b"x" * 254 + "\u20ac".encode(), "x" * 254),
+    (b"x" * 252 + "\U0001f600".encode(), "x" * 252 + "\U0001f600"),
+    # TAB stays (the HTTP parser refuses other control characters in a field: 400).
+    (b"a\tb" + b"\xff" * 90, "a\tb" + "\ufffd" * 84),
+], ids=["ff", "a-ff", "continuation", "ff-then-2-and-3-byte", "3-byte-across", "4-byte-fits",
+        "tab"])
+def test_user_agent_is_valid_utf8_of_at_most_256_bytes_after_replacement(srv, ua, expected):
+    user, _ = srv.new_user("ua8", PW)
+    got = current_user_agent(srv, user, ua)
+    assert got == expected, (len(got.encode()), got[:20])
+    assert len(got.encode("utf-8")) <= 256
+
+
+def test_a_refresh_records_the_user_agent_the_same_way(srv):
+    user, reg = srv.new_user("uar", PW)
+    r = srv.post("/token/refresh", headers={**bearer(reg["refresh_token"]), "User-Agent": b"\xfe" * 400})
+    assert r.status_code == 200, r.text
+
+    def recorded():
+        mine = [s for s in sessions(srv, reg["access_token"]) if s["current"]][0]
+        return mine["user_agent"] if mine["user_agent"].startswith("\ufffd") else None
+
+    assert poll(recorded, timeout=3) == "\ufffd" * 85
+
+
 def test_no_user_agent_is_recorded_as_empty(srv):
     user, _ = srv.new_user("noua", PW)
     import http.client

@@ -10,12 +10,13 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
 import gatehouse_e2e as gh
 from gatehouse_e2e import bearer, poll
-from ops_support import log_lines
+from ops_support import log_lines, scrape
 
 pytestmark = pytest.mark.sqlite_only  # the SQLite file is what goes away
 
@@ -134,5 +135,64 @@ def test_a_full_disk_answers_503_readyz_503_logged_and_recovers(small_disk):
         assert poll(lambda: srv.get("/readyz").status_code == 200, timeout=5)
         r = srv.post("/logout/all", headers=bearer(users[0][1]["access_token"]))
         assert r.status_code == 200, r.text
+    finally:
+        factory.close()
+
+
+def store_errors(srv) -> float:
+    return scrape(srv).value("gatehouse_store_errors_total")
+
+
+def current_session(srv, tokens) -> dict:
+    r = srv.get("/sessions", headers=bearer(tokens["access_token"]))
+    assert r.status_code == 200, r.text
+    return [s for s in r.json()["sessions"] if s["current"]][0]
+
+
+def test_a_full_disk_is_not_ready_before_any_write_fails(small_disk):
+    """Issue 16 F6: /readyz looks at the free space of the disk holding the database (one
+    statvfs), so a full disk is 503 at once, not only after some request's write failed."""
+    factory = gh.Factory(small_disk)
+    try:
+        srv = factory()
+        srv.new_user("room")
+        assert srv.get("/readyz").status_code == 200
+        fill(small_disk / "fill")
+        r = srv.get("/readyz")
+        assert r.status_code == 503, (r.status_code, r.text)
+        assert any("disk holding the database is full" in ln for ln in log_lines(srv)), \
+            srv.stderr_text()
+        os.unlink(small_disk / "fill")
+        assert poll(lambda: srv.get("/readyz").status_code == 200, timeout=5)
+        assert any("has room" in ln for ln in log_lines(srv)), srv.stderr_text()
+    finally:
+        factory.close()
+
+
+def test_a_refresh_on_a_full_disk_answers_200_and_its_lost_use_is_counted_and_logged(small_disk):
+    """Issue 16 F6 (docs/api.md, sessions): without rotation the token is valid and checked from
+    memory, so the refresh answers 200; the session use it records after its answer cannot be
+    written: that loss counts in gatehouse_store_errors_total, is logged, and /readyz is 503
+    until a write succeeds again."""
+    factory = gh.Factory(small_disk)
+    try:
+        srv = factory()
+        _, tokens = srv.new_user("fullref")
+        time.sleep(1.1)  # uses are recorded in whole seconds
+        assert store_errors(srv) == 0
+        fill(small_disk / "fill")
+        r = srv.refresh(tokens["refresh_token"])
+        assert r.status_code == 200, r.text
+        assert poll(lambda: store_errors(srv) >= 1, timeout=5), scrape(srv).text
+        assert poll(lambda: any("session use was not recorded" in ln for ln in log_lines(srv)),
+                    timeout=5), srv.stderr_text()
+        assert srv.get("/readyz").status_code == 503
+        listed = current_session(srv, tokens)
+        assert listed["last_used_at"] == listed["created_at"], listed  # the use was lost
+        os.unlink(small_disk / "fill")
+        assert poll(lambda: srv.get("/readyz").status_code == 200, timeout=5)
+        assert srv.refresh(tokens["refresh_token"]).status_code == 200
+        assert poll(lambda: current_session(srv, tokens)["last_used_at"] > listed["created_at"],
+                    timeout=5), current_session(srv, tokens)
     finally:
         factory.close()

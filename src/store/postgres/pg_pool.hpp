@@ -115,6 +115,15 @@ class Pool {
   // A connection with a transaction begun on it (BEGIN sent), retried once on a fresh
   // connection when a reused one turns out dead, as RunText does.
   Result<Lease> Begin();
+  // Runs `body(connection)` in one transaction: BEGIN, the body, then COMMIT when it succeeded
+  // (ROLLBACK when it failed); answers what the body answered. When the connection turns out
+  // dead before COMMIT was sent (the body failed on it, or it is found closed just before),
+  // PostgreSQL has rolled the transaction back, so the body runs once more on a fresh connection
+  // (idle ones dropped: a restart or pg_terminate_backend ends them all). Once COMMIT was sent
+  // the outcome is unknown: its failure is answered (503), never retried. The body may run
+  // twice, so it starts afresh and touches nothing but the connection.
+  template <typename Body>
+  auto Transact(Body body) -> std::invoke_result_t<Body&, Connection&>;
   // Runs a statement on a pooled connection, as Connection::Run; retries once on a fresh
   // connection when a reused one turns out dead and the statement allows it.
   template <typename... Params>
@@ -141,6 +150,27 @@ class Pool {
   int open_ = 0;  // idle + leased + being opened
   std::chrono::steady_clock::time_point last_failure_{};
 };
+
+template <typename Body>
+auto Pool::Transact(Body body) -> std::invoke_result_t<Body&, Connection&> {
+  for (int attempt = 1;; ++attempt) {
+    auto lease = Begin();
+    if (!lease) return lease.error();
+    Connection& conn = **lease;
+    auto answer = body(conn);
+    if (attempt == 1 && !conn.StillOpen()) {  // lost before COMMIT: nothing of it was kept
+      { auto dropped = std::move(*lease); }
+      DropIdle();
+      continue;
+    }
+    if (!answer) {
+      (void)conn.Exec("ROLLBACK");
+      return answer;
+    }
+    if (auto committed = conn.Exec("COMMIT"); !committed) return committed.error();
+    return answer;
+  }
+}
 
 // Decodes every row of `rows` with `decode` (store/store_rows.hpp).
 template <typename T>

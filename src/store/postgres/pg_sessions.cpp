@@ -1,6 +1,7 @@
 // The PostgreSQL store's sessions as users see them (API.md §10): listing, ending one, ending
 // the idle ones, recording a use, and the rows of refresh-token rotation. Each write is one
 // statement (a data-modifying CTE), so it commits whole; the ones that revoke NOTIFY the feed.
+// Writes that must not be lost to a connection ending under them run in pg::Pool::Transact.
 #include "store/postgres/pg_statements.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/store_rows.hpp"
@@ -65,11 +66,15 @@ Result<std::optional<RefreshUse>> PostgresStore::SelectRefreshUse(std::string_vi
 
 Result<bool> PostgresStore::CompareAndRotate(const RotationRequest& request,
                                              std::string_view expected_jti) {
-  auto rows = pool_.Run(pg::kRotateSession, request.sid, expected_jti, request.new_jti,
-                        request.use.at, request.use.client_address, request.use.user_agent,
-                        request.idle_since, request.presented_jti, request.sealed_answer);
-  if (!rows) return rows.error();
-  return rows->Affected() != 0;
+  // A transaction of its own (not an autocommit statement) so that a connection lost before its
+  // COMMIT is known to have changed nothing, and the rotation runs again on a fresh one.
+  return pool_.Transact([&](pg::Connection& conn) -> Result<bool> {
+    auto rows = conn.Run(pg::kRotateSession, request.sid, expected_jti, request.new_jti,
+                         request.use.at, request.use.client_address, request.use.user_agent,
+                         request.idle_since, request.presented_jti, request.sealed_answer);
+    if (!rows) return rows.error();
+    return rows->Affected() != 0;
+  });
 }
 
 }  // namespace gatehouse::store

@@ -177,26 +177,21 @@ template <typename LockUser>
 Result<std::optional<UserTokensRevoked>> PostgresStore::LockUserThenRevoke(
     const std::string& key, int64_t revoked_before, const AccountEvent* event, LockUser lock_user) {
   using Answer = Result<std::optional<UserTokensRevoked>>;
-  auto lease = pool_.Begin();
-  if (!lease) return lease.error();
-  pg::Connection& conn = **lease;
-  auto rollback = [&conn](Answer answer) {
-    (void)conn.Exec("ROLLBACK");
-    return answer;
-  };
-  auto locked = lock_user(conn);
-  if (!locked) return rollback(locked.error());
-  if (locked->Count() == 0) return rollback(std::optional<UserTokensRevoked>());
-  const int64_t password_version = locked->Int(0, 0);
-  auto ended = conn.Run(pg::kRevokeUserTokens, key, revoked_before);
-  if (!ended) return rollback(ended.error());
-  Result<UserTokensRevoked> revoked = RevokedSessions(*ended, key, revoked_before);
-  if (!revoked) return rollback(revoked.error());
-  revoked->password_version = password_version;
-  if (Status recorded = RecordOn(conn, event); !recorded) return rollback(recorded.error());
-  if (auto committed = conn.Exec("COMMIT"); !committed) return committed.error();
-  Notify();
-  return std::optional<UserTokensRevoked>(std::move(*revoked));
+  Answer answer = pool_.Transact([&](pg::Connection& conn) -> Answer {
+    auto locked = lock_user(conn);
+    if (!locked) return locked.error();
+    if (locked->Count() == 0) return std::optional<UserTokensRevoked>();  // no such user
+    const int64_t password_version = locked->Int(0, 0);
+    auto ended = conn.Run(pg::kRevokeUserTokens, key, revoked_before);
+    if (!ended) return ended.error();
+    Result<UserTokensRevoked> revoked = RevokedSessions(*ended, key, revoked_before);
+    if (!revoked) return revoked.error();
+    revoked->password_version = password_version;
+    if (Status recorded = RecordOn(conn, event); !recorded) return recorded.error();
+    return std::optional<UserTokensRevoked>(std::move(*revoked));
+  });
+  if (answer && *answer) Notify();
+  return answer;
 }
 
 Result<UserTokensRevoked> PostgresStore::RevokeUser(const std::string& key, int64_t revoked_before,
@@ -250,20 +245,15 @@ Status PostgresStore::Probe() {
 
 template <typename Row, typename RunOne>
 Result<int64_t> PostgresStore::InOneTransaction(const std::vector<Row>& rows, RunOne run_one) {
-  auto lease = pool_.Begin();
-  if (!lease) return lease.error();
-  pg::Connection& conn = **lease;
-  int64_t changed = 0;
-  for (const Row& row : rows) {
-    auto done = run_one(conn, row);
-    if (!done) {
-      (void)conn.Exec("ROLLBACK");
-      return done.error();
+  return pool_.Transact([&](pg::Connection& conn) -> Result<int64_t> {
+    int64_t changed = 0;
+    for (const Row& row : rows) {
+      auto done = run_one(conn, row);
+      if (!done) return done.error();
+      changed += done->Affected();
     }
-    changed += done->Affected();
-  }
-  if (auto committed = conn.Exec("COMMIT"); !committed) return committed.error();
-  return changed;
+    return changed;
+  });
 }
 
 Result<int64_t> PostgresStore::InsertNewUsers(const std::vector<KeyedUser>& users) {

@@ -1,8 +1,9 @@
 // The PostgreSQL backend of the storage contract (store/store.hpp), for several instances
 // sharing one database. Every call borrows a connection from a pool (`pool_size`); each write
 // is one statement (a CTE where a row and its feed entry go together), committed with
-// PostgreSQL's default synchronous commit before the call returns. Revocation feed writes
-// NOTIFY the feed's channel so other instances poll at once.
+// PostgreSQL's default synchronous commit before the call returns; a write with its account
+// event, the revocations of a user and a rotation are one transaction (pg::Pool::Transact).
+// Revocation feed writes NOTIFY the feed's channel so other instances poll at once.
 // Thread safety: any method from any thread; calls block on the network, so never call them
 // from an I/O thread.
 #pragma once
@@ -109,9 +110,9 @@ class PostgresStore final : public Store {
                                                               int64_t revoked_before,
                                                               const AccountEvent* event,
                                                               LockUser lock_user);
-  // Runs `write(db)` (db: the pool, or one connection) and, when `event` is set and
-  // `wrote(rows)` says the write changed something, records the event in the same transaction.
-  // Without an event it is the pool's single statement (retried on a dead connection).
+  // Runs `write(conn)` and, when `event` is set and `wrote(rows)` says the write changed
+  // something, records the event, in one transaction (pg::Pool::Transact: run again on a fresh
+  // connection when the connection is lost before COMMIT).
   template <typename Write, typename Wrote>
   Result<pg::Rows> WithEvent(const AccountEvent* event, Write write, Wrote wrote);
   // kAddAccountEvent on `conn` (nothing when null).
@@ -129,19 +130,12 @@ class PostgresStore final : public Store {
 
 template <typename Write, typename Wrote>
 Result<pg::Rows> PostgresStore::WithEvent(const AccountEvent* event, Write write, Wrote wrote) {
-  if (event == nullptr) return write(pool_);
-  auto lease = pool_.Begin();
-  if (!lease) return lease.error();
-  pg::Connection& conn = **lease;
-  Result<pg::Rows> rows = write(conn);
-  Status recorded = rows && wrote(*rows) ? RecordOn(conn, event) : Status(Ok{});
-  if (!rows || !recorded) {
-    (void)conn.Exec("ROLLBACK");
-    if (!rows) return rows;
-    return recorded.error();
-  }
-  if (auto committed = conn.Exec("COMMIT"); !committed) return committed.error();
-  return rows;
+  return pool_.Transact([&](pg::Connection& conn) -> Result<pg::Rows> {
+    Result<pg::Rows> rows = write(conn);
+    if (!rows || !wrote(*rows)) return rows;
+    if (Status recorded = RecordOn(conn, event); !recorded) return recorded.error();
+    return rows;
+  });
 }
 
 }  // namespace gatehouse::store

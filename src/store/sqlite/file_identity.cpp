@@ -1,6 +1,8 @@
 #include "store/sqlite/file_identity.hpp"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -50,6 +52,25 @@ Status FileIdentity::Check() {
   }
   lost_ = true;
   return Error{ErrorCode::kStorageUnavailable, "database '" + path_ + "' was " + cause};
+}
+
+Status FileIdentity::CheckRoom() {
+  if (path_.empty()) return Ok{};
+  struct statvfs disk {};
+  if (::statvfs(path_.c_str(), &disk) != 0) return Ok{};  // Check() tells what happened to it
+  const uint64_t blocks = ::geteuid() == 0 ? disk.f_bfree : disk.f_bavail;
+  const bool full = blocks * disk.f_frsize < kMinRoom;
+  if (full && !full_) {
+    obs::Error(
+        "storage unavailable: the disk holding the database is full; /readyz answers 503 "
+        "until there is room again",
+        {{"path", path_}});
+  } else if (!full && full_) {
+    obs::Info("storage available again: the disk holding the database has room", {{"path", path_}});
+  }
+  full_ = full;
+  if (!full) return Ok{};
+  return Error{ErrorCode::kStorageUnavailable, "the disk holding '" + path_ + "' is full"};
 }
 
 }  // namespace gatehouse::store

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 
 #include "util/result.hpp"
@@ -27,12 +28,19 @@ class FileIdentity {
   // Whether `path` still names the recorded file, without logging: the same stat() as Check(),
   // reading only what Of() set, so any thread may call it at the same time as the store.
   bool Present() const;
+  // Ok while the file system holding the file has at least kMinRoom bytes free for this
+  // process (statvfs: the blocks an unprivileged process may use, all free blocks for root).
+  // Otherwise kStorageUnavailable ("the disk holding the database is full"): a full disk is
+  // seen without waiting for a write to fail on it. The transitions are logged.
+  Status CheckRoom();
+  static constexpr uint64_t kMinRoom = 64 * 1024;
 
  private:
   std::string path_;
   dev_t device_ = 0;
   ino_t inode_ = 0;
   bool lost_ = false;  // the last Check() failed: log only the transitions
+  bool full_ = false;  // the last CheckRoom() failed
 };
 
 }  // namespace gatehouse::store

@@ -13,15 +13,23 @@ void SqliteStore::Exclusive(const std::function<void()>& batch) {
 }
 
 Status SqliteStore::Begin() {
-  if (Status file = file_.Check(); !file) return file.error();
+  if (Status file = file_.Check(); !file) return NotingWriteFailure(file.error());
+  batch_changed_rows_ = false;
   // IMMEDIATE takes the write lock at once, so what a write reads cannot change before it writes.
   return NotingWriteFailure(sqlite::Exec(db_, "BEGIN IMMEDIATE", "begin"));
 }
 
-Status SqliteStore::Savepoint() { return sqlite::Exec(db_, "SAVEPOINT write", "savepoint"); }
+Status SqliteStore::Savepoint() {
+  changes_at_savepoint_ = sqlite3_total_changes64(db_);
+  return sqlite::Exec(db_, "SAVEPOINT write", "savepoint");
+}
 
 Status SqliteStore::ReleaseSavepoint() {
-  return sqlite::Exec(db_, "RELEASE write", "release savepoint");
+  Status released = sqlite::Exec(db_, "RELEASE write", "release savepoint");
+  if (released && sqlite3_total_changes64(db_) != changes_at_savepoint_) {
+    batch_changed_rows_ = true;
+  }
+  return released;
 }
 
 bool SqliteStore::RollbackToSavepoint() {
@@ -38,12 +46,17 @@ Status SqliteStore::Commit() {
     return NotingWriteFailure(std::move(committed));
   }
   // Committed into a file that is no longer at the path is lost: never acknowledged.
-  return NotingWriteFailure(file_.Check());
+  if (Status file = file_.Check(); !file) return NotingWriteFailure(std::move(file));
+  // Only a commit that changed rows has shown that writes reach the disk again: an empty one
+  // (a batch whose every write failed alone) writes nothing.
+  if (batch_changed_rows_) writes_failing_.store(false, std::memory_order_relaxed);
+  return Ok{};
 }
 
 Status SqliteStore::NotingWriteFailure(Status status) {
-  writes_failing_.store(!status && status.error().code == ErrorCode::kStorageUnavailable,
-                        std::memory_order_relaxed);
+  if (!status && status.error().code == ErrorCode::kStorageUnavailable) {
+    writes_failing_.store(true, std::memory_order_relaxed);
+  }
   return status;
 }
 

@@ -64,8 +64,10 @@ void SqliteStore::QueueRevocation(const Revocation& revocation, WriteDone done,
   if (event != nullptr) recorded = *event;
   group_->Submit(
       [this, revocation, recorded = std::move(recorded)]() -> Status {
-        if (Status added = AddRevocationLocked(revocation, "add revocation"); !added) return added;
-        return RecordLocked(recorded ? &*recorded : nullptr);
+        if (Status added = AddRevocationLocked(revocation, "add revocation"); !added) {
+          return NotingWriteFailure(std::move(added));
+        }
+        return NotingWriteFailure(RecordLocked(recorded ? &*recorded : nullptr));
       },
       std::move(done));
 }
@@ -81,7 +83,7 @@ void SqliteStore::QueueRotation(const RotationRequest& request, RotationDone don
         t_inside_write = true;
         *outcome = RotateRefresh(request);
         t_inside_write = false;
-        if (!*outcome) return outcome->error();
+        if (!*outcome) return NotingWriteFailure(outcome->error());
         return Ok{};
       },
       [outcome, done = std::move(done)](Status stored) {

@@ -1,7 +1,6 @@
 #include "store/sqlite/sqlite_statement.hpp"
 
 #include <atomic>
-#include <chrono>
 
 #include "obs/logging.hpp"
 
@@ -37,11 +36,7 @@ Error Classified(sqlite3* db, std::string_view what, std::string_view message) {
   Error error = StorageError(ErrorCode::kStorageUnavailable, what, message);
   // Logged at most every few seconds: under load every write fails the same way.
   static std::atomic<int64_t> last_logged{0};
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
-  int64_t last = last_logged.load(std::memory_order_relaxed);
-  if (now - last >= 5 && last_logged.compare_exchange_strong(last, now)) {
+  if (obs::LogDue(last_logged, 5)) {
     obs::Error("storage unavailable: writing the database fails", {{"error", error.detail}});
   }
   return error;

@@ -113,7 +113,7 @@ template <typename Body>
 Status SqliteStore::Committed(Body body) {
   // Inside a write already: part of its savepoint, committed (or undone) with it.
   if (t_inside_write) return body();
-  return group_->Run([&body]() -> Status { return body(); });
+  return group_->Run([this, &body]() -> Status { return NotingWriteFailure(body()); });
 }
 
 }  // namespace gatehouse::store

@@ -168,12 +168,17 @@ class SqliteStore final : public Store, private BatchTransaction {
   // RevokeUser's writes, inside a transaction the caller holds (with mutex_).
   Status RevokeUserLocked(const std::string& key, int64_t revoked_before, UserTokensRevoked& out);
 
-  // Records whether the last transaction failed for want of storage (a full disk); Probe
-  // then answers by a write.
+  // Notes a failure for want of storage (a full disk, the file gone) of a transaction step or
+  // of one write's own statements; Probe then answers by a write until a commit that changed
+  // rows clears it (Commit).
   Status NotingWriteFailure(Status status);
 
   std::mutex mutex_;  // guards db_ and every statement in prepared_
   std::atomic<bool> writes_failing_{false};
+  // The writer thread's: whether a write of the current batch changed rows, and the connection's
+  // change count when the current write's savepoint began.
+  bool batch_changed_rows_ = false;
+  int64_t changes_at_savepoint_ = 0;
   sqlite3* db_;
   FileIdentity file_;  // the file opened; checked before every call and every acknowledged write
   // StillReachable's last stat() of file_ (CLOCK_MONOTONIC_COARSE nanoseconds) and its answer.

@@ -246,7 +246,8 @@ Status SqliteStore::StillReachable() const {
 
 Status SqliteStore::Probe() {
   // A read succeeds on a full disk: once a write has failed for want of storage, only a write
-  // tells when it works again (one row, and only while writes fail).
+  // tells when it works again (one row, and only while writes fail). Before that, a disk found
+  // full (one statvfs()) is not ready either, without waiting for a write to fail.
   if (writes_failing_.load(std::memory_order_relaxed)) {
     return Committed([&]() -> Status {
       return sqlite::Exec(db_,
@@ -255,7 +256,10 @@ Status SqliteStore::Probe() {
                           "write probe");
     });
   }
-  return Locked([&]() -> Status { return sqlite::Exec(db_, "SELECT 1", "ping"); });
+  return Locked([&]() -> Status {
+    if (Status room = file_.CheckRoom(); !room) return room;
+    return sqlite::Exec(db_, "SELECT 1", "ping");
+  });
 }
 
 }  // namespace gatehouse::store
