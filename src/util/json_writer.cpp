@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "util/utf8.hpp"
+
 namespace gatehouse {
 
 namespace {
@@ -22,33 +24,6 @@ bool WordNeedsEscape(uint64_t word) {
 }
 
 bool ByteNeedsEscape(unsigned char byte) { return byte < 0x20 || byte == '"' || byte == '\\'; }
-
-// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
-// nothing above U+10FFFF) that starts text[i] (a byte >= 0x80), or 0 when there is none.
-std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
-  const auto at = [&text](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = at(i);
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < length || at(i + 1) < low || at(i + 1) > high) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
 
 }  // namespace
 

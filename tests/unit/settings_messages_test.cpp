@@ -98,7 +98,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "setting password.deny_list: invalid value: expected a path"},
         Refusal{"introspection.secret", "0123456789abcde",
                 "setting introspection.secret: invalid value: must be at least 16 bytes, not one "
-                "repeated byte, without whitespace at either end"},
+                "repeated byte, without whitespace at either end, not a unit of up to 8 bytes "
+                "repeated, without control characters"},
         Refusal{"log.requests", "yes",
                 "setting log.requests: invalid value: expected true or false"},
         Refusal{"jwt.acces_ttl", "15m", "setting jwt.acces_ttl: unknown setting"}),
