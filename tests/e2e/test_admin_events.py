@@ -213,7 +213,6 @@ def test_filters_by_type_and_username(srv):
     ("limit=1001", "limit: Must be between 1 and 1000"),
     ("limit=x", "limit: Must be between 1 and 1000"),
     ("type=user.nothing", "type: Not an event type"),
-    ("username=%zz", "username: Malformed percent-encoding"),
 ])
 def test_bad_parameters_answer_400(srv, query, message):
     r = admin(srv, "GET", "/admin/events?" + query)
@@ -319,13 +318,15 @@ def test_a_new_period_records_the_keys_next_throttled_event(server_factory):
 def test_a_username_cut_to_the_bound_is_found_by_the_name_as_typed(srv):
     # F5: the event keeps the first 256 bytes; the filter cut nothing (and refused a name over
     # 256 bytes), so the name as typed found nothing.
-    typed = uname("EvLong") + "é" * 300  # 600 bytes and more
+    prefix = uname("EvLong")
+    typed = prefix + "é" * 300  # 600 bytes and more
     assert srv.login(typed, "wrong password").status_code == 401
     got = all_events(srv, username=typed)
     assert [e["type"] for e in got] == ["login.failed"], got
     kept = got[0]["username"]
     assert typed.startswith(kept) and 254 <= len(kept.encode()) <= 256, len(kept.encode())
-    assert all_events(srv, username=typed.upper()) == got  # ASCII case ignored as before
+    # ASCII case ignored as before (only ASCII: "É" is not "é").
+    assert all_events(srv, username=prefix.upper() + typed[len(prefix):]) == got
     assert all_events(srv, username=kept) == got  # the name as the log shows it, too
 
 
