@@ -137,9 +137,11 @@ void GiveBackShared(store::Store& store, const std::vector<SharedAttempt>& attem
 }
 
 // On a shared store, takes one attempt from each bucket in order; when one refuses, gives back
-// those taken before it and answers kRateLimited (or the storage failure). nullopt when every
-// bucket allowed, or the store is not shared. Blocks: a pool only.
-std::optional<Error> TakeShared(store::Store& store, const std::vector<SharedAttempt>& attempts) {
+// those taken before it and answers kRateLimited (or the storage failure), its kind in
+// `refused_kind` when given. nullopt when every bucket allowed, or the store is not shared.
+// Blocks: a pool only.
+std::optional<Error> TakeShared(store::Store& store, const std::vector<SharedAttempt>& attempts,
+                                obs::RateLimitKind* refused_kind = nullptr) {
   if (!store.IsShared()) return std::nullopt;
   const int64_t now = UnixMillis();
   for (std::size_t i = 0; i < attempts.size(); ++i) {
@@ -148,6 +150,7 @@ std::optional<Error> TakeShared(store::Store& store, const std::vector<SharedAtt
     const std::vector<SharedAttempt> taken(attempts.begin(), attempts.begin() + i);
     GiveBackShared(store, taken);
     if (!wait) return wait.error();
+    if (refused_kind != nullptr) *refused_kind = attempts[i].kind;
     return TooMany(*wait, attempts[i].kind);
   }
   return std::nullopt;
@@ -155,28 +158,18 @@ std::optional<Error> TakeShared(store::Store& store, const std::vector<SharedAtt
 
 // --- Login and registration --------------------------------------------------------------
 
-// The in-memory limiter keys of one login attempt: per (username, client address) and per
-// address. Digests, so a 16 KB username costs the limiters no more than a short one.
-struct LoginKeys {
-  auth::LimiterKey user_and_address;
-  auth::LimiterKey address;
-};
-
-void GiveBack(auth::AbuseLimits& limits, const LoginKeys& keys) {
-  const int64_t now = auth::MonotonicMillis();
-  limits.login_per_user.GiveBack(keys.user_and_address, now);
-  limits.login_per_address.GiveBack(keys.address, now);
-}
-
-// login.throttled, recorded before the 429 goes out (blocks: a pool only). A failed record
-// answers its storage error instead: every 429 of /login is in the event log.
-http::Response Throttled(Services& services, const Error& refused, std::string_view username,
-                         const store::UsernameKey& key, const store::SessionUse& use) {
+// login.throttled of a refusal whose note was taken, recorded before the 429 goes out (blocks:
+// a pool only). A failed record answers its storage error instead (and gives the note back):
+// no 429 goes out whose event should have been recorded and was not.
+http::Response RecordThrottled(Services& services, const LoginRefusal& refused,
+                               const LoginKeys& keys, std::string_view username,
+                               const store::UsernameKey& key, const store::SessionUse& use) {
   const store::AccountEvent event = store::NewEvent("login.throttled", username, key, {}, use);
   if (Status recorded = services.store.RecordEvent(event); !recorded) {
+    GiveBackThrottleNote(services.limits, refused, keys);
     return http::ErrorResponse(recorded.error());
   }
-  return http::ErrorResponse(refused);
+  return http::ErrorResponse(refused.error);
 }
 
 // On the hash pool: the shared count first (several instances), then the login; a success
@@ -188,33 +181,24 @@ http::Response LoginJob(const auth::Credentials& credentials, const store::Sessi
   const store::UsernameKey key(credentials.username);
   const std::vector<SharedAttempt> attempts{LoginPerUserAttempt(services.settings, key, address),
                                             LoginPerAddressAttempt(services.settings, address)};
-  if (auto refused = TakeShared(services.store, attempts)) {
-    if (refused->code != ErrorCode::kRateLimited) return http::ErrorResponse(*refused);
-    return Throttled(services, *refused, credentials.username, key, use);
+  obs::RateLimitKind kind = obs::RateLimitKind::kLoginPerUser;
+  if (auto refused = TakeShared(services.store, attempts, &kind)) {
+    const LoginRefusal refusal{*refused, kind};
+    if (refused->code != ErrorCode::kRateLimited ||
+        !TakeThrottleNote(services.limits, refusal, keys)) {
+      return http::ErrorResponse(*refused);
+    }
+    return RecordThrottled(services, refusal, keys, credentials.username, key, use);
   }
   auto session = AccountsOf(services).From(use).Login(credentials, key);
   // The right password of a disabled account is no failed guess: it gives its attempt back, so
   // that enabling the account restores login at once (API.md §12).
   if (session || session.error().code == ErrorCode::kAccountDisabled) {
-    GiveBack(services.limits, keys);
+    GiveBackLoginAttempts(services.limits, keys);
     GiveBackShared(services.store, attempts);
   }
   if (!session) return http::ErrorResponse(session.error());
   return SessionResponse(services.settings, "Logged in as " + session->username, session->tokens);
-}
-
-// Attempts are taken before the argon2id work, so a burst of parallel guesses cannot all pass
-// the check before the first failure is counted; nullopt when both limits allow.
-std::optional<Error> TakeLoginAttempts(auth::AbuseLimits& limits, const LoginKeys& keys) {
-  const int64_t now = auth::MonotonicMillis();
-  if (const int64_t wait = limits.login_per_user.Take(keys.user_and_address, now); wait > 0) {
-    return TooMany(wait, obs::RateLimitKind::kLoginPerUser);
-  }
-  if (const int64_t wait = limits.login_per_address.Take(keys.address, now); wait > 0) {
-    limits.login_per_user.GiveBack(keys.user_and_address, now);
-    return TooMany(wait, obs::RateLimitKind::kLoginPerAddress);
-  }
-  return std::nullopt;
 }
 
 // --- Password change ---------------------------------------------------------------------
@@ -292,19 +276,25 @@ void Login(const http::Request& request, Services& services, Reply reply) {
                        auth::LimiterKeyOf({}, request.client_address)};
   auto shared = std::make_shared<auth::Credentials>(std::move(*credentials));
   if (auto refused = TakeLoginAttempts(services.limits, keys)) {
-    // The 429 waits for its event on the store pool (a full pool answers 503 at once).
-    RunOnPool(services.store_pool, std::move(reply),
-              [shared, &services, refused = *refused, use = SessionUseOf(request, 0)] {
-                return Throttled(services, refused, shared->username,
-                                 store::UsernameKey(shared->username), use);
-              });
+    // Within its period, a key's later refusals answer at once: their event was recorded.
+    if (!TakeThrottleNote(services.limits, *refused, keys)) {
+      return reply(http::ErrorResponse(refused->error));
+    }
+    // The first waits for its event on the store pool (a full pool answers 503 at once).
+    const bool queued =
+        RunOnPool(services.store_pool, std::move(reply),
+                  [shared, &services, keys, refused = *refused, use = SessionUseOf(request, 0)] {
+                    return RecordThrottled(services, refused, keys, shared->username,
+                                           store::UsernameKey(shared->username), use);
+                  });
+    if (!queued) GiveBackThrottleNote(services.limits, *refused, keys);
     return;
   }
   const bool queued = RunOnPool(services.hash_pool, std::move(reply),
                                 [shared, &services, keys, use = SessionUseOf(request, 0)] {
                                   return LoginJob(*shared, use, keys, services);
                                 });
-  if (!queued) GiveBack(services.limits, keys);
+  if (!queued) GiveBackLoginAttempts(services.limits, keys);
 }
 
 void PasswordReset(const http::Request& request, Services& services, Reply reply) {

@@ -1,7 +1,9 @@
 // GET /admin/events (API.md §12): the account event log, oldest first, paged by event id. The
 // id increases in commit order on both backends, so a reader that asks again after the last id
 // it got never misses an event committed meanwhile nor sees one twice.
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "api/admin_request.hpp"
 #include "http/error_response.hpp"
@@ -25,9 +27,27 @@ void AppendEventJson(std::string& out, const store::StoredEvent& stored) {
              .Finish();
 }
 
+// Never null: a page's last id, or for an empty page the cursor it was asked with, to poll
+// again with; but never above the highest id this database ever gave. A cursor beyond it (one
+// kept across a restore from an older backup, or from another database) comes back as that id,
+// so the poller sees the events recorded from now on instead of waiting, silently, for the ids
+// to pass a number they may take long to reach.
+Result<int64_t> NextCursor(store::Store& store, int64_t after,
+                           const std::vector<store::StoredEvent>& page) {
+  if (!page.empty()) return page.back().id;
+  if (after == 0) return after;
+  auto last = store.LastEventId();
+  if (!last) return last.error();
+  return std::min(after, *last);
+}
+
 http::Response ListEvents(Services& services, const EventListQuery& query) {
   store::EventQuery page{query.after, query.limit, query.type, {}};
-  if (!query.username.empty()) page.username_key = store::UsernameKey(query.username).str();
+  // Cleaned and cut as the kept key was: a name typed longer than the bound, or with a
+  // character the log replaces, finds its events as typed.
+  if (!query.username.empty()) {
+    page.username_key = store::EventUsername(store::UsernameKey(query.username).str());
+  }
   auto events = services.store.ListEvents(page);
   if (!events) return http::ErrorResponse(events.error());
   std::string body = "{\"events\":[";
@@ -35,10 +55,10 @@ http::Response ListEvents(Services& services, const EventListQuery& query) {
     if (i != 0) body += ',';
     AppendEventJson(body, (*events)[i]);
   }
-  // Never null: an empty page hands the same cursor back, to poll again with.
-  const int64_t next = events->empty() ? query.after : events->back().id;
+  auto next = NextCursor(services.store, query.after, *events);
+  if (!next) return http::ErrorResponse(next.error());
   body += "],\"next\":";
-  AppendJsonString(body, std::to_string(next));
+  AppendJsonString(body, std::to_string(*next));
   body += '}';
   http::Response response;
   response.body = std::move(body);

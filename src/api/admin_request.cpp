@@ -41,6 +41,9 @@ std::optional<std::string> PercentDecode(std::string_view text, std::size_t max_
 // The longest username a path or query may name: beyond it no account can exist (imported
 // names included, whose bound is the token's 256-byte claim bound).
 constexpr std::size_t kMaxPathNameBytes = 256;
+// The events filter takes a name as a failed login typed it, of any length: the request line
+// bounds it (limits.header_bytes, at most 65536), and the filter cuts it as events are cut.
+constexpr std::size_t kMaxQueryNameBytes = 65536;
 
 Result<int> ParseLimit(std::string_view text) {
   int limit = 0;
@@ -137,17 +140,18 @@ AdminPath ParseAdminPath(std::string_view path) {
 }
 
 // Calls `take(name, value)` for each name=value pair of a query string, the value
-// percent-decoded (nullopt: malformed, or more than kMaxPathNameBytes); the first error it
-// answers ends the walk.
+// percent-decoded (nullopt: malformed, or more than `max_bytes`); the first error it answers
+// ends the walk.
 template <typename Take>
-Status ForEachQueryPair(std::string_view query, Take take) {
+Status ForEachQueryPair(std::string_view query, Take take,
+                        std::size_t max_bytes = kMaxPathNameBytes) {
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const std::size_t eq = pair.find('=');
-    auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1),
-                               kMaxPathNameBytes, true);
+    auto value =
+        PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), max_bytes, true);
     if (Status taken = take(pair.substr(0, eq), std::move(value)); !taken) return taken;
   }
   return Ok{};
@@ -183,7 +187,8 @@ Result<UserListQuery> ParseUserListQuery(std::string_view query) {
 Result<EventListQuery> ParseEventListQuery(std::string_view query) {
   EventListQuery out;
   Status parsed = ForEachQueryPair(
-      query, [&](std::string_view name, std::optional<std::string> value) -> Status {
+      query,
+      [&](std::string_view name, std::optional<std::string> value) -> Status {
         if (name == "limit") {
           auto limit =
               value ? ParseLimit(*value) : FieldError("limit", "Must be between 1 and 1000");
@@ -197,11 +202,12 @@ Result<EventListQuery> ParseEventListQuery(std::string_view query) {
           if (!value || !IsEventType(*value)) return FieldError("type", "Not an event type");
           out.type = std::move(*value);
         } else if (name == "username") {
-          if (!value) return FieldError("username", "Must be at most 256 bytes");
+          if (!value) return FieldError("username", "Malformed percent-encoding");
           out.username = std::move(*value);
         }
         return Ok{};
-      });
+      },
+      kMaxQueryNameBytes);
   if (!parsed) return parsed.error();
   return out;
 }

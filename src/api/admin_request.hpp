@@ -46,8 +46,9 @@ struct UserListQuery {
 Result<UserListQuery> ParseUserListQuery(std::string_view query);
 
 // GET /admin/events's query: after (an event id, the cursor; default 0: from the oldest), limit
-// (1-1000, default 100), type (one of API.md §12's event types), username (at most 256 bytes).
-// FieldErrors for each.
+// (1-1000, default 100), type (one of API.md §12's event types), username (as typed, bounded by
+// the request line; the filter cleans and cuts it as events' usernames are). FieldErrors for
+// each.
 struct EventListQuery {
   int64_t after = 0;
   int limit = 100;

@@ -53,7 +53,7 @@ bool IsSessionId(std::string_view id) {
 }
 
 std::string CutUserAgent(std::string_view user_agent) {
-  return PrintableUtf8(user_agent, store::kMaxUserAgentBytes);
+  return CleanTypedText(user_agent, store::kMaxUserAgentBytes);
 }
 
 store::SessionUse SessionUseOf(const http::Request& request, int64_t now) {

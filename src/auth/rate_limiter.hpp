@@ -85,17 +85,34 @@ struct AbuseLimits {
         login_per_address(per_address),
         registration_per_address(registrations),
         refresh_per_user(refreshes),
-        revocation_per_user(revocations) {}
+        revocation_per_user(revocations),
+        throttle_notes_per_user(OnePer(per_user), kThrottleNotesCapacity),
+        throttle_notes_per_address(OnePer(per_address), kThrottleNotesCapacity) {}
   RateLimiter login_per_user;     // keyed by (username, client address)
   RateLimiter login_per_address;  // keyed by client address
   RateLimiter registration_per_address;
   RateLimiter refresh_per_user;     // keyed by the token's username
   RateLimiter revocation_per_user;  // keyed by the token's username
+  // Which keys of the two login limits had a refusal recorded as login.throttled in their
+  // limit's period: one a period per key (Take answers 0 for the first), so that a client
+  // hammering past a limit cannot grow the event log with every refused attempt. Keyed as the
+  // limit that refused; a flood of distinct keys pushes out the oldest notes (fixed tables).
+  RateLimiter throttle_notes_per_user;
+  RateLimiter throttle_notes_per_address;
+  static constexpr std::size_t kThrottleNotesCapacity = RateLimiter::kDefaultCapacity / 4;
   // Every limiter's table together: the limiters' share of the process's memory.
   std::size_t MemoryBytes() const {
     return login_per_user.MemoryBytes() + login_per_address.MemoryBytes() +
            registration_per_address.MemoryBytes() + refresh_per_user.MemoryBytes() +
-           revocation_per_user.MemoryBytes();
+           revocation_per_user.MemoryBytes() + throttle_notes_per_user.MemoryBytes() +
+           throttle_notes_per_address.MemoryBytes();
+  }
+
+ private:
+  // One attempt per `limit`'s period (at least a second; a limit that is off refuses nothing,
+  // so its notes are never asked).
+  static RateLimit OnePer(RateLimit limit) {
+    return RateLimit{1, limit.period_seconds > 0 ? limit.period_seconds : 1};
   }
 };
 

@@ -39,7 +39,7 @@ StartupResult<std::string> ReadSecret(const std::string& path) {
         StartupErrorCode::kUnsafeSecretFile,
         path +
             ": the secret is too weak (at least 32 bytes, not one repeated byte, no whitespace "
-            "at either end)"};
+            "at either end, not a unit of up to 8 bytes repeated, no control characters)"};
   }
   return secret;
 }

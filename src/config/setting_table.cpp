@@ -36,8 +36,9 @@ std::vector<SettingSpec> Declare() {
        .kind = Secret(&S::jwt_secret, 32),
        .default_note = "generated",
        .help = "HS256 key (>= 32 bytes); unset: generated into <data_dir>/jwt-secret",
-       .doc = "HS256 key, the literal bytes of the string, at least 32, not one byte "
-              "repeated, no whitespace at either end; unset: 32 random bytes written to "
+       .doc = "HS256 key, the literal bytes of the string, at least 32, not a unit of up to "
+              "8 bytes repeated, no control character, no whitespace at either end; unset: 32 "
+              "random bytes written to "
               "`<data_dir>/jwt-secret` (0600), or into a PostgreSQL database, and reused"},
       {.name = "jwt.algorithm",
        .kind = Algorithm(&S::jwt_algorithm),
@@ -204,8 +205,8 @@ std::vector<SettingSpec> Declare() {
        .doc =
            "the caller secret of `POST /token/introspect` and `POST /token/revoke` "
            "(`Authorization: Bearer <secret>`, "
-           "or HTTP Basic with the secret as password), at least 16 bytes, not one byte repeated, "
-           "no whitespace at either end; unset: the "
+           "or HTTP Basic with the secret as password), at least 16 bytes, not a unit of up to 8 "
+           "bytes repeated, no control character, no whitespace at either end; unset: the "
            "endpoint answers 404"},
       {.name = "tokens.location",
        .kind = TokenLocation(&S::tokens_in_headers, &S::tokens_in_cookies),
@@ -247,7 +248,8 @@ std::vector<SettingSpec> Declare() {
        .kind = Secret(&S::admin_secret, 32),
        .help = "Bearer secret of the /admin/... API (>= 32 bytes); unset: 404",
        .doc = "the `Authorization: Bearer` secret of the admin API (`/admin/...`), at least 32 "
-              "bytes, not one byte repeated, no whitespace at either end; unset: every "
+              "bytes, not a unit of up to 8 bytes repeated, no control character, no whitespace at "
+              "either end; unset: every "
               "`/admin/...` path answers 404"},
       {.name = "password.reset_ttl",
        .kind = Duration(&S::password_reset_ttl_seconds, 60),

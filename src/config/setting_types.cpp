@@ -211,7 +211,8 @@ constexpr TypeWords kTypeWords[] = {
      "expected a URL such as sqlite://path or postgresql://user:password@host:port/db"},
     {SettingType::kText, "TEXT", "text", "expected a non-empty string"},
     {SettingType::kSecret, "SECRET", "secret, ≥ {low} bytes",
-     "must be at least {low} bytes, not one repeated byte, without whitespace at either end"},
+     "must be at least {low} bytes, not one repeated byte, without whitespace at either end, "
+     "not a unit of up to 8 bytes repeated, without control characters"},
     {SettingType::kInteger, "INT", "integer, {low}–{high}",
      "expected a whole number from {low} to {high}"},
     {SettingType::kBytes, "BYTES", "bytes, {low}–{high}",

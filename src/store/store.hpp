@@ -193,9 +193,17 @@ struct AccountEvent {
   std::string username_key;  // UsernameKey(username).str(), made by the caller: for filtering
 };
 
+// An event's username as kept, whatever the caller typed (a failed login may name anything):
+// util/utf8.hpp's CleanTypedText (controls, bidirectional formatting characters and bytes that
+// are not UTF-8 replaced by U+FFFD), then cut to kMaxEventUsernameBytes on a character
+// boundary. GET /admin/events applies it to the key of the name asked for, as NewEvent does to
+// the key it keeps, so the name as typed finds its events.
+inline constexpr std::size_t kMaxEventUsernameBytes = 256;
+std::string EventUsername(std::string_view username);
+
 // An event happening now (at_ms from the system clock), for a request from `use` (its
-// client_address and user_agent; `use.at` is not read). The username is kept to its first 256
-// bytes (cut on a UTF-8 character boundary): a failed login may name anything.
+// client_address and user_agent; `use.at` is not read). Its username and username_key are
+// EventUsername of `username` and of `key`.
 AccountEvent NewEvent(std::string type, std::string_view username, const UsernameKey& key,
                       std::string sid, const SessionUse& use);
 
@@ -400,6 +408,9 @@ class Store {
   // A page of events; a caller that wants the next page asks again with `after` set to the
   // last id it got (or keeps `after` when the page was empty). For GET /admin/events.
   Result<std::vector<StoredEvent>> ListEvents(const EventQuery& query);
+  // The highest event id ever given (0: none yet), pruned events included: ids are never given
+  // twice, so a cursor above it was not given by this database.
+  Result<int64_t> LastEventId();
   // Drops events recorded at or before `before_ms` (unix milliseconds): events.retention.
   Result<int64_t> PruneEvents(int64_t before_ms);
 
@@ -517,6 +528,7 @@ class Store {
                                const AccountEvent* event);
   virtual Status InsertEvent(const AccountEvent& event) = 0;
   virtual Result<std::vector<StoredEvent>> SelectAccountEvents(const EventQuery& query) = 0;
+  virtual Result<int64_t> SelectLastEventId() = 0;
   virtual void QueueRotation(const RotationRequest& request, RotationDone done) {
     done(RotateRefresh(request));
   }

@@ -5,6 +5,7 @@
 
 #include "store/store.hpp"
 #include "store/store_rows.hpp"
+#include "util/utf8.hpp"
 
 namespace gatehouse::store {
 namespace {
@@ -23,25 +24,19 @@ Result<UserTokensRevoked> FoundOrNotFound(Result<std::optional<UserTokensRevoked
 
 }  // namespace
 
+std::string EventUsername(std::string_view username) {
+  return CleanTypedText(username, kMaxEventUsernameBytes);
+}
+
 AccountEvent NewEvent(std::string type, std::string_view username, const UsernameKey& key,
                       std::string sid, const SessionUse& use) {
-  constexpr std::size_t kMaxEventUsernameBytes = 256;
-  std::size_t size = std::min(username.size(), kMaxEventUsernameBytes);
-  // Back off to the start of a UTF-8 sequence when the cut falls inside one.
-  while (size < username.size() && size > 0 &&
-         (static_cast<unsigned char>(username[size]) & 0xC0) == 0x80) {
-    --size;
-  }
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  return AccountEvent{std::move(type),
-                      now_ms,
-                      std::string(username.substr(0, size)),
-                      std::move(sid),
-                      use.client_address,
-                      use.user_agent,
-                      key.str().substr(0, kMaxEventUsernameBytes)};
+  // Lower-casing ASCII letters changes no byte count and no replaced character, so the key's
+  // cleaned form is the cleaned username's key: the filter finds the name as typed.
+  return AccountEvent{std::move(type),    now_ms,         EventUsername(username), std::move(sid),
+                      use.client_address, use.user_agent, EventUsername(key.str())};
 }
 
 Error StorageError(ErrorCode code, std::string_view what, std::string_view detail) {
@@ -308,6 +303,8 @@ Status Store::RecordEvent(const AccountEvent& event) { return InsertEvent(event)
 Result<std::vector<StoredEvent>> Store::ListEvents(const EventQuery& query) {
   return SelectAccountEvents(query);
 }
+
+Result<int64_t> Store::LastEventId() { return SelectLastEventId(); }
 
 Result<int64_t> Store::PruneEvents(int64_t before_ms) {
   return DeleteExpired(Expiring::kAccountEvents, before_ms);

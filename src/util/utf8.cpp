@@ -1,53 +1,43 @@
 #include "util/utf8.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace gatehouse {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-bool IsControl(unsigned char byte) { return (byte < 0x20 && byte != '\t') || byte == 0x7F; }
+// The code point of the well-formed sequence of `length` bytes at text[i].
+uint32_t CodePoint(std::string_view text, std::size_t i, std::size_t length) {
+  static constexpr unsigned char kLeadMask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  uint32_t code = static_cast<unsigned char>(text[i]) & kLeadMask[length];
+  for (std::size_t k = 1; k < length; ++k) {
+    code = (code << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+  }
+  return code;
+}
+
+bool IsHiddenOrControl(uint32_t code) {
+  return code < 0x20 || (code >= 0x7F && code <= 0x9F) || code == 0x061C || code == 0x200E ||
+         code == 0x200F || code == 0x2028 || code == 0x2029 || (code >= 0x202A && code <= 0x202E) ||
+         (code >= 0x2066 && code <= 0x2069);
+}
 
 }  // namespace
 
-std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
-  const auto at = [&text](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = at(i);
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < length || at(i + 1) < low || at(i + 1) > high) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
-
-std::string PrintableUtf8(std::string_view text, std::size_t max_bytes) {
+std::string CleanTypedText(std::string_view text, std::size_t max_bytes) {
   std::string out;
-  out.reserve(text.size() < max_bytes ? text.size() : max_bytes);
-  for (std::size_t i = 0; i < text.size();) {
+  out.reserve(std::min(text.size(), max_bytes));
+  std::size_t i = 0;
+  while (i < text.size()) {
     const auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t length = 1;
-    if (byte >= 0x80) {
-      length = Utf8SequenceLength(text, i);
-    } else if (IsControl(byte)) {
-      length = 0;
-    }
-    const std::string_view piece = length == 0 ? kReplacement : text.substr(i, length);
-    if (out.size() + piece.size() > max_bytes) break;
-    out += piece;
+    std::size_t length = byte < 0x80 ? 1 : Utf8SequenceLength(text, i);
+    const bool replaced = length == 0 || IsHiddenOrControl(CodePoint(text, i, length));
+    // An invalid byte is replaced alone; the bytes after it are read afresh.
+    const std::string_view kept = replaced ? kReplacement : text.substr(i, length);
+    if (out.size() + kept.size() > max_bytes) break;
+    out.append(kept);
     i += length == 0 ? 1 : length;
   }
   return out;

@@ -70,13 +70,8 @@ def test_admin_secret_under_32_bytes_refuses_the_start(server_factory):
     assert s.proc.wait(timeout=10) == 2
 
 
-@pytest.mark.parametrize("setting", ["--admin-secret", "--introspection-secret"])
-@pytest.mark.parametrize("secret", ["a" * 40, " " * 40, " " + ADMIN, ADMIN + " ", ADMIN + "\t"],
-                         ids=["repeated-byte", "whitespace", "leading-space", "trailing-space",
-                              "trailing-tab"])
-def test_weak_or_padded_shared_secrets_refuse_the_start(server_factory, setting, secret):
-    # Attacker round (issue 18, F6): these started; a padded secret can never be presented
-    # (header values are trimmed), a repeated byte is no secret.
+def refused_start(server_factory, setting, secret):
+    """The last start's stderr, after asserting that `setting secret` refused it with exit 2."""
     s = server_factory(args=[setting, secret], start=False)
     s.start(wait=False)
     try:
@@ -86,8 +81,54 @@ def test_weak_or_padded_shared_secrets_refuse_the_start(server_factory, setting,
         raise AssertionError(f"gatehouse started with {setting} {secret!r}")
     last = s.stderr_text().split("====")[-1]
     assert rc == 2, f"exit status {rc}\n{last}"
+    return last
+
+
+@pytest.mark.parametrize("setting", ["--admin-secret", "--introspection-secret"])
+@pytest.mark.parametrize("secret", ["a" * 40, " " * 40, " " + ADMIN, ADMIN + " ", ADMIN + "\t"],
+                         ids=["repeated-byte", "whitespace", "leading-space", "trailing-space",
+                              "trailing-tab"])
+def test_weak_or_padded_shared_secrets_refuse_the_start(server_factory, setting, secret):
+    # Attacker round (issue 18, F6): these started; a padded secret can never be presented
+    # (header values are trimmed), a repeated byte is no secret.
+    last = refused_start(server_factory, setting, secret)
     assert setting[2:].replace("-", ".", 1).replace("-", "_") in last or setting[2:] in last, last
     assert "not one repeated byte, without whitespace at either end" in last, last
+
+
+@pytest.mark.parametrize("setting", ["--admin-secret", "--introspection-secret", "--jwt-secret"])
+@pytest.mark.parametrize("secret", ["ab" * 20, "abc" * 14, "p@ssw0rd" * 5, "hunter2" * 6 + "hun",
+                                    ADMIN[:20] + "\x01" + ADMIN[20:],
+                                    ADMIN[:20] + "\x1b" + ADMIN[20:],
+                                    ADMIN[:20] + "\x7f" + ADMIN[20:]],
+                         ids=["ab", "abc", "8-byte-unit", "7-byte-unit-cut-short", "ctrl-01",
+                              "escape", "del"])
+def test_repeated_units_and_control_characters_refuse_the_start(server_factory, setting, secret):
+    # Attacker round (issue 18): a repeated multi-byte unit was accepted (the worth of the unit,
+    # the length of a key), and so was a control character, which no header can carry.
+    last = refused_start(server_factory, setting, secret)
+    assert setting[2:].replace("-", ".", 1) in last, last
+    assert "not a unit of up to 8 bytes repeated, without control characters" in last, last
+    # Never the secret (the first line is the harness's own record of the command line).
+    said = last.split("\n", 1)[1]
+    assert secret not in said and secret[:20] not in said, said
+
+
+def test_a_secret_with_a_long_period_still_starts(server_factory):
+    s = server_factory(args=["--admin-secret", "0123456789abcdef" * 2])
+    assert s.get("/admin/users", headers=bearer("0123456789abcdef" * 2)).status_code == 200
+
+
+def test_bearer_credentials_take_one_or_more_spaces_as_rfc_6750_writes_them(srv):
+    # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. Two spaces are the grammar's own
+    # (and Flask-JWT-Extended splits on whitespace too); a tab is no SP and matches nothing.
+    for header in ["Bearer " + ADMIN, "Bearer  " + ADMIN, "bearer " + ADMIN]:
+        r = srv.get("/admin/users", headers={"Authorization": header})
+        assert r.status_code == 200, (header, r.text)
+    for header in ["Bearer\t" + ADMIN, "Bearer \t" + ADMIN, "Bearer\t " + ADMIN,
+                   "Bearer" + ADMIN, "Basic " + ADMIN]:
+        assert_message(srv.get("/admin/users", headers={"Authorization": header}), 401,
+                       "Invalid admin credentials")
 
 
 # -- users -----------------------------------------------------------------------------------

@@ -213,7 +213,6 @@ def test_filters_by_type_and_username(srv):
     ("limit=1001", "limit: Must be between 1 and 1000"),
     ("limit=x", "limit: Must be between 1 and 1000"),
     ("type=user.nothing", "type: Not an event type"),
-    ("username=" + "a" * 257, "username: Must be at most 256 bytes"),
 ])
 def test_bad_parameters_answer_400(srv, query, message):
     r = admin(srv, "GET", "/admin/events?" + query)
@@ -226,8 +225,26 @@ def test_an_empty_page_hands_the_cursor_back(srv):
     last = events(srv, after="0", limit=1000)
     while last["events"]:
         last = events(srv, after=last["next"], limit=1000)
+    assert events(srv, after=last["next"]) == {"events": [], "next": last["next"]}
+
+
+def test_a_cursor_beyond_the_newest_event_comes_back_as_the_newest_id(srv):
+    # Attacker round (issue 19): `after` beyond the last id was echoed back, so a poller holding
+    # a cursor from a restored or other database waited silently until the ids passed it.
+    # docs/api.md: accepted as "nothing newer yet", but `next` is the highest id ever given.
+    srv.new_user("EvM", PW)  # at least one event, whichever tests ran before
+    newest = int(all_events(srv)[-1]["id"])
     again = events(srv, after="999999999999")
-    assert again == {"events": [], "next": "999999999999"}
+    assert again == {"events": [], "next": str(newest)}, again
+    name, _ = srv.new_user("EvN", PW)  # the poller sees what is recorded from then on
+    got = events(srv, after=again["next"])["events"]
+    assert [(e["type"], e["username"]) for e in got] == [("user.created", name)], got
+
+
+def test_a_cursor_beyond_the_newest_on_an_empty_log_comes_back_as_0(server_factory):
+    s = server_factory(args=["--admin-secret", ADMIN])
+    r = admin(s, "GET", "/admin/events", params={"after": "42"})
+    assert r.status_code == 200 and r.json() == {"events": [], "next": "0"}, r.text
 
 
 def test_head_and_other_methods(srv):
@@ -242,3 +259,89 @@ def test_without_the_secret(srv, server):
     assert_message(srv.get("/admin/events", headers=bearer(ADMIN + "x")), 401,
                    "Invalid admin credentials")
     assert_message(server.get("/admin/events", headers=bearer(ADMIN)), 404, "Not found")
+
+
+# -- attacker round (issue 19) ---------------------------------------------------------------
+
+def throttled_events(srv, **params):
+    return [e for e in all_events(srv, type="login.throttled", **params)]
+
+
+def test_hammering_past_the_per_user_limit_records_one_throttled_event(server_factory):
+    # One unauthenticated client grew the database by 3.8 MB/s: every 429 was an event. Now the
+    # first refusal of a key in its limit's period records one, the rest of the period none.
+    s = server_factory(args=["--admin-secret", ADMIN, "--rate-limit-login-per-user", "2/15m",
+                             "--rate-limit-login-per-address", "0"])
+    name, _ = s.new_user("EvT", PW)
+    statuses = [s.login(name, "wrong password").status_code for _ in range(202)]
+    assert statuses[:2] == [401, 401] and set(statuses[2:]) == {429}, statuses
+    got = throttled_events(s, username=name)
+    assert len(got) == 1, got
+    check_fields(got[0], "login.throttled", name)
+    # Another username from the same address is another key: its own one event.
+    other = uname("EvU")
+    assert {s.login(other, "x").status_code for _ in range(30)} == {401, 429}
+    assert len(throttled_events(s, username=other)) == 1
+    assert len(throttled_events(s)) == 2
+    # Every 429 is still counted in the metrics.
+    metrics = s.get("/metrics").text
+    counted = [line for line in metrics.splitlines()
+               if line.startswith("gatehouse_rate_limited_total") and "login_per_user" in line]
+    assert counted and float(counted[0].split()[-1]) >= 200 + 28, counted
+
+
+def test_hammering_past_the_per_address_limit_records_one_throttled_event(server_factory):
+    s = server_factory(args=["--admin-secret", ADMIN, "--rate-limit-login-per-address", "3/15m"])
+    names = [uname("EvX") for _ in range(203)]
+    statuses = [s.login(n, "wrong").status_code for n in names]
+    assert statuses[:3] == [401] * 3 and set(statuses[3:]) == {429}, statuses
+    got = throttled_events(s)
+    assert len(got) == 1, got
+    assert got[0]["username"] == names[3]
+
+
+def test_a_new_period_records_the_keys_next_throttled_event(server_factory):
+    # 1/2s: a refused key records again once its limit's period has passed, not before.
+    s = server_factory(args=["--admin-secret", ADMIN, "--rate-limit-login-per-user", "1/2s",
+                             "--rate-limit-login-per-address", "0"])
+    name, _ = s.new_user("EvW", PW)
+    started = time.monotonic()
+    refused = 0
+    while time.monotonic() - started < 5.0:
+        refused += s.login(name, "wrong password").status_code == 429
+    elapsed = time.monotonic() - started
+    got = throttled_events(s, username=name)
+    assert refused > 10, refused
+    assert 2 <= len(got) <= int(elapsed / 2) + 1, (len(got), elapsed)
+
+
+def test_a_username_cut_to_the_bound_is_found_by_the_name_as_typed(srv):
+    # F5: the event keeps the first 256 bytes; the filter cut nothing (and refused a name over
+    # 256 bytes), so the name as typed found nothing.
+    prefix = uname("EvLong")
+    typed = prefix + "é" * 300  # 600 bytes and more
+    assert srv.login(typed, "wrong password").status_code == 401
+    got = all_events(srv, username=typed)
+    assert [e["type"] for e in got] == ["login.failed"], got
+    kept = got[0]["username"]
+    assert typed.startswith(kept) and 254 <= len(kept.encode()) <= 256, len(kept.encode())
+    # ASCII case ignored as before (only ASCII: "É" is not "é").
+    assert all_events(srv, username=prefix.upper() + typed[len(prefix):]) == got
+    assert all_events(srv, username=kept) == got  # the name as the log shows it, too
+
+
+def test_control_and_bidi_characters_in_a_typed_name_are_replaced(srv):
+    # Controls and bidi overrides were kept as typed, so a log reader saw a forged line or a
+    # reordered name. docs/api.md: each becomes U+FFFD, then the cut to 256 bytes.
+    prefix = uname("EvCtl")
+    typed = prefix + "\x01\x1b[31m\u202eevil\u2066\u2069\u200f\x7f\u0085\u2028end"
+    assert srv.login(typed, "wrong password").status_code == 401
+    got = all_events(srv, username=typed)
+    assert [e["type"] for e in got] == ["login.failed"], got
+    f = "\ufffd"
+    assert got[0]["username"] == prefix + f + f + "[31m" + f + "evil" + f * 5 + f + "end", got
+    # The cut falls after the replacement: the bound holds in bytes.
+    padded = prefix + "p" * (250 - len(prefix)) + "\x01" * 5
+    assert srv.login(padded, "wrong password").status_code == 401
+    got = all_events(srv, username=padded)
+    assert [e["username"] for e in got] == [padded[:250] + f + f], got

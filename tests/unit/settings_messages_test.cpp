@@ -40,7 +40,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "1000"},
         Refusal{"jwt.secret", "short",
                 "setting jwt.secret: invalid value: must be at least 32 bytes, not one repeated "
-                "byte, without whitespace at either end"},
+                "byte, without whitespace at either end, not a unit of up to 8 bytes repeated, "
+                "without control characters"},
         Refusal{"jwt.algorithm", "hs256",
                 "setting jwt.algorithm: invalid value: expected HS256, EdDSA, ES256 or RS256"},
         Refusal{"jwt.private_key_file", "",
@@ -98,7 +99,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "setting password.deny_list: invalid value: expected a path"},
         Refusal{"introspection.secret", "0123456789abcde",
                 "setting introspection.secret: invalid value: must be at least 16 bytes, not one "
-                "repeated byte, without whitespace at either end"},
+                "repeated byte, without whitespace at either end, not a unit of up to 8 bytes "
+                "repeated, without control characters"},
         Refusal{"log.requests", "yes",
                 "setting log.requests: invalid value: expected true or false"},
         Refusal{"jwt.acces_ttl", "15m", "setting jwt.acces_ttl: unknown setting"}),

@@ -1334,6 +1334,25 @@ TEST_P(StoreContractTest, PruneEventsDropsEventsAtOrBeforeTheCutoffAndKeepsIdsGr
   EXPECT_GT(Events(*store_).back().id, last);
 }
 
+// GET /admin/events hands back no cursor above it (docs/api.md): 0 before any event, then the
+// highest id given, which pruning every event does not lower.
+TEST_P(StoreContractTest, LastEventIdIsTheHighestIdEverGivenPrunedEventsIncluded) {
+  auto none = store_->LastEventId();
+  ASSERT_TRUE(none) << Why(none);
+  EXPECT_EQ(*none, 0);
+  ASSERT_TRUE(store_->RecordEvent(Event("login.failed", "quinn", 1000)));
+  ASSERT_TRUE(store_->RecordEvent(Event("login.failed", "quinn", 2000)));
+  const int64_t last = Events(*store_).back().id;
+  auto given = store_->LastEventId();
+  ASSERT_TRUE(given) << Why(given);
+  EXPECT_EQ(*given, last);
+  ASSERT_TRUE(store_->PruneEvents(5000));
+  ASSERT_TRUE(Events(*store_).empty());
+  auto after_prune = store_->LastEventId();
+  ASSERT_TRUE(after_prune) << Why(after_prune);
+  EXPECT_EQ(*after_prune, last);
+}
+
 TEST_P(StoreContractTest, ConcurrentEventsThroughTwoStoresGetDistinctIdsInCommitOrder) {
   std::unique_ptr<Store> second = OpenDatabase();
   ASSERT_TRUE(second);

@@ -41,6 +41,14 @@ Result<std::vector<StoredEvent>> PostgresStore::SelectAccountEvents(const EventQ
   return pg::ReadAll(*rows, &DecodeAccountEvent<pg::Rows::Row>);
 }
 
+Result<int64_t> PostgresStore::SelectLastEventId() {
+  auto rows = pool_.Run(pg::kLastEventId);
+  if (!rows) return rows.error();
+  if (rows->Count() != 1)
+    return StorageError(ErrorCode::kStorageFailure, "last event id", "no row");
+  return rows->Int(0, 0);
+}
+
 Result<std::vector<Revocation>> PostgresStore::SelectRevocations(int64_t now) {
   auto rows = pool_.Run(pg::kLoadRevocations, now);
   if (!rows) return rows.error();

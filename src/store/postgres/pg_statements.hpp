@@ -139,6 +139,8 @@ inline constexpr Statement<Int, Text, Text, Int> kListAccountEvents{
      "SELECT " GH_ACCOUNT_EVENT_COLUMNS " WHERE id > $1::bigint AND ($2 = '' OR type = $2) AND "
      "($3 = '' OR username_key = $3) ORDER BY id LIMIT $4::bigint",
      true}};
+inline constexpr Statement<> kLastEventId{
+    {"last_event_id", "SELECT value FROM store_facts WHERE name = 'last_event_id'", true}};
 inline constexpr Statement<Int> kPruneAccountEvents{
     {"prune_account_events", "DELETE FROM events WHERE at <= $1::bigint", true}};
 inline constexpr Statement<Text, Int, Text, Text, Int> kTouchSession{
@@ -282,6 +284,7 @@ inline const StatementText* const kAllStatements[] = {
     &kEndIdleSessions.text,
     &kAddAccountEvent.text,
     &kListAccountEvents.text,
+    &kLastEventId.text,
     &kPruneAccountEvents.text,
     &kTouchSession.text,
     &kRotateSession.text,

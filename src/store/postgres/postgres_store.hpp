@@ -80,6 +80,7 @@ class PostgresStore final : public Store {
   Status InsertRevocation(const Revocation& revocation, const AccountEvent* event) override;
   Status InsertEvent(const AccountEvent& event) override;
   Result<std::vector<StoredEvent>> SelectAccountEvents(const EventQuery& query) override;
+  Result<int64_t> SelectLastEventId() override;
   Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) override;
   Result<std::vector<Revocation>> SelectRevocations(int64_t now) override;
   Status UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) override;

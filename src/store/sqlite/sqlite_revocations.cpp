@@ -40,6 +40,14 @@ Result<std::vector<StoredEvent>> SqliteStore::SelectAccountEvents(const EventQue
   });
 }
 
+Result<int64_t> SqliteStore::SelectLastEventId() {
+  return Locked([&]() -> Result<int64_t> {
+    BoundStatement select = Bind(sqlite::kLastEventId);
+    if (select.Step() != SQLITE_ROW) return SqliteFailure(db_, "last event id");
+    return select.Int(0);
+  });
+}
+
 Status SqliteStore::AddRevocationLocked(const Revocation& revocation, std::string_view what) {
   {
     BoundStatement insert = Bind(sqlite::kAddRevocation, revocation.id,

@@ -106,6 +106,10 @@ inline constexpr Statement<Int, Text, Text, Int> kListAccountEvents{
     {"list_account_events",
      "SELECT " GH_ACCOUNT_EVENT_COLUMNS " WHERE id > ?1 AND (?2 = '' OR type = ?2) AND "
      "(?3 = '' OR username_key = ?3) ORDER BY id LIMIT ?4"}};
+// AUTOINCREMENT keeps the highest id ever given in sqlite_sequence, deleted rows included.
+inline constexpr Statement<> kLastEventId{
+    {"last_event_id",
+     "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"}};
 inline constexpr Statement<Int> kPruneAccountEvents{
     {"prune_account_events", "DELETE FROM events WHERE at <= ?"}};
 inline constexpr Statement<Text> kUserSessions{

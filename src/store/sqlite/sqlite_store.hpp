@@ -104,6 +104,7 @@ class SqliteStore final : public Store, private BatchTransaction {
                        const AccountEvent* event) override;
   Status InsertEvent(const AccountEvent& event) override;
   Result<std::vector<StoredEvent>> SelectAccountEvents(const EventQuery& query) override;
+  Result<int64_t> SelectLastEventId() override;
   void QueueRotation(const RotationRequest& request, RotationDone done) override;
   GroupCommit::Counts WriteCounts() const override;
   Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) override;
