@@ -42,14 +42,15 @@ std::optional<std::string> PercentDecode(std::string_view text, std::size_t max_
 // names included, whose bound is the token's 256-byte claim bound).
 constexpr std::size_t kMaxPathNameBytes = 256;
 
-Result<int> ParseLimit(std::string_view text) {
-  int limit = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || limit < 1 ||
-      limit > 1000) {
-    return FieldError("limit", "Must be between 1 and 1000");
+// A listing's `limit` query value (nullopt: undecodable) read into `limit`: the one rule of
+// both listings.
+Status ReadLimit(const std::optional<std::string>& value, int& limit) {
+  if (value) {
+    const char* last = value->data() + value->size();
+    const auto [end, ec] = std::from_chars(value->data(), last, limit);
+    if (ec == std::errc() && end == last && limit >= 1 && limit <= 1000) return Ok{};
   }
-  return limit;
+  return FieldError("limit", "Must be between 1 and 1000");
 }
 
 constexpr std::string_view kNotACursor = "Not a cursor this server gave";
@@ -157,12 +158,8 @@ Result<UserListQuery> ParseUserListQuery(std::string_view query) {
   UserListQuery out;
   Status parsed = ForEachQueryPair(
       query, [&](std::string_view name, std::optional<std::string> value) -> Status {
-        if (name == "limit") {
-          auto limit =
-              value ? ParseLimit(*value) : FieldError("limit", "Must be between 1 and 1000");
-          if (!limit) return limit.error();
-          out.limit = *limit;
-        } else if (name == "prefix") {
+        if (name == "limit") return ReadLimit(value, out.limit);
+        if (name == "prefix") {
           if (!value || (!value->empty() && !auth::CheckNewUsername(*value))) {
             return FieldError("prefix",
                               "Only letters, digits and . _ @ + - are allowed, at most 64");
@@ -184,12 +181,8 @@ Result<EventListQuery> ParseEventListQuery(std::string_view query) {
   EventListQuery out;
   Status parsed = ForEachQueryPair(
       query, [&](std::string_view name, std::optional<std::string> value) -> Status {
-        if (name == "limit") {
-          auto limit =
-              value ? ParseLimit(*value) : FieldError("limit", "Must be between 1 and 1000");
-          if (!limit) return limit.error();
-          out.limit = *limit;
-        } else if (name == "after") {
+        if (name == "limit") return ReadLimit(value, out.limit);
+        if (name == "after") {
           auto after = value ? ParseEventCursor(*value) : FieldError("after", kNotACursor);
           if (!after) return after.error();
           out.after = *after;
