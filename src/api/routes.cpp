@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "api/admin_request.hpp"
+#include "api/attempt_limits.hpp"
 #include "api/browser_tokens.hpp"
 #include "http/error_response.hpp"
 #include "obs/logging.hpp"
@@ -191,6 +192,25 @@ auth::BearerInput BearerInputOf(const http::Request& request) {
 Result<auth::Claims> VerifyRequestToken(const http::Request& request, const Services& services,
                                         auth::TokenType expected) {
   return services.tokens.VerifyBearer(BearerInputOf(request), expected);
+}
+
+std::optional<auth::Claims> VerifyRevoker(const http::Request& request, Services& services,
+                                          auth::TokenType expected, const Reply& reply,
+                                          std::optional<Error> refusal) {
+  auto claims = VerifyRequestToken(request, services, expected);
+  if (!claims) {
+    reply(TokenRefusal(request, services, expected, claims.error()));
+    return std::nullopt;
+  }
+  if (!refusal) {
+    refusal = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
+                              obs::RateLimitKind::kRevocationPerUser);
+  }
+  if (refusal) {
+    reply(http::ErrorResponse(*refusal));
+    return std::nullopt;
+  }
+  return std::move(*claims);
 }
 
 bool TokenFromCookie(const http::Request& request, const Services& services,

@@ -209,26 +209,16 @@ void EndTokenSession(Services& services, Reply reply, store::AccountEvent event,
 }  // namespace
 
 void LogoutAccess(const http::Request& request, Services& services, Reply reply) {
-  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
-  if (!claims)
-    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
-  if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
-                                     obs::RateLimitKind::kRevocationPerUser)) {
-    return reply(http::ErrorResponse(*refused));
-  }
+  auto claims = VerifyRevoker(request, services, auth::TokenType::kAccess, reply);
+  if (!claims) return;
   Revoke(services, std::move(reply), RevocationOf(*claims), RevocationEventOf(request, *claims),
          "Logout access went wrong",
          LogoutAnswer(services, "Access token has been revoked", /*session_ended=*/false));
 }
 
 void LogoutRefresh(const http::Request& request, Services& services, Reply reply) {
-  auto claims = VerifyRequestToken(request, services, auth::TokenType::kRefresh);
-  if (!claims)
-    return reply(TokenRefusal(request, services, auth::TokenType::kRefresh, claims.error()));
-  if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
-                                     obs::RateLimitKind::kRevocationPerUser)) {
-    return reply(http::ErrorResponse(*refused));
-  }
+  auto claims = VerifyRevoker(request, services, auth::TokenType::kRefresh, reply);
+  if (!claims) return;
   // A Flask-minted refresh token has no session: then only that token goes.
   if (claims->sid.empty()) {
     return Revoke(services, std::move(reply), RevocationOf(*claims),
