@@ -97,43 +97,30 @@ Status CheckAdminSecret(const http::Request& request, Services& services) {
   return Error{ErrorCode::kWrongAdminSecret, {}};
 }
 
-std::string_view AdminMethods(const Services& services, std::string_view path) {
-  if (services.settings.admin_secret.empty()) return {};
-  if (path == "/admin/events") return "GET, HEAD";
-  const AdminPath parsed = ParseAdminPath(path);
-  if (!parsed.users || !parsed.valid) return {};
-  if (!parsed.username) return "GET, HEAD, POST";
-  const std::string& action = parsed.action;
-  if (action.empty()) return "GET, HEAD, PATCH, DELETE";
-  if (action == "sessions") return "GET, HEAD";
-  if (action.starts_with("sessions/")) return "DELETE";
-  if (action == "logout" || action == "password-reset") return "POST";
-  return {};
-}
-
-http::Response AdminMethodNotAllowed(const http::Request& request, const Services& services) {
-  http::Response response = http::MessageResponse(405, "Method not allowed");
-  response.headers.emplace_back("Allow", std::string(AdminMethods(services, request.path)));
-  return response;
-}
-
 AdminPath ParseAdminPath(std::string_view path) {
   AdminPath parsed;
+  if (path == "/admin/events") parsed.shape = AdminShape::kEvents;
   constexpr std::string_view kUsers = "/admin/users";
   if (path.substr(0, kUsers.size()) != kUsers) return parsed;
   std::string_view rest = path.substr(kUsers.size());
   if (!rest.empty() && rest.front() != '/') return parsed;
-  parsed.users = true;
+  parsed.shape = AdminShape::kUsers;
   if (rest.size() <= 1) return parsed;  // "/admin/users" or "/admin/users/"
   rest.remove_prefix(1);
   const std::size_t slash = rest.find('/');
   parsed.username = PercentDecode(rest.substr(0, slash), kMaxPathNameBytes, false);
   if (!parsed.username || parsed.username->empty()) parsed.valid = false;
+  parsed.shape = AdminShape::kUser;
   if (slash == std::string_view::npos) return parsed;
   // Whatever follows is the action; one the admin API lacks ("", "a/b") answers 404.
-  parsed.action = std::string(rest.substr(slash));
-  parsed.action.erase(0, 1);
-  if (parsed.action.empty()) parsed.action = "/";
+  const std::string_view action = rest.substr(slash + 1);
+  constexpr std::string_view kSession = "sessions/";
+  parsed.shape = action == "sessions"           ? AdminShape::kUserSessions
+                 : action.starts_with(kSession) ? AdminShape::kUserSession
+                 : action == "logout"           ? AdminShape::kUserLogout
+                 : action == "password-reset"   ? AdminShape::kUserPasswordReset
+                                                : AdminShape::kNone;
+  if (parsed.shape == AdminShape::kUserSession) parsed.session_id = action.substr(kSession.size());
   return parsed;
 }
 

@@ -52,6 +52,13 @@ inline http::Response TokenRefusal(const http::Request& request, const Services&
       error.code == ErrorCode::kTokenRevoked && TokenFromCookie(request, services, type));
 }
 
+// RFC 9110 §9.3.2: a route of `route`'s method serves `method` (HEAD wherever GET; the
+// transport leaves the body out). With AppendAllowed, the rule of this table and of the admin
+// API's own (admin_api.cpp).
+bool RouteServes(http::Method route, http::Method method);
+// Appends `route` to an Allow list (", " between; a GET route brings HEAD).
+void AppendAllowed(std::string& allow, http::Method route);
+
 class Routes final : public http::Handler {
  public:
   explicit Routes(Services& services)
