@@ -120,11 +120,38 @@ Result<std::string> UserClaims(Services& services, const auth::Claims& claims) {
 
 // A refresh without rotation records the session's use after the answer, off the I/O thread
 // and without holding the answer back: last_used_at is for listing and the idle timeout, and
-// a use lost to a crash only makes a session look older. A full pool skips the record.
-void RecordUse(Services& services, const std::string& sid, store::SessionUse use) {
-  (void)services.store_pool.TrySubmit([&services, sid, use = std::move(use)] {
-    (void)services.store.TouchSession(sid, use, IdleSince(services, use.at));
-  });
+// a use lost to a crash only makes a session look older. A full pool skips the record. The
+// use is approximate (docs/api.md), but never recorded on storage known to be gone: a refresh
+// that could not even record its use answers 503 instead.
+Status RecordUse(Services& services, const std::string& sid, const http::Request& request) {
+  if (Status reachable = services.store.CheckReachable(); !reachable) return reachable;
+  (void)services.store_pool.TrySubmit(
+      [&services, sid, use = SessionUseOf(request, services.tokens.Now())] {
+        (void)services.store.TouchSession(sid, use, IdleSince(services, use.at));
+      });
+  return Ok{};
+}
+
+// A new access token made off the I/O thread: the user's claims not cached, or the feed cut
+// off. On a shared store the database is asked about the token there, as the user's read goes
+// to it anyway.
+void NewAccessTokenOnPool(Services& services, Reply reply, auth::Claims claims, bool from_cookie) {
+  RunOnPool(
+      services.store_pool, std::move(reply),
+      [&services, shared = services.store.IsShared(), from_cookie, claims = std::move(claims)] {
+        if (shared) {
+          auto revoked =
+              services.store.IsRevoked(claims.jti, claims.sid, claims.sub_key, claims.iat);
+          if (!revoked) return http::ErrorResponse(revoked.error());
+          if (*revoked) {
+            return TokenRefusal(Error{ErrorCode::kTokenRevoked, {}}, services,
+                                auth::TokenType::kRefresh, from_cookie);
+          }
+        }
+        auto user_claims = UserClaims(services, claims);
+        if (!user_claims) return http::ErrorResponse(user_claims.error());
+        return NewAccessToken(services, claims, *user_claims);
+      });
 }
 
 // The store's decision, as an answer; `token` is the refresh token presented, `from_cookie`
@@ -254,12 +281,9 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
                          SessionUseOf(request, services.tokens.Now()));
   }
   if (!claims->sid.empty()) {
-    // The use is recorded after the answer (approximate, docs/api.md), but never on storage
-    // known to be gone: a refresh that could not even record its use answers 503 instead.
-    if (Status reachable = services.store.CheckReachable(); !reachable) {
-      return reply(http::ErrorResponse(reachable.error()));
+    if (Status recorded = RecordUse(services, claims->sid, request); !recorded) {
+      return reply(http::ErrorResponse(recorded.error()));
     }
-    RecordUse(services, claims->sid, SessionUseOf(request, services.tokens.Now()));
   }
   // The user's claims (API.md §12) go into the new access token: from memory when cached. On
   // a shared store too: what another instance revokes or changes reaches this one's memory
@@ -270,25 +294,8 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
       return reply(NewAccessToken(services, *claims, cached->claims));
     }
   }
-  // Not cached, or cut off from the feed: off the I/O thread. On a shared store the database
-  // is asked about the token there, as the user's read goes to it anyway.
-  const bool shared = services.store.IsShared();
-  const bool from_cookie = TokenFromCookie(request, services, auth::TokenType::kRefresh);
-  RunOnPool(services.store_pool, std::move(reply),
-            [&services, shared, from_cookie, claims = std::move(*claims)] {
-              if (shared) {
-                auto revoked =
-                    services.store.IsRevoked(claims.jti, claims.sid, claims.sub_key, claims.iat);
-                if (!revoked) return http::ErrorResponse(revoked.error());
-                if (*revoked) {
-                  return TokenRefusal(Error{ErrorCode::kTokenRevoked, {}}, services,
-                                      auth::TokenType::kRefresh, from_cookie);
-                }
-              }
-              auto user_claims = UserClaims(services, claims);
-              if (!user_claims) return http::ErrorResponse(user_claims.error());
-              return NewAccessToken(services, claims, *user_claims);
-            });
+  NewAccessTokenOnPool(services, std::move(reply), std::move(*claims),
+                       TokenFromCookie(request, services, auth::TokenType::kRefresh));
 }
 
 }  // namespace gatehouse::api
