@@ -351,13 +351,8 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
 }
 
 void LogoutAll(const http::Request& request, Services& services, Reply reply) {
-  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
-  if (!claims)
-    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
-  if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
-                                     obs::RateLimitKind::kRevocationPerUser)) {
-    return reply(http::ErrorResponse(*refused));
-  }
+  auto claims = VerifyRevoker(request, services, auth::TokenType::kAccess, reply);
+  if (!claims) return;
   RunOnPool(services.store_pool, std::move(reply),
             [&services, key = claims->sub_key, sub = claims->sub, use = SessionUseOf(request, 0)] {
               if (Status revoked = AccountsOf(services).From(use).RevokeEveryToken(key, sub);

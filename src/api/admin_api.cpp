@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "api/admin_request.hpp"
+#include "api/routes.hpp"
 #include "api/services.hpp"
 #include "http/error_response.hpp"
 #include "util/clock.hpp"
@@ -56,6 +57,13 @@ http::Response ListUsers(Services& services, const UserListQuery& query) {
   return response;
 }
 
+// What a handler of the table reads of the path: the user's key (made once, here, for every
+// call the request makes) and kUserSession's {id}.
+struct AdminTarget {
+  store::UsernameKey key;
+  std::string_view session_id;
+};
+
 struct NewUser {
   auth::Credentials credentials;
   std::optional<std::string> claims;
@@ -90,7 +98,7 @@ Error TakenAsStored(auth::Accounts& accounts, const store::UsernameKey& key, Err
   return error;
 }
 
-void CreateUser(const http::Request& request, Services& services, Reply reply) {
+void CreateUser(const http::Request& request, Services& services, Reply reply, const AdminTarget&) {
   auto user = ReadNewUser(request, services);
   if (!user) return reply(http::ErrorResponse(user.error()));
   auto shared = std::make_shared<NewUser>(std::move(*user));
@@ -179,66 +187,67 @@ http::Response NewResetCode(Services& services, const store::UsernameKey& key,
   return response;
 }
 
-void ServeUsers(const http::Request& request, Services& services, Reply reply) {
-  if (request.method == http::Method::kPost) return CreateUser(request, services, reply);
-  if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
-    return reply(AdminMethodNotAllowed(request, services));
-  }
+void ListUsersRoute(const http::Request& request, Services& services, Reply reply,
+                    const AdminTarget&) {
   auto query = ParseUserListQuery(request.query);
   if (!query) return reply(http::ErrorResponse(query.error()));
   RunOnPool(services.store_pool, std::move(reply),
             [&services, query = std::move(*query)] { return ListUsers(services, query); });
 }
 
-void ServeUser(const http::Request& request, Services& services, Reply reply,
-               store::UsernameKey key) {
-  switch (request.method) {
-    case http::Method::kGet:
-    case http::Method::kHead:
-      return void(RunOnPool(services.store_pool, std::move(reply), [&services, key] {
-        auto user = AccountsOf(services).Find(key);
-        return user ? UserResponse(200, *user) : http::ErrorResponse(user.error());
-      }));
-    case http::Method::kPatch: {
-      auto patch = ReadUserPatch(request);
-      if (!patch) return reply(http::ErrorResponse(patch.error()));
-      return void(
-          RunOnPool(services.store_pool, std::move(reply),
-                    [&services, key, patch = std::move(*patch), use = SessionUseOf(request, 0)] {
-                      return PatchUser(services, key, patch, use);
-                    }));
-    }
-    case http::Method::kDelete:
-      return void(RunOnPool(services.store_pool, std::move(reply),
-                            [&services, key, use = SessionUseOf(request, 0)] {
-                              return RemoveOrLogout(services, key, true, use);
-                            }));
-    default:
-      return reply(AdminMethodNotAllowed(request, services));
-  }
+void GetUser(const http::Request&, Services& services, Reply reply, const AdminTarget& target) {
+  RunOnPool(services.store_pool, std::move(reply), [&services, key = target.key] {
+    auto user = AccountsOf(services).Find(key);
+    return user ? UserResponse(200, *user) : http::ErrorResponse(user.error());
+  });
+}
+
+void PatchUserRoute(const http::Request& request, Services& services, Reply reply,
+                    const AdminTarget& target) {
+  auto patch = ReadUserPatch(request);
+  if (!patch) return reply(http::ErrorResponse(patch.error()));
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, key = target.key, patch = std::move(*patch),
+             use = SessionUseOf(request, 0)] { return PatchUser(services, key, patch, use); });
+}
+
+// DELETE .../{username} and POST .../logout.
+template <bool kRemove>
+void RemoveOrLogoutRoute(const http::Request& request, Services& services, Reply reply,
+                         const AdminTarget& target) {
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, key = target.key, use = SessionUseOf(request, 0)] {
+              return RemoveOrLogout(services, key, kRemove, use);
+            });
+}
+
+void ResetCodeRoute(const http::Request& request, Services& services, Reply reply,
+                    const AdminTarget& target) {
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, key = target.key, use = SessionUseOf(request, 0)] {
+              return NewResetCode(services, key, use);
+            });
 }
 
 // GET .../sessions and DELETE .../sessions/{id}: the user's sessions as GET /sessions lists
 // them (without `current`), and one ended as DELETE /sessions/{id} ends it. An unknown user
 // answers 404 `User not found` first, so an empty list always means a user without sessions.
-void ServeUserSessions(const http::Request& request, Services& services, Reply reply,
-                       store::UsernameKey key, std::string_view rest) {
-  if (rest.empty()) {
-    if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
-      return reply(AdminMethodNotAllowed(request, services));
-    }
-    return void(RunOnPool(services.store_pool, std::move(reply), [&services, key] {
-      if (auto user = AccountsOf(services).Find(key); !user) {
-        return http::ErrorResponse(user.error());
-      }
-      return SessionsOf(services, key, nullptr);
-    }));
+void ListUserSessions(const http::Request&, Services& services, Reply reply,
+                      const AdminTarget& target) {
+  RunOnPool(services.store_pool, std::move(reply), [&services, key = target.key] {
+    if (auto user = AccountsOf(services).Find(key); !user) return http::ErrorResponse(user.error());
+    return SessionsOf(services, key, nullptr);
+  });
+}
+
+void EndUserSession(const http::Request& request, Services& services, Reply reply,
+                    const AdminTarget& target) {
+  if (!IsSessionId(target.session_id)) {
+    return reply(http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}}));
   }
-  if (request.method != http::Method::kDelete)
-    return reply(AdminMethodNotAllowed(request, services));
-  if (!IsSessionId(rest)) return reply(http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}}));
   RunOnPool(services.store_pool, std::move(reply),
-            [&services, key, sid = std::string(rest), use = SessionUseOf(request, 0)] {
+            [&services, key = target.key, sid = std::string(target.session_id),
+             use = SessionUseOf(request, 0)] {
               auto user = AccountsOf(services).Find(key);
               if (!user) return http::ErrorResponse(user.error());
               const store::AccountEvent event =
@@ -247,27 +256,46 @@ void ServeUserSessions(const http::Request& request, Services& services, Reply r
             });
 }
 
-void ServeUserAction(const http::Request& request, Services& services, Reply reply,
-                     store::UsernameKey key, const std::string& action) {
-  constexpr std::string_view kSessions = "sessions";
-  if (action == kSessions || action.starts_with("sessions/")) {
-    const std::string_view rest =
-        std::string_view(action).substr(std::min(action.size(), kSessions.size() + 1));
-    return ServeUserSessions(request, services, std::move(reply), std::move(key), rest);
+struct AdminRoute {
+  AdminShape shape;
+  http::Method method;  // GET serves HEAD too (RouteServes)
+  void (*handler)(const http::Request&, Services&, Reply, const AdminTarget&);
+};
+
+// The admin API's routes: the one source of its dispatch, its 405s' Allow and its preflights.
+// A path shape with several methods has one entry each, next to each other, in Allow's order.
+constexpr AdminRoute kAdminRoutes[] = {
+    {AdminShape::kEvents, http::Method::kGet,
+     [](const http::Request& request, Services& services, Reply reply, const AdminTarget&) {
+       ServeEvents(request, services, std::move(reply));
+     }},
+    {AdminShape::kUsers, http::Method::kGet, ListUsersRoute},
+    {AdminShape::kUsers, http::Method::kPost, CreateUser},
+    {AdminShape::kUser, http::Method::kGet, GetUser},
+    {AdminShape::kUser, http::Method::kPatch, PatchUserRoute},
+    {AdminShape::kUser, http::Method::kDelete, RemoveOrLogoutRoute<true>},
+    {AdminShape::kUserSessions, http::Method::kGet, ListUserSessions},
+    {AdminShape::kUserSession, http::Method::kDelete, EndUserSession},
+    {AdminShape::kUserLogout, http::Method::kPost, RemoveOrLogoutRoute<false>},
+    {AdminShape::kUserPasswordReset, http::Method::kPost, ResetCodeRoute},
+};
+
+std::string MethodsOf(AdminShape shape) {
+  std::string methods;
+  for (const AdminRoute& route : kAdminRoutes) {
+    if (route.shape == shape) AppendAllowed(methods, route.method);
   }
-  const bool logout = action == "logout";
-  if (!logout && action != "password-reset") {
-    return reply(http::MessageResponse(404, "Not found"));
-  }
-  if (request.method != http::Method::kPost) return reply(AdminMethodNotAllowed(request, services));
-  RunOnPool(services.store_pool, std::move(reply),
-            [&services, key, logout, use = SessionUseOf(request, 0)] {
-              return logout ? RemoveOrLogout(services, key, false, use)
-                            : NewResetCode(services, key, use);
-            });
+  return methods;
 }
 
 }  // namespace
+
+std::string AdminMethods(const Services& services, std::string_view path) {
+  if (services.settings.admin_secret.empty()) return {};
+  const AdminPath parsed = ParseAdminPath(path);
+  if (!parsed.valid) return {};
+  return MethodsOf(parsed.shape);
+}
 
 void Admin(const http::Request& request, Services& services, Reply reply) {
   // Without a configured secret the admin API does not exist.
@@ -277,15 +305,22 @@ void Admin(const http::Request& request, Services& services, Reply reply) {
   if (Status allowed = CheckAdminSecret(request, services); !allowed) {
     return reply(http::ErrorResponse(allowed.error()));
   }
-  if (request.path == "/admin/events") return ServeEvents(request, services, std::move(reply));
-  AdminPath path = ParseAdminPath(request.path);
-  if (!path.users) return reply(http::MessageResponse(404, "Not found"));
+  const AdminPath path = ParseAdminPath(request.path);
   if (!path.valid) return reply(http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}}));
-  if (!path.username) return ServeUsers(request, services, std::move(reply));
-  // The key is made once, here, for every call the request makes.
-  store::UsernameKey key(*path.username);
-  if (path.action.empty()) return ServeUser(request, services, std::move(reply), std::move(key));
-  ServeUserAction(request, services, std::move(reply), std::move(key), path.action);
+  if (path.shape == AdminShape::kNone) return reply(http::MessageResponse(404, "Not found"));
+  const auto route =
+      std::find_if(std::begin(kAdminRoutes), std::end(kAdminRoutes), [&](const AdminRoute& r) {
+        return r.shape == path.shape && RouteServes(r.method, request.method);
+      });
+  if (route == std::end(kAdminRoutes)) {
+    http::Response response = http::MessageResponse(405, "Method not allowed");
+    response.headers.emplace_back("Allow", MethodsOf(path.shape));
+    return reply(std::move(response));
+  }
+  AdminTarget target;
+  if (path.username) target.key = store::UsernameKey(*path.username);
+  target.session_id = path.session_id;
+  route->handler(request, services, std::move(reply), target);
 }
 
 }  // namespace gatehouse::api

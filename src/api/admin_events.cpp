@@ -69,9 +69,6 @@ http::Response ListEvents(Services& services, const EventListQuery& query) {
 }  // namespace
 
 void ServeEvents(const http::Request& request, Services& services, Reply reply) {
-  if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
-    return reply(AdminMethodNotAllowed(request, services));
-  }
   auto query = ParseEventListQuery(request.query);
   if (!query) return reply(http::ErrorResponse(query.error()));
   RunOnPool(services.store_pool, std::move(reply),

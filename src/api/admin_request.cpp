@@ -45,14 +45,15 @@ constexpr std::size_t kMaxPathNameBytes = 256;
 // bounds it (limits.header_bytes, at most 65536), and the filter cuts it as events are cut.
 constexpr std::size_t kMaxQueryNameBytes = 65536;
 
-Result<int> ParseLimit(std::string_view text) {
-  int limit = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || limit < 1 ||
-      limit > 1000) {
-    return FieldError("limit", "Must be between 1 and 1000");
+// A listing's `limit` query value (nullopt: undecodable) read into `limit`: the one rule of
+// both listings.
+Status ReadLimit(const std::optional<std::string>& value, int& limit) {
+  if (value) {
+    const char* last = value->data() + value->size();
+    const auto [end, ec] = std::from_chars(value->data(), last, limit);
+    if (ec == std::errc() && end == last && limit >= 1 && limit <= 1000) return Ok{};
   }
-  return limit;
+  return FieldError("limit", "Must be between 1 and 1000");
 }
 
 constexpr std::string_view kNotACursor = "Not a cursor this server gave";
@@ -99,43 +100,30 @@ Status CheckAdminSecret(const http::Request& request, Services& services) {
   return Error{ErrorCode::kWrongAdminSecret, {}};
 }
 
-std::string_view AdminMethods(const Services& services, std::string_view path) {
-  if (services.settings.admin_secret.empty()) return {};
-  if (path == "/admin/events") return "GET, HEAD";
-  const AdminPath parsed = ParseAdminPath(path);
-  if (!parsed.users || !parsed.valid) return {};
-  if (!parsed.username) return "GET, HEAD, POST";
-  const std::string& action = parsed.action;
-  if (action.empty()) return "GET, HEAD, PATCH, DELETE";
-  if (action == "sessions") return "GET, HEAD";
-  if (action.starts_with("sessions/")) return "DELETE";
-  if (action == "logout" || action == "password-reset") return "POST";
-  return {};
-}
-
-http::Response AdminMethodNotAllowed(const http::Request& request, const Services& services) {
-  http::Response response = http::MessageResponse(405, "Method not allowed");
-  response.headers.emplace_back("Allow", std::string(AdminMethods(services, request.path)));
-  return response;
-}
-
 AdminPath ParseAdminPath(std::string_view path) {
   AdminPath parsed;
+  if (path == "/admin/events") parsed.shape = AdminShape::kEvents;
   constexpr std::string_view kUsers = "/admin/users";
   if (path.substr(0, kUsers.size()) != kUsers) return parsed;
   std::string_view rest = path.substr(kUsers.size());
   if (!rest.empty() && rest.front() != '/') return parsed;
-  parsed.users = true;
+  parsed.shape = AdminShape::kUsers;
   if (rest.size() <= 1) return parsed;  // "/admin/users" or "/admin/users/"
   rest.remove_prefix(1);
   const std::size_t slash = rest.find('/');
   parsed.username = PercentDecode(rest.substr(0, slash), kMaxPathNameBytes, false);
   if (!parsed.username || parsed.username->empty()) parsed.valid = false;
+  parsed.shape = AdminShape::kUser;
   if (slash == std::string_view::npos) return parsed;
   // Whatever follows is the action; one the admin API lacks ("", "a/b") answers 404.
-  parsed.action = std::string(rest.substr(slash));
-  parsed.action.erase(0, 1);
-  if (parsed.action.empty()) parsed.action = "/";
+  const std::string_view action = rest.substr(slash + 1);
+  constexpr std::string_view kSession = "sessions/";
+  parsed.shape = action == "sessions"           ? AdminShape::kUserSessions
+                 : action.starts_with(kSession) ? AdminShape::kUserSession
+                 : action == "logout"           ? AdminShape::kUserLogout
+                 : action == "password-reset"   ? AdminShape::kUserPasswordReset
+                                                : AdminShape::kNone;
+  if (parsed.shape == AdminShape::kUserSession) parsed.session_id = action.substr(kSession.size());
   return parsed;
 }
 
@@ -161,12 +149,8 @@ Result<UserListQuery> ParseUserListQuery(std::string_view query) {
   UserListQuery out;
   Status parsed = ForEachQueryPair(
       query, [&](std::string_view name, std::optional<std::string> value) -> Status {
-        if (name == "limit") {
-          auto limit =
-              value ? ParseLimit(*value) : FieldError("limit", "Must be between 1 and 1000");
-          if (!limit) return limit.error();
-          out.limit = *limit;
-        } else if (name == "prefix") {
+        if (name == "limit") return ReadLimit(value, out.limit);
+        if (name == "prefix") {
           if (!value || (!value->empty() && !auth::CheckNewUsername(*value))) {
             return FieldError("prefix",
                               "Only letters, digits and . _ @ + - are allowed, at most 64");
@@ -189,12 +173,8 @@ Result<EventListQuery> ParseEventListQuery(std::string_view query) {
   Status parsed = ForEachQueryPair(
       query,
       [&](std::string_view name, std::optional<std::string> value) -> Status {
-        if (name == "limit") {
-          auto limit =
-              value ? ParseLimit(*value) : FieldError("limit", "Must be between 1 and 1000");
-          if (!limit) return limit.error();
-          out.limit = *limit;
-        } else if (name == "after") {
+        if (name == "limit") return ReadLimit(value, out.limit);
+        if (name == "after") {
           auto after = value ? ParseEventCursor(*value) : FieldError("after", kNotACursor);
           if (!after) return after.error();
           out.after = *after;

@@ -20,21 +20,32 @@ namespace gatehouse::api {
 // right secret is never counted nor refused, so nobody else's failures lock the operator out.
 Status CheckAdminSecret(const http::Request& request, Services& services);
 
-// "/admin/users/{username}/{action}" taken apart; `username` percent-decoded.
+// The paths of the admin API (API.md §12), by shape; kNone: one it does not have (404).
+enum class AdminShape {
+  kNone,
+  kEvents,             // /admin/events
+  kUsers,              // /admin/users
+  kUser,               // /admin/users/{username}
+  kUserSessions,       // /admin/users/{username}/sessions
+  kUserSession,        // /admin/users/{username}/sessions/{id}
+  kUserLogout,         // /admin/users/{username}/logout
+  kUserPasswordReset,  // /admin/users/{username}/password-reset
+};
+
+// An /admin/ path taken apart; `username` percent-decoded.
 struct AdminPath {
-  bool users = false;                   // the path is /admin/users or below it
+  AdminShape shape = AdminShape::kNone;
   std::optional<std::string> username;  // the {username} segment, if any
-  std::string action;                   // "", "logout", "password-reset", or other (404)
-  bool valid = true;                    // false: an undecodable or empty name
+  std::string_view session_id;          // kUserSession's {id}: all that follows "sessions/"
+  bool valid = true;  // false: an undecodable or empty name (404 User not found, any shape)
 };
 AdminPath ParseAdminPath(std::string_view path);
 
 // The methods an /admin/ path serves, "" for a path the admin API does not have (or all of
-// them when admin.secret is unset): the one source of its 405's Allow and of its CORS
-// preflight's allowed methods (API.md §11; a preflight carries no credentials).
-std::string_view AdminMethods(const Services& services, std::string_view path);
-// 405 with the path's methods in Allow.
-http::Response AdminMethodNotAllowed(const http::Request& request, const Services& services);
+// them when admin.secret is unset), from the admin API's route table (admin_api.cpp): the one
+// source of its 405's Allow and of its CORS preflight's allowed methods (API.md §11; a
+// preflight carries no credentials).
+std::string AdminMethods(const Services& services, std::string_view path);
 
 // GET /admin/users's query: prefix (username characters, at most 64), after (a cursor of at
 // most 256 bytes), limit (1-1000, default 100). FieldErrors for each.
@@ -57,7 +68,7 @@ struct EventListQuery {
 };
 Result<EventListQuery> ParseEventListQuery(std::string_view query);
 
-// GET and HEAD /admin/events (admin_events.cpp), after the secret was checked.
+// GET and HEAD /admin/events (admin_events.cpp), after the secret and the method were checked.
 void ServeEvents(const http::Request& request, Services& services, Reply reply);
 
 // A JSON object body, refusing duplicate names at any depth and nesting beyond

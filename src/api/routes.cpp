@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "api/admin_request.hpp"
+#include "api/attempt_limits.hpp"
 #include "api/browser_tokens.hpp"
 #include "http/error_response.hpp"
 #include "obs/logging.hpp"
@@ -21,7 +22,7 @@ using HandlerFunction = void (*)(const http::Request&, Services&, Reply);
 // (/sessions/{id}) or by anything (/admin/..., whose handler routes the rest itself).
 enum class Match { kExact, kOneSegment, kAnyBelow };
 
-using MethodsFunction = std::string_view (*)(const Services&, std::string_view path);
+using MethodsFunction = std::string (*)(const Services&, std::string_view path);
 
 struct Entry {
   std::string_view path;
@@ -87,24 +88,30 @@ std::string_view MethodName(Method method) {
 }
 
 // The methods of the route at `first` (and its path's further entries), the one source of both
-// 405's Allow and a preflight's Access-Control-Allow-Methods. A GET route serves HEAD too.
+// 405's Allow and a preflight's Access-Control-Allow-Methods.
 std::string MethodsOf(std::size_t first) {
   std::string methods;
   for (std::size_t i = first; i < kRoutes.size() && kRoutes[i].path == kRoutes[first].path; ++i) {
-    if (!methods.empty()) methods += ", ";
-    methods += MethodName(kRoutes[i].method);
-    if (kRoutes[i].method == Method::kGet) methods += ", HEAD";
+    AppendAllowed(methods, kRoutes[i].method);
   }
   return methods;
 }
 
-// RFC 9110 §9.3.2: HEAD is served wherever GET is; the transport leaves the body out.
 bool Serves(const Entry& entry, Method method) {
-  return entry.method == method || TakesEveryMethod(entry) ||
-         (entry.method == Method::kGet && method == Method::kHead);
+  return TakesEveryMethod(entry) || RouteServes(entry.method, method);
 }
 
 }  // namespace
+
+bool RouteServes(http::Method route, http::Method method) {
+  return route == method || (route == http::Method::kGet && method == http::Method::kHead);
+}
+
+void AppendAllowed(std::string& allow, http::Method route) {
+  if (!allow.empty()) allow += ", ";
+  allow += MethodName(route);
+  if (route == http::Method::kGet) allow += ", HEAD";
+}
 
 std::vector<std::string> Routes::Names() {
   std::vector<std::string> names;
@@ -130,9 +137,8 @@ void Routes::Serve(std::size_t route, const http::Request& request, Reply reply)
   // every path that has some (an unknown one goes on to its 404).
   if (Cors::IsPreflight(request) && route < kRoutes.size()) {
     const Entry& entry = kRoutes[route];
-    const std::string methods = TakesEveryMethod(entry)
-                                    ? std::string(entry.methods_below(services_, request.path))
-                                    : MethodsOf(route);
+    const std::string methods =
+        TakesEveryMethod(entry) ? entry.methods_below(services_, request.path) : MethodsOf(route);
     if (!methods.empty()) {
       http::Response response = Cors::Preflight(listed, methods);
       Cors::Decorate(response, listed);
@@ -191,6 +197,25 @@ auth::BearerInput BearerInputOf(const http::Request& request) {
 Result<auth::Claims> VerifyRequestToken(const http::Request& request, const Services& services,
                                         auth::TokenType expected) {
   return services.tokens.VerifyBearer(BearerInputOf(request), expected);
+}
+
+std::optional<auth::Claims> VerifyRevoker(const http::Request& request, Services& services,
+                                          auth::TokenType expected, const Reply& reply,
+                                          std::optional<Error> refusal) {
+  auto claims = VerifyRequestToken(request, services, expected);
+  if (!claims) {
+    reply(TokenRefusal(request, services, expected, claims.error()));
+    return std::nullopt;
+  }
+  if (!refusal) {
+    refusal = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
+                              obs::RateLimitKind::kRevocationPerUser);
+  }
+  if (refusal) {
+    reply(http::ErrorResponse(*refusal));
+    return std::nullopt;
+  }
+  return std::move(*claims);
 }
 
 bool TokenFromCookie(const http::Request& request, const Services& services,

@@ -6,6 +6,7 @@
 // tokens.location; API.md §11), so that /me reads through this file alone before auth/.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,14 @@ auth::BearerInput BearerInputOf(const http::Request& request);
 Result<auth::Claims> VerifyRequestToken(const http::Request& request, const Services& services,
                                         auth::TokenType expected);
 
+// The first step of a handler that revokes for the token's user (logout, ending a session):
+// VerifyRequestToken, then `refusal` (a fault of the request itself, answered only to a valid
+// token) when there is one, then one attempt of the per-user revocation budget. nullopt:
+// refused, and `reply` has given the answer.
+std::optional<auth::Claims> VerifyRevoker(const http::Request& request, Services& services,
+                                          auth::TokenType expected, const Reply& reply,
+                                          std::optional<Error> refusal = std::nullopt);
+
 // Whether the token of `expected`'s type that `request` presents was read from its cookie.
 bool TokenFromCookie(const http::Request& request, const Services& services,
                      auth::TokenType expected);
@@ -42,6 +51,13 @@ inline http::Response TokenRefusal(const http::Request& request, const Services&
       error, services, type,
       error.code == ErrorCode::kTokenRevoked && TokenFromCookie(request, services, type));
 }
+
+// RFC 9110 §9.3.2: a route of `route`'s method serves `method` (HEAD wherever GET; the
+// transport leaves the body out). With AppendAllowed, the rule of this table and of the admin
+// API's own (admin_api.cpp).
+bool RouteServes(http::Method route, http::Method method);
+// Appends `route` to an Allow list (", " between; a GET route brings HEAD).
+void AppendAllowed(std::string& allow, http::Method route);
 
 class Routes final : public http::Handler {
  public:

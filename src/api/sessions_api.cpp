@@ -99,16 +99,13 @@ void ListSessions(const http::Request& request, Services& services, Reply reply)
 }
 
 void EndSessionHandler(const http::Request& request, Services& services, Reply reply) {
-  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
-  if (!claims) {
-    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
-  }
   const std::string_view id = request.path.substr(kSessionsPrefix.size());
-  if (!IsSessionId(id)) return reply(http::ErrorResponse(Error{ErrorCode::kSessionNotFound, {}}));
-  if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
-                                     obs::RateLimitKind::kRevocationPerUser)) {
-    return reply(http::ErrorResponse(*refused));
-  }
+  // An id no session can have is refused before the budget is spent (a valid token's 404).
+  auto claims =
+      VerifyRevoker(request, services, auth::TokenType::kAccess, reply,
+                    IsSessionId(id) ? std::nullopt
+                                    : std::optional<Error>(Error{ErrorCode::kSessionNotFound, {}}));
+  if (!claims) return;
   RunOnPool(services.store_pool, std::move(reply),
             [&services, key = claims->sub_key, sub = claims->sub, sid = std::string(id),
              event = TokenEvent("session.revoked", request, *claims, std::string(id))] {

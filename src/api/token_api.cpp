@@ -135,16 +135,43 @@ void NoteLostUse(const Error& error) {
 // A refresh without rotation records the session's use after the answer, off the I/O thread
 // and without holding the answer back: last_used_at is for listing and the idle timeout, and
 // a use lost to a crash only makes a session look older. A full pool skips the record, and
-// so does a use that would change nothing (the same client again within the second).
-// A record that fails (a full disk, the database down) is not silent: it counts in
-// gatehouse_store_errors_total, is logged (at most every 5 s), and the store notes the failing
-// write, so /readyz answers 503 as for any other failed write (docs/api.md, issue 16 F6).
-void RecordUse(Services& services, const std::string& sid, store::SessionUse use) {
-  if (!services.store.ClaimSessionUse(sid, use)) return;
+// so does a use that would change nothing (the same client again within the second). The use
+// is approximate (docs/api.md), but never recorded on storage known to be gone: a refresh that
+// could not even record its use answers 503 instead. A record that fails (a full disk, the
+// database down) is not silent: it counts in gatehouse_store_errors_total, is logged (at most
+// every 5 s), and the store notes the failing write, so /readyz answers 503 as for any other
+// failed write (docs/api.md, issue 16 F6).
+Status RecordUse(Services& services, const std::string& sid, const http::Request& request) {
+  if (Status reachable = services.store.CheckReachable(); !reachable) return reachable;
+  store::SessionUse use = SessionUseOf(request, services.tokens.Now());
+  if (!services.store.ClaimSessionUse(sid, use)) return Ok{};
   (void)services.store_pool.TrySubmit([&services, sid, use = std::move(use)] {
     auto recorded = services.store.TouchSession(sid, use, IdleSince(services, use.at));
     if (!recorded) NoteLostUse(recorded.error());
   });
+  return Ok{};
+}
+
+// A new access token made off the I/O thread: the user's claims not cached, or the feed cut
+// off. On a shared store the database is asked about the token there, as the user's read goes
+// to it anyway.
+void NewAccessTokenOnPool(Services& services, Reply reply, auth::Claims claims, bool from_cookie) {
+  RunOnPool(
+      services.store_pool, std::move(reply),
+      [&services, shared = services.store.IsShared(), from_cookie, claims = std::move(claims)] {
+        if (shared) {
+          auto revoked =
+              services.store.IsRevoked(claims.jti, claims.sid, claims.sub_key, claims.iat);
+          if (!revoked) return http::ErrorResponse(revoked.error());
+          if (*revoked) {
+            return TokenRefusal(Error{ErrorCode::kTokenRevoked, {}}, services,
+                                auth::TokenType::kRefresh, from_cookie);
+          }
+        }
+        auto user_claims = UserClaims(services, claims);
+        if (!user_claims) return http::ErrorResponse(user_claims.error());
+        return NewAccessToken(services, claims, *user_claims);
+      });
 }
 
 // The store's decision, as an answer; `token` is the refresh token presented, `from_cookie`
@@ -229,26 +256,16 @@ void EndTokenSession(Services& services, Reply reply, store::AccountEvent event,
 }  // namespace
 
 void LogoutAccess(const http::Request& request, Services& services, Reply reply) {
-  auto claims = VerifyRequestToken(request, services, auth::TokenType::kAccess);
-  if (!claims)
-    return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
-  if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
-                                     obs::RateLimitKind::kRevocationPerUser)) {
-    return reply(http::ErrorResponse(*refused));
-  }
+  auto claims = VerifyRevoker(request, services, auth::TokenType::kAccess, reply);
+  if (!claims) return;
   Revoke(services, std::move(reply), RevocationOf(*claims), RevocationEventOf(request, *claims),
          "Logout access went wrong",
          LogoutAnswer(services, "Access token has been revoked", /*session_ended=*/false));
 }
 
 void LogoutRefresh(const http::Request& request, Services& services, Reply reply) {
-  auto claims = VerifyRequestToken(request, services, auth::TokenType::kRefresh);
-  if (!claims)
-    return reply(TokenRefusal(request, services, auth::TokenType::kRefresh, claims.error()));
-  if (auto refused = TakeUserAttempt(services.limits.revocation_per_user, claims->sub,
-                                     obs::RateLimitKind::kRevocationPerUser)) {
-    return reply(http::ErrorResponse(*refused));
-  }
+  auto claims = VerifyRevoker(request, services, auth::TokenType::kRefresh, reply);
+  if (!claims) return;
   // A Flask-minted refresh token has no session: then only that token goes.
   if (claims->sid.empty()) {
     return Revoke(services, std::move(reply), RevocationOf(*claims),
@@ -284,12 +301,9 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
                          SessionUseOf(request, services.tokens.Now()));
   }
   if (!claims->sid.empty()) {
-    // The use is recorded after the answer (approximate, docs/api.md), but never on storage
-    // known to be gone: a refresh that could not even record its use answers 503 instead.
-    if (Status reachable = services.store.CheckReachable(); !reachable) {
-      return reply(http::ErrorResponse(reachable.error()));
+    if (Status recorded = RecordUse(services, claims->sid, request); !recorded) {
+      return reply(http::ErrorResponse(recorded.error()));
     }
-    RecordUse(services, claims->sid, SessionUseOf(request, services.tokens.Now()));
   }
   // The user's claims (API.md §12) go into the new access token: from memory when cached. On
   // a shared store too: what another instance revokes or changes reaches this one's memory
@@ -300,25 +314,8 @@ void TokenRefresh(const http::Request& request, Services& services, Reply reply)
       return reply(NewAccessToken(services, *claims, cached->claims));
     }
   }
-  // Not cached, or cut off from the feed: off the I/O thread. On a shared store the database
-  // is asked about the token there, as the user's read goes to it anyway.
-  const bool shared = services.store.IsShared();
-  const bool from_cookie = TokenFromCookie(request, services, auth::TokenType::kRefresh);
-  RunOnPool(services.store_pool, std::move(reply),
-            [&services, shared, from_cookie, claims = std::move(*claims)] {
-              if (shared) {
-                auto revoked =
-                    services.store.IsRevoked(claims.jti, claims.sid, claims.sub_key, claims.iat);
-                if (!revoked) return http::ErrorResponse(revoked.error());
-                if (*revoked) {
-                  return TokenRefusal(Error{ErrorCode::kTokenRevoked, {}}, services,
-                                      auth::TokenType::kRefresh, from_cookie);
-                }
-              }
-              auto user_claims = UserClaims(services, claims);
-              if (!user_claims) return http::ErrorResponse(user_claims.error());
-              return NewAccessToken(services, claims, *user_claims);
-            });
+  NewAccessTokenOnPool(services, std::move(reply), std::move(*claims),
+                       TokenFromCookie(request, services, auth::TokenType::kRefresh));
 }
 
 }  // namespace gatehouse::api

@@ -1,6 +1,8 @@
 // Password hashing: argon2id (auth/argon2_fast, libsodium's format) at OWASP's minimum
-// m=19 MiB, t=2, p=1.
-// Every function here costs tens of milliseconds of CPU by design: call them only on the
+// m=19 MiB, t=2, p=1. The four hash functions are the password policy, defined in
+// auth/accounts.cpp beside the login (their caller on the request path); the formats are in
+// auth/argon2_fast.cpp and auth/pbkdf2.cpp, the secret helpers at the end in passwords.cpp.
+// Every hash function here costs tens of milliseconds of CPU by design: call them only on the
 // hash pool, never on an I/O thread.
 #pragma once
 

@@ -162,47 +162,16 @@ void RequestParser::on_field_impl(field name, std::string_view name_text, std::s
 void RequestParser::OnHeaderField(field name, std::string_view name_text, std::string_view value,
                                   beast::error_code& ec) {
   if (!CountFieldLine(name_text, value)) return Reject(400, kMalformed, ec);
+  if (const Kept single = SingleKept(name); single != kKeptCount) {
+    // One authority: a list ("a, b") is as ambiguous as two Host fields (RFC 9112 §3.2).
+    const bool host_list = single == kHost && value.find(',') != std::string_view::npos;
+    if (host_list || !KeepOnce(single, value)) Reject(400, kMalformed, ec);
+    return;
+  }
   switch (name) {
-    case field::host:
-      // One authority: a list ("a, b") is as ambiguous as two Host fields (RFC 9112 §3.2).
-      if (value.find(',') != std::string_view::npos || !KeepOnce(kHost, value)) {
-        return Reject(400, kMalformed, ec);
-      }
-      break;
-    case field::content_type:
-      if (!KeepOnce(kContentType, value)) return Reject(400, kMalformed, ec);
-      break;
-    case field::authorization:
-      if (!KeepOnce(kAuthorization, value)) return Reject(400, kMalformed, ec);
-      break;
-    // A browser sends each of these once (RFC 6265 §5.4: one Cookie field); two are as
-    // ambiguous as two Authorization fields.
-    case field::cookie:
-      if (!KeepOnce(kCookie, value)) return Reject(400, kMalformed, ec);
-      break;
-    case field::origin:
-      if (!KeepOnce(kOrigin, value)) return Reject(400, kMalformed, ec);
-      break;
-    case field::access_control_request_method:
-      if (!KeepOnce(kPreflightMethod, value)) return Reject(400, kMalformed, ec);
-      break;
     case field::content_length:
-      // Beast takes repeated equal values ("5", "5", or "5, 5" in one field); §8 refuses any
-      // repetition.
-      if ((seen_ & kSeenContentLength) || value.find(',') != std::string_view::npos) {
-        return Reject(400, kMalformed, ec);
-      }
-      seen_ |= kSeenContentLength;
-      break;
-    case field::transfer_encoding: {
-      // RFC 9112 §6.1: HTTP/1.0 has no Transfer-Encoding; its framing cannot be trusted.
-      if ((seen_ & kSeenTransferEncoding) || version_ < 11) return Reject(400, kMalformed, ec);
-      seen_ |= kSeenTransferEncoding;
-      const unsigned status = TransferEncodingStatus(value);
-      if (status == 501) return Reject(501, "Transfer-Encoding not implemented", ec);
-      if (status != 0) return Reject(400, kMalformed, ec);
-      break;
-    }
+    case field::transfer_encoding:
+      return OnFramingField(name, value, ec);
     case field::user_agent:
       // Recorded with a session (API.md §10); a repeated field keeps the first.
       if (!(seen_ & (1u << kUserAgent))) Keep(kUserAgent, value);
@@ -221,6 +190,45 @@ void RequestParser::OnHeaderField(field name, std::string_view name_text, std::s
     default:
       break;
   }
+}
+
+RequestParser::Kept RequestParser::SingleKept(field name) {
+  switch (name) {
+    case field::host:
+      return kHost;
+    case field::content_type:
+      return kContentType;
+    case field::authorization:
+      return kAuthorization;
+    // A browser sends each of these once (RFC 6265 §5.4: one Cookie field); two are as
+    // ambiguous as two Authorization fields.
+    case field::cookie:
+      return kCookie;
+    case field::origin:
+      return kOrigin;
+    case field::access_control_request_method:
+      return kPreflightMethod;
+    default:
+      return kKeptCount;
+  }
+}
+
+void RequestParser::OnFramingField(field name, std::string_view value, beast::error_code& ec) {
+  if (name == field::content_length) {
+    // Beast takes repeated equal values ("5", "5", or "5, 5" in one field); §8 refuses any
+    // repetition.
+    if ((seen_ & kSeenContentLength) || value.find(',') != std::string_view::npos) {
+      return Reject(400, kMalformed, ec);
+    }
+    seen_ |= kSeenContentLength;
+    return;
+  }
+  // RFC 9112 §6.1: HTTP/1.0 has no Transfer-Encoding; its framing cannot be trusted.
+  if ((seen_ & kSeenTransferEncoding) || version_ < 11) return Reject(400, kMalformed, ec);
+  seen_ |= kSeenTransferEncoding;
+  const unsigned status = TransferEncodingStatus(value);
+  if (status == 501) return Reject(501, "Transfer-Encoding not implemented", ec);
+  if (status != 0) Reject(400, kMalformed, ec);
 }
 
 // Adds the field line's bytes to head_bytes_; false for a folded line.

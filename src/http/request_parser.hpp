@@ -93,6 +93,12 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
 
   void OnHeaderField(boost::beast::http::field name, std::string_view name_text,
                      std::string_view value, boost::beast::error_code& ec);
+  // The slot of a field kept from its one allowed line (Host, Authorization ...), else
+  // kKeptCount.
+  static Kept SingleKept(boost::beast::http::field name);
+  // Content-Length or Transfer-Encoding: the body's framing, each at most once (RFC 9112 §6).
+  void OnFramingField(boost::beast::http::field name, std::string_view value,
+                      boost::beast::error_code& ec);
   bool CountFieldLine(std::string_view name_text, std::string_view value);
   bool KeepOnce(Kept which, std::string_view value);
   void Keep(Kept which, std::string_view value);

@@ -48,5 +48,16 @@ TEST(ErrorResponse, BadIntrospectionCredentialsChallengeWithTheRealm) {
   EXPECT_EQ(Header(response, "WWW-Authenticate"), "Bearer realm=\"gatehouse\"");
 }
 
+// The mapper answers each code from the family that knows it; a code none of them knows
+// would fall through to 500. Only the server's own failures may answer 500.
+TEST(ErrorResponse, OnlyServerFailuresAnswer500) {
+  for (int i = 0; i <= static_cast<int>(ErrorCode::kWrongAdminSecret); ++i) {
+    const auto code = static_cast<ErrorCode>(i);
+    const bool server_failure = code == ErrorCode::kStorageFailure ||
+                                code == ErrorCode::kInternal || code == ErrorCode::kInvalidKey;
+    EXPECT_EQ(ErrorResponse(Error(code)).status == 500u, server_failure) << "code " << i;
+  }
+}
+
 }  // namespace
 }  // namespace gatehouse::http

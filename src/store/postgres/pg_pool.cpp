@@ -194,18 +194,24 @@ void Pool::DropIdle() {
   available_.notify_all();
 }
 
+bool Pool::DiedIdle(const Error& failure, Lease& lease) {
+  return failure.code == ErrorCode::kStorageUnavailable && lease.reused() && lease->Broken();
+}
+
+Result<Pool::Lease> Pool::Replace(Lease& dead) {
+  // Given back first: the pool may have room for no other connection.
+  { auto dropped = std::move(dead); }
+  DropIdle();
+  return Acquire();
+}
+
 Result<Pool::Lease> Pool::Begin() {
   auto lease = Acquire();
   if (!lease) return lease.error();
   auto begun = (*lease)->Exec("BEGIN");
   if (begun) return lease;
-  if (begun.error().code != ErrorCode::kStorageUnavailable || !lease->reused() ||
-      !(*lease)->Broken()) {
-    return begun.error();
-  }
-  { auto dropped = std::move(*lease); }
-  DropIdle();
-  auto fresh = Acquire();
+  if (!DiedIdle(begun.error(), *lease)) return begun.error();
+  auto fresh = Replace(*lease);
   if (!fresh) return fresh.error();
   if (auto again = (*fresh)->Exec("BEGIN"); !again) return again.error();
   return fresh;
@@ -215,16 +221,10 @@ Result<Rows> Pool::RunText(const StatementText& statement, const std::vector<std
   auto lease = Acquire();
   if (!lease) return lease.error();
   auto rows = (*lease)->RunText(statement, params);
-  // An idle connection may have died with a database restart; one more try on a new one.
-  if (!rows && rows.error().code == ErrorCode::kStorageUnavailable && lease->reused() &&
-      (*lease)->Broken() && statement.retry_on_reconnect) {
-    { auto dropped = std::move(*lease); }
-    DropIdle();
-    auto fresh = Acquire();
-    if (!fresh) return fresh.error();
-    return (*fresh)->RunText(statement, params);
-  }
-  return rows;
+  if (rows || !statement.retry_on_reconnect || !DiedIdle(rows.error(), *lease)) return rows;
+  auto fresh = Replace(*lease);
+  if (!fresh) return fresh.error();
+  return (*fresh)->RunText(statement, params);
 }
 
 std::string RedactUrl(std::string_view url) {

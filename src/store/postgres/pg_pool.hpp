@@ -140,6 +140,11 @@ class Pool {
   // Closes every idle connection: one found dead means the server most likely ended them all
   // (a restart), so a retry must not be handed the next dead one.
   void DropIdle();
+  // Whether `failure` on `lease` is that of a connection the server ended while it sat idle
+  // (a restart): the one failure worth one more try, on a fresh connection.
+  static bool DiedIdle(const Error& failure, Lease& lease);
+  // After DiedIdle: `dead` given back, every idle connection dropped, and a fresh one taken.
+  Result<Lease> Replace(Lease& dead);
 
   const std::string url_;
   const int size_;
