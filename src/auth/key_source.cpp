@@ -219,6 +219,24 @@ void RemoveKey(const KeyringOptions& options, const std::string& name) {
   }
 }
 
+StartupStatus CheckKeyFiles(const KeyringOptions& options) {
+  if (options.store != nullptr) return Ok{};
+  const std::string dir = KeysDir(options);
+  struct stat info {};
+  if (::stat(dir.c_str(), &info) != 0) return Ok{};  // none yet: made 0700 with the first key
+  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return StartupError{
+        StartupErrorCode::kUnsafeSecretFile,
+        dir + ": holds signing keys but group or others can write to it (chmod 700 " + dir + ")"};
+  }
+  auto listed = ListKeys(options);
+  if (!listed) return EnvironmentError(listed.error());
+  for (const auto& listing : *listed) {
+    if (StartupStatus key = CheckPrivateFile(dir + "/" + listing.name); !key) return key;
+  }
+  return Ok{};
+}
+
 void RemoveGeneratedSecret(const KeyringOptions& options) {
   if (options.store != nullptr) {
     (void)options.store->RemoveSigningKey(std::string(kStoredSecretKid));

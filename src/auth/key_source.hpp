@@ -11,6 +11,7 @@
 
 #include "auth/keyring.hpp"
 #include "util/result.hpp"
+#include "util/startup_error.hpp"
 
 namespace gatehouse::auth {
 
@@ -42,6 +43,10 @@ bool Rotatable(const KeyringOptions& options);
 // The keys of every algorithm, oldest first (a change of jwt.algorithm leaves the old one's
 // keys verifying beside the new one's); a store's generated HS256 secret is not listed.
 Result<std::vector<KeyListing>> ListKeys(const KeyringOptions& options);
+// At start, for keys in <data_dir>/keys: kUnsafeSecretFile when the directory is writable by
+// group or others (anyone could plant a key) or a key file is readable by them (CheckPrivateFile),
+// as for jwt-secret and jwt.private_key_file. Ok for a store's keys.
+StartupStatus CheckKeyFiles(const KeyringOptions& options);
 Result<std::string> ReadKeyFile(const std::string& path);
 // RFC 7638 thumbprint of the secret as an oct JWK: a name for it that reveals nothing of it.
 std::string HmacKid(std::string_view secret);

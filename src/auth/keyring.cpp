@@ -266,6 +266,7 @@ bool Keyring::HoldsKeyOf(Algorithm algorithm) const {
 
 // The keys of <data_dir>/keys or the store, after the generated HS256 secret if there is one.
 StartupStatus Keyring::OpenRotatable(int64_t now) {
+  if (StartupStatus files = CheckKeyFiles(options_); !files) return files;
   if (!options_.hmac_secret.empty()) {
     parsed_[kGeneratedSecret] =
         ParsedKey{nullptr, std::make_shared<const HmacKey>(options_.hmac_secret)};
