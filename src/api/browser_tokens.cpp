@@ -1,6 +1,10 @@
 #include "api/browser_tokens.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <string>
+
+#include "obs/logging.hpp"
 
 namespace gatehouse::api {
 namespace {
@@ -36,11 +40,31 @@ void AddPair(http::Response& response, const config::Settings& settings, CookieP
                  /*http_only=*/false, clear));
 }
 
+void ReportCookieTooLarge(std::size_t bytes) {
+  static std::atomic<int64_t> last_logged{0};
+  if (obs::LogDue(last_logged, 5)) {
+    obs::Warn(
+        "a token is too large for a browser cookie: its cookie pair was cleared instead "
+        "(the user's claims make the token too long; keep them short in cookie mode)",
+        {{"cookie_bytes", std::to_string(bytes)}, {"limit", std::to_string(kMaxCookieBytes)}});
+  }
+}
+
 }  // namespace
 
 void SetCookiePair(http::Response& response, const config::Settings& settings, CookiePair pair,
                    std::string_view token, std::string_view csrf) {
-  if (settings.tokens_in_cookies) AddPair(response, settings, pair, token, csrf, /*clear=*/false);
+  if (!settings.tokens_in_cookies) return;
+  const std::string_view name =
+      pair == CookiePair::kAccess ? auth::kAccessCookie : auth::kRefreshCookie;
+  if (name.size() + 1 + token.size() > kMaxCookieBytes) {
+    // A browser drops the cookie without a word and keeps the one it had, which may be another
+    // user's (attacker round 9, F4): end that pair instead, so the page is plainly signed out.
+    ReportCookieTooLarge(name.size() + 1 + token.size());
+    AddPair(response, settings, pair, {}, {}, /*clear=*/true);
+    return;
+  }
+  AddPair(response, settings, pair, token, csrf, /*clear=*/false);
 }
 
 void ClearCookiePair(http::Response& response, const config::Settings& settings, CookiePair pair) {

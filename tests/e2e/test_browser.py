@@ -360,3 +360,33 @@ def test_rotation_refusing_a_reused_refresh_cookie_clears_its_pair(server_factor
     again = refresh_by_cookie(srv, first)
     assert again.status_code == 401
     assert again.raw.headers.getlist("Set-Cookie") == cleared
+
+
+def set_cookie_lines(r) -> list[str]:
+    return r.raw.headers.getlist("Set-Cookie")
+
+
+def test_a_token_too_large_for_a_cookie_clears_the_pair_instead(server_factory):
+    # Attacker round 9, F4: claims within §12's 4 KiB made a 5.9 KB access cookie, which a
+    # browser drops silently while keeping the cookie it had: the next user of the page acted as
+    # the previous one. The pair is cleared instead (and a warning logged).
+    admin = "an admin secret of at least thirty-two bytes"
+    srv = cookie_server(server_factory, "http://localhost:1", "--cookies-secure", "false",
+                        "--admin-secret", admin)
+    r = requests.post(srv.url("/admin/users"), headers={"Authorization": f"Bearer {admin}"},
+                      json={"username": "big", "password": PW, "claims": {"r": "x" * 3500}})
+    assert r.status_code == 201, r.text
+    s = registered(srv)  # the previous user of this browser
+    assert s.get(srv.url("/me")).status_code == 200
+    r = s.post(srv.url("/login"), json={"username": "big", "password": PW})
+    assert r.status_code == 200, r.text
+    lines = set_cookie_lines(r)
+    for line in lines:
+        name_value = line.split(";", 1)[0]
+        assert len(name_value) <= 4096, (len(name_value), line[:80])
+    access = [line for line in lines if line.startswith("access_token_cookie=")]
+    assert access and all("Max-Age=0" in line for line in access), access
+    # the page is signed out, never signed in as the previous user
+    r = s.get(srv.url("/me"))
+    assert r.status_code == 401, r.text
+    assert "too large for a browser cookie" in srv.stderr_text()
