@@ -222,7 +222,7 @@ std::vector<SettingSpec> Declare() {
        .default_value = "Lax",
        .help = "SameSite attribute of the token cookies: Strict, Lax or None",
        .doc = "`SameSite` of the four cookies: `Strict`, `Lax` or `None` (browsers take "
-              "`None` only with `Secure`)",
+              "`None` only with `Secure`: with cookies on, `None` needs `cookies.secure`)",
        .expected = "expected Strict, Lax or None"},
       {.name = "cookies.secure",
        .kind = Boolean(&S::cookies_secure),
@@ -232,7 +232,8 @@ std::vector<SettingSpec> Declare() {
       {.name = "cookies.domain",
        .kind = Text(&S::cookies_domain),
        .help = "Domain attribute of the token cookies; unset: host-only cookies",
-       .doc = "`Domain` of the four cookies; unset: host-only cookies (sent to this host only)"},
+       .doc = "`Domain` of the four cookies, a host name (letters, digits, `.`, `-`); unset: "
+              "host-only cookies (sent to this host only)"},
       {.name = "cookies.max_age",
        .kind = Duration(&S::cookies_max_age_seconds, 1),
        .help = "Max-Age of the token cookies; unset: session cookies",

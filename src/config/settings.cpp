@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -106,6 +107,22 @@ StartupStatus CheckTogether(const Settings& settings) {
                         "setting keys.publication_delay: must be longer than jwks.max_age (" +
                             std::to_string(settings.jwks_max_age) +
                             "s), so that resource servers have the next key before it signs"};
+  }
+  // The domain goes into every Set-Cookie line as it is: anything but a host name could add
+  // attributes of its own (`;Path=...`).
+  const std::string& domain = settings.cookies_domain;
+  if (!std::all_of(domain.begin(), domain.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+      })) {
+    return StartupError{StartupErrorCode::kBadSetting,
+                        "setting cookies.domain: expected a host name (letters, digits, '.', '-')"};
+  }
+  // Browsers drop SameSite=None cookies that are not Secure: every cookie would be lost.
+  if (settings.tokens_in_cookies && settings.cookies_samesite == "None" &&
+      !settings.cookies_secure) {
+    return StartupError{StartupErrorCode::kBadSetting,
+                        "setting cookies.samesite: None needs cookies.secure = true (browsers "
+                        "drop SameSite=None cookies that are not Secure)"};
   }
   return Ok{};
 }

@@ -185,3 +185,19 @@ def test_short_jwt_secret_exits_2_naming_it(tmp_path):
     assert p.returncode == 2, (p.returncode, err)
     lines = err.strip("\n").splitlines()
     assert len(lines) == 1 and "jwt.secret" in lines[0], err
+
+
+# Attacker round 9, F6: cookies.domain went into every Set-Cookie line as given, so
+# `example.com;Path=/x` added attributes of its own; SameSite=None without Secure made browsers
+# drop every cookie.
+@pytest.mark.parametrize("args,setting", [
+    (["--cookies-domain", "example.com;Path=/x; SameSite=None"], "cookies.domain"),
+    (["--cookies-domain", "example.com "], "cookies.domain"),
+    (["--tokens-location", "cookies", "--cookies-samesite", "None", "--cookies-secure", "false"],
+     "cookies.samesite"),
+])
+def test_cookie_settings_a_browser_would_misread_refuse_the_start(tmp_path, args, setting):
+    p = run_bad(tmp_path, args)
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode == 2, (p.returncode, err)
+    assert setting in err, err
