@@ -192,10 +192,6 @@ Result<EventListQuery> ParseEventListQuery(std::string_view query) {
   return out;
 }
 
-namespace {
-
-// JSON text as an object, refusing duplicate names at any depth and nesting beyond
-// http::kMaxJsonDepth; nullopt for anything else.
 std::optional<nlohmann::json> StrictJsonObject(std::string_view text) {
   if (!http::IsValidUtf8(text)) return std::nullopt;
   // One set of names per open object: a name given twice is refused at any depth, since
@@ -217,6 +213,8 @@ std::optional<nlohmann::json> StrictJsonObject(std::string_view text) {
   if (refused || body.is_discarded() || !body.is_object()) return std::nullopt;
   return body;
 }
+
+namespace {
 
 // A form body (API.md §1: every body may be a form) as the JSON object its fields spell, every
 // value a string but the two that are not strings in JSON: `disabled` "true"/"false" becomes a

@@ -76,6 +76,10 @@ void ServeEvents(const http::Request& request, Services& services, Reply reply);
 // none with an empty body) read as the object its fields spell, `disabled` and `claims` given
 // as text (docs/api.md); any other Content-Type: kUnsupportedMedia.
 Result<nlohmann::json> ParseAdminBody(const http::Request& request);
+// JSON text as an object, refusing duplicate names at any depth (parsers differ on which copy
+// counts) and nesting beyond http::kMaxJsonDepth; nullopt for anything else. The admin bodies'
+// rule, and `gatehouse user claims`'s.
+std::optional<nlohmann::json> StrictJsonObject(std::string_view text);
 
 // `name` of `body` when it is a string (nullopt when absent); a FieldError when not a string
 // or holding a NUL byte.

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "api/admin_request.hpp"
 #include "auth/accounts.hpp"
 #include "auth/passwords.hpp"
 #include "cli/commands.hpp"
@@ -47,9 +48,10 @@ int UserClaims(const config::Settings& settings, const UserOptions& options) {
           std::cout << user->claims << "\n";
           return Ok{};
         }
-        nlohmann::json parsed = nlohmann::json::parse(options.claims, nullptr, false);
-        if (parsed.is_discarded()) return FieldError("claims", "Not valid JSON");
-        auto claims = auth::CheckClaims(parsed);
+        // The admin API's parse: a name given twice is refused, as over HTTP.
+        const auto parsed = api::StrictJsonObject(options.claims);
+        if (!parsed) return FieldError("claims", "Not valid JSON");
+        auto claims = auth::CheckClaims(*parsed);
         if (!claims) return claims.error();
         if (Status set = accounts.SetClaims(key, *claims); !set) return set;
         std::cout << "set the claims of " << options.username << " to " << *claims << "\n";

@@ -651,3 +651,19 @@ def test_admin_preflights_answer_by_the_paths_methods_without_credentials(cors_s
 def test_admin_preflight_from_an_unlisted_origin_is_403(cors_srv):
     assert_message(preflight(cors_srv, "/admin/users", "https://evil.example"), 403,
                    "Origin not allowed")
+
+
+@pytest.mark.sqlite_only  # the CLI on the server's data directory
+def test_the_cli_refuses_claims_with_a_name_twice_as_the_api_does(srv):
+    # Attacker round 9, F8: `gatehouse user claims` took {"a":1,"a":2} as {"a":2} while the
+    # API answers 400; both now parse claims with the same strict rule.
+    from keys_support import describe, run_cli
+    name, _ = create(srv, claims={"roles": ["ops"]})
+    p = run_cli(["user", "claims", name, '{"a": 1, "a": 2}', "--data-dir", str(srv.data_dir)])
+    assert p.returncode != 0, describe(p)
+    r = admin(srv, "PATCH", f"/admin/users/{name}", json={"claims": {"a": 1, "b": {"c": 2}}})
+    assert r.status_code == 200, r.text
+    p = run_cli(["user", "claims", name, '{"b": {"c": 1, "c": 2}}', "--data-dir",
+                 str(srv.data_dir)])
+    assert p.returncode != 0, describe(p)
+    assert admin(srv, "GET", f"/admin/users/{name}").json()["claims"] == {"a": 1, "b": {"c": 2}}
