@@ -147,7 +147,10 @@ Status RecordUse(Services& services, const std::string& sid, const http::Request
   if (!services.store.ClaimSessionUse(sid, use)) return Ok{};
   (void)services.store_pool.TrySubmit([&services, sid, use = std::move(use)] {
     auto recorded = services.store.TouchSession(sid, use, IdleSince(services, use.at));
-    if (!recorded) NoteLostUse(recorded.error());
+    if (!recorded) {
+      services.store.ForgetSessionUse(sid);
+      NoteLostUse(recorded.error());
+    }
   });
   return Ok{};
 }

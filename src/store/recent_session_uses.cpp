@@ -32,4 +32,11 @@ bool RecentSessionUses::Claim(std::string_view sid, int64_t second, std::string_
   return true;
 }
 
+void RecentSessionUses::Forget(std::string_view sid) {
+  std::lock_guard lock(mutex_);
+  if (const auto found = client_by_sid_.find(sid); found != client_by_sid_.end()) {
+    client_by_sid_.erase(found);
+  }
+}
+
 }  // namespace gatehouse::store

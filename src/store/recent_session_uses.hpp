@@ -26,6 +26,9 @@ class RecentSessionUses {
   bool Claim(std::string_view sid, int64_t second, std::string_view client_address,
              std::string_view user_agent);
 
+  // The claimed use of `sid` was not written after all (a full disk): a repeat must write.
+  void Forget(std::string_view sid);
+
   static constexpr std::size_t kMaxRemembered = 65536;
 
  private:

@@ -281,6 +281,8 @@ class Store {
   bool ClaimSessionUse(std::string_view sid, const SessionUse& use) {
     return recent_uses_.Claim(sid, use.at, use.client_address, use.user_agent);
   }
+  // The claimed use was not recorded (TouchSession failed): the next one is written again.
+  void ForgetSessionUse(std::string_view sid) { recent_uses_.Forget(sid); }
   // A session's record; nullopt when there is none.
   Result<std::optional<SessionRecord>> FindSession(std::string_view sid);
   // One refresh under rotation: a compare-and-set of the session's current refresh jti, the

@@ -27,6 +27,15 @@ TEST(RecentSessionUsesTest, AnotherClientOrSecondIsANewUse) {
   EXPECT_TRUE(uses.Claim("sid-a", 100, "10.0.0.2", "firefox"));
 }
 
+TEST(RecentSessionUsesTest, AForgottenUseIsNewAgain) {
+  RecentSessionUses uses;
+  EXPECT_TRUE(uses.Claim("sid-a", 100, "10.0.0.1", "curl"));
+  uses.Forget("sid-a");  // its write failed
+  EXPECT_TRUE(uses.Claim("sid-a", 100, "10.0.0.1", "curl"));
+  EXPECT_FALSE(uses.Claim("sid-a", 100, "10.0.0.1", "curl"));
+  uses.Forget("sid-unknown");
+}
+
 TEST(RecentSessionUsesTest, PastItsBoundEveryUseIsNew) {
   RecentSessionUses uses;
   for (std::size_t i = 0; i < RecentSessionUses::kMaxRemembered; ++i) {
