@@ -178,6 +178,7 @@ Result<std::shared_ptr<const Keyring::State>> Keyring::MakeState(
 
 void Keyring::ParseNewKeys(std::vector<KeyListing>& listed) {
   for (auto& listing : listed) {
+    if (parsed_.count(listing.name) == 0 && !PrivateEnough(listing)) continue;
     if (parsed_.count(listing.name) == 0) {
       auto material = listing.pem.empty() ? ReadKeyFile(KeysDir(options_) + "/" + listing.name)
                                           : Result<std::string>(listing.pem);
@@ -185,6 +186,21 @@ void Keyring::ParseNewKeys(std::vector<KeyListing>& listed) {
     }
     Wipe(listing.pem);
   }
+}
+
+// A key file added while running must be as private as the start requires (CheckKeyFiles):
+// one that group or others can read is left out, with a warning, until the next start (which
+// refuses it while it stays readable).
+bool Keyring::PrivateEnough(const KeyListing& listing) const {
+  if (!listing.pem.empty()) return true;  // a store's row
+  const std::string path = KeysDir(options_) + "/" + listing.name;
+  if (CheckPrivateFile(path)) return true;
+  static std::atomic<int64_t> last_logged{0};
+  if (obs::LogDue(last_logged, 60)) {
+    obs::Warn("a signing key file that group or others can read is not loaded (chmod 600 it)",
+              {{"path", path}});
+  }
+  return false;
 }
 
 Result<bool> Keyring::Reload(int64_t now) {

@@ -118,6 +118,8 @@ class Keyring {
   static ParsedKey ParseKey(std::optional<Algorithm> algorithm, std::string& material);
   // Whether a key of `algorithm` was ever listed and parsed.
   bool HoldsKeyOf(Algorithm algorithm) const;
+  // Whether a listed key not parsed yet may be: a key file must be private (0600).
+  bool PrivateEnough(const KeyListing& listing) const;
   // Parses the listed keys not parsed yet, and wipes the listing's material.
   void ParseNewKeys(std::vector<KeyListing>& listed);
   // The state of the keys named (newest first), `signer` signing.

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <optional>
 
+#include "auth/key_source.hpp"
 #include "auth/passwords.hpp"
 #include "auth/secret_file.hpp"
 #include "cli/commands.hpp"
@@ -32,10 +33,23 @@ StartupResult<std::string> PreviousSecret(const config::Settings& settings, stor
   return std::move(*stored);
 }
 
+// Whether the keys directory or the store holds rotated keys already.
+bool HasRotatedKeys(const auth::KeyringOptions& options) {
+  auto listed = auth::ListKeys(options);
+  if (!listed) return false;
+  for (auto& listing : *listed) auth::Wipe(listing.pem);
+  return !listed->empty();
+}
+
 // HS256: the secret that signs; otherwise the one of before a change of algorithm, or "".
-StartupResult<std::string> HmacSecretFor(const config::Settings& settings, store::Store& store) {
+// The generated secret is made on a first start only: once keys were rotated, a missing one was
+// deleted when its window closed, and a new one would verify tokens it never signed.
+StartupResult<std::string> HmacSecretFor(const config::Settings& settings, store::Store& store,
+                                         const auth::KeyringOptions& options) {
   if (settings.jwt_algorithm != JwsAlgorithm::kHS256) return PreviousSecret(settings, store);
   if (!settings.jwt_secret.empty()) return settings.jwt_secret;
+  auto existing = PreviousSecret(settings, store);
+  if (!existing || !existing->empty() || HasRotatedKeys(options)) return existing;
   return GeneratedSecret(settings, store);
 }
 
@@ -52,7 +66,7 @@ StartupResult<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& se
   options.max_token_lifetime = std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds);
   options.publication_delay = settings.key_publication_delay;
   options.hmac_secret_generated = settings.jwt_secret.empty();
-  auto secret = HmacSecretFor(settings, store);
+  auto secret = HmacSecretFor(settings, store, options);
   if (!secret) return secret.error();
   options.hmac_secret = std::move(*secret);
   return options;

@@ -46,3 +46,23 @@ def test_a_keys_directory_others_can_write_refuses_the_start(server_factory):
     (srv.data_dir / "keys").chmod(0o755)  # readable names only: the keys themselves are 0600
     srv.start()
     assert srv.get("/healthz").status_code == 200
+
+
+@pytest.mark.sqlite_only
+def test_a_key_file_others_can_read_added_while_running_is_not_loaded(server_factory):
+    # Attacker round 10, B: the mode check ran at start only; a 0666 key copied into the
+    # directory of a running server was loaded and signed.
+    from keys_support import cached_key, header_of, poll, thumbprint, public_jwk, write_key_file
+    import time
+    srv = server_factory(args=["--jwt-algorithm", "EdDSA"])
+    _, body = srv.new_user("planted", PW)
+    kid = header_of(body["access_token"])["kid"]
+    planted = cached_key("Ed25519", "planted")
+    path = write_key_file(srv.data_dir / "keys" / f"{int(time.time()):010d}-00000009.pem", planted)
+    path.chmod(0o666)
+    srv.signal_hup() if hasattr(srv, "signal_hup") else None
+    assert poll(lambda: "not loaded" in srv.stderr_text(), 10, 0.2), srv.stderr_text()[-2000:]
+    r = srv.refresh(body["refresh_token"])
+    assert r.status_code == 200 and header_of(r.json()["access_token"])["kid"] == kid
+    assert thumbprint(public_jwk(planted)) not in [k["kid"] for k in srv.get(
+        "/.well-known/jwks.json").json()["keys"]]

@@ -116,4 +116,9 @@ def test_a_key_whose_window_closed_is_deleted_and_a_longer_ttl_does_not_revive_i
     assert_token_error(srv.me(old(back_then)), "Invalid token")
     if alg != "HS256":
         assert old_kid not in jwks_kids(srv)
+    else:
+        # no new secret is generated in its place: one would verify tokens it never signed
+        # (attacker round 10, A)
+        assert not old_file.exists()
+        assert "generated a new HS256 secret" not in srv.stderr_text().split("deleted a signing key")[-1]
     assert_json(srv.me(new(claims_for(user))), 200)
