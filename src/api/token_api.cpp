@@ -116,9 +116,19 @@ Result<std::string> UserClaims(Services& services, const auth::Claims& claims) {
   auto user = services.store.FindUser(claims.sub_key);
   if (!user) return user.error();
   if (!*user) return std::string();
+  // A disabled user's tokens were revoked when it was disabled; one dated after that cut can
+  // only be a forgery (a leaked retired key, inside its iat leeway), so it mints nothing.
+  if ((*user)->disabled) return Error{ErrorCode::kTokenRevoked, {}};
   services.users.PutUnlessErased(claims.sub_key, version, (*user)->username, (*user)->created_at,
                                  (*user)->claims);
   return std::move((*user)->claims);
+}
+
+// UserClaims' refusal: a revoked token's answer clears its cookie pair as every revoked answer
+// does; a storage error is its 503.
+http::Response UserClaimsRefusal(Services& services, const Error& error, bool from_cookie) {
+  if (error.code != ErrorCode::kTokenRevoked) return http::ErrorResponse(error);
+  return TokenRefusal(error, services, auth::TokenType::kRefresh, from_cookie);
 }
 
 void NoteLostUse(const Error& error) {
@@ -172,7 +182,7 @@ void NewAccessTokenOnPool(Services& services, Reply reply, auth::Claims claims, 
           }
         }
         auto user_claims = UserClaims(services, claims);
-        if (!user_claims) return http::ErrorResponse(user_claims.error());
+        if (!user_claims) return UserClaimsRefusal(services, user_claims.error(), from_cookie);
         return NewAccessToken(services, claims, *user_claims);
       });
 }
@@ -214,7 +224,8 @@ void RotateRefresh(Services& services, Reply reply, auth::Claims claims,
       [&services, claims = std::move(claims), token = std::string(presented.token),
        from_cookie = presented.from_cookie, use = std::move(use)](Reply later) mutable {
         auto user_claims = UserClaims(services, claims);
-        if (!user_claims) return later(http::ErrorResponse(user_claims.error()));
+        if (!user_claims)
+          return later(UserClaimsRefusal(services, user_claims.error(), from_cookie));
         const std::string new_jti = auth::NewUuid();
         auth::TokenPair minted = services.tokens.IssueRotated(claims, new_jti, *user_claims);
         const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

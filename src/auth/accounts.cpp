@@ -326,6 +326,9 @@ void Accounts::ApplyRevoked(const store::UserTokensRevoked& revoked) {
   if (!live_) return;
   for (const store::Revocation& session : revoked.sessions) SessionEnded(session);
   live_->revocations.RevokeUserBefore(revoked.user.username_key, revoked.user.revoked_before);
+  // The next refresh reads the user from the store, so it sees a disable (other instances drop
+  // the entry when the feed brings the cut).
+  live_->users.Erase(revoked.user.username_key);
 }
 
 LiveTokens& Accounts::Live() {
