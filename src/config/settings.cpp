@@ -98,6 +98,30 @@ RawSettings ReadEnvironment() {
 
 namespace {
 
+// A host name as a cookie's Domain (RFC 6265 §5.2.3 drops one leading '.'): labels of 1-63
+// letters, digits and '-' (not at either end), joined by single dots, 253 bytes at most. The
+// domain goes into every Set-Cookie line as it is: anything else could add attributes of its
+// own (`;Path=...`) or name no host a browser would send the cookie to (`.`, `a..b`).
+bool IsCookieDomain(std::string_view domain) {
+  if (domain.starts_with('.')) domain.remove_prefix(1);
+  if (domain.empty() || domain.size() > 253) return false;
+  for (std::string_view rest = domain; !rest.empty();) {
+    const std::size_t dot = rest.find('.');
+    const std::string_view label = rest.substr(0, dot);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    const bool letters_digits_hyphens = std::all_of(label.begin(), label.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+    });
+    if (!letters_digits_hyphens) return false;
+    if (dot == std::string_view::npos) break;
+    rest.remove_prefix(dot + 1);
+    if (rest.empty()) return false;  // a trailing dot
+  }
+  return true;
+}
+
 // Rules between settings, checked once each has been read.
 StartupStatus CheckTogether(const Settings& settings) {
   // A key that signed before every cached key set could list it would be refused by the
@@ -108,14 +132,10 @@ StartupStatus CheckTogether(const Settings& settings) {
                             std::to_string(settings.jwks_max_age) +
                             "s), so that resource servers have the next key before it signs"};
   }
-  // The domain goes into every Set-Cookie line as it is: anything but a host name could add
-  // attributes of its own (`;Path=...`).
-  const std::string& domain = settings.cookies_domain;
-  if (!std::all_of(domain.begin(), domain.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
-      })) {
+  if (!settings.cookies_domain.empty() && !IsCookieDomain(settings.cookies_domain)) {
     return StartupError{StartupErrorCode::kBadSetting,
-                        "setting cookies.domain: expected a host name (letters, digits, '.', '-')"};
+                        "setting cookies.domain: expected a host name (labels of letters, digits "
+                        "and '-' joined by '.')"};
   }
   // Browsers drop SameSite=None cookies that are not Secure: every cookie would be lost.
   if (settings.tokens_in_cookies && settings.cookies_samesite == "None" &&

@@ -187,12 +187,18 @@ def test_short_jwt_secret_exits_2_naming_it(tmp_path):
     assert len(lines) == 1 and "jwt.secret" in lines[0], err
 
 
-# Attacker round 9, F6: cookies.domain went into every Set-Cookie line as given, so
-# `example.com;Path=/x` added attributes of its own; SameSite=None without Secure made browsers
-# drop every cookie.
+# Attacker rounds 9 (F6) and 10 (D): cookies.domain went into every Set-Cookie line as given, so
+# `example.com;Path=/x` added attributes of its own and `.` or `a..b` named no host; SameSite=None
+# without Secure made browsers drop every cookie.
 @pytest.mark.parametrize("args,setting", [
     (["--cookies-domain", "example.com;Path=/x; SameSite=None"], "cookies.domain"),
     (["--cookies-domain", "example.com "], "cookies.domain"),
+    (["--cookies-domain", "."], "cookies.domain"),
+    (["--cookies-domain", "a..b"], "cookies.domain"),
+    (["--cookies-domain", "example.com."], "cookies.domain"),
+    (["--cookies-domain", "-example.com"], "cookies.domain"),
+    (["--cookies-domain", "example-.com"], "cookies.domain"),
+    (["--cookies-domain", "a" * 64 + ".com"], "cookies.domain"),
     (["--tokens-location", "cookies", "--cookies-samesite", "None", "--cookies-secure", "false"],
      "cookies.samesite"),
 ])
