@@ -121,22 +121,28 @@ SettingKind Algorithm(JwsAlgorithm Settings::*field) {
           }};
 }
 
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) items.push_back(std::move(item));
+    start = comma + 1;
+  }
+  return items;
+}
+
 SettingKind Networks(std::vector<IpNetwork> Settings::*field) {
   return {SettingType::kNetworks, 0, 0, [field](const std::string& text, Settings& s) {
             std::vector<IpNetwork> networks;
-            std::size_t start = 0;
-            while (start <= text.size()) {
-              std::size_t comma = text.find(',', start);
-              if (comma == std::string::npos) comma = text.size();
-              std::string item = text.substr(start, comma - start);
-              item.erase(0, item.find_first_not_of(' '));
-              item.erase(item.find_last_not_of(' ') + 1);
-              if (!item.empty()) {
-                auto network = ParseNetwork(item);
-                if (!network) return false;
-                networks.push_back(*network);
-              }
-              start = comma + 1;
+            for (const std::string& item : SplitList(text)) {
+              auto network = ParseNetwork(item);
+              if (!network) return false;
+              networks.push_back(*network);
             }
             s.*field = std::move(networks);
             return true;

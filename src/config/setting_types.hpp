@@ -34,8 +34,17 @@ SettingKind Rate(RateLimit Settings::*field);
 SettingKind Boolean(bool Settings::*field);
 // One of util/jws_algorithm.hpp's names, exactly.
 SettingKind Algorithm(JwsAlgorithm Settings::*field);
+// The non-empty items of a comma-separated list, spaces around them trimmed.
+std::vector<std::string> SplitList(const std::string& text);
 // Comma-separated addresses or CIDR networks; spaces around items and empty items ignored.
 SettingKind Networks(std::vector<IpNetwork> Settings::*field);
+
+// Webhooks (config/webhook_setting_types.cpp): comma-separated http:// or https:// URLs; a
+// Standard Webhooks secret ("whsec_" + base64 of 24 to 64 bytes); comma-separated event types
+// of API.md §12. Spaces around items and empty items are ignored.
+SettingKind WebhookUrls(std::vector<std::string> Settings::*field);
+SettingKind WebhookSecret(std::string Settings::*field);
+SettingKind EventTypes(std::vector<std::string> Settings::*field);
 
 // A setting's type in words: for --help ("INT"), the docs' type column ("integer, 1–256") or a
 // refusal ("expected a whole number from 1 to 256").
