@@ -133,7 +133,10 @@ void Deliverer::Run(const Target& target) {
 }
 
 bool Deliverer::DeliverPage(const Target& target, int64_t cursor, HttpPoster& poster) {
-  auto page = store_.ListEvents(store::EventQuery{.after = cursor, .limit = kPageSize});
+  store::EventQuery query;
+  query.after = cursor;
+  query.limit = kPageSize;
+  auto page = store_.ListEvents(query);
   auto& metrics = obs::GlobalWebhookMetrics();
   if (!page || page->empty()) {
     if (page) metrics.SetPendingSince(target.slot, 0);
