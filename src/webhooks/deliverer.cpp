@@ -15,10 +15,11 @@
 namespace gatehouse::webhooks {
 namespace {
 
-constexpr int kPageSize = 100;       // events held in memory per URL at most
-constexpr int64_t kPollMs = 250;     // a new event starts its delivery within about this
-constexpr int64_t kLeaseMs = 60000;  // another instance takes a URL over after this much silence
-constexpr int64_t kRenewMs = 15000;  // the lease is renewed this often while waiting
+constexpr int kPageSize = 100;        // events held in memory per URL at most
+constexpr int64_t kPollMs = 250;      // a new event starts its delivery within about this
+constexpr int64_t kLeaseMs = 60000;   // another instance takes a URL over after this much silence
+constexpr int64_t kRenewMs = 15000;   // the lease is renewed this often while waiting
+constexpr int64_t kStandbyMs = 2000;  // another instance's URL: how often to try to take it
 constexpr int64_t kGiveUpMs = 24LL * 3600 * 1000;  // API.md §12: retried for up to 24 h
 
 int64_t NowMs() {
@@ -123,7 +124,7 @@ void Deliverer::Run(const Target& target) {
     }
     warned = !cursor;
     if (!cursor || !*cursor) {  // no store, or another instance delivers to this URL
-      Sleep(cursor ? kRenewMs : 1000);
+      Sleep(cursor ? kStandbyMs : 1000);
       continue;
     }
     if (!DeliverPage(target, **cursor, poster)) Sleep(kPollMs);

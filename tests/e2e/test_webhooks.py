@@ -238,3 +238,27 @@ def test_webhooks_url_without_a_secret_exits_2(server_factory):
     srv.start(wait=False)
     assert srv.proc.wait(timeout=20) == 2
     assert "webhooks.secret" in srv.stderr_text()
+
+
+@pytest.mark.skipif(not gh.pg_mode(), reason="several instances share a PostgreSQL database")
+def test_two_instances_on_postgresql_deliver_each_event_once_in_order(server_factory, receivers):
+    secret = new_secret()
+    receiver = receivers(secret).start()
+    one = webhook_server(server_factory, secret, receiver.url)
+    two = server_factory(database=one.database_url,
+                         args=["--webhooks-url", receiver.url, "--webhooks-secret", secret])
+    users = []
+    for i in range(6):  # events recorded through both instances
+        user, _ = (one if i % 2 == 0 else two).new_user("Two")
+        users.append(user)
+    got = receiver.wait_delivered(6, timeout=10)
+    time.sleep(1)  # a second deliverer would have sent its copies by now
+    got = receiver.delivered()
+    assert [a["data"]["username"] for a in got] == users, got
+    assert len({a["id"] for a in receiver.attempts()}) == len(receiver.attempts()) == 6
+    # Whichever instance delivered, stopping it hands the URL to the other within about 2 s.
+    owner = gh.psql(one.database_url, "SELECT owner FROM webhook_cursors")[0]
+    holder, other = (one, two) if owner.endswith(f":{one.port}") else (two, one)
+    assert holder.terminate() == 0
+    user, _ = other.new_user("Two")
+    assert receiver.wait_delivered(7, timeout=8)[-1]["data"]["username"] == user
