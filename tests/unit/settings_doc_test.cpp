@@ -88,12 +88,13 @@ TEST(HelpText, NeverShowsASecretsDefault) {
   }
 }
 
-TEST(HelpText, SecretsAreTheTwoSecretSettings) {
+TEST(HelpText, SecretsAreTheThreeSecretSettings) {
   int secrets = 0;
   for (const SettingSpec& spec : AllSettings()) secrets += spec.kind.type == SettingType::kSecret;
   EXPECT_EQ(Spec("jwt.secret").kind.type, SettingType::kSecret);
   EXPECT_EQ(Spec("introspection.secret").kind.type, SettingType::kSecret);
-  EXPECT_EQ(secrets, 2);
+  EXPECT_EQ(Spec("webhooks.secret").kind.type, SettingType::kSecret);
+  EXPECT_EQ(secrets, 3);
 }
 
 TEST(TomlKey, IsTheLastPartInTheTableOfTheRest) {
