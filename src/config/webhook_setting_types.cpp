@@ -4,28 +4,13 @@
 #include <string_view>
 
 #include "config/setting_types.hpp"
+#include "util/event_types.hpp"
 
 namespace gatehouse::config {
 namespace {
 
 constexpr std::size_t kMostUrls = 16;
 constexpr std::size_t kLongestUrl = 2048;
-
-// The event types of API.md §12; a type not among them is a typo.
-constexpr std::array<std::string_view, 14> kEventTypes = {"user.created",
-                                                          "login.succeeded",
-                                                          "login.failed",
-                                                          "login.throttled",
-                                                          "token.revoked",
-                                                          "session.revoked",
-                                                          "user.logged_out_everywhere",
-                                                          "password.changed",
-                                                          "password.reset_requested",
-                                                          "user.disabled",
-                                                          "user.enabled",
-                                                          "user.claims_changed",
-                                                          "user.removed",
-                                                          "refresh_token.reused"};
 
 bool IsHttpUrl(std::string_view url) {
   const bool printable = std::none_of(url.begin(), url.end(), [](char c) {
@@ -80,8 +65,7 @@ SettingKind EventTypes(std::vector<std::string> Settings::*field) {
             std::vector<std::string> types = SplitList(text);
             const bool known =
                 !types.empty() && std::all_of(types.begin(), types.end(), [](const auto& type) {
-                  return std::find(kEventTypes.begin(), kEventTypes.end(), type) !=
-                         kEventTypes.end();
+                  return IsEventType(type);  // a type not among them is a typo
                 });
             return known && (s.*field = std::move(types), true);
           }};

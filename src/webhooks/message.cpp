@@ -2,22 +2,12 @@
 
 #include <sodium.h>
 
-#include <cstdio>
-
+#include "store/event_json.hpp"
 #include "util/clock.hpp"
 #include "util/json_writer.hpp"
 
 namespace gatehouse::webhooks {
 namespace {
-
-// "2026-11-24T10:21:20.123Z".
-std::string Rfc3339Millis(int64_t at_ms) {
-  std::string text = Rfc3339(at_ms / 1000);
-  char fraction[8];
-  std::snprintf(fraction, sizeof fraction, ".%03d", static_cast<int>(at_ms % 1000));
-  text.insert(text.size() - 1, fraction);
-  return text;
-}
 
 std::string Base64(const unsigned char* bytes, std::size_t size) {
   std::string out(sodium_base64_encoded_len(size, sodium_base64_VARIANT_ORIGINAL), '\0');
@@ -28,23 +18,13 @@ std::string Base64(const unsigned char* bytes, std::size_t size) {
 
 }  // namespace
 
-std::string EventJson(const store::StoredEvent& stored) {
-  const store::AccountEvent& event = stored.event;
-  JsonObjectWriter json;
-  json.Add("id", stored.id).Add("type", event.type).Add("at", Rfc3339Millis(event.at_ms));
-  json.Add("username", event.username);
-  if (!event.sid.empty()) json.Add("sid", event.sid);
-  json.Add("client_address", event.client_address).Add("user_agent", event.user_agent);
-  return json.Finish();
-}
-
 std::string WebhookBody(const store::StoredEvent& stored) {
   std::string body = "{\"type\":";
   AppendJsonString(body, stored.event.type);
   body += ",\"timestamp\":";
   AppendJsonString(body, Rfc3339Millis(stored.event.at_ms));
   body += ",\"data\":";
-  body += EventJson(stored);
+  body += store::EventJson(stored);
   body += '}';
   return body;
 }

@@ -11,11 +11,8 @@
 
 namespace gatehouse::webhooks {
 
-// The event as GET /admin/events shows it: {"id", "type", "at" (RFC 3339 UTC, three fraction
-// digits), "username", "sid" (only when one applies), "client_address", "user_agent"}.
-std::string EventJson(const store::StoredEvent& stored);
-
-// {"type", "timestamp" (the event's time), "data": EventJson}.
+// {"type", "timestamp" (the event's time), "data": the event as GET /admin/events shows it
+// (store::EventJson, the one serializer of both)}.
 std::string WebhookBody(const store::StoredEvent& stored);
 
 // "evt_<event id>": the same on every attempt, for the receiver to deduplicate by.
