@@ -54,15 +54,6 @@ std::string OwnerName(const config::Settings& settings) {
   return owner;
 }
 
-// The URL for logs: scheme, host and path, without credentials or a query that may hold them.
-std::string LoggedUrl(const std::string& url) {
-  const std::size_t host = url.find("://") + 3;
-  std::string shown = url.substr(0, url.find_first_of("?#"));
-  const std::size_t at = shown.find('@', host);
-  if (at != std::string::npos && at < shown.find('/', host)) shown.erase(host, at + 1 - host);
-  return shown;
-}
-
 }  // namespace
 
 int64_t Deliverer::RetryDelayMs(int attempt) {
@@ -79,22 +70,39 @@ StartupResult<std::unique_ptr<Deliverer>> Deliverer::Start(const config::Setting
     return StartupError{StartupErrorCode::kBadSetting,
                         "webhooks.url needs webhooks.secret (whsec_ + base64)"};
   }
+  InitHttpClient();
+  auto targets = Targets(settings.webhook_urls);
+  if (!targets) return targets.error();
   std::unique_ptr<Deliverer> deliverer(new Deliverer(settings, store, std::move(*key)));
-  std::vector<Target> targets;
-  for (std::size_t slot = 0; slot < settings.webhook_urls.size(); ++slot) {
-    const std::string& url = settings.webhook_urls[slot];
-    targets.push_back(Target{slot, url, UrlKey(url)});
+  std::string shown;
+  for (const Target& target : *targets) {
     // Creates the cursor now (at the newest event), before any request is served.
     const int64_t now = NowMs();
-    auto claimed = store.ClaimWebhookCursor(targets.back().key, deliverer->owner_, now, now);
+    auto claimed = store.ClaimWebhookCursor(target.key, deliverer->owner_, now, now);
     if (!claimed) return EnvironmentError(claimed.error());
+    shown += (shown.empty() ? "" : ",") + target.shown;
   }
-  InitHttpClient();
-  for (Target& target : targets) {
+  obs::Info("webhooks: delivering account events", {{"urls", shown}});
+  for (Target& target : *targets) {
     deliverer->threads_.emplace_back(
         [raw = deliverer.get(), target = std::move(target)] { raw->Run(target); });
   }
   return deliverer;
+}
+
+StartupResult<std::vector<Deliverer::Target>> Deliverer::Targets(
+    const std::vector<std::string>& urls) {
+  std::vector<Target> targets;
+  for (std::size_t slot = 0; slot < urls.size(); ++slot) {
+    auto read = ReadWebhookUrl(urls[slot]);
+    if (!read) {  // not echoed: a URL may carry a password
+      return StartupError{StartupErrorCode::kBadSetting,
+                          "setting webhooks.url: invalid value: URL " + std::to_string(slot + 1) +
+                              " is not one libcurl can read (not shown: it may hold a password)"};
+    }
+    targets.push_back(Target{slot, urls[slot], read->shown, UrlKey(read->kept)});
+  }
+  return targets;
 }
 
 Deliverer::Deliverer(const config::Settings& settings, store::Store& store, std::string signing_key)
@@ -114,26 +122,35 @@ Deliverer::~Deliverer() {
 
 void Deliverer::Run(const Target& target) {
   HttpPoster poster(stopping_);
+  std::optional<int64_t> cursor;  // set while this instance holds the URL's lease
+  int64_t renew_at = 0;
   bool warned = false;  // a storage failure is logged once until it heals
   while (!stopping_) {
-    const int64_t now = NowMs();
-    auto cursor = store_.ClaimWebhookCursor(target.key, owner_, now, now + kLeaseMs);
-    if (!cursor && !warned) {
-      obs::Warn("webhooks: reading the delivery cursor failed",
-                {{"url", LoggedUrl(target.url)}, {"error", cursor.error().detail}});
+    // The lease is claimed (a write) when not held or due for renewal, not at every poll.
+    if (!cursor || NowMs() >= renew_at) {
+      const int64_t now = NowMs();
+      auto claimed = store_.ClaimWebhookCursor(target.key, owner_, now, now + kLeaseMs);
+      if (!claimed && !warned) {
+        obs::Warn("webhooks: reading the delivery cursor failed",
+                  {{"url", target.shown}, {"error", claimed.error().detail}});
+      }
+      warned = !claimed;
+      cursor = claimed ? *claimed : std::nullopt;
+      if (!cursor) {  // no store, or another instance delivers to this URL
+        Sleep(claimed ? kStandbyMs : 1000);
+        continue;
+      }
+      renew_at = now + kRenewMs;
     }
-    warned = !cursor;
-    if (!cursor || !*cursor) {  // no store, or another instance delivers to this URL
-      Sleep(cursor ? kStandbyMs : 1000);
-      continue;
-    }
-    if (!DeliverPage(target, **cursor, poster)) Sleep(kPollMs);
+    const Page page = DeliverPage(target, *cursor, poster);
+    if (page == Page::kLeaseLost) cursor.reset();
+    if (page == Page::kIdle) Sleep(kPollMs);
   }
   // Stopping: another instance may take the URL over at once.
   (void)store_.AdvanceWebhookCursor(target.key, owner_, 0, 0);
 }
 
-bool Deliverer::DeliverPage(const Target& target, int64_t cursor, HttpPoster& poster) {
+Deliverer::Page Deliverer::DeliverPage(const Target& target, int64_t& cursor, HttpPoster& poster) {
   store::EventQuery query;
   query.after = cursor;
   query.limit = kPageSize;
@@ -141,20 +158,26 @@ bool Deliverer::DeliverPage(const Target& target, int64_t cursor, HttpPoster& po
   auto& metrics = obs::GlobalWebhookMetrics();
   if (!page || page->empty()) {
     if (page) metrics.SetPendingSince(target.slot, 0);
-    return false;
+    return Page::kIdle;
   }
+  const int64_t stored = cursor;
   for (const store::StoredEvent& event : *page) {
     if (Wanted(event.event.type)) {
       metrics.SetPendingSince(target.slot, std::max<int64_t>(event.event.at_ms, 1));
       const Outcome outcome = DeliverWithRetries(target, cursor, event, poster);
-      if (outcome == Outcome::kLeaseLost || outcome == Outcome::kStopping) return true;
+      if (outcome == Outcome::kLeaseLost || outcome == Outcome::kStopping) return Page::kLeaseLost;
+      // Only after a 2xx (or giving up): a crash before this write sends the event again.
+      if (!MoveCursor(target, event.id)) return Page::kLeaseLost;
     }
-    cursor = event.id;
-    // Only after a 2xx (or giving up): a crash before this line sends the event again.
-    auto held = store_.AdvanceWebhookCursor(target.key, owner_, cursor, NowMs() + kLeaseMs);
-    if (!held || !*held) return true;  // read again from the stored cursor
+    cursor = event.id;  // an unwanted event: passed with the next write
   }
-  return true;
+  if (cursor != stored && !MoveCursor(target, cursor)) return Page::kLeaseLost;
+  return Page::kDelivered;
+}
+
+bool Deliverer::MoveCursor(const Target& target, int64_t delivered) {
+  auto held = store_.AdvanceWebhookCursor(target.key, owner_, delivered, NowMs() + kLeaseMs);
+  return held && *held;  // otherwise read again from the stored cursor
 }
 
 Deliverer::Outcome Deliverer::DeliverWithRetries(const Target& target, int64_t cursor,
@@ -169,7 +192,7 @@ Deliverer::Outcome Deliverer::DeliverWithRetries(const Target& target, int64_t c
     if (NowMs() + delay - first > kGiveUpMs) {
       metrics.RecordGivenUp();
       obs::Error("webhooks: gave up on an event after 24 h of failed attempts; skipping it",
-                 {{"url", LoggedUrl(target.url)},
+                 {{"url", target.shown},
                   {"webhook_id", WebhookId(event.id)},
                   {"type", event.event.type},
                   {"attempts", std::to_string(attempt + 1)}});
@@ -200,7 +223,7 @@ bool Deliverer::Attempt(const Target& target, const store::StoredEvent& event, H
   }
   if (stopping_) return false;
   obs::GlobalWebhookMetrics().RecordFailedAttempt();
-  obs::Warn("webhooks: attempt failed; retrying", {{"url", LoggedUrl(target.url)},
+  obs::Warn("webhooks: attempt failed; retrying", {{"url", target.shown},
                                                    {"webhook_id", id},
                                                    {"status", std::to_string(answer.status)},
                                                    {"error", answer.error}});

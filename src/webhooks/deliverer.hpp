@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,14 +41,21 @@ class Deliverer {
   struct Target {
     std::size_t slot;  // its index in webhooks.url (metrics)
     std::string url;
-    std::string key;  // the cursor's key: a digest of the URL
+    std::string shown;  // for logs: no credentials, query or fragment (ReadWebhookUrl)
+    std::string key;    // the cursor's key: a digest of the URL without its credentials
   };
   enum class Outcome { kDelivered, kGivenUp, kLeaseLost, kStopping };
+  enum class Page { kIdle, kDelivered, kLeaseLost };
 
   Deliverer(const config::Settings& settings, store::Store& store, std::string signing_key);
+  // One target per URL; refuses a URL libcurl cannot read, without showing it.
+  static StartupResult<std::vector<Target>> Targets(const std::vector<std::string>& urls);
   void Run(const Target& target);
-  // Delivers one page after the cursor; false when there was nothing to deliver.
-  bool DeliverPage(const Target& target, int64_t cursor, class HttpPoster& poster);
+  // Delivers one page after `cursor`, moving it (and the stored one) past what it delivered;
+  // kLeaseLost when the lease was lost or stopping (read the stored cursor again).
+  Page DeliverPage(const Target& target, int64_t& cursor, class HttpPoster& poster);
+  // Stores the cursor at `delivered`, renewing the lease; false when it is no longer held.
+  bool MoveCursor(const Target& target, int64_t delivered);
   Outcome DeliverWithRetries(const Target& target, int64_t cursor, const store::StoredEvent& event,
                              HttpPoster& poster);
   bool Attempt(const Target& target, const store::StoredEvent& event, HttpPoster& poster);

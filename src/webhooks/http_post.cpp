@@ -7,6 +7,15 @@ namespace {
 
 constexpr long kAnswerWithinMs = 10000;  // API.md §12: no answer within 10 s is a failure
 
+// `part` of `parsed` appended to `out` after `before`; false when it has none.
+bool AppendPart(std::string& out, CURLU* parsed, CURLUPart part, const char* before) {
+  char* value = nullptr;
+  const bool present = curl_url_get(parsed, part, &value, 0) == CURLUE_OK;
+  if (present) out.append(before).append(value);
+  curl_free(value);
+  return present;
+}
+
 size_t DropBody(char*, size_t size, size_t count, void*) { return size * count; }
 
 int AbortWhenStopping(void* stopping, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -16,6 +25,25 @@ int AbortWhenStopping(void* stopping, curl_off_t, curl_off_t, curl_off_t, curl_o
 }  // namespace
 
 void InitHttpClient() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+std::optional<WebhookUrl> ReadWebhookUrl(const std::string& url) {
+  CURLU* parsed = curl_url();
+  if (parsed == nullptr) return std::nullopt;
+  std::optional<WebhookUrl> read;
+  if (curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    WebhookUrl forms;
+    AppendPart(forms.shown, parsed, CURLUPART_SCHEME, "");
+    AppendPart(forms.shown, parsed, CURLUPART_HOST, "://");
+    AppendPart(forms.shown, parsed, CURLUPART_PORT, ":");  // only when the URL gives one
+    AppendPart(forms.shown, parsed, CURLUPART_PATH, "");
+    curl_url_set(parsed, CURLUPART_USER, nullptr, 0);
+    curl_url_set(parsed, CURLUPART_PASSWORD, nullptr, 0);
+    curl_url_set(parsed, CURLUPART_OPTIONS, nullptr, 0);
+    if (AppendPart(forms.kept, parsed, CURLUPART_URL, "")) read = std::move(forms);
+  }
+  curl_url_cleanup(parsed);
+  return read;
+}
 
 HttpPoster::HttpPoster(const std::atomic<bool>& stopping)
     : curl_(curl_easy_init()), stopping_(stopping) {}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,5 +34,16 @@ class HttpPoster {
 
 // Before any thread uses HttpPoster (libcurl's global init is not thread-safe).
 void InitHttpClient();
+
+// A webhooks.url as libcurl reads it, in two forms, neither with the user or password it may
+// carry: `shown` (scheme, host, port when given, path; no query or fragment either, which may
+// hold a token) for logs, and `kept` (the whole URL but the credentials) to name its delivery
+// cursor by, so that changing the receiver's password keeps its place. nullopt when libcurl
+// cannot read the URL.
+struct WebhookUrl {
+  std::string shown;
+  std::string kept;
+};
+std::optional<WebhookUrl> ReadWebhookUrl(const std::string& url);
 
 }  // namespace gatehouse::webhooks
