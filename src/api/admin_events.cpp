@@ -7,25 +7,11 @@
 
 #include "api/admin_request.hpp"
 #include "http/error_response.hpp"
-#include "util/clock.hpp"
+#include "store/event_json.hpp"
 #include "util/json_writer.hpp"
 
 namespace gatehouse::api {
 namespace {
-
-// {"id", "type", "at", "username", "sid" (when one applies), "client_address", "user_agent"}.
-void AppendEventJson(std::string& out, const store::StoredEvent& stored) {
-  const store::AccountEvent& event = stored.event;
-  JsonObjectWriter writer;
-  writer.Add("id", stored.id)
-      .Add("type", event.type)
-      .Add("at", Rfc3339Millis(event.at_ms))
-      .Add("username", event.username);
-  if (!event.sid.empty()) writer.Add("sid", event.sid);
-  out += writer.Add("client_address", event.client_address)
-             .Add("user_agent", event.user_agent)
-             .Finish();
-}
 
 // Never null: a page's last id, or for an empty page the cursor it was asked with, to poll
 // again with; but never above the highest id this database ever gave. A cursor beyond it (one
@@ -53,7 +39,7 @@ http::Response ListEvents(Services& services, const EventListQuery& query) {
   std::string body = "{\"events\":[";
   for (std::size_t i = 0; i < events->size(); ++i) {
     if (i != 0) body += ',';
-    AppendEventJson(body, (*events)[i]);
+    body += store::EventJson((*events)[i]);
   }
   auto next = NextCursor(services.store, query.after, *events);
   if (!next) return http::ErrorResponse(next.error());

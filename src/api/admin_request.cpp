@@ -11,6 +11,7 @@
 #include "auth/accounts.hpp"
 #include "auth/passwords.hpp"
 #include "http/body.hpp"
+#include "util/event_types.hpp"
 
 namespace gatehouse::api {
 namespace {
@@ -66,26 +67,6 @@ Result<int64_t> ParseEventCursor(std::string_view text) {
     return FieldError("after", kNotACursor);
   }
   return id;
-}
-
-// API.md §12's event types: the only values GET /admin/events filters by.
-constexpr std::string_view kEventTypes[] = {"user.created",
-                                            "login.succeeded",
-                                            "login.failed",
-                                            "login.throttled",
-                                            "token.revoked",
-                                            "session.revoked",
-                                            "user.logged_out_everywhere",
-                                            "password.changed",
-                                            "password.reset_requested",
-                                            "user.disabled",
-                                            "user.enabled",
-                                            "user.claims_changed",
-                                            "user.removed",
-                                            "refresh_token.reused"};
-
-bool IsEventType(std::string_view type) {
-  return std::find(std::begin(kEventTypes), std::end(kEventTypes), type) != std::end(kEventTypes);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "obs/logging.hpp"
 #include "obs/metrics.hpp"
 #include "util/clock.hpp"
+#include "webhooks/deliverer.hpp"
 
 namespace gatehouse::cli {
 namespace {
@@ -204,6 +205,10 @@ int Instance::Run(http::ListenClaim claim, const std::string& new_database) {
   // PostgreSQL: another instance's revocation wakes the sync thread at once (LISTEN/NOTIFY).
   // Here, so that the signal stops before the sync (a member) goes.
   const auto feed_watch = store_.WatchRevocationFeed([this] { revocation_sync_.Wake(); });
+
+  // Webhooks (API.md §12) on threads of their own; stopped when Run returns.
+  auto deliverer = webhooks::Deliverer::Start(settings_, store_);
+  if (!deliverer) return StartupFailure(deliverer.error());
 
   api::Routes routes(services);
   WireRouter(routes);

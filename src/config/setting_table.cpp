@@ -117,6 +117,28 @@ std::vector<SettingSpec> Declare() {
        .help = "how long account events are kept",
        .doc = "account events (API.md §12) older than this are deleted, about once a minute",
        .expected = "expected a duration of at least 1s such as 30d (s, m, h, d or plain seconds)"},
+      {.name = "webhooks.url",
+       .kind = WebhookUrls(&S::webhook_urls),
+       .help = "comma-separated http(s) URLs every account event is POSTed to (webhooks)",
+       .doc = "comma-separated `http://` or `https://` URLs (at most 16); each account event "
+              "(API.md §12) is POSTed to every one in the Standard Webhooks format, at least "
+              "once and in event order per URL (docs/api.md, \"Webhooks\"); needs "
+              "`webhooks.secret`; unset: no webhooks",
+       .expected = "expected comma-separated http:// or https:// URLs (at most 16, each at "
+                   "most 2048 bytes)"},
+      {.name = "webhooks.secret",
+       .kind = WebhookSecret(&S::webhook_secret),
+       .help = "webhook signing secret: whsec_ + base64 of 24 to 64 bytes",
+       .doc = "the Standard Webhooks signing secret, `whsec_` followed by the base64 of 24 to "
+              "64 random bytes (e.g. `echo whsec_$(openssl rand -base64 32)`); the receiver "
+              "verifies `webhook-signature` with the same string",
+       .expected = "expected whsec_ followed by the base64 of 24 to 64 bytes"},
+      {.name = "webhooks.events",
+       .kind = EventTypes(&S::webhook_events),
+       .help = "comma-separated event types sent to webhooks (unset: every type)",
+       .doc = "comma-separated event types of API.md §12 (e.g. "
+              "`user.created,password.reset_requested`); unset: every type",
+       .expected = "expected comma-separated event types of API.md §12 such as user.created"},
       {.name = "password.min_length",
        .kind = Integer(&S::password_min_length, 1, 1024),
        .default_value = "8",

@@ -51,22 +51,6 @@ SettingKind Seconds(Field Settings::*field, int64_t low) {
           }};
 }
 
-// The items of a comma-separated list, spaces around each and empty items dropped.
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> items;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    std::string item = text.substr(start, comma - start);
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty()) items.push_back(std::move(item));
-    start = comma + 1;
-  }
-  return items;
-}
-
 // scheme "://" host [":" port], lower-case scheme, host of letters, digits, '.', '-', or an
 // IPv6 literal in brackets: what a browser writes in Origin (RFC 6454 §6.1).
 bool IsOrigin(std::string_view origin) {
@@ -178,6 +162,21 @@ SettingKind Algorithm(JwsAlgorithm Settings::*field) {
             const auto algorithm = ParseAlgorithm(text);
             return algorithm && (s.*field = *algorithm, true);
           }};
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) items.push_back(std::move(item));
+    start = comma + 1;
+  }
+  return items;
 }
 
 SettingKind Networks(std::vector<IpNetwork> Settings::*field) {

@@ -32,6 +32,8 @@ SettingKind Rate(RateLimit Settings::*field);
 SettingKind Boolean(bool Settings::*field);
 // One of util/jws_algorithm.hpp's names, exactly.
 SettingKind Algorithm(JwsAlgorithm Settings::*field);
+// The non-empty items of a comma-separated list, spaces around them trimmed.
+std::vector<std::string> SplitList(const std::string& text);
 // Comma-separated addresses or CIDR networks; spaces around items and empty items ignored.
 SettingKind Networks(std::vector<IpNetwork> Settings::*field);
 // Exactly one of `choices`.
@@ -41,6 +43,13 @@ SettingKind TokenLocation(bool Settings::*headers, bool Settings::*cookies);
 // Comma-separated origins, each http(s)://host[:port] as a browser sends it in Origin: no
 // path, no wildcard, no "null" (a sandboxed page's origin, which any page can claim).
 SettingKind Origins(std::vector<std::string> Settings::*field);
+
+// Webhooks (config/webhook_setting_types.cpp): comma-separated http:// or https:// URLs; a
+// Standard Webhooks secret ("whsec_" + base64 of 24 to 64 bytes); comma-separated event types
+// of API.md §12. Spaces around items and empty items are ignored.
+SettingKind WebhookUrls(std::vector<std::string> Settings::*field);
+SettingKind WebhookSecret(std::string Settings::*field);
+SettingKind EventTypes(std::vector<std::string> Settings::*field);
 
 // A setting's type in words: for --help ("INT"), the docs' type column ("integer, 1–256") or a
 // refusal ("expected a whole number from 1 to 256").

@@ -40,10 +40,13 @@ struct Settings {
   int64_t key_publication_delay = 0;  // seconds between publishing a rotated key and signing
   int64_t access_ttl_seconds = 0;
   int64_t refresh_ttl_seconds = 0;
-  bool refresh_rotation = false;       // refresh tokens single use (API.md §10)
-  int64_t refresh_reuse_interval = 0;  // seconds a used refresh token gets the same answer
-  int64_t session_idle_timeout = 0;    // seconds; 0: sessions do not end when idle
-  int64_t events_retention = 0;        // seconds account events are kept
+  bool refresh_rotation = false;            // refresh tokens single use (API.md §10)
+  int64_t refresh_reuse_interval = 0;       // seconds a used refresh token gets the same answer
+  int64_t session_idle_timeout = 0;         // seconds; 0: sessions do not end when idle
+  int64_t events_retention = 0;             // seconds account events are kept
+  std::vector<std::string> webhook_urls;    // webhooks.url; empty: no webhooks
+  std::string webhook_secret;               // webhooks.secret as given: "whsec_" + base64
+  std::vector<std::string> webhook_events;  // webhooks.events; empty: every type
   int password_min_length = 0;
   int threads = 0;       // resolved to the number of cores
   int hash_threads = 0;  // resolved to the number of cores

@@ -1,9 +1,12 @@
 #include "obs/metrics.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iterator>
 #include <tuple>
+
+#include "obs/webhook_metrics.hpp"
 
 namespace gatehouse::obs {
 namespace {
@@ -120,6 +123,9 @@ std::string Metrics::Render(const Gauges& gauges) const {
   AppendHeader(out, "gatehouse_store_errors_total", "counter", "Failed storage calls");
   out.append("gatehouse_store_errors_total ").append(std::to_string(store_errors_.load(kRelaxed)));
   out += "\n";
+  GlobalWebhookMetrics().Render(out, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
   return out;
 }
 

@@ -416,6 +416,18 @@ class Store {
   // Drops events recorded at or before `before_ms` (unix milliseconds): events.retention.
   Result<int64_t> PruneEvents(int64_t before_ms);
 
+  // Webhook delivery cursors (API.md §12), one per URL under `url_key` (a digest of the URL):
+  // the id of the last event delivered to it. ClaimWebhookCursor creates the cursor at the
+  // newest event when there is none, then takes (or renews) its lease for `owner` until
+  // `lease_until_ms` unless another owner's lease is still running at `now_ms`; it answers the
+  // cursor, or nullopt when another owner holds it. AdvanceWebhookCursor moves it forward to
+  // `delivered` and renews the lease; false when `owner` no longer holds it.
+  Result<std::optional<int64_t>> ClaimWebhookCursor(std::string_view url_key,
+                                                    std::string_view owner, int64_t now_ms,
+                                                    int64_t lease_until_ms);
+  Result<bool> AdvanceWebhookCursor(std::string_view url_key, std::string_view owner,
+                                    int64_t delivered, int64_t lease_until_ms);
+
   // Adds a signing key. When a key with the same kid exists, the stored one stays (two
   // instances creating the HS256 secret at once agree on one); returns whether it was new.
   Result<bool> AddSigningKey(const StoredKey& key);
@@ -550,6 +562,11 @@ class Store {
   virtual Result<bool> InsertSigningKey(const StoredKey& key) = 0;
   virtual Result<std::vector<StoredKey>> SelectSigningKeys(std::string_view algorithm) = 0;
   virtual Status DeleteSigningKey(std::string_view kid) = 0;
+  virtual Result<std::optional<int64_t>> LeaseWebhookCursor(std::string_view url_key,
+                                                            std::string_view owner, int64_t now_ms,
+                                                            int64_t lease_until_ms) = 0;
+  virtual Result<bool> UpdateWebhookCursor(std::string_view url_key, std::string_view owner,
+                                           int64_t delivered, int64_t lease_until_ms) = 0;
   // Called only on a shared store with an enabled limit.
   virtual Result<int64_t> TakeSharedAttempt(std::string_view key, RateLimit limit, int64_t now_ms,
                                             int attempts);

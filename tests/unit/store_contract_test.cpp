@@ -1396,6 +1396,52 @@ TEST_P(StoreContractTest, ARotatedTokensReuseRecordsRefreshTokenReusedWithItsSid
   EXPECT_EQ(events[0].event.client_address, "198.51.100.1");
 }
 
+// Webhook cursors (API.md §12): a new cursor starts at the newest event; one owner holds its
+// lease at a time; only the holder moves it, never backwards; a lapsed or released lease passes.
+TEST_P(StoreContractTest, AWebhookCursorStartsAtTheNewestEventAndHasOneHolderAtATime) {
+  ASSERT_TRUE(store_->RecordEvent(Event("login.failed", "wes", 1000)));
+  const int64_t newest = Events(*store_).back().id;
+  auto first = store_->ClaimWebhookCursor("url-a", "one", 1000, 61000);
+  ASSERT_TRUE(first) << Why(first);
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ(**first, newest);
+  auto other = store_->ClaimWebhookCursor("url-a", "two", 2000, 62000);
+  ASSERT_TRUE(other) << Why(other);
+  EXPECT_FALSE(other->has_value());
+  auto stolen = store_->AdvanceWebhookCursor("url-a", "two", newest + 5, 62000);
+  ASSERT_TRUE(stolen) << Why(stolen);
+  EXPECT_FALSE(*stolen);
+  auto moved = store_->AdvanceWebhookCursor("url-a", "one", newest + 2, 63000);
+  ASSERT_TRUE(moved && *moved);
+  auto back = store_->AdvanceWebhookCursor("url-a", "one", newest + 1, 63000);
+  ASSERT_TRUE(back && *back);
+  auto renewed = store_->ClaimWebhookCursor("url-a", "one", 3000, 64000);
+  ASSERT_TRUE(renewed && renewed->has_value());
+  EXPECT_EQ(**renewed, newest + 2);
+  auto lapsed = store_->ClaimWebhookCursor("url-a", "two", 64001, 124001);
+  ASSERT_TRUE(lapsed && lapsed->has_value());
+  EXPECT_EQ(**lapsed, newest + 2);
+  ASSERT_TRUE(store_->AdvanceWebhookCursor("url-a", "two", 0, 0));  // released
+  auto released = store_->ClaimWebhookCursor("url-a", "one", 65000, 125000);
+  ASSERT_TRUE(released && released->has_value());
+  auto separate = store_->ClaimWebhookCursor("url-b", "two", 65000, 125000);
+  ASSERT_TRUE(separate && separate->has_value());
+  EXPECT_EQ(**separate, newest);
+}
+
+TEST_P(StoreContractTest, ConcurrentClaimsOfOneWebhookCursorHaveOneWinner) {
+  std::unique_ptr<Store> second = OpenDatabase();
+  ASSERT_TRUE(second);
+  std::atomic<int> winners{0};
+  RunTogether([&](int i) {
+    Store& store = i % 2 == 0 ? *store_ : *second;
+    auto claimed = store.ClaimWebhookCursor("url-race", "owner" + std::to_string(i), 1000, 61000);
+    EXPECT_TRUE(claimed) << Why(claimed);
+    if (claimed && claimed->has_value()) ++winners;
+  });
+  EXPECT_EQ(winners.load(), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgresql"),
                          BackendName);
 

@@ -135,6 +135,16 @@ constexpr const char* kMigrations[] = {
       CREATE INDEX events_by_user ON events (username_key, id);
       CREATE INDEX events_by_type ON events (type, id);
     )sql",
+    // webhook delivery (API.md §12): per URL (by digest), the last event delivered and which
+    // instance delivers it until when (one at a time: the lease).
+    R"sql(
+      CREATE TABLE webhook_cursors (
+        url_key TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        delivered BIGINT NOT NULL,
+        owner TEXT NOT NULL,
+        lease_until BIGINT NOT NULL
+      );
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =

@@ -258,6 +258,24 @@ inline constexpr Statement<Text> kLoadSigningKeys{
 inline constexpr Statement<Text> kRemoveSigningKey{
     {"remove_signing_key", "DELETE FROM signing_keys WHERE kid = $1", true}};
 
+// Webhook cursors: a new one starts at the newest event (a URL gets what happens after it is
+// configured); the lease is taken when free, expired or already ours.
+inline constexpr Statement<Text> kCreateWebhookCursor{
+    {"create_webhook_cursor",
+     "INSERT INTO webhook_cursors (url_key, delivered, owner, lease_until) "
+     "SELECT $1, COALESCE(MAX(id), 0), '', 0 FROM events ON CONFLICT (url_key) DO NOTHING",
+     true}};
+inline constexpr Statement<Text, Text, Int, Int> kLeaseWebhookCursor{
+    {"lease_webhook_cursor",
+     "UPDATE webhook_cursors SET owner = $2, lease_until = $4::bigint WHERE url_key = $1 AND "
+     "(owner = $2 OR lease_until < $3::bigint) RETURNING delivered",
+     true}};
+inline constexpr Statement<Text, Text, Int, Int> kAdvanceWebhookCursor{
+    {"advance_webhook_cursor",
+     "UPDATE webhook_cursors SET delivered = GREATEST(delivered, $3::bigint), lease_until = "
+     "$4::bigint WHERE url_key = $1 AND owner = $2",
+     true}};
+
 #undef GH_USER_EVENT
 #undef GH_REVOKE_ENDED
 #undef GH_NOW
@@ -310,6 +328,9 @@ inline const StatementText* const kAllStatements[] = {
     &kRemoveSigningKey.text,
     &kTakeAttempt.text,
     &kPruneAttempts.text,
+    &kCreateWebhookCursor.text,
+    &kLeaseWebhookCursor.text,
+    &kAdvanceWebhookCursor.text,
 };
 
 }  // namespace gatehouse::store::pg

@@ -97,6 +97,11 @@ class PostgresStore final : public Store {
   Result<bool> InsertSigningKey(const StoredKey& key) override;
   Result<std::vector<StoredKey>> SelectSigningKeys(std::string_view algorithm) override;
   Status DeleteSigningKey(std::string_view kid) override;
+  Result<std::optional<int64_t>> LeaseWebhookCursor(std::string_view url_key,
+                                                    std::string_view owner, int64_t now_ms,
+                                                    int64_t lease_until_ms) override;
+  Result<bool> UpdateWebhookCursor(std::string_view url_key, std::string_view owner,
+                                   int64_t delivered, int64_t lease_until_ms) override;
   Result<int64_t> TakeSharedAttempt(std::string_view key, RateLimit limit, int64_t now_ms,
                                     int attempts) override;
 

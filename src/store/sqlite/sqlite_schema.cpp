@@ -144,6 +144,16 @@ constexpr const char* kMigrations[] = {
       CREATE INDEX events_by_user ON events (username_key, id);
       CREATE INDEX events_by_type ON events (type, id);
     )sql",
+    // webhook delivery (API.md §12): per URL (by digest), the last event delivered and who
+    // delivers it until when.
+    R"sql(
+      CREATE TABLE webhook_cursors (
+        url_key TEXT NOT NULL PRIMARY KEY,
+        delivered INTEGER NOT NULL,
+        owner TEXT NOT NULL,
+        lease_until INTEGER NOT NULL
+      );
+    )sql",
 };
 
 constexpr const char* kCreateVersionTable =

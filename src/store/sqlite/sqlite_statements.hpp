@@ -184,4 +184,19 @@ inline constexpr Statement<Text> kLoadSigningKeys{
 inline constexpr Statement<Text> kRemoveSigningKey{
     {"remove_signing_key", "DELETE FROM signing_keys WHERE kid = ?"}};
 
+// Webhook cursors: a new one starts at the newest event (a URL gets what happens after it is
+// configured); the lease is taken when free, expired or already ours.
+inline constexpr Statement<Text> kCreateWebhookCursor{
+    {"create_webhook_cursor",
+     "INSERT OR IGNORE INTO webhook_cursors (url_key, delivered, owner, lease_until) "
+     "SELECT ?1, COALESCE(MAX(id), 0), '', 0 FROM events"}};
+inline constexpr Statement<Text, Text, Int, Int> kLeaseWebhookCursor{
+    {"lease_webhook_cursor",
+     "UPDATE webhook_cursors SET owner = ?2, lease_until = ?4 WHERE url_key = ?1 AND "
+     "(owner = ?2 OR lease_until < ?3) RETURNING delivered"}};
+inline constexpr Statement<Text, Text, Int, Int> kAdvanceWebhookCursor{
+    {"advance_webhook_cursor",
+     "UPDATE webhook_cursors SET delivered = MAX(delivered, ?3), lease_until = ?4 "
+     "WHERE url_key = ?1 AND owner = ?2"}};
+
 }  // namespace gatehouse::store::sqlite

@@ -123,6 +123,11 @@ class SqliteStore final : public Store, private BatchTransaction {
   Result<bool> InsertSigningKey(const StoredKey& key) override;
   Result<std::vector<StoredKey>> SelectSigningKeys(std::string_view algorithm) override;
   Status DeleteSigningKey(std::string_view kid) override;
+  Result<std::optional<int64_t>> LeaseWebhookCursor(std::string_view url_key,
+                                                    std::string_view owner, int64_t now_ms,
+                                                    int64_t lease_until_ms) override;
+  Result<bool> UpdateWebhookCursor(std::string_view url_key, std::string_view owner,
+                                   int64_t delivered, int64_t lease_until_ms) override;
 
   // Binds `args` to `statement`, prepared on first use and cached (see sqlite_statement.hpp).
   // Caller holds mutex_.
