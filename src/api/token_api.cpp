@@ -153,9 +153,11 @@ void NoteLostUse(const Error& error) {
 // failed write (docs/api.md, issue 16 F6).
 Status RecordUse(Services& services, const std::string& sid, const http::Request& request) {
   if (Status reachable = services.store.CheckReachable(); !reachable) return reachable;
-  store::SessionUse use = SessionUseOf(request, services.tokens.Now());
-  if (!services.store.ClaimSessionUse(sid, use)) return Ok{};
-  (void)services.store_pool.TrySubmit([&services, sid, use = std::move(use)] {
+  const int64_t now = services.tokens.Now();
+  if (!services.store.ClaimSessionUse(sid, now, request.client_address, request.user_agent)) {
+    return Ok{};
+  }
+  (void)services.store_pool.TrySubmit([&services, sid, use = SessionUseOf(request, now)] {
     auto recorded = services.store.TouchSession(sid, use, IdleSince(services, use.at));
     if (!recorded) {
       services.store.ForgetSessionUse(sid);

@@ -355,19 +355,24 @@ GH_TARGET_AVX512 inline void Round512x1(__m512i& a, __m512i& b, __m512i& c, __m5
   }
 }
 
-GH_TARGET_AVX512 void CompressAvx512(const Block* prev, const Block* ref, Block* next,
-                                     bool xor_into, const NextRef* next_ref) {
-  // s[k] holds words 8k..8k+7: row i is s[2i] = (A, B) and s[2i+1] = (C, D).
-  __m512i s[16];
-  __m512i keep[16];
+// The kernel's steps share the block in registers: always inlined, so splitting it costs nothing.
+#define GH_AVX512_STEP GH_TARGET_AVX512 inline __attribute__((always_inline))
+
+// s[k] holds words 8k..8k+7 of prev ^ ref, where row i is s[2i] = (A, B) and s[2i+1] = (C, D);
+// keep[k] is what the result is XORed with at the end (also the old `next` after pass 0).
+GH_AVX512_STEP void LoadInput512(const Block* prev, const Block* ref, const Block* next,
+                                 bool xor_into, __m512i (&s)[16], __m512i (&keep)[16]) {
   const auto* p = static_cast<const __m512i*>(static_cast<const void*>(prev));
   const auto* q = static_cast<const __m512i*>(static_cast<const void*>(ref));
-  auto* n = static_cast<__m512i*>(static_cast<void*>(next));
+  const auto* n = static_cast<const __m512i*>(static_cast<const void*>(next));
   for (int k = 0; k < 16; ++k) {
     s[k] = _mm512_xor_si512(_mm512_load_si512(p + k), _mm512_load_si512(q + k));
     keep[k] = xor_into ? _mm512_xor_si512(s[k], _mm512_load_si512(n + k)) : s[k];
   }
-  // Rows, four at a time: rows i and i+1 share registers (low half row i, high half row i+1).
+}
+
+// Rows, four at a time: rows i and i+1 share registers (low half row i, high half row i+1).
+GH_AVX512_STEP void RowRounds512(__m512i (&s)[16]) {
   for (int i = 0; i < 8; i += 4) {
     __m512i v[8];
     for (int h = 0; h < 2; ++h) {
@@ -388,9 +393,13 @@ GH_TARGET_AVX512 void CompressAvx512(const Block* prev, const Block* ref, Block*
       s[2 * (i + 2 * h + 1) + 1] = _mm512_shuffle_i64x2(v[4 * h + 2], v[4 * h + 3], 0xEE);
     }
   }
-  // Columns, two at a time: columns 4h..4h+3 live in the half-rows s[2r + h]. A register holds
-  // one column's 4-word group in each 256-bit half; c[pair][g] is group g (A B C D = rows 2g and
-  // 2g+1) of columns 2*pair and 2*pair+1.
+}
+
+// Columns, two at a time: columns 4h..4h+3 live in the half-rows s[2r + h]. A register holds
+// one column's 4-word group in each 256-bit half; c[pair][g] is group g (A B C D = rows 2g and
+// 2g+1) of columns 2*pair and 2*pair+1.
+GH_AVX512_STEP void ColumnRounds512(__m512i (&s)[16], const __m512i (&keep)[16],
+                                    const NextRef* next_ref) {
   const __m512i gather_lo = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
   const __m512i gather_hi = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
   const __m512i scatter_even = _mm512_setr_epi64(0, 1, 4, 5, 8, 9, 12, 13);
@@ -416,6 +425,16 @@ GH_TARGET_AVX512 void CompressAvx512(const Block* prev, const Block* ref, Block*
       s[2 * (2 * g + 1) + h] = _mm512_permutex2var_epi64(c[2 * h][g], scatter_odd, c[2 * h + 1][g]);
     }
   }
+}
+
+GH_TARGET_AVX512 void CompressAvx512(const Block* prev, const Block* ref, Block* next,
+                                     bool xor_into, const NextRef* next_ref) {
+  __m512i s[16];
+  __m512i keep[16];
+  LoadInput512(prev, ref, next, xor_into, s, keep);
+  RowRounds512(s);
+  ColumnRounds512(s, keep, next_ref);
+  auto* n = static_cast<__m512i*>(static_cast<void*>(next));
   for (int k = 0; k < 16; ++k) _mm512_store_si512(n + k, _mm512_xor_si512(s[k], keep[k]));
 }
 
@@ -584,13 +603,15 @@ const Block* FindRef(const Instance& in, uint32_t pass, uint32_t slice, uint32_t
   return in.memory + static_cast<std::size_t>(in.lane_length) * ref_lane + ref_index;
 }
 
-void FillSegment(const Instance& in, uint32_t pass, uint32_t lane, uint32_t slice) {
-  const bool data_independent = pass == 0 && slice < kSyncPoints / 2;
+// Data-independent addressing (the first half of the first pass, argon2i's half of argon2id):
+// the pseudo-random words come 128 at a time from compressing a counter block twice.
+struct AddressBlocks {
   Block zero{};
   Block input{};
   Block address{};
   Block scratch;
-  if (data_independent) {
+
+  AddressBlocks(const Instance& in, uint32_t pass, uint32_t lane, uint32_t slice) {
     input.v[0] = pass;
     input.v[1] = lane;
     input.v[2] = slice;
@@ -598,14 +619,18 @@ void FillSegment(const Instance& in, uint32_t pass, uint32_t lane, uint32_t slic
     input.v[4] = in.passes;
     input.v[5] = kTypeArgon2id;
   }
-  const auto next_addresses = [&] {
+  void Next(const Instance& in) {
     ++input.v[6];
     in.compress(&zero, &input, &scratch, false, nullptr);
     in.compress(&zero, &scratch, &address, false, nullptr);
-  };
+  }
+};
 
+void FillSegment(const Instance& in, uint32_t pass, uint32_t lane, uint32_t slice) {
+  const bool data_independent = pass == 0 && slice < kSyncPoints / 2;
+  AddressBlocks addresses(in, pass, lane, slice);
   const uint32_t first = (pass == 0 && slice == 0) ? 2 : 0;  // blocks 0 and 1 come from H0
-  if (data_independent && first != 0) next_addresses();
+  if (data_independent && first != 0) addresses.Next(in);
   uint32_t curr = lane * in.lane_length + slice * in.segment_length + first;
   uint32_t prev = (curr % in.lane_length == 0) ? curr + in.lane_length - 1 : curr - 1;
   NextRef next_ref{&in, pass, slice, lane, 0};
@@ -613,8 +638,8 @@ void FillSegment(const Instance& in, uint32_t pass, uint32_t lane, uint32_t slic
     if (slice == 0 && i == 1) prev = curr - 1;  // block 1 of the lane follows block 0
     uint64_t pseudo_rand;
     if (data_independent) {
-      if (i % kBlockWords == 0) next_addresses();
-      pseudo_rand = address.v[i % kBlockWords];
+      if (i % kBlockWords == 0) addresses.Next(in);
+      pseudo_rand = addresses.address.v[i % kBlockWords];
     } else {
       pseudo_rand = in.memory[prev].v[0];
     }
@@ -622,7 +647,8 @@ void FillSegment(const Instance& in, uint32_t pass, uint32_t lane, uint32_t slic
     const bool has_next = i + 1 < in.segment_length;
     if (data_independent && has_next && (i + 1) % kBlockWords != 0) {
       // The next address is known already: fetch its block while this one is computed.
-      PrefetchBlock(FindRef(in, pass, slice, lane, i + 1, address.v[(i + 1) % kBlockWords]));
+      PrefetchBlock(
+          FindRef(in, pass, slice, lane, i + 1, addresses.address.v[(i + 1) % kBlockWords]));
     }
     next_ref.index = i + 1;
     in.compress(in.memory + prev, ref, in.memory + curr, pass != 0,
@@ -630,20 +656,18 @@ void FillSegment(const Instance& in, uint32_t pass, uint32_t lane, uint32_t slic
   }
 }
 
-bool Compute(const argon2_detail::Params& params, std::string_view password,
-             std::span<const unsigned char> salt, std::span<const unsigned char> secret,
-             std::span<const unsigned char> ad, std::span<unsigned char> out,
-             argon2_detail::Kernel kernel) {
+// Within RFC 9106's bounds, and this code's: a tag of at most one block.
+bool ValidInputs(const argon2_detail::Params& params, std::size_t password, std::size_t salt,
+                 std::size_t secret, std::size_t ad, std::size_t out) {
   static constexpr std::size_t kMaxLen = 0xFFFFFFFFu;
-  if (params.passes < 1 || params.lanes < 1 || params.lanes > kMaxLanes ||
-      params.memory_kib < 8 * params.lanes || salt.size() < 8 || out.size() < 16 ||
-      out.size() > kBlockBytes || password.size() > kMaxLen || salt.size() > kMaxLen ||
-      secret.size() > kMaxLen || ad.size() > kMaxLen) {
-    return false;
-  }
-  if (kernel == argon2_detail::Kernel::kAuto) kernel = argon2_detail::BestKernel();
-  if (!CpuHas(kernel)) return false;
+  return params.passes >= 1 && params.lanes >= 1 && params.lanes <= kMaxLanes &&
+         params.memory_kib >= 8 * params.lanes && salt >= 8 && out >= 16 && out <= kBlockBytes &&
+         password <= kMaxLen && salt <= kMaxLen && secret <= kMaxLen && ad <= kMaxLen;
+}
 
+// The memory of `params` (m' = 4p * floor(m / 4p) blocks) in this thread's work area; its
+// memory is null when the area cannot be had.
+Instance MakeInstance(const argon2_detail::Params& params, argon2_detail::Kernel kernel) {
   Instance in{};
   in.passes = params.passes;
   in.lanes = params.lanes;
@@ -652,33 +676,37 @@ bool Compute(const argon2_detail::Params& params, std::string_view password,
   in.memory_blocks = in.lane_length * params.lanes;
   in.compress = CompressFor(kernel);
   in.memory = tls_work_area.Get(in.memory_blocks);
-  if (in.memory == nullptr) return false;
+  return in;
+}
 
-  // H0 (section 3.2), then the first two blocks of every lane.
-  unsigned char h0[crypto_generichash_blake2b_BYTES_MAX + 8];
-  {
-    crypto_generichash_blake2b_state state;
-    crypto_generichash_blake2b_init(&state, nullptr, 0, crypto_generichash_blake2b_BYTES_MAX);
-    Blake2bUpdateLe32(&state, params.lanes);
-    Blake2bUpdateLe32(&state, static_cast<uint32_t>(out.size()));
-    Blake2bUpdateLe32(&state, params.memory_kib);
-    Blake2bUpdateLe32(&state, params.passes);
-    Blake2bUpdateLe32(&state, kVersion);
-    Blake2bUpdateLe32(&state, kTypeArgon2id);
-    Blake2bUpdateLe32(&state, static_cast<uint32_t>(password.size()));
-    crypto_generichash_blake2b_update(
-        &state, reinterpret_cast<const unsigned char*>(password.data()), password.size());
-    Blake2bUpdateLe32(&state, static_cast<uint32_t>(salt.size()));
-    crypto_generichash_blake2b_update(&state, salt.data(), salt.size());
-    Blake2bUpdateLe32(&state, static_cast<uint32_t>(secret.size()));
-    crypto_generichash_blake2b_update(&state, secret.data(), secret.size());
-    Blake2bUpdateLe32(&state, static_cast<uint32_t>(ad.size()));
-    crypto_generichash_blake2b_update(&state, ad.data(), ad.size());
-    crypto_generichash_blake2b_final(&state, h0, crypto_generichash_blake2b_BYTES_MAX);
-    sodium_memzero(&state, sizeof state);
+// H0 (section 3.2): every parameter and input, each length-prefixed.
+void HashInputs(const argon2_detail::Params& params, std::string_view password,
+                std::span<const unsigned char> salt, std::span<const unsigned char> secret,
+                std::span<const unsigned char> ad, std::size_t out_len, unsigned char* h0) {
+  crypto_generichash_blake2b_state state;
+  crypto_generichash_blake2b_init(&state, nullptr, 0, crypto_generichash_blake2b_BYTES_MAX);
+  Blake2bUpdateLe32(&state, params.lanes);
+  Blake2bUpdateLe32(&state, static_cast<uint32_t>(out_len));
+  Blake2bUpdateLe32(&state, params.memory_kib);
+  Blake2bUpdateLe32(&state, params.passes);
+  Blake2bUpdateLe32(&state, kVersion);
+  Blake2bUpdateLe32(&state, kTypeArgon2id);
+  Blake2bUpdateLe32(&state, static_cast<uint32_t>(password.size()));
+  crypto_generichash_blake2b_update(&state, reinterpret_cast<const unsigned char*>(password.data()),
+                                    password.size());
+  for (const auto input : {salt, secret, ad}) {
+    Blake2bUpdateLe32(&state, static_cast<uint32_t>(input.size()));
+    crypto_generichash_blake2b_update(&state, input.data(), input.size());
   }
+  crypto_generichash_blake2b_final(&state, h0, crypto_generichash_blake2b_BYTES_MAX);
+  sodium_memzero(&state, sizeof state);
+}
+
+// Blocks 0 and 1 of every lane: H' of H0 followed by the block's number and the lane.
+void FillFirstBlocks(const Instance& in,
+                     unsigned char (&h0)[crypto_generichash_blake2b_BYTES_MAX + 8]) {
   alignas(64) unsigned char block_bytes[kBlockBytes];
-  for (uint32_t lane = 0; lane < params.lanes; ++lane) {
+  for (uint32_t lane = 0; lane < in.lanes; ++lane) {
     for (uint32_t k = 0; k < 2; ++k) {
       StoreLe32(h0 + crypto_generichash_blake2b_BYTES_MAX, k);
       StoreLe32(h0 + crypto_generichash_blake2b_BYTES_MAX + 4, lane);
@@ -686,25 +714,46 @@ bool Compute(const argon2_detail::Params& params, std::string_view password,
       LoadBlock(in.memory + static_cast<std::size_t>(lane) * in.lane_length + k, block_bytes);
     }
   }
-  sodium_memzero(h0, sizeof h0);
+  sodium_memzero(block_bytes, sizeof block_bytes);
+}
 
-  for (uint32_t pass = 0; pass < in.passes; ++pass) {
-    for (uint32_t slice = 0; slice < kSyncPoints; ++slice) {
-      for (uint32_t lane = 0; lane < in.lanes; ++lane) FillSegment(in, pass, lane, slice);
-    }
-  }
-
-  // The final block: XOR of every lane's last block, then H' to the tag length.
+// The tag: H' to its length of the XOR of every lane's last block.
+void FinalTag(const Instance& in, std::span<unsigned char> out) {
   Block final_block = in.memory[in.lane_length - 1];
   for (uint32_t lane = 1; lane < in.lanes; ++lane) {
     const Block& last =
         in.memory[static_cast<std::size_t>(lane) * in.lane_length + in.lane_length - 1];
     for (std::size_t k = 0; k < kBlockWords; ++k) final_block.v[k] ^= last.v[k];
   }
+  alignas(64) unsigned char block_bytes[kBlockBytes];
   std::memcpy(block_bytes, final_block.v, kBlockBytes);
   Blake2bLong(out, block_bytes);
   sodium_memzero(&final_block, sizeof final_block);
   sodium_memzero(block_bytes, sizeof block_bytes);
+}
+
+bool Compute(const argon2_detail::Params& params, std::string_view password,
+             std::span<const unsigned char> salt, std::span<const unsigned char> secret,
+             std::span<const unsigned char> ad, std::span<unsigned char> out,
+             argon2_detail::Kernel kernel) {
+  if (!ValidInputs(params, password.size(), salt.size(), secret.size(), ad.size(), out.size())) {
+    return false;
+  }
+  if (kernel == argon2_detail::Kernel::kAuto) kernel = argon2_detail::BestKernel();
+  if (!CpuHas(kernel)) return false;
+  const Instance in = MakeInstance(params, kernel);
+  if (in.memory == nullptr) return false;
+
+  unsigned char h0[crypto_generichash_blake2b_BYTES_MAX + 8];
+  HashInputs(params, password, salt, secret, ad, out.size(), h0);
+  FillFirstBlocks(in, h0);
+  sodium_memzero(h0, sizeof h0);
+  for (uint32_t pass = 0; pass < in.passes; ++pass) {
+    for (uint32_t slice = 0; slice < kSyncPoints; ++slice) {
+      for (uint32_t lane = 0; lane < in.lanes; ++lane) FillSegment(in, pass, lane, slice);
+    }
+  }
+  FinalTag(in, out);
   // Every block is password-derived: wipe what this hash used before returning.
   sodium_memzero(in.memory, static_cast<std::size_t>(in.memory_blocks) * kBlockBytes);
   BurnStack();

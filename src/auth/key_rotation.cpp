@@ -6,23 +6,6 @@
 #include "auth/passwords.hpp"
 
 namespace gatehouse::auth {
-namespace {
-
-// Keys whose window has closed go: every key but the newest whose successor started signing
-// longer than the longest token lifetime ago (the rule SelectKeys applies).
-Status RemoveClosedKeys(const KeyringOptions& options, int64_t now) {
-  auto listed = ListKeys(options);
-  if (!listed) return listed.error();
-  for (auto& listing : *listed) Wipe(listing.pem);
-  for (std::size_t i = 0; i + 1 < listed->size(); ++i) {
-    if ((*listed)[i + 1].signs_from + options.max_token_lifetime <= now) {
-      RemoveKey(options, (*listed)[i].name);
-    }
-  }
-  return Ok{};
-}
-
-}  // namespace
 
 KeySelection SelectKeys(const std::vector<int64_t>& signs_from, int64_t now,
                         int64_t max_token_lifetime) {
@@ -42,17 +25,17 @@ KeySelection SelectKeys(const std::vector<int64_t>& signs_from, int64_t now,
   return selection;
 }
 
-Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now,
-                                     int64_t* signs_from) {
-  if (!Rotatable(options)) {
-    return KeyError(IsAsymmetric(options.algorithm)
-                        ? "keys rotate cannot replace jwt.private_key_file: put a new key there "
-                          "instead"
-                        : "keys rotate cannot replace a configured jwt.secret: change it instead");
-  }
+namespace {
+
+// The new key (after the generated HS256 secret, on a first start), then the deletions a
+// running server's reload makes.
+Result<std::string> Rotate(KeyringOptions& options, int64_t now, int64_t* signs_from) {
   auto listed = ListKeys(options);
   if (!listed) return listed.error();
   for (auto& listing : *listed) Wipe(listing.pem);
+  if (StartupStatus secret = GenerateFirstSecret(options, *listed, now); !secret) {
+    return KeyError(secret.error().detail);
+  }
   const bool immediately = options.publication_delay == 0;
   if (immediately) {
     // Keys still waiting to sign have signed nothing: the key made now replaces them.
@@ -70,8 +53,24 @@ Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now,
   auto created = CreateKey(options, start, *listed);
   if (!created) return created.error();
   if (signs_from != nullptr) *signs_from = created->signs_from;
-  if (Status removed = RemoveClosedKeys(options, now); !removed) return removed.error();
+  if (Status removed = Keyring::DeleteClosedKeys(options, now); !removed) return removed.error();
   return created->kid;
+}
+
+}  // namespace
+
+Result<std::string> RotateSigningKey(const KeyringOptions& given, int64_t now,
+                                     int64_t* signs_from) {
+  if (!Rotatable(given)) {
+    return KeyError(IsAsymmetric(given.algorithm)
+                        ? "keys rotate cannot replace jwt.private_key_file: put a new key there "
+                          "instead"
+                        : "keys rotate cannot replace a configured jwt.secret: change it instead");
+  }
+  KeyringOptions options = given;  // holds the generated secret, made on a first start
+  auto kid = Rotate(options, now, signs_from);
+  Wipe(options.hmac_secret);
+  return kid;
 }
 
 }  // namespace gatehouse::auth

@@ -204,13 +204,6 @@ Result<CreatedKey> CreateKey(const KeyringOptions& options, int64_t signs_from,
   return CreatedKey{std::move(key->kid), signs_from};
 }
 
-Result<CreatedKey> CreateFirstKey(const KeyringOptions& options, int64_t now) {
-  auto existing = ListKeys(options);
-  if (!existing) return existing.error();
-  for (auto& listing : *existing) Wipe(listing.pem);
-  return CreateKey(options, now, *existing);
-}
-
 void RemoveKey(const KeyringOptions& options, const std::string& name) {
   if (options.store != nullptr) {
     (void)options.store->RemoveSigningKey(name);
@@ -219,7 +212,7 @@ void RemoveKey(const KeyringOptions& options, const std::string& name) {
   }
 }
 
-StartupStatus CheckKeyFiles(const KeyringOptions& options) {
+StartupStatus CheckKeyPrivacy(const KeyringOptions& options, const std::string& name) {
   if (options.store != nullptr) return Ok{};
   const std::string dir = KeysDir(options);
   struct stat info {};
@@ -229,12 +222,7 @@ StartupStatus CheckKeyFiles(const KeyringOptions& options) {
         StartupErrorCode::kUnsafeSecretFile,
         dir + ": holds signing keys but group or others can write to it (chmod 700 " + dir + ")"};
   }
-  auto listed = ListKeys(options);
-  if (!listed) return EnvironmentError(listed.error());
-  for (const auto& listing : *listed) {
-    if (StartupStatus key = CheckPrivateFile(dir + "/" + listing.name); !key) return key;
-  }
-  return Ok{};
+  return name.empty() ? StartupStatus(Ok{}) : CheckPrivateFile(dir + "/" + name);
 }
 
 void RemoveGeneratedSecret(const KeyringOptions& options) {
@@ -243,6 +231,24 @@ void RemoveGeneratedSecret(const KeyringOptions& options) {
   } else {
     ::unlink((options.data_dir + "/jwt-secret").c_str());
   }
+}
+
+StartupStatus GenerateFirstSecret(KeyringOptions& options, const std::vector<KeyListing>& listed,
+                                  int64_t now) {
+  if (options.algorithm != Algorithm::kHS256 || !options.hmac_secret_generated ||
+      !options.hmac_secret.empty() || !listed.empty()) {
+    return Ok{};
+  }
+  if (options.store == nullptr) {
+    auto secret = LoadOrCreateSecret(options.data_dir);
+    if (!secret) return secret.error();
+    options.hmac_secret = std::move(*secret);
+    return Ok{};
+  }
+  auto stored = LoadOrCreateStoredSecret(*options.store, now);
+  if (!stored) return EnvironmentError(stored.error());
+  options.hmac_secret = std::move(*stored);
+  return Ok{};
 }
 
 }  // namespace gatehouse::auth

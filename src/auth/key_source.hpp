@@ -43,10 +43,13 @@ bool Rotatable(const KeyringOptions& options);
 // The keys of every algorithm, oldest first (a change of jwt.algorithm leaves the old one's
 // keys verifying beside the new one's); a store's generated HS256 secret is not listed.
 Result<std::vector<KeyListing>> ListKeys(const KeyringOptions& options);
-// At start, for keys in <data_dir>/keys: kUnsafeSecretFile when the directory is writable by
-// group or others (anyone could plant a key) or a key file is readable by them (CheckPrivateFile),
-// as for jwt-secret and jwt.private_key_file. Ok for a store's keys.
-StartupStatus CheckKeyFiles(const KeyringOptions& options);
+// The one rule for keys kept in <data_dir>/keys, for a start (which refuses what fails) and a
+// reload (which loads nothing that fails, and warns): kUnsafeSecretFile naming the directory
+// when group or others can write to it (anyone could plant a key), or naming the key file
+// `name` ("": the directory only) when they can read it (CheckPrivateFile, as for jwt-secret
+// and jwt.private_key_file). Ok for a store's keys, and for a directory not made yet (the
+// first key makes it 0700).
+StartupStatus CheckKeyPrivacy(const KeyringOptions& options, const std::string& name);
 Result<std::string> ReadKeyFile(const std::string& path);
 // RFC 7638 thumbprint of the secret as an oct JWK: a name for it that reveals nothing of it.
 std::string HmacKid(std::string_view secret);
@@ -55,12 +58,16 @@ std::string HmacKid(std::string_view secret);
 // listed now), so that the newest key signs last.
 Result<CreatedKey> CreateKey(const KeyringOptions& options, int64_t signs_from,
                              const std::vector<KeyListing>& existing);
-// The first key of the algorithm, named after the keys already there (of another algorithm,
-// left from before jwt.algorithm was remembered), never in their place.
-Result<CreatedKey> CreateFirstKey(const KeyringOptions& options, int64_t now);
 void RemoveKey(const KeyringOptions& options, const std::string& name);
 // Deletes the generated HS256 secret (<data_dir>/jwt-secret, or the store's row): its window
 // has closed. A later start generates a new one, which no token names.
 void RemoveGeneratedSecret(const KeyringOptions& options);
+
+// HS256 with no jwt.secret: sets options.hmac_secret to the generated secret, made here on a
+// first start only (`listed`, the keys of every algorithm, is empty). Once keys were rotated,
+// a missing secret was deleted when its window closed, and a new one would verify tokens it
+// never signed. Fails with kEnvironment (one line, never the secret) as LoadOrCreateSecret.
+StartupStatus GenerateFirstSecret(KeyringOptions& options, const std::vector<KeyListing>& listed,
+                                  int64_t now);
 
 }  // namespace gatehouse::auth

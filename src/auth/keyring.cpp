@@ -38,6 +38,18 @@ StartupResult<std::shared_ptr<const SigningKey>> LoadPrivateKeyFile(const Keyrin
   return std::shared_ptr<const SigningKey>(std::move(key).value());
 }
 
+// A key file that group or others can read, or any new key of a keys directory they can write
+// to, found while the server runs, is left out with a warning until the next start (which
+// refuses it while it stays so). A start logs nothing here: its refusal names the file.
+void WarnNotLoaded(const StartupError& error, bool at_start) {
+  if (at_start) return;
+  static std::atomic<int64_t> last_logged{0};
+  if (obs::LogDue(last_logged, 60)) {
+    obs::Warn("a signing key that group or others can read or replace is not loaded",
+              {{"reason", error.detail}});
+  }
+}
+
 }  // namespace
 
 struct Keyring::State {
@@ -176,62 +188,74 @@ Result<std::shared_ptr<const Keyring::State>> Keyring::MakeState(
   return std::shared_ptr<const State>(std::move(state));
 }
 
-void Keyring::ParseNewKeys(std::vector<KeyListing>& listed) {
+StartupStatus Keyring::ParseNewKeys(std::vector<KeyListing>& listed, bool at_start) {
+  StartupStatus verdict = Ok{};
   for (auto& listing : listed) {
-    if (parsed_.count(listing.name) == 0 && !PrivateEnough(listing)) continue;
-    if (parsed_.count(listing.name) == 0) {
-      auto material = listing.pem.empty() ? ReadKeyFile(KeysDir(options_) + "/" + listing.name)
-                                          : Result<std::string>(listing.pem);
-      parsed_[listing.name] = material ? ParseKey(listing.algorithm, *material) : ParsedKey{};
+    if (verdict && parsed_.count(listing.name) == 0) {
+      if (StartupStatus private_enough = CheckKeyPrivacy(options_, listing.name); !private_enough) {
+        if (at_start) verdict = private_enough;
+        WarnNotLoaded(private_enough.error(), at_start);
+        parsed_[listing.name] = ParsedKey{};  // until the next start, even once made private
+      } else {
+        auto material = listing.pem.empty() ? ReadKeyFile(KeysDir(options_) + "/" + listing.name)
+                                            : Result<std::string>(listing.pem);
+        parsed_[listing.name] = material ? ParseKey(listing.algorithm, *material) : ParsedKey{};
+      }
     }
     Wipe(listing.pem);
   }
+  return verdict;
 }
 
-// A key file added while running must be as private as the start requires (CheckKeyFiles):
-// one that group or others can read is left out, with a warning, until the next start (which
-// refuses it while it stays readable).
-bool Keyring::PrivateEnough(const KeyListing& listing) const {
-  if (!listing.pem.empty()) return true;  // a store's row
-  const std::string path = KeysDir(options_) + "/" + listing.name;
-  if (CheckPrivateFile(path)) return true;
-  static std::atomic<int64_t> last_logged{0};
-  if (obs::LogDue(last_logged, 60)) {
-    obs::Warn("a signing key file that group or others can read is not loaded (chmod 600 it)",
-              {{"path", path}});
-  }
-  return false;
+void Keyring::HoldGeneratedSecret() {
+  if (options_.hmac_secret.empty()) return;
+  parsed_[kGeneratedSecret] =
+      ParsedKey{nullptr, std::make_shared<const HmacKey>(options_.hmac_secret)};
 }
 
 Result<bool> Keyring::Reload(int64_t now) {
   if (!Rotatable(options_)) return false;
   auto listed = ListKeys(options_);
   if (!listed) return listed.error();
-  ParseNewKeys(*listed);
-  // The HS256 secret came before every rotated key (Open parsed it).
-  if (!options_.hmac_secret.empty() && !generated_secret_removed_)
-    listed->insert(listed->begin(), KeyListing{kGeneratedSecret, 0, {}, Algorithm::kHS256});
+  (void)ParseNewKeys(*listed, false);
+  return Install(*listed, now);
+}
+
+Result<Keyring::InUse> Keyring::KeysInUse(const std::vector<KeyListing>& listed, int64_t now) {
   std::vector<std::string> usable;
   std::vector<int64_t> signs_from;
-  for (const auto& listing : *listed) {
-    if (!parsed_[listing.name]) continue;
+  // The HS256 secret came before every rotated key.
+  if (!options_.hmac_secret.empty() && !generated_secret_removed_) {
+    usable.push_back(kGeneratedSecret);
+    signs_from.push_back(0);
+  }
+  for (const auto& listing : listed) {
+    const auto parsed = parsed_.find(listing.name);
+    if (parsed == parsed_.end() || !parsed->second) continue;
     usable.push_back(listing.name);
     signs_from.push_back(listing.signs_from);
   }
   if (usable.empty()) return KeyError(KeySourceName(options_) + ": no key for the algorithm");
   const KeySelection selection = SelectKeys(signs_from, now, options_.max_token_lifetime);
-  RemoveClosedKeys(usable, selection.in_use.back());
-  std::vector<std::string> included;
-  std::map<std::string, int64_t> retired_at;
+  RemoveClosedKeys(usable, selection);
+  InUse in_use;
   for (std::size_t index : selection.in_use) {
-    included.push_back(usable[index]);
+    in_use.included.push_back(usable[index]);
     // Older than the signer: it stopped signing when the key after it started.
-    if (index < selection.signer) retired_at[usable[index]] = signs_from[index + 1];
+    if (index < selection.signer) in_use.retired_at[usable[index]] = signs_from[index + 1];
   }
-  const std::string& signer = usable[selection.signer];
+  in_use.signer = usable[selection.signer];
+  return in_use;
+}
+
+Result<bool> Keyring::Install(const std::vector<KeyListing>& listed, int64_t now) {
+  auto in_use = KeysInUse(listed, now);
+  if (!in_use) return in_use.error();
   const auto current = Current();
-  if (current && current->files == included && current->signer_file == signer) return false;
-  auto state = MakeState(std::move(included), signer, retired_at);
+  if (current && current->files == in_use->included && current->signer_file == in_use->signer) {
+    return false;
+  }
+  auto state = MakeState(std::move(in_use->included), in_use->signer, in_use->retired_at);
   if (!state) return state.error();
   std::atomic_store(&state_, std::move(*state));
   generation_.fetch_add(1, std::memory_order_release);
@@ -241,9 +265,10 @@ Result<bool> Keyring::Reload(int64_t now) {
 // A key whose window has closed is deleted at once, so that no later start can bring it back
 // (a longer jwt.refresh_ttl would reopen its window: a leaked key would verify again). The
 // generated HS256 secret goes too (<data_dir>/jwt-secret, or its row); a configured jwt.secret
-// is the operator's. `usable` is oldest first; `oldest_in_use` indexes it.
-void Keyring::RemoveClosedKeys(const std::vector<std::string>& usable, std::size_t oldest_in_use) {
-  for (std::size_t index = 0; index < oldest_in_use; ++index) {
+// is the operator's.
+void Keyring::RemoveClosedKeys(const std::vector<std::string>& usable,
+                               const KeySelection& selection) {
+  for (std::size_t index = 0; index < selection.in_use.back(); ++index) {
     if (usable[index] != kGeneratedSecret) {
       RemoveKey(options_, usable[index]);
     } else if (options_.hmac_secret_generated) {
@@ -253,6 +278,17 @@ void Keyring::RemoveClosedKeys(const std::vector<std::string>& usable, std::size
     obs::Info("deleted a signing key whose verification window has closed",
               {{"key", usable[index].empty() ? "the generated HS256 secret" : usable[index]}});
   }
+}
+
+Status Keyring::DeleteClosedKeys(const KeyringOptions& options, int64_t now) {
+  Keyring keyring(options);
+  auto listed = ListKeys(options);
+  if (!listed) return listed.error();
+  (void)keyring.ParseNewKeys(*listed, false);
+  keyring.HoldGeneratedSecret();
+  auto in_use = keyring.KeysInUse(*listed, now);
+  if (!in_use) return in_use.error();
+  return Ok{};
 }
 
 // The one key of the configuration: jwt.secret, or jwt.private_key_file.
@@ -282,24 +318,29 @@ bool Keyring::HoldsKeyOf(Algorithm algorithm) const {
 
 // The keys of <data_dir>/keys or the store, after the generated HS256 secret if there is one.
 StartupStatus Keyring::OpenRotatable(int64_t now) {
-  if (StartupStatus files = CheckKeyFiles(options_); !files) return files;
-  if (!options_.hmac_secret.empty()) {
-    parsed_[kGeneratedSecret] =
-        ParsedKey{nullptr, std::make_shared<const HmacKey>(options_.hmac_secret)};
-  }
-  auto loaded = Reload(now);
-  if (IsAsymmetric(options_.algorithm) && !HoldsKeyOf(options_.algorithm)) {
-    // A first start (or the first with jwt.algorithm remembered): make the first key.
-    auto created = CreateFirstKey(options_, now);
-    if (!created) return EnvironmentError(created.error());
-    const std::string where = KeySourceName(options_);
-    obs::Info("generated the first " + std::string(AlgorithmName(options_.algorithm)) +
-                  " signing key in " + where + "; later starts reuse it",
-              {{"kid", created->kid}, {"path", where}});
-    loaded = Reload(now);
-  }
+  if (StartupStatus dir = CheckKeyPrivacy(options_, ""); !dir) return dir;
+  auto listed = ListKeys(options_);
+  if (!listed) return EnvironmentError(listed.error());
+  if (StartupStatus secret = GenerateFirstSecret(options_, *listed, now); !secret) return secret;
+  if (StartupStatus parsed = ParseNewKeys(*listed, true); !parsed) return parsed;
+  HoldGeneratedSecret();
+  Result<bool> loaded = IsAsymmetric(options_.algorithm) && !HoldsKeyOf(options_.algorithm)
+                            ? CreateFirstKey(*listed, now)
+                            : Install(*listed, now);
   if (!loaded) return EnvironmentError(loaded.error());
   return Ok{};
+}
+
+// A first start (or the first with jwt.algorithm remembered): the first key, named after the
+// keys already there (of another algorithm), never in their place; then loaded as at a reload.
+Result<bool> Keyring::CreateFirstKey(const std::vector<KeyListing>& listed, int64_t now) {
+  auto created = CreateKey(options_, now, listed);
+  if (!created) return created.error();
+  const std::string where = KeySourceName(options_);
+  obs::Info("generated the first " + std::string(AlgorithmName(options_.algorithm)) +
+                " signing key in " + where + "; later starts reuse it",
+            {{"kid", created->kid}, {"path", where}});
+  return Reload(now);
 }
 
 StartupResult<std::unique_ptr<Keyring>> Keyring::Open(KeyringOptions options, int64_t now) {

@@ -53,6 +53,12 @@ struct IssueBound {
 // sharing a database may disagree on the time by a few seconds.
 inline constexpr int64_t kRetiredKeyLeeway = 60;
 
+// SelectKeys' answer (below).
+struct KeySelection {
+  std::vector<std::size_t> in_use;  // indices into the times, newest first
+  std::size_t signer = 0;
+};
+
 struct KeyringOptions {
   Algorithm algorithm = Algorithm::kHS256;
   // HS256: the secret that signs. EdDSA, ES256, RS256: the HS256 secret of before a change of
@@ -71,10 +77,11 @@ struct KeyringOptions {
 
 class Keyring {
  public:
-  // Loads the keys, creating the first one when the keys directory has none for the
-  // algorithm. Fails (one-line detail, never key material) with kUnsafeSecretFile when
-  // jwt.private_key_file is readable by group or others, with kEnvironment on unreadable or
-  // mismatched keys and storage failures.
+  // Loads the keys, listing them once, creating the first one when the keys directory has none
+  // for the algorithm (HS256: the generated secret, on a first start only; GenerateFirstSecret).
+  // Fails (one-line detail, never key material) with kUnsafeSecretFile when
+  // jwt.private_key_file is readable by group or others or a key of <data_dir>/keys fails
+  // CheckKeyPrivacy, with kEnvironment on unreadable or mismatched keys and storage failures.
   static StartupResult<std::unique_ptr<Keyring>> Open(KeyringOptions options, int64_t now);
 
   std::string Sign(std::string_view payload_json) const;
@@ -92,6 +99,11 @@ class Keyring {
   // or an old key's verification window closing). Returns whether it changed.
   Result<bool> Reload(int64_t now);
 
+  // `gatehouse keys rotate`: deletes the keys whose verification window has closed, by the rule
+  // and over the keys a running server's reload uses (RemoveClosedKeys). Fails when the keys
+  // cannot be listed or none is usable.
+  static Status DeleteClosedKeys(const KeyringOptions& options, int64_t now);
+
  private:
   struct State;
   explicit Keyring(KeyringOptions options);
@@ -100,8 +112,8 @@ class Keyring {
   // reference stays valid until this thread calls it again.
   const State& CurrentOnThisThread() const;
 
-  const KeyringOptions options_;
-  const uint64_t id_;  // unique among the process's keyrings: names this one in thread caches
+  KeyringOptions options_;  // OpenRotatable may set hmac_secret (a first start); then fixed
+  const uint64_t id_;       // unique among the process's keyrings: names this one in thread caches
   std::shared_ptr<const State> state_;   // replaced whole by Reload, read with atomic_load
   std::atomic<uint64_t> generation_{0};  // bumped after each replacement of state_
   // Keys parsed by Reload, by file name or kid (neither key: unreadable or another
@@ -118,22 +130,36 @@ class Keyring {
   static ParsedKey ParseKey(std::optional<Algorithm> algorithm, std::string& material);
   // Whether a key of `algorithm` was ever listed and parsed.
   bool HoldsKeyOf(Algorithm algorithm) const;
-  // Whether a listed key not parsed yet may be: a key file must be private (0600).
-  bool PrivateEnough(const KeyListing& listing) const;
-  // Parses the listed keys not parsed yet, and wipes the listing's material.
-  void ParseNewKeys(std::vector<KeyListing>& listed);
+  // Parses the listed keys not parsed yet, and wipes the listing's material. A key that the
+  // privacy rule (CheckKeyPrivacy) refuses fails a start (`at_start`); at a reload it is left
+  // out, with a warning, until the next start.
+  StartupStatus ParseNewKeys(std::vector<KeyListing>& listed, bool at_start);
+  // The generated HS256 secret (options_.hmac_secret), if any, as the oldest key.
+  void HoldGeneratedSecret();
+  // The keys in use (newest first), the one that signs, and when each retired one's successor
+  // began signing; deletes the keys whose window has closed (RemoveClosedKeys).
+  struct InUse {
+    std::vector<std::string> included;
+    std::string signer;
+    std::map<std::string, int64_t> retired_at;
+  };
+  Result<InUse> KeysInUse(const std::vector<KeyListing>& listed, int64_t now);
+  // Swaps in the state of `listed` (parsed already) if it changed. Returns whether it did.
+  Result<bool> Install(const std::vector<KeyListing>& listed, int64_t now);
   // The state of the keys named (newest first), `signer` signing.
   // `retired_at`: for each included key older than the signer, when its successor began
   // signing.
   Result<std::shared_ptr<const State>> MakeState(
       std::vector<std::string> included, const std::string& signer,
       const std::map<std::string, int64_t>& retired_at) const;
-  // Deletes the keys before `oldest_in_use` (their window has closed) from their source.
-  void RemoveClosedKeys(const std::vector<std::string>& usable, std::size_t oldest_in_use);
+  // The one rule of deletion: the usable keys (oldest first) older than every key `selection`
+  // keeps in use have had their window closed, and are deleted from their source.
+  void RemoveClosedKeys(const std::vector<std::string>& usable, const KeySelection& selection);
   // The bound of the key that signed `token` (already verified) under `state`.
   IssueBound BoundOf(const State& state, std::string_view token) const;
   StartupStatus OpenFixed();
   StartupStatus OpenRotatable(int64_t now);
+  Result<bool> CreateFirstKey(const std::vector<KeyListing>& listed, int64_t now);
 };
 
 // The staging rule, on the signing-start times of the usable keys, oldest first (ties in
@@ -141,17 +167,15 @@ class Keyring {
 // verifying, not signing); the signer, the newest whose time has come (the oldest when none
 // has); then older keys while the key after them started signing less than
 // `max_token_lifetime` ago.
-struct KeySelection {
-  std::vector<std::size_t> in_use;  // indices into the times, newest first
-  std::size_t signer = 0;
-};
 KeySelection SelectKeys(const std::vector<int64_t>& signs_from, int64_t now,
                         int64_t max_token_lifetime);
 
 // `gatehouse keys rotate`: writes a new signing key (HS256: a new secret) into <data_dir>/keys
 // (or the store) that signs options.publication_delay from now (0: at once, replacing keys
 // still waiting to sign; a first key always signs at once), and deletes keys whose
-// verification window has closed. Returns the new key's kid, and when it signs into
+// verification window has closed, as a running server's reload does (Keyring::DeleteClosedKeys).
+// Under HS256 on a first start (no key listed) it first makes the generated secret, as a server
+// start would (GenerateFirstSecret). Returns the new key's kid, and when it signs into
 // `signs_from`. Fails for a configured HS256 secret and a fixed jwt.private_key_file.
 Result<std::string> RotateSigningKey(const KeyringOptions& options, int64_t now,
                                      int64_t* signs_from = nullptr);

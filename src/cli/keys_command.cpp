@@ -15,42 +15,15 @@
 namespace gatehouse::cli {
 namespace {
 
-// The generated HS256 secret: in a store shared by several instances, else in data_dir.
-StartupResult<std::string> GeneratedSecret(const config::Settings& settings, store::Store& store) {
-  if (!store.IsShared()) return auth::LoadOrCreateSecret(settings.data_dir);
-  auto stored = auth::LoadOrCreateStoredSecret(store, UnixNow());
-  if (!stored) return EnvironmentError(stored.error());
-  return std::move(*stored);
-}
-
-// Under EdDSA, ES256 or RS256: the HS256 secret of before a change of algorithm, if any
-// (jwt.secret, or the generated one, never made here), so that its tokens keep verifying.
-StartupResult<std::string> PreviousSecret(const config::Settings& settings, store::Store& store) {
+// jwt.secret, or the generated HS256 secret if one was made, else "": under HS256 the secret
+// that signs (Keyring::Open makes it on a first start), otherwise the one of before a change of
+// algorithm, so that its tokens keep verifying.
+StartupResult<std::string> ExistingSecret(const config::Settings& settings, store::Store& store) {
   if (!settings.jwt_secret.empty()) return settings.jwt_secret;
   if (!store.IsShared()) return auth::LoadExistingSecret(settings.data_dir);
   auto stored = auth::LoadExistingStoredSecret(store);
   if (!stored) return EnvironmentError(stored.error());
   return std::move(*stored);
-}
-
-// Whether the keys directory or the store holds rotated keys already.
-bool HasRotatedKeys(const auth::KeyringOptions& options) {
-  auto listed = auth::ListKeys(options);
-  if (!listed) return false;
-  for (auto& listing : *listed) auth::Wipe(listing.pem);
-  return !listed->empty();
-}
-
-// HS256: the secret that signs; otherwise the one of before a change of algorithm, or "".
-// The generated secret is made on a first start only: once keys were rotated, a missing one was
-// deleted when its window closed, and a new one would verify tokens it never signed.
-StartupResult<std::string> HmacSecretFor(const config::Settings& settings, store::Store& store,
-                                         const auth::KeyringOptions& options) {
-  if (settings.jwt_algorithm != JwsAlgorithm::kHS256) return PreviousSecret(settings, store);
-  if (!settings.jwt_secret.empty()) return settings.jwt_secret;
-  auto existing = PreviousSecret(settings, store);
-  if (!existing || !existing->empty() || HasRotatedKeys(options)) return existing;
-  return GeneratedSecret(settings, store);
 }
 
 // A store shared by several instances keeps the keys (and the generated HS256 secret), so a
@@ -66,7 +39,7 @@ StartupResult<auth::KeyringOptions> KeyringOptionsFor(const config::Settings& se
   options.max_token_lifetime = std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds);
   options.publication_delay = settings.key_publication_delay;
   options.hmac_secret_generated = settings.jwt_secret.empty();
-  auto secret = HmacSecretFor(settings, store, options);
+  auto secret = ExistingSecret(settings, store);
   if (!secret) return secret.error();
   options.hmac_secret = std::move(*secret);
   return options;

@@ -276,10 +276,14 @@ class Store {
   // Records a use (a refresh without rotation) of a session. False: no such session, or it
   // was last used before `idle_since`.
   Result<bool> TouchSession(std::string_view sid, const SessionUse& use, int64_t idle_since);
-  // False when TouchSession(sid, use) would change nothing because this process already
-  // recorded the same use this second (RecentSessionUses); the caller then skips it.
-  bool ClaimSessionUse(std::string_view sid, const SessionUse& use) {
-    return recent_uses_.Claim(sid, use.at, use.client_address, use.user_agent);
+  // False when a TouchSession of sid's use at `second` from this client would change nothing
+  // because this process already recorded the same use this second (RecentSessionUses); the
+  // caller then skips it. On the request's own views, so that a skipped use builds no strings:
+  // the same address and User-Agent as sent make the same record (the user agent is cut only
+  // when written), and two that differ only past the cut are written both, as before the filter.
+  bool ClaimSessionUse(std::string_view sid, int64_t second, std::string_view client_address,
+                       std::string_view user_agent) {
+    return recent_uses_.Claim(sid, second, client_address, user_agent);
   }
   // The claimed use was not recorded (TouchSession failed): the next one is written again.
   void ForgetSessionUse(std::string_view sid) { recent_uses_.Forget(sid); }

@@ -66,3 +66,27 @@ def test_a_key_file_others_can_read_added_while_running_is_not_loaded(server_fac
     assert r.status_code == 200 and header_of(r.json()["access_token"])["kid"] == kid
     assert thumbprint(public_jwk(planted)) not in [k["kid"] for k in srv.get(
         "/.well-known/jwks.json").json()["keys"]]
+
+
+@pytest.mark.sqlite_only
+def test_a_keys_directory_others_can_write_while_running_loads_nothing_new(server_factory):
+    # Issue 14: the start and a reload apply one rule to the keys directory and its files; a
+    # directory that became writable to group or others is where anyone could have planted a
+    # key, so a reload loads no new key from it, private file or not, and warns.
+    from keys_support import cached_key, header_of, poll, thumbprint, public_jwk, write_key_file
+    import time
+    srv = server_factory(args=["--jwt-algorithm", "EdDSA"])
+    _, body = srv.new_user("open-dir", PW)
+    kid = header_of(body["access_token"])["kid"]
+    keys = srv.data_dir / "keys"
+    keys.chmod(0o777)
+    planted = cached_key("Ed25519", "planted in an open directory")
+    path = write_key_file(keys / f"{int(time.time()):010d}-00000009.pem", planted)
+    assert mode(path) == 0o600
+    assert poll(lambda: "not loaded" in srv.stderr_text() and "chmod 700" in srv.stderr_text(),
+                10, 0.2), srv.stderr_text()[-2000:]
+    r = srv.refresh(body["refresh_token"])
+    assert r.status_code == 200 and header_of(r.json()["access_token"])["kid"] == kid
+    assert thumbprint(public_jwk(planted)) not in [k["kid"] for k in srv.get(
+        "/.well-known/jwks.json").json()["keys"]]
+    keys.chmod(0o700)

@@ -132,5 +132,31 @@ TEST_F(HandlersTest, RefreshesOfOneClientInOneSecondRecordTheSessionUseOnce) {
   EXPECT_EQ(DurableWritesOnceSettled(world_.store(), before + 2), before + 2);
 }
 
+// The filter reads the request's own address and User-Agent before any string of the use is
+// built: another client in the same second is written, the same one again is not, also with a
+// User-Agent longer than the record keeps (it is cut only when written).
+TEST_F(HandlersTest, RefreshesOfAnotherClientInTheSameSecondRecordTheirUse) {
+  const auto registered = world_.Post("/registration", kAlice);
+  ASSERT_EQ(registered.status, 200u) << registered.body;
+  const std::string refresh = "Bearer " + JsonField(registered.body, "refresh_token");
+  const std::string long_agent(store::kMaxUserAgentBytes + 100, 'a');
+  http::Request request;
+  request.method = http::Method::kPost;
+  request.path = "/token/refresh";
+  request.authorization = refresh;
+  request.content_type = "application/json";
+  request.client_address = "127.0.0.1";
+  request.user_agent = long_agent;
+  const uint64_t before = DurableWritesOnceSettled(world_.store(), 0);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(world_.Call(request).status, 200u);
+  EXPECT_EQ(DurableWritesOnceSettled(world_.store(), before + 1), before + 1);
+  request.user_agent = "another/1";
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(world_.Call(request).status, 200u);
+  EXPECT_EQ(DurableWritesOnceSettled(world_.store(), before + 2), before + 2);
+  request.client_address = "10.0.0.2";
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(world_.Call(request).status, 200u);
+  EXPECT_EQ(DurableWritesOnceSettled(world_.store(), before + 3), before + 3);
+}
+
 }  // namespace
 }  // namespace gatehouse

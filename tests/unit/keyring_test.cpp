@@ -267,6 +267,19 @@ TEST_F(KeyringTest, HmacGeneratedSecretDropsOutWhenItsSuccessorOutlivesTheLonges
   EXPECT_TRUE(Verifies(**keyring, first_token));
 }
 
+// Issue 14: one rule deletes a key whose window has closed: `keys rotate` deletes what a reload
+// deletes, the generated secret's file included (the command used to keep it).
+TEST_F(KeyringTest, RotateDeletesTheGeneratedSecretAsAReloadDoes) {
+  const KeyringOptions options = GeneratedHmac(Options(Algorithm::kHS256));
+  std::ofstream(dir_ / "jwt-secret") << options.hmac_secret << "\n";
+  fs::permissions(dir_ / "jwt-secret", fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_TRUE(RotateSigningKey(options, kNow).ok());  // the generated secret retires now
+  ASSERT_TRUE(RotateSigningKey(options, kNow + kLifetime - 1).ok());
+  EXPECT_TRUE(fs::exists(dir_ / "jwt-secret")) << "deleted inside its window";
+  ASSERT_TRUE(RotateSigningKey(options, kNow + kLifetime).ok());
+  EXPECT_FALSE(fs::exists(dir_ / "jwt-secret"));
+}
+
 TEST_F(KeyringTest, HmacRotatedSecretsAreIgnoredForAConfiguredSecret) {
   const KeyringOptions generated = GeneratedHmac(Options(Algorithm::kHS256));
   ASSERT_TRUE(RotateSigningKey(generated, kNow).ok());
