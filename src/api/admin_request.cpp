@@ -41,7 +41,9 @@ std::optional<std::string> PercentDecode(std::string_view text, std::size_t max_
 // names included, whose bound is the token's 256-byte claim bound).
 constexpr std::size_t kMaxPathNameBytes = 256;
 
-Result<int> ParseLimit(std::string_view text) {
+}  // namespace
+
+Result<int> ParsePageLimit(std::string_view text) {
   int limit = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() || limit < 1 ||
@@ -51,16 +53,20 @@ Result<int> ParseLimit(std::string_view text) {
   return limit;
 }
 
-}  // namespace
-
 Status CheckAdminSecret(const http::Request& request, Services& services) {
+  return CheckCallerSecret(request, services, services.settings.admin_secret, "/admin",
+                           ErrorCode::kWrongAdminSecret);
+}
+
+Status CheckCallerSecret(const http::Request& request, Services& services, std::string_view secret,
+                         std::string_view bucket, ErrorCode wrong) {
   auto given = auth::TokenService::BearerToken(request.authorization);
-  if (given && auth::SecretEquals(*given, services.settings.admin_secret)) return Ok{};
+  if (given && auth::SecretEquals(*given, secret)) return Ok{};
   // Its own bucket under the per-address login limit: the name part cannot be a username.
   const int64_t wait = services.limits.login_per_address.Take(
-      auth::LimiterKeyOf("/admin", request.client_address), auth::MonotonicMillis());
+      auth::LimiterKeyOf(bucket, request.client_address), auth::MonotonicMillis());
   if (wait > 0) return TooMany(wait, obs::RateLimitKind::kLoginPerAddress);
-  return Error{ErrorCode::kWrongAdminSecret, {}};
+  return Error{wrong, {}};
 }
 
 AdminPath ParseAdminPath(std::string_view path) {
@@ -83,18 +89,26 @@ AdminPath ParseAdminPath(std::string_view path) {
   return parsed;
 }
 
-Result<UserListQuery> ParseUserListQuery(std::string_view query) {
-  UserListQuery out;
+std::vector<QueryParam> QueryParams(std::string_view query) {
+  std::vector<QueryParam> params;
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const std::size_t eq = pair.find('=');
-    const std::string_view name = pair.substr(0, eq);
-    auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1),
-                               kMaxPathNameBytes, true);
+    params.push_back(
+        {pair.substr(0, eq), PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1),
+                                           kMaxPathNameBytes, true)});
+  }
+  return params;
+}
+
+Result<UserListQuery> ParseUserListQuery(std::string_view query) {
+  UserListQuery out;
+  for (auto& [name, value] : QueryParams(query)) {
     if (name == "limit") {
-      auto limit = value ? ParseLimit(*value) : FieldError("limit", "Must be between 1 and 1000");
+      auto limit =
+          value ? ParsePageLimit(*value) : FieldError("limit", "Must be between 1 and 1000");
       if (!limit) return limit.error();
       out.limit = *limit;
     } else if (name == "prefix") {

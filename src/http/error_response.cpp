@@ -111,6 +111,8 @@ Response ErrorResponse(const Error& error, std::string_view context_message) {
       return MessageResponse(403, "Registration is disabled");
     case ErrorCode::kWrongAdminSecret:
       return WithRealmChallenge(MessageResponse(401, "Invalid admin credentials"));
+    case ErrorCode::kWrongRevocationsSecret:
+      return WithRealmChallenge(MessageResponse(401, "Invalid revocations credentials"));
     case ErrorCode::kInternal:
     case ErrorCode::kInvalidKey:  // keys load at start; one reaching a request is a bug
       return MessageResponse(500, "Something went wrong");
