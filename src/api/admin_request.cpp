@@ -91,13 +91,19 @@ bool IsEventType(std::string_view type) {
 }  // namespace
 
 Status CheckAdminSecret(const http::Request& request, Services& services) {
+  return CheckCallerSecret(request, services, services.settings.admin_secret, "/admin",
+                           ErrorCode::kWrongAdminSecret);
+}
+
+Status CheckCallerSecret(const http::Request& request, Services& services, std::string_view secret,
+                         std::string_view bucket, ErrorCode wrong) {
   auto given = auth::TokenService::BearerToken(request.authorization);
-  if (given && auth::SecretEquals(*given, services.settings.admin_secret)) return Ok{};
+  if (given && auth::SecretEquals(*given, secret)) return Ok{};
   // Its own bucket under the per-address login limit: the name part cannot be a username.
   const int64_t wait = services.limits.login_per_address.Take(
-      auth::LimiterKeyOf("/admin", request.client_address), auth::MonotonicMillis());
+      auth::LimiterKeyOf(bucket, request.client_address), auth::MonotonicMillis());
   if (wait > 0) return TooMany(wait, obs::RateLimitKind::kLoginPerAddress);
-  return Error{ErrorCode::kWrongAdminSecret, {}};
+  return Error{wrong, {}};
 }
 
 AdminPath ParseAdminPath(std::string_view path) {
@@ -143,6 +149,23 @@ Status ForEachQueryPair(std::string_view query, Take take,
     if (Status taken = take(pair.substr(0, eq), std::move(value)); !taken) return taken;
   }
   return Ok{};
+}
+
+std::vector<QueryParam> QueryParams(std::string_view query) {
+  std::vector<QueryParam> params;
+  Status walked = ForEachQueryPair(
+      query, [&](std::string_view name, std::optional<std::string> value) -> Status {
+        params.push_back({name, std::move(value)});
+        return Ok{};
+      });
+  (void)walked;
+  return params;
+}
+
+Result<int> ParsePageLimit(std::string_view text) {
+  int limit = 0;
+  if (Status read = ReadLimit(std::string(text), limit); !read) return read.error();
+  return limit;
 }
 
 Result<UserListQuery> ParseUserListQuery(std::string_view query) {

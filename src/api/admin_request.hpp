@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/services.hpp"
 #include "http/request.hpp"
@@ -19,6 +20,21 @@ namespace gatehouse::api {
 // kRateLimited once the address is over rate_limit.login_per_address in its own bucket. A
 // right secret is never counted nor refused, so nobody else's failures lock the operator out.
 Status CheckAdminSecret(const http::Request& request, Services& services);
+// The same check for another Bearer secret (GET /revocations): failures are counted in the
+// address's bucket named `bucket` and answered with `wrong`.
+Status CheckCallerSecret(const http::Request& request, Services& services, std::string_view secret,
+                         std::string_view bucket, ErrorCode wrong);
+
+// A query string's name=value pairs in order, each value percent-decoded ('+' a space); a
+// malformed or over-long (256 bytes) value is nullopt.
+struct QueryParam {
+  std::string_view name;
+  std::optional<std::string> value;
+};
+std::vector<QueryParam> QueryParams(std::string_view query);
+
+// A listing's `limit` (1-1000), else the FieldError `limit: Must be between 1 and 1000`.
+Result<int> ParsePageLimit(std::string_view text);
 
 // The paths of the admin API (API.md §12), by shape; kNone: one it does not have (404).
 enum class AdminShape {
