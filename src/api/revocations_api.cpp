@@ -2,7 +2,6 @@
 // offline, behind revocations.secret. JSON pages by default; with Accept: text/event-stream
 // one Server-Sent Event per entry, the backlog from the store first, then each entry as this
 // instance's sync thread learns it (api/revocation_streams.hpp).
-#include <charconv>
 #include <thread>
 
 #include "api/admin_request.hpp"
@@ -24,36 +23,16 @@ struct FeedQuery {
   int limit = 100;
 };
 
-Result<int64_t> ParseCursor(std::string_view text) {
-  int64_t cursor = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), cursor);
-  if (text.empty() || text.size() > 18 || ec != std::errc() || end != text.data() + text.size() ||
-      cursor < 0) {
-    return FieldError("after", "Not a cursor this server gave");
-  }
-  return cursor;
-}
-
 // after (a cursor), limit (1-1000, default 100); a stream may resume from Last-Event-ID
-// instead of after.
+// instead of after (after wins when both are given).
 Result<FeedQuery> ParseFeedQuery(const http::Request& request) {
+  static constexpr std::string_view kNames[] = {"after", "limit"};
+  const std::vector<QueryParam> params = ReadQuery(request.query, kNames);
   FeedQuery out;
-  bool after_given = false;
-  for (const auto& [name, decoded] : QueryParams(request.query)) {
-    const std::string_view value = decoded ? std::string_view(*decoded) : "x";  // x: refused
-    if (name == "after") {
-      auto cursor = ParseCursor(value);
-      if (!cursor) return cursor.error();
-      out.after = *cursor;
-      after_given = true;
-    } else if (name == "limit") {
-      auto limit = ParsePageLimit(value);
-      if (!limit) return limit.error();
-      out.limit = *limit;
-    }
-  }
-  if (!after_given && !request.last_event_id.empty()) {
-    auto cursor = ParseCursor(request.last_event_id);
+  if (Status read = ReadIdCursor(params[0], out.after); !read) return read.error();
+  if (Status read = ReadLimit(params[1], out.limit); !read) return read.error();
+  if (!params[0].given && !request.last_event_id.empty()) {
+    auto cursor = ParseIdCursor(request.last_event_id);
     if (!cursor) return cursor.error();
     out.after = *cursor;
   }
