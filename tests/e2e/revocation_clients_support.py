@@ -4,9 +4,12 @@ logouts and an admin disable, API.md §12), and the wait for a token to be refus
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
+
+import jwt
 
 import requests
 from flask import Flask, jsonify
@@ -15,10 +18,12 @@ from werkzeug.serving import make_server
 
 import gatehouse_e2e as gh
 from gatehouse_e2e import bearer
-from revocation_feed_support import ARGS
+from revocation_feed_support import ARGS, SECRET
 
 sys.path.insert(0, str(gh.REPO_ROOT / "clients" / "python" / "gatehouse_revocations"))
-from gatehouse_revocations import RevocationFollower, use_with_flask_jwt_extended  # noqa: E402
+from gatehouse_revocations import (  # noqa: E402
+    RevocationFollower, decode_unrevoked, use_with_flask_jwt_extended,
+)
 
 ADMIN = "an admin secret of at least thirty-two bytes"
 CLIENT_ARGS = ARGS + ["--admin-secret", ADMIN]
@@ -71,3 +76,25 @@ def until_refused(check, t0, timeout=3.0):
             return time.monotonic() - t0
         time.sleep(0.005)
     return None
+
+
+@contextlib.contextmanager
+def resource_server(follow, key: str):
+    """A follower of `follow`'s stream and a FlaskApp verifying with `key`: (follower, app)."""
+    follower = RevocationFollower(follow.base, SECRET, reconnect_delay=0.2).start()
+    assert follower.wait_connected(10)
+    app = FlaskApp(key, follower)
+    try:
+        yield follower, app
+    finally:
+        app.server.shutdown()
+        follower.stop()
+
+
+def pyjwt_refuses(token: str, key: str, follower: RevocationFollower) -> bool:
+    """Whether the PyJWT helper refuses `token` as revoked."""
+    try:
+        decode_unrevoked(token, key, follower, algorithms=["HS256"])
+        return False
+    except jwt.InvalidTokenError as e:
+        return str(e) == "Token has been revoked"

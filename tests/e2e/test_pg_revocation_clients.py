@@ -5,16 +5,14 @@ one second."""
 
 import time
 
-import jwt
 import pytest
 
 from pg_support import PW, instances, module_factory, requires_pg
 from revocation_clients_support import (
-    BOUND, CLIENT_ARGS, REVOCATIONS, FlaskApp, revoke, until_refused,
+    BOUND, CLIENT_ARGS, REVOCATIONS, pyjwt_refuses, resource_server, revoke, until_refused,
 )
-from revocation_feed_support import SECRET
 
-from gatehouse_revocations import RevocationFollower, decode_unrevoked  # noqa: E402 (on the path)
+from gatehouse_revocations import decode_unrevoked  # noqa: E402 (on the path)
 
 pytestmark = requires_pg
 
@@ -23,12 +21,8 @@ pytestmark = requires_pg
 def env(tmp_path_factory):
     with module_factory(tmp_path_factory, "pg-revclients") as f:
         a, b = instances(f, args=CLIENT_ARGS)
-        follower = RevocationFollower(b.base, SECRET, reconnect_delay=0.2).start()
-        assert follower.wait_connected(10)
-        app = FlaskApp(a.secret, follower)
-        yield a, follower, app
-        app.server.shutdown()
-        follower.stop()
+        with resource_server(b, a.secret) as (follower, app):
+            yield a, follower, app
 
 
 @pytest.mark.parametrize("how", REVOCATIONS)
@@ -40,12 +34,6 @@ def test_a_revocation_on_a_is_refused_by_helpers_following_b_within_1s(env, how)
     assert decode_unrevoked(token, a.secret, follower, algorithms=["HS256"])["jti"]
     t0 = time.monotonic()
     revoke(a, how, name, reg)
-
-    def pyjwt_refuses():
-        try:
-            decode_unrevoked(token, a.secret, follower, algorithms=["HS256"])
-            return False
-        except jwt.InvalidTokenError as e:
-            return str(e) == "Token has been revoked"
-    delay = until_refused(lambda: app.refuses(token) and pyjwt_refuses(), t0)
+    delay = until_refused(lambda: app.refuses(token) and pyjwt_refuses(token, a.secret, follower),
+                          t0)
     assert delay is not None and delay < BOUND, f"{how}: {delay}"

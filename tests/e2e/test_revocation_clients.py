@@ -6,17 +6,15 @@ PostgreSQL."""
 
 import time
 
-import jwt
 import pytest
 
 import gatehouse_e2e as gh
 from pg_support import module_factory
 from revocation_clients_support import (
-    BOUND, CLIENT_ARGS, REVOCATIONS, FlaskApp, revoke, until_refused,
+    BOUND, CLIENT_ARGS, REVOCATIONS, pyjwt_refuses, resource_server, revoke, until_refused,
 )
-from revocation_feed_support import SECRET
 
-from gatehouse_revocations import RevocationFollower, decode_unrevoked  # noqa: E402 (on the path)
+from gatehouse_revocations import decode_unrevoked  # noqa: E402 (on the path)
 
 PW = "correct horse"
 
@@ -25,12 +23,8 @@ PW = "correct horse"
 def env(tmp_path_factory):
     with module_factory(tmp_path_factory, "revclients") as f:
         srv = f(args=CLIENT_ARGS, name="gatehouse(revocations)")
-        follower = RevocationFollower(srv.base, SECRET, reconnect_delay=0.2).start()
-        assert follower.wait_connected(10)
-        app = FlaskApp(srv.secret, follower)
-        yield srv, follower, app
-        app.server.shutdown()
-        follower.stop()
+        with resource_server(srv, srv.secret) as (follower, app):
+            yield srv, follower, app
 
 
 @pytest.mark.parametrize("how", REVOCATIONS)
@@ -63,14 +57,7 @@ def test_pyjwt_helper_refuses_a_revoked_token_within_1s(env, how):
     assert decode_unrevoked(token, srv.secret, follower, algorithms=["HS256"])["jti"]
     t0 = time.monotonic()
     revoke(srv, how, name, reg)
-
-    def refused():
-        try:
-            decode_unrevoked(token, srv.secret, follower, algorithms=["HS256"])
-            return False
-        except jwt.InvalidTokenError as e:
-            return str(e) == "Token has been revoked"
-    delay = until_refused(refused, t0)
+    delay = until_refused(lambda: pyjwt_refuses(token, srv.secret, follower), t0)
     assert delay is not None and delay < BOUND, f"{how}: {delay}"
 
 
