@@ -88,13 +88,14 @@ TEST(HelpText, NeverShowsASecretsDefault) {
   }
 }
 
-TEST(HelpText, SecretsAreTheThreeSecretSettings) {
+TEST(HelpText, SecretsAreTheFourSecretSettings) {
   int secrets = 0;
   for (const SettingSpec& spec : AllSettings()) secrets += spec.kind.type == SettingType::kSecret;
   EXPECT_EQ(Spec("jwt.secret").kind.type, SettingType::kSecret);
   EXPECT_EQ(Spec("introspection.secret").kind.type, SettingType::kSecret);
   EXPECT_EQ(Spec("admin.secret").kind.type, SettingType::kSecret);
-  EXPECT_EQ(secrets, 3);
+  EXPECT_EQ(Spec("revocations.secret").kind.type, SettingType::kSecret);
+  EXPECT_EQ(secrets, 4);
 }
 
 TEST(TomlKey, IsTheLastPartInTheTableOfTheRest) {
