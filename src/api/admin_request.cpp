@@ -46,39 +46,24 @@ constexpr std::size_t kMaxPathNameBytes = 256;
 // bounds it (limits.header_bytes, at most 65536), and the filter cuts it as events are cut.
 constexpr std::size_t kMaxQueryNameBytes = 65536;
 
-// A listing's `limit` query value (nullopt: undecodable) read into `limit`: the one rule of
-// both listings.
-Status ReadLimit(const std::optional<std::string>& value, int& limit) {
-  if (value) {
-    const char* last = value->data() + value->size();
-    const auto [end, ec] = std::from_chars(value->data(), last, limit);
-    if (ec == std::errc() && end == last && limit >= 1 && limit <= 1000) return Ok{};
-  }
-  return FieldError("limit", "Must be between 1 and 1000");
-}
-
 constexpr std::string_view kNotACursor = "Not a cursor this server gave";
-
-// An event cursor is an event id: decimal digits only (no sign), within int64.
-Result<int64_t> ParseEventCursor(std::string_view text) {
-  int64_t id = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (text.empty() || text[0] == '-' || ec != std::errc() || end != text.data() + text.size()) {
-    return FieldError("after", kNotACursor);
-  }
-  return id;
-}
 
 }  // namespace
 
 Status CheckAdminSecret(const http::Request& request, Services& services) {
+  return CheckCallerSecret(request, services, services.settings.admin_secret, "/admin",
+                           ErrorCode::kWrongAdminSecret);
+}
+
+Status CheckCallerSecret(const http::Request& request, Services& services, std::string_view secret,
+                         std::string_view bucket, ErrorCode wrong) {
   auto given = auth::TokenService::BearerToken(request.authorization);
-  if (given && auth::SecretEquals(*given, services.settings.admin_secret)) return Ok{};
+  if (given && auth::SecretEquals(*given, secret)) return Ok{};
   // Its own bucket under the per-address login limit: the name part cannot be a username.
   const int64_t wait = services.limits.login_per_address.Take(
-      auth::LimiterKeyOf("/admin", request.client_address), auth::MonotonicMillis());
+      auth::LimiterKeyOf(bucket, request.client_address), auth::MonotonicMillis());
   if (wait > 0) return TooMany(wait, obs::RateLimitKind::kLoginPerAddress);
-  return Error{ErrorCode::kWrongAdminSecret, {}};
+  return Error{wrong, {}};
 }
 
 AdminPath ParseAdminPath(std::string_view path) {
@@ -108,68 +93,86 @@ AdminPath ParseAdminPath(std::string_view path) {
   return parsed;
 }
 
-// Calls `take(name, value)` for each name=value pair of a query string, the value
-// percent-decoded (nullopt: malformed, or more than `max_bytes`); the first error it answers
-// ends the walk.
-template <typename Take>
-Status ForEachQueryPair(std::string_view query, Take take,
-                        std::size_t max_bytes = kMaxPathNameBytes) {
+std::vector<QueryParam> ReadQuery(std::string_view query, std::span<const std::string_view> names,
+                                  std::size_t max_bytes) {
+  std::vector<std::optional<std::string_view>> raw(names.size());
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const std::size_t eq = pair.find('=');
-    auto value =
-        PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), max_bytes, true);
-    if (Status taken = take(pair.substr(0, eq), std::move(value)); !taken) return taken;
+    const auto name = std::find(names.begin(), names.end(), pair.substr(0, eq));
+    if (name == names.end()) continue;
+    raw[name - names.begin()] = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
   }
+  std::vector<QueryParam> params(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (raw[i]) params[i] = {true, PercentDecode(*raw[i], max_bytes, true)};
+  }
+  return params;
+}
+
+Status ReadLimit(const QueryParam& param, int& limit) {
+  if (!param.given) return Ok{};
+  if (const auto& value = param.value) {
+    const char* last = value->data() + value->size();
+    const auto [end, ec] = std::from_chars(value->data(), last, limit);
+    if (ec == std::errc() && end == last && limit >= 1 && limit <= 1000) return Ok{};
+  }
+  return FieldError("limit", "Must be between 1 and 1000");
+}
+
+Result<int64_t> ParseIdCursor(std::string_view text) {
+  int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || text[0] == '-' || ec != std::errc() || end != text.data() + text.size()) {
+    return FieldError("after", kNotACursor);
+  }
+  return id;
+}
+
+Status ReadIdCursor(const QueryParam& param, int64_t& cursor) {
+  if (!param.given) return Ok{};
+  auto id = param.value ? ParseIdCursor(*param.value) : FieldError("after", kNotACursor);
+  if (!id) return id.error();
+  cursor = *id;
   return Ok{};
 }
 
 Result<UserListQuery> ParseUserListQuery(std::string_view query) {
+  static constexpr std::string_view kNames[] = {"limit", "prefix", "after"};
+  const std::vector<QueryParam> params = ReadQuery(query, kNames, kMaxPathNameBytes);
   UserListQuery out;
-  Status parsed = ForEachQueryPair(
-      query, [&](std::string_view name, std::optional<std::string> value) -> Status {
-        if (name == "limit") return ReadLimit(value, out.limit);
-        if (name == "prefix") {
-          if (!value || (!value->empty() && !auth::CheckNewUsername(*value))) {
-            return FieldError("prefix",
-                              "Only letters, digits and . _ @ + - are allowed, at most 64");
-          }
-          out.prefix = std::move(*value);
-        } else if (name == "after") {
-          if (!value || value->find('\0') != std::string::npos) {
-            return FieldError("after", kNotACursor);
-          }
-          out.after = std::move(*value);
-        }
-        return Ok{};
-      });
-  if (!parsed) return parsed.error();
+  if (Status read = ReadLimit(params[0], out.limit); !read) return read.error();
+  if (const QueryParam& prefix = params[1]; prefix.given) {
+    if (!prefix.value || (!prefix.value->empty() && !auth::CheckNewUsername(*prefix.value))) {
+      return FieldError("prefix", "Only letters, digits and . _ @ + - are allowed, at most 64");
+    }
+    out.prefix = *prefix.value;
+  }
+  if (const QueryParam& after = params[2]; after.given) {
+    if (!after.value || after.value->find('\0') != std::string::npos) {
+      return FieldError("after", kNotACursor);
+    }
+    out.after = *after.value;
+  }
   return out;
 }
 
 Result<EventListQuery> ParseEventListQuery(std::string_view query) {
+  static constexpr std::string_view kNames[] = {"limit", "after", "type", "username"};
+  const std::vector<QueryParam> params = ReadQuery(query, kNames, kMaxQueryNameBytes);
   EventListQuery out;
-  Status parsed = ForEachQueryPair(
-      query,
-      [&](std::string_view name, std::optional<std::string> value) -> Status {
-        if (name == "limit") return ReadLimit(value, out.limit);
-        if (name == "after") {
-          auto after = value ? ParseEventCursor(*value) : FieldError("after", kNotACursor);
-          if (!after) return after.error();
-          out.after = *after;
-        } else if (name == "type") {
-          if (!value || !IsEventType(*value)) return FieldError("type", "Not an event type");
-          out.type = std::move(*value);
-        } else if (name == "username") {
-          if (!value) return FieldError("username", "Malformed percent-encoding");
-          out.username = std::move(*value);
-        }
-        return Ok{};
-      },
-      kMaxQueryNameBytes);
-  if (!parsed) return parsed.error();
+  if (Status read = ReadLimit(params[0], out.limit); !read) return read.error();
+  if (Status read = ReadIdCursor(params[1], out.after); !read) return read.error();
+  if (const QueryParam& type = params[2]; type.given) {
+    if (!type.value || !IsEventType(*type.value)) return FieldError("type", "Not an event type");
+    out.type = *type.value;
+  }
+  if (const QueryParam& username = params[3]; username.given) {
+    if (!username.value) return FieldError("username", "Malformed percent-encoding");
+    out.username = *username.value;
+  }
   return out;
 }
 

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/services.hpp"
 #include "http/request.hpp"
@@ -19,6 +21,31 @@ namespace gatehouse::api {
 // kRateLimited once the address is over rate_limit.login_per_address in its own bucket. A
 // right secret is never counted nor refused, so nobody else's failures lock the operator out.
 Status CheckAdminSecret(const http::Request& request, Services& services);
+// The same check for another Bearer secret (GET /revocations): failures are counted in the
+// address's bucket named `bucket` and answered with `wrong`.
+Status CheckCallerSecret(const http::Request& request, Services& services, std::string_view secret,
+                         std::string_view bucket, ErrorCode wrong);
+
+// The one reading of a query string (docs/api.md), for /admin/... and /revocations alike: each
+// of `names` (the parameters the endpoint has; any other is ignored) taken once, its last
+// occurrence winning (an earlier one is not read at all, so `limit=x&limit=5` is 5), its value
+// percent-decoded ('+' a space) and bounded by `max_bytes` decoded. One QueryParam per name, in
+// the order of `names`.
+struct QueryParam {
+  bool given = false;                // the name is in the query
+  std::optional<std::string> value;  // nullopt: given, but a malformed escape or over the bound
+};
+std::vector<QueryParam> ReadQuery(std::string_view query, std::span<const std::string_view> names,
+                                  std::size_t max_bytes = 256);
+
+// A listing's `limit` into `limit` when given: 1-1000, else the FieldError
+// `limit: Must be between 1 and 1000`.
+Status ReadLimit(const QueryParam& param, int& limit);
+// A cursor that is an id (an event's, a revocation feed entry's): decimal digits within int64,
+// else the FieldError `after: Not a cursor this server gave`.
+Result<int64_t> ParseIdCursor(std::string_view text);
+// `after` into `cursor` when given, as ParseIdCursor reads it.
+Status ReadIdCursor(const QueryParam& param, int64_t& cursor);
 
 // The paths of the admin API (API.md §12), by shape; kNone: one it does not have (404).
 enum class AdminShape {

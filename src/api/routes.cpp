@@ -74,6 +74,7 @@ constexpr std::array kRoutes = {
     Entry{"/sessions/", Method::kDelete, EndSessionHandler, Match::kOneSegment},
     Entry{"/openapi.json", Method::kGet, OpenApi},
     Entry{"/password/reset", Method::kPost, PasswordReset},
+    Entry{"/revocations", Method::kGet, Revocations},
     // Every path under /admin/: the admin API routes within it (its own 404 and 405).
     Entry{"/admin/", Method::kOther, Admin, Match::kAnyBelow, AdminMethods},
 };

@@ -20,6 +20,8 @@
 
 namespace gatehouse::api {
 
+class RevocationStreams;
+
 struct Services {
   const config::Settings& settings;
   store::Store& store;
@@ -31,6 +33,8 @@ struct Services {
   WorkerPool& hash_pool;   // argon2id work: registration, login
   WorkerPool& store_pool;  // storage calls that the I/O threads must not wait on
   const auth::Keyring& keyring;
+  // GET /revocations's event streams; null where none are served (tests, revocations off).
+  RevocationStreams* revocation_streams = nullptr;
 };
 
 // The rules a new password meets on this server.
@@ -104,5 +108,7 @@ std::string_view OpenApiDocument();
 void PasswordReset(const http::Request& request, Services& services, Reply reply);
 // Every /admin/... path: the admin API's own routing, 404 and 405 (api/admin_api.cpp).
 void Admin(const http::Request& request, Services& services, Reply reply);
+// GET /revocations (api/revocations_api.cpp).
+void Revocations(const http::Request& request, Services& services, Reply reply);
 
 }  // namespace gatehouse::api

@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 #include "obs/logging.hpp"
 
 namespace gatehouse::auth {
@@ -9,8 +11,9 @@ namespace {
 
 constexpr int kEventsPerPoll = 1000;
 constexpr int64_t kPruneEverySeconds = 300;
-// Feed entries are only needed until every instance has polled them; a day is generous.
-constexpr int64_t kEventRetentionSeconds = 86400;
+// Feed entries are kept a day (every instance has polled them by then), and at least as long as
+// a token lives: GET /revocations answers a resource server starting afresh from the feed.
+constexpr int64_t kMinEventRetentionSeconds = 86400;
 // How late an entry may commit after the entries numbered above it and still be seen. The
 // store's connections end transactions idle for 10 s, so 30 s is a wide margin.
 constexpr int64_t kLookbackMs = 30000;
@@ -88,6 +91,7 @@ bool RevocationSync::Apply(const store::RevocationEvent& event) {
   } else {
     revocations_.Revoke(event.subject, event.value);
   }
+  if (on_applied_) on_applied_(event);
   cursor_ = std::max(cursor_, event.seq);
   return true;
 }
@@ -128,7 +132,8 @@ void RevocationSync::Prune() {
   if (auto pruned = store_.PruneSessions(now); !pruned) {
     obs::Warn("pruning sessions failed", {{"error", pruned.error().detail}});
   }
-  if (auto pruned = store_.PruneRevocationEvents(now - kEventRetentionSeconds); !pruned) {
+  const int64_t retention = std::max(kMinEventRetentionSeconds, max_token_lifetime_ + 60);
+  if (auto pruned = store_.PruneRevocationEvents(now - retention); !pruned) {
     obs::Warn("pruning the revocation feed failed", {{"error", pruned.error().detail}});
   }
   // A user-wide time refuses only tokens issued before it; once those have all expired the

@@ -42,6 +42,11 @@ class RevocationSync {
   // thread after each poll (the server reloads rotated signing keys there).
   void Start(std::chrono::milliseconds poll_interval, UserRevokedHook on_user_revoked,
              std::function<void()> every_poll = {});
+  // Called on the sync thread with each feed entry as it is first applied (e.g. to push it to
+  // event streams). Set before Start.
+  void OnApplied(std::function<void(const store::RevocationEvent&)> on_applied) {
+    on_applied_ = std::move(on_applied);
+  }
   // Applies feed entries not applied yet; returns how many. Not concurrently with itself.
   Result<int64_t> PollOnce();
   // Makes the thread poll now rather than at the end of the interval. Any thread.
@@ -60,6 +65,7 @@ class RevocationSync {
   Clock clock_;
   UserRevokedHook on_user_revoked_;
   std::function<void()> every_poll_;
+  std::function<void(const store::RevocationEvent&)> on_applied_;
   const int64_t max_token_lifetime_;
   int64_t cursor_ = 0;                               // highest sequence number applied
   std::deque<std::pair<int64_t, int64_t>> history_;  // (steady ms, cursor) per poll, oldest first

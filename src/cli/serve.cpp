@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "api/revocation_streams.hpp"
 #include "api/routes.hpp"
 #include "api/services.hpp"
 #include "auth/accounts.hpp"
@@ -120,6 +121,11 @@ StartupResult<std::unique_ptr<store::Store>> OpenDataStore(const config::Setting
   return std::move(*store);
 }
 
+// How long a token may live: a user-wide revocation refuses tokens for at most this long.
+int64_t MaxTokenLifetime(const config::Settings& settings) {
+  return std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds);
+}
+
 // One serving instance. Its parts are members declared in the order that makes teardown safe
 // (members go in reverse order); what only serving needs (the worker pools, the handlers'
 // services, the feed signal) lives in Run, and so goes before all of them.
@@ -149,6 +155,9 @@ class Instance {
   // reload the signing keys at once. Before revocation_sync_, whose thread reads it.
   std::atomic<bool> reload_asked_{false};
   int64_t last_session_upkeep_ = 0;  // the second KeepSessions last ran (sync thread only)
+  // GET /revocations's event streams, when revocations.secret is set. Before revocation_sync_,
+  // whose thread publishes to them.
+  std::optional<api::RevocationStreams> streams_;
   auth::RevocationSync revocation_sync_;
   auth::TokenService tokens_;
   auth::AbuseLimits limits_;
@@ -163,8 +172,7 @@ Instance::Instance(const config::Settings& settings, store::Store& store,
     : settings_(settings),
       store_(store),
       keyring_(std::move(keyring)),
-      revocation_sync_(store, revocations_, UnixNow,
-                       std::max(settings.access_ttl_seconds, settings.refresh_ttl_seconds)),
+      revocation_sync_(store, revocations_, UnixNow, MaxTokenLifetime(settings)),
       tokens_(keyring_, TokenPolicyFor(settings), revocations_, UnixNow),
       limits_(settings.login_per_user, settings.login_per_address,
               settings.registration_per_address, settings.refresh_per_user,
@@ -199,8 +207,24 @@ int Instance::Run(http::ListenClaim claim, const std::string& new_database) {
   // Each hash thread keeps a 19 MiB argon2id work area while it is busy; after a quiet spell
   // it gives the memory back (the next hash maps it again, once).
   hash_pool.SetIdleHook(std::chrono::seconds(30), [] { auth::ReleaseArgon2idWorkArea(); });
-  api::Services services{settings_, store_,      tokens_,   revocations_, users_,
-                         limits_,   *deny_list_, hash_pool, store_pool,   *keyring_};
+  // GET /revocations's event streams follow what the sync thread applies (hooked before it
+  // starts; streams_ outlives its thread).
+  if (!settings_.revocations_secret.empty()) {
+    streams_.emplace(settings_.revocations_max_streams, MaxTokenLifetime(settings_));
+    revocation_sync_.OnApplied(
+        [this](const store::RevocationEvent& event) { streams_->Publish(event); });
+  }
+  api::Services services{settings_,
+                         store_,
+                         tokens_,
+                         revocations_,
+                         users_,
+                         limits_,
+                         *deny_list_,
+                         hash_pool,
+                         store_pool,
+                         *keyring_,
+                         streams_ ? &*streams_ : nullptr};
   StartRevocationSync();
   // PostgreSQL: another instance's revocation wakes the sync thread at once (LISTEN/NOTIFY).
   // Here, so that the signal stops before the sync (a member) goes.
@@ -218,6 +242,8 @@ int Instance::Run(http::ListenClaim claim, const std::string& new_database) {
   if (!new_database.empty()) {
     obs::Info("created a new, empty database at " + new_database, {{"path", new_database}});
   }
+  // SIGTERM ends every event stream at once: the drain does not wait for them.
+  if (streams_) server_->OnDrain([this] { streams_->EndAll(); });
   server_->OnHangup([this] {
     obs::Info("SIGHUP: reloading signing keys");
     reload_asked_ = true;

@@ -274,6 +274,21 @@ std::vector<SettingSpec> Declare() {
               "bytes, not a unit of up to 8 bytes repeated, no control character, no whitespace at "
               "either end; unset: every "
               "`/admin/...` path answers 404"},
+      {.name = "revocations.secret",
+       .kind = Secret(&S::revocations_secret, 32),
+       .help = "Bearer secret of GET /revocations, the revocation feed for resource servers "
+               "(>= 32 bytes); unset: 404",
+       .doc = "the `Authorization: Bearer` secret of `GET /revocations` (the revocation feed "
+              "for resource servers that verify tokens offline), at least 32 bytes, not a unit of "
+              "up to 8 bytes repeated, no control character, no whitespace at either end; "
+              "unset: `/revocations` answers 404"},
+      {.name = "revocations.max_streams",
+       .kind = Integer(&S::revocations_max_streams, 1, 100000),
+       .default_value = "1000",
+       .help = "most concurrent GET /revocations event streams; past it 503",
+       .doc = "the most `GET /revocations` Server-Sent Events streams open at once (each holds "
+              "a connection and at most 1 MiB of unsent events); one more answers 503 with "
+              "`Retry-After`"},
       {.name = "password.reset_ttl",
        .kind = Duration(&S::password_reset_ttl_seconds, 60),
        .default_value = "1h",

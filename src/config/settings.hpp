@@ -76,6 +76,8 @@ struct Settings {
   std::string admin_secret;                       // Bearer secret of /admin/...; empty: off (404)
   int64_t password_reset_ttl_seconds = 0;         // how long an admin-issued reset code is valid
   bool registration_enabled = true;               // false: /registration answers 403
+  std::string revocations_secret;   // Bearer secret of GET /revocations; empty: off (404)
+  int revocations_max_streams = 0;  // concurrent text/event-stream answers of /revocations
 };
 
 // What a setting's value is; it picks the parser, the refusal's wording, the --help type

@@ -103,6 +103,8 @@ std::optional<Response> CredentialRefusal(const Error& error) {
       return WithRealmChallenge(MessageResponse(401, "Invalid introspection credentials"));
     case ErrorCode::kWrongAdminSecret:
       return WithRealmChallenge(MessageResponse(401, "Invalid admin credentials"));
+    case ErrorCode::kWrongRevocationsSecret:
+      return WithRealmChallenge(MessageResponse(401, "Invalid revocations credentials"));
     case ErrorCode::kMissingToken:
       return WithRealmChallenge(MessageResponse(401, "Missing Authorization Header"));
     case ErrorCode::kMissingCookie:

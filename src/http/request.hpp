@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "http/stream.hpp"
+
 namespace gatehouse::http {
 
 enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
@@ -24,8 +26,10 @@ struct Request {
   std::string_view csrf_token;        // the X-CSRF-TOKEN header, empty if absent
   std::string_view preflight_method;  // Access-Control-Request-Method, empty if absent
   std::string_view body;
-  std::string_view user_agent;  // the User-Agent header, empty if absent
-  std::string client_address;   // the peer, or the client behind a trusted proxy
+  std::string_view user_agent;     // the User-Agent header, empty if absent
+  std::string_view accept;         // the Accept header (first), empty if absent
+  std::string_view last_event_id;  // Last-Event-ID (Server-Sent Events resume), empty if absent
+  std::string client_address;      // the peer, or the client behind a trusted proxy
 };
 
 struct Response {
@@ -37,6 +41,9 @@ struct Response {
   // (RFC 6749 §5.1, RFC 7662 §4), written from a literal rather than two allocated headers.
   bool no_store = false;
   bool close = false;  // close the connection after sending
+  // Set: the body goes on after `body` as the stream's feeder writes it (http/stream.hpp); no
+  // Content-Length, and the connection closes at the stream's end.
+  StreamStart stream;
 };
 
 // {"message": "<text>"} with the given status.

@@ -132,6 +132,8 @@ void RequestParser::Fill(std::string_view peer, const config::Settings& settings
   out.preflight_method = KeptValue(kPreflightMethod);
   out.body = storage_.body;
   out.user_agent = KeptValue(kUserAgent);
+  out.accept = KeptValue(kAccept);
+  out.last_event_id = KeptValue(kLastEventId);
   out.client_address = ClientAddress(peer, KeptValue(kForwardedFor), settings.trusted_proxies);
 }
 
@@ -176,6 +178,10 @@ void RequestParser::OnHeaderField(field name, std::string_view name_text, std::s
       // Recorded with a session (API.md §10); a repeated field keeps the first.
       if (!(seen_ & (1u << kUserAgent))) Keep(kUserAgent, value);
       break;
+    // Read by GET /revocations only (its event stream); a repeated field keeps the first.
+    case field::accept:
+      if (!(seen_ & (1u << kAccept))) Keep(kAccept, value);
+      break;
     case field::expect:
       if (!beast::iequals(value, "100-continue")) return Reject(417, "Expectation failed", ec);
       expect_continue_ = true;
@@ -183,6 +189,8 @@ void RequestParser::OnHeaderField(field name, std::string_view name_text, std::s
     case field::unknown:
       if (beast::iequals(name_text, "X-Forwarded-For")) {
         Keep(kForwardedFor, value);
+      } else if (beast::iequals(name_text, "Last-Event-ID")) {
+        if (!(seen_ & (1u << kLastEventId))) Keep(kLastEventId, value);
       } else if (beast::iequals(name_text, "X-CSRF-TOKEN") && !KeepOnce(kCsrfToken, value)) {
         return Reject(400, kMalformed, ec);
       }

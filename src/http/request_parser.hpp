@@ -69,6 +69,8 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
     kOrigin,
     kCsrfToken,
     kPreflightMethod,
+    kAccept,
+    kLastEventId,
     kKeptCount
   };
   struct Span {

@@ -41,8 +41,10 @@ void WriteResponse(const Response& response, std::string_view request_id, bool c
   if (response.no_store) out.append("Cache-Control: no-store\r\nPragma: no-cache\r\n");
   if (!request_id.empty()) AppendHeader(out, "X-Request-Id", request_id);
   if (close) AppendHeader(out, "Connection", "close");
-  // RFC 9110 §8.6: no Content-Length on a 204.
-  if (response.status != 204) {
+  // RFC 9110 §8.6: no Content-Length on a 204; a stream's length is not known.
+  if (response.stream) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  } else if (response.status != 204) {
     out.append("Content-Length: ");
     AppendNumber(out, response.body.size() + (newline ? 1 : 0));
     out.append("\r\n");
@@ -50,8 +52,16 @@ void WriteResponse(const Response& response, std::string_view request_id, bool c
   out.append("\r\n");
   // RFC 9110 §9.3.2: HEAD gets GET's headers, Content-Length included, and no body.
   if (head) return;
+  if (response.stream) return AppendChunk(out, response.body);
   out.append(response.body);
   if (newline) out.push_back('\n');
+}
+
+void AppendChunk(std::string& out, std::string_view data) {
+  if (data.empty()) return;
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, data.size(), 16).ptr;
+  out.append(digits, end).append("\r\n").append(data).append("\r\n");
 }
 
 }  // namespace gatehouse::http

@@ -181,6 +181,7 @@ void Server::Stop() {
 void Server::BeginDrain() {
   if (draining_.exchange(true)) return;
   obs::Info("draining: no new connections, finishing in-flight requests");
+  if (on_drain_) on_drain_();
   for (auto& worker : workers_) {
     net::post(worker->context, [&worker] {
       boost::system::error_code ec;

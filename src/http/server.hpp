@@ -36,6 +36,9 @@ class Server {
   Status Listen(ListenClaim claim);
   // Called (on an I/O thread) when SIGHUP arrives. Call before Run().
   void OnHangup(std::function<void()> on_hangup) { on_hangup_ = std::move(on_hangup); }
+  // Called once when the drain begins (on an I/O thread): ends what would otherwise stay open
+  // until the process stops, such as event streams. Set before Run.
+  void OnDrain(std::function<void()> on_drain) { on_drain_ = std::move(on_drain); }
   // The port actually bound (differs from the setting when it was 0).
   uint16_t port() const { return port_; }
   // Serves until SIGTERM/SIGINT or Stop(), then drains in-flight requests (at most 10 s).
@@ -66,6 +69,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   ListenClaim listen_claim_;
   std::function<void()> on_hangup_;
+  std::function<void()> on_drain_;
   uint16_t port_ = 0;
   std::atomic<bool> draining_{false};
   std::atomic<int> open_connections_{0};

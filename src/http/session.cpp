@@ -5,6 +5,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <deque>
 #include <optional>
 
 #include "http/connection_deadlines.hpp"
@@ -27,6 +28,27 @@ constexpr std::size_t kMaxDrainBytes = 1 << 20;
 constexpr auto kDrainTime = std::chrono::seconds(2);
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+class Session;
+
+// The sink a streamed answer's feeder holds: it queues on the session's I/O thread and never
+// keeps the session alive (a closed connection ends the stream, not the other way round).
+class SessionStream : public StreamSink {
+ public:
+  SessionStream(std::weak_ptr<Session> session, Executor executor)
+      : session_(std::move(session)), executor_(std::move(executor)) {}
+  bool Write(std::string bytes) override;
+  void End() override;
+  std::size_t Queued() const override { return queued_.load(std::memory_order_relaxed); }
+  void MarkEnded() { ended_.store(true, std::memory_order_relaxed); }
+  void Written(std::size_t bytes) { queued_.fetch_sub(bytes, std::memory_order_relaxed); }
+
+ private:
+  std::weak_ptr<Session> session_;
+  Executor executor_;
+  std::atomic<bool> ended_{false};
+  std::atomic<std::size_t> queued_{0};
+};
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -169,10 +191,12 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started_;
     obs::GlobalMetrics().RecordRequest(counted ? route_ : obs::Metrics::kMaxRoutes - 1,
                                        response.status, counted ? elapsed.count() : 0.0);
-    const bool close = response.close || !keep_alive_ || server_.draining();
-    if (counted && server_.settings().log_requests) LogRequest(response.status, elapsed.count());
     const bool head = counted && request_.method == Method::kHead;
+    const bool stream = counted && response.stream && !head;
+    const bool close = response.close || !keep_alive_ || server_.draining() || stream;
+    if (counted && server_.settings().log_requests) LogRequest(response.status, elapsed.count());
     WriteResponse(response, counted ? request_id_.view() : std::string_view(), close, head, out_);
+    if (stream) return StartStream(std::move(response.stream));
     // An answer almost always fits the socket's send buffer: written here, it needs no trip
     // through the event loop. What the kernel did not take goes out asynchronously.
     beast::error_code ec;
@@ -200,13 +224,84 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void AfterWrite(beast::error_code ec, bool close, bool counted) {
-    if (counted && in_flight_) {
-      in_flight_ = false;
-      server_.in_flight().fetch_sub(1);
-    }
+    if (counted) Answered();
     if (ec) return Close();
     if (close) return DrainAndClose();
     WaitForRequest();
+  }
+
+  // The request is answered (its head, for a stream): it no longer holds up a drain.
+  void Answered() {
+    if (!in_flight_) return;
+    in_flight_ = false;
+    server_.in_flight().fetch_sub(1);
+  }
+
+ public:
+  // On this connection's thread: queues bytes of the streamed answer.
+  void Enqueue(std::string bytes) {
+    if (stream_closed_ || stream_ending_) return stream_->Written(bytes.size());
+    stream_queue_.push_back(std::move(bytes));
+    if (!stream_writing_) Guarded([&] { WriteStream(); });
+  }
+  // On this connection's thread: ends the stream once what is queued has gone out.
+  void EndStream() {
+    if (stream_closed_ || stream_ending_) return stream_->Written(kLastChunk.size());
+    stream_ending_ = true;
+    stream_queue_.emplace_back(kLastChunk);
+    if (!stream_writing_) Guarded([&] { WriteStream(); });
+  }
+
+ private:
+  // Writes the head, then hands the sink to the feeder and waits for the client to leave (a
+  // read that only ends with the connection; anything the client sends is dropped).
+  void StartStream(StreamStart start) {
+    deadline_.ExpiresAfter(server_.settings().read_timeout);
+    net::async_write(
+        socket_, net::buffer(out_),
+        [self = shared_from_this(), start = std::move(start)](beast::error_code ec, std::size_t) {
+          self->Guarded([&] {
+            self->Answered();
+            if (ec) return self->Close();
+            self->deadline_.ExpiresNever();
+            self->stream_ = std::make_shared<SessionStream>(self->weak_from_this(),
+                                                            self->socket_.get_executor());
+            self->WatchStreamReader();
+            start(self->stream_);
+          });
+        });
+  }
+
+  void WatchStreamReader() {
+    buffer_.clear();
+    socket_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->Close();
+                              self->Guarded([&] { self->WatchStreamReader(); });
+                            });
+  }
+
+  // One queued piece at a time, each under the read timeout: a reader that stops reading is
+  // dropped when its deadline passes, and never blocks this thread.
+  void WriteStream() {
+    if (stream_closed_) return;
+    if (stream_queue_.empty()) {
+      stream_writing_ = false;
+      if (stream_ending_) Close();
+      return;
+    }
+    stream_writing_ = true;
+    deadline_.ExpiresAfter(server_.settings().read_timeout);
+    net::async_write(socket_, net::buffer(stream_queue_.front()),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->Guarded([&] {
+                         self->deadline_.ExpiresNever();
+                         self->stream_->Written(self->stream_queue_.front().size());
+                         self->stream_queue_.pop_front();
+                         if (ec) return self->Close();
+                         self->WriteStream();
+                       });
+                     });
   }
 
   void LogRequest(unsigned status, double seconds) {
@@ -239,6 +334,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
+    if (stream_) {
+      stream_->MarkEnded();
+      stream_closed_ = true;
+    }
     deadline_.ExpiresNever();
     beast::error_code ec;
     socket_.shutdown(Socket::shutdown_both, ec);
@@ -261,7 +360,38 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point started_;
   std::size_t route_ = obs::Metrics::kMaxRoutes - 1;  // the metrics label of the request
   obs::RequestId request_id_;
+  // A streamed answer (http/stream.hpp), once its head is out.
+  std::shared_ptr<SessionStream> stream_;
+  std::deque<std::string> stream_queue_;
+  bool stream_writing_ = false;
+  bool stream_ending_ = false;
+  bool stream_closed_ = false;
 };
+
+bool SessionStream::Write(std::string data) {
+  if (ended_.load(std::memory_order_relaxed)) return false;
+  if (data.empty()) return true;
+  std::string bytes;
+  AppendChunk(bytes, data);
+  const std::size_t size = bytes.size();
+  if (queued_.fetch_add(size, std::memory_order_relaxed) + size > kMaxQueuedBytes) {
+    queued_.fetch_sub(size, std::memory_order_relaxed);
+    End();
+    return false;
+  }
+  net::post(executor_, [session = session_, bytes = std::move(bytes)]() mutable {
+    if (auto live = session.lock()) live->Enqueue(std::move(bytes));
+  });
+  return true;
+}
+
+void SessionStream::End() {
+  if (ended_.exchange(true, std::memory_order_relaxed)) return;
+  queued_.fetch_add(kLastChunk.size(), std::memory_order_relaxed);
+  net::post(executor_, [session = session_] {
+    if (auto live = session.lock()) live->EndStream();
+  });
+}
 
 }  // namespace
 

@@ -15,38 +15,39 @@ namespace gatehouse {
 // a message and headers (no handler writes a status of its own); keep that table in step
 // when adding a code here.
 enum class ErrorCode {
-  kBadRequest,          // a field is missing or invalid: `field` and `reason` say which and why
-  kMalformedBody,       // body is not parseable JSON / form
-  kUnsupportedMedia,    // Content-Type is neither JSON nor form
-  kConflict,            // a unique constraint (store level; answered only after translation)
-  kUsernameTaken,       // registration of a taken name; `field` holds the name as given
-  kWrongCredentials,    // login failed (unknown user or wrong password: one answer)
-  kUserNotFound,        // the token's user no longer exists (GET /me)
-  kSessionNotFound,     // DELETE /sessions/{id}: no such live session of the caller's
-  kWrongCallerSecret,   // /token/introspect called without the configured secret
-  kMissingToken,        // no Authorization: Bearer header
-  kMissingCookie,       // tokens.location is cookies: no token cookie; `field` names it
-  kMissingCsrf,         // a token cookie on POST/PUT/PATCH/DELETE without X-CSRF-TOKEN
-  kCsrfMismatch,        // X-CSRF-TOKEN differs from the cookie token's `csrf` claim
-  kInvalidToken,        // malformed, bad signature, disallowed alg, wrong claim types
-  kTokenExpired,        // exp passed
-  kTokenNotYetValid,    // nbf in the future
-  kTokenRevoked,        // jti, sid or user-wide revocation
-  kNeedRefreshToken,    // an access token was sent where a refresh token is required
-  kNeedAccessToken,     // a refresh token was sent where an access token is required
-  kNeedFreshToken,      // a non-fresh access token was sent where a fresh one is required
-  kNotFound,            // a record does not exist
-  kOverloaded,          // the password-hash queue is full
-  kRateLimited,         // too many attempts; `retry_after_seconds` is the whole seconds to wait
-  kStorageFailure,      // the store failed; detail is for the log only, never the client
-  kStorageUnavailable,  // the database cannot be reached now (503, retry); detail log-only
-  kNotReady,            // GET /readyz: the store does not answer
-  kInternal,            // a bug (an exception escaped a job); detail log-only
-  kInvalidKey,          // a key file or JWK that cannot be used (loading keys, never a request)
-  kAccountDisabled,     // the right password (or reset code) of a disabled account
-  kInvalidResetCode,    // a wrong, spent or expired password-reset code
-  kRegistrationClosed,  // registration.enabled is false
-  kWrongAdminSecret,    // an /admin/... call without the configured admin secret
+  kBadRequest,              // a field is missing or invalid: `field` and `reason` say which and why
+  kMalformedBody,           // body is not parseable JSON / form
+  kUnsupportedMedia,        // Content-Type is neither JSON nor form
+  kConflict,                // a unique constraint (store level; answered only after translation)
+  kUsernameTaken,           // registration of a taken name; `field` holds the name as given
+  kWrongCredentials,        // login failed (unknown user or wrong password: one answer)
+  kUserNotFound,            // the token's user no longer exists (GET /me)
+  kSessionNotFound,         // DELETE /sessions/{id}: no such live session of the caller's
+  kWrongCallerSecret,       // /token/introspect called without the configured secret
+  kMissingToken,            // no Authorization: Bearer header
+  kMissingCookie,           // tokens.location is cookies: no token cookie; `field` names it
+  kMissingCsrf,             // a token cookie on POST/PUT/PATCH/DELETE without X-CSRF-TOKEN
+  kCsrfMismatch,            // X-CSRF-TOKEN differs from the cookie token's `csrf` claim
+  kInvalidToken,            // malformed, bad signature, disallowed alg, wrong claim types
+  kTokenExpired,            // exp passed
+  kTokenNotYetValid,        // nbf in the future
+  kTokenRevoked,            // jti, sid or user-wide revocation
+  kNeedRefreshToken,        // an access token was sent where a refresh token is required
+  kNeedAccessToken,         // a refresh token was sent where an access token is required
+  kNeedFreshToken,          // a non-fresh access token was sent where a fresh one is required
+  kNotFound,                // a record does not exist
+  kOverloaded,              // the password-hash queue is full
+  kRateLimited,             // too many attempts; `retry_after_seconds` is the whole seconds to wait
+  kStorageFailure,          // the store failed; detail is for the log only, never the client
+  kStorageUnavailable,      // the database cannot be reached now (503, retry); detail log-only
+  kNotReady,                // GET /readyz: the store does not answer
+  kInternal,                // a bug (an exception escaped a job); detail log-only
+  kInvalidKey,              // a key file or JWK that cannot be used (loading keys, never a request)
+  kAccountDisabled,         // the right password (or reset code) of a disabled account
+  kInvalidResetCode,        // a wrong, spent or expired password-reset code
+  kRegistrationClosed,      // registration.enabled is false
+  kWrongAdminSecret,        // an /admin/... call without the configured admin secret
+  kWrongRevocationsSecret,  // GET /revocations without revocations.secret
 };
 
 struct Error {

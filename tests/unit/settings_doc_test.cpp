@@ -88,14 +88,15 @@ TEST(HelpText, NeverShowsASecretsDefault) {
   }
 }
 
-TEST(HelpText, SecretsAreTheFourSecretSettings) {
+TEST(HelpText, SecretsAreTheFiveSecretSettings) {
   int secrets = 0;
   for (const SettingSpec& spec : AllSettings()) secrets += spec.kind.type == SettingType::kSecret;
   EXPECT_EQ(Spec("jwt.secret").kind.type, SettingType::kSecret);
   EXPECT_EQ(Spec("introspection.secret").kind.type, SettingType::kSecret);
   EXPECT_EQ(Spec("admin.secret").kind.type, SettingType::kSecret);
   EXPECT_EQ(Spec("webhooks.secret").kind.type, SettingType::kSecret);
-  EXPECT_EQ(secrets, 4);
+  EXPECT_EQ(Spec("revocations.secret").kind.type, SettingType::kSecret);
+  EXPECT_EQ(secrets, 5);
 }
 
 TEST(TomlKey, IsTheLastPartInTheTableOfTheRest) {

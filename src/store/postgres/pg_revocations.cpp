@@ -7,7 +7,7 @@
 namespace gatehouse::store {
 
 Status PostgresStore::InsertRevocation(const Revocation& revocation, const AccountEvent* event) {
-  auto rows = WithEvent(
+  auto rows = WithFeedEntries(
       event,
       [&](auto& db) {
         return db.Run(pg::kAddRevocation, revocation.id, static_cast<int64_t>(revocation.kind),
@@ -16,6 +16,12 @@ Status PostgresStore::InsertRevocation(const Revocation& revocation, const Accou
       [](const pg::Rows&) { return true; });
   if (!rows) return rows.error();
   Notify();
+  return Ok{};
+}
+
+Status PostgresStore::TakeFeedTurn(pg::Connection& conn) {
+  auto rows = conn.Run(pg::kTakeFeedTurn);
+  if (!rows) return rows.error();
   return Ok{};
 }
 
@@ -56,7 +62,9 @@ Result<std::vector<Revocation>> PostgresStore::SelectRevocations(int64_t now) {
 }
 
 Status PostgresStore::UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) {
-  auto rows = pool_.Run(pg::kSetUserRevokedBefore, key, revoked_before);
+  auto rows = WithFeedEntries(
+      nullptr, [&](auto& db) { return db.Run(pg::kSetUserRevokedBefore, key, revoked_before); },
+      [](const pg::Rows&) { return true; });
   if (!rows) return rows.error();
   Notify();
   return Ok{};

@@ -1,7 +1,8 @@
 // The PostgreSQL store's sessions as users see them (API.md §10): listing, ending one, ending
 // the idle ones, recording a use, and the rows of refresh-token rotation. Each write is one
 // statement (a data-modifying CTE), so it commits whole; the ones that revoke NOTIFY the feed.
-// Writes that must not be lost to a connection ending under them run in pg::Pool::Transact.
+// Writes that must not be lost to a connection ending under them run in pg::Pool::Transact, and
+// so do the ones that end sessions, whose feed entries wait for the feed's turn (kTakeFeedTurn).
 #include "store/postgres/pg_statements.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/store_rows.hpp"
@@ -41,13 +42,15 @@ Result<std::vector<Revocation>> PostgresStore::EndedAndNotified(Result<pg::Rows>
 Result<std::optional<Revocation>> PostgresStore::DeleteSession(const std::string& key,
                                                                std::string_view sid,
                                                                const AccountEvent* event) {
-  return FirstOrNone(EndedAndNotified(WithEvent(
+  return FirstOrNone(EndedAndNotified(WithFeedEntries(
       event, [&](auto& db) { return db.Run(pg::kEndSession, key, sid); },
       [](const pg::Rows& rows) { return rows.Count() != 0; })));
 }
 
 Result<std::vector<Revocation>> PostgresStore::DeleteIdleSessions(int64_t idle_since) {
-  return EndedAndNotified(pool_.Run(pg::kEndIdleSessions, idle_since));
+  return EndedAndNotified(WithFeedEntries(
+      nullptr, [&](auto& db) { return db.Run(pg::kEndIdleSessions, idle_since); },
+      [](const pg::Rows&) { return true; }));
 }
 
 Result<bool> PostgresStore::UpdateSessionUse(std::string_view sid, const SessionUse& use,

@@ -184,6 +184,22 @@ inline constexpr Statement<> kSessionsRecordedSince{
      "SELECT value FROM store_facts WHERE name = 'sessions_recorded_since'", true}};
 
 // Revocations, the user revoked-before times and the revocation feed.
+// The feed's turn. A feed entry's `seq` comes from a sequence, handed out when the row is
+// inserted, before its transaction commits: two transactions (on one instance or two) could
+// commit their entries out of `seq` order, and a reader of GET /revocations whose cursor passed
+// the later one would never see the earlier one. So every transaction that writes feed entries
+// sends this first, before any other statement, and holds the row's lock until it commits: the
+// next writer's entries get their `seq` only after this one's are visible, so entries become
+// visible in `seq` order and a cursor never passes an entry still to come. Taken first by all,
+// it cannot deadlock with the row locks taken after it (the account event counter is taken
+// last). A row lock rather than an advisory lock, which CockroachDB lacks; an upsert, so that
+// the row needs no migration. Writers hold it for their few statements and commit; as the
+// account event counter does, it orders the revocations of all instances one after another.
+inline constexpr Statement<> kTakeFeedTurn{
+    {"take_feed_turn",
+     "INSERT INTO store_facts (name, value) VALUES ('revocation_feed_turn', 1) ON CONFLICT "
+     "(name) DO UPDATE SET value = store_facts.value + 1 RETURNING value",
+     false}};
 // A re-add keeps the later expiry, so a row never goes before a token it covers expires.
 inline constexpr Statement<Text, Int, Int> kAddRevocation{
     {"add_revocation",
@@ -316,6 +332,7 @@ inline const StatementText* const kAllStatements[] = {
     &kSetUserRevokedBefore.text,
     &kLoadUserRevocations.text,
     &kKeepFirstFact.text,
+    &kTakeFeedTurn.text,
     &kLatestEvent.text,
     &kEventsSince.text,
     &kIsRevoked.text,

@@ -154,16 +154,16 @@ Result<std::optional<UserTokensRevoked>> PostgresStore::ResetHashRevoking(
 
 Result<bool> PostgresStore::UpdateUser(const std::string& key, const UserUpdate& update,
                                        const AccountEvent* event) {
-  auto rows = WithEvent(
-      event,
-      [&](auto& db) {
-        return update.field == UserUpdate::Field::kEnable
-                   ? db.Run(pg::kSetDisabled, key, int64_t{0})
-               : update.field == UserUpdate::Field::kClaims
-                   ? db.Run(pg::kSetClaims, key, update.text)
-                   : db.Run(pg::kSetResetCode, key, update.text, update.number);
-      },
-      [](const pg::Rows& changed) { return changed.Affected() != 0; });
+  auto write = [&](auto& db) {
+    return update.field == UserUpdate::Field::kEnable ? db.Run(pg::kSetDisabled, key, int64_t{0})
+           : update.field == UserUpdate::Field::kClaims
+               ? db.Run(pg::kSetClaims, key, update.text)
+               : db.Run(pg::kSetResetCode, key, update.text, update.number);
+  };
+  auto wrote = [](const pg::Rows& changed) { return changed.Affected() != 0; };
+  // A change of claims adds a feed entry (kSetClaims).
+  auto rows = update.field == UserUpdate::Field::kClaims ? WithFeedEntries(event, write, wrote)
+                                                         : WithEvent(event, write, wrote);
   if (!rows) return rows.error();
   if (update.field == UserUpdate::Field::kClaims) {
     if (rows->Count() == 0) return false;
@@ -178,6 +178,7 @@ Result<std::optional<UserTokensRevoked>> PostgresStore::LockUserThenRevoke(
     const std::string& key, int64_t revoked_before, const AccountEvent* event, LockUser lock_user) {
   using Answer = Result<std::optional<UserTokensRevoked>>;
   Answer answer = pool_.Transact([&](pg::Connection& conn) -> Answer {
+    if (Status turn = TakeFeedTurn(conn); !turn) return turn.error();  // before the user's row
     auto locked = lock_user(conn);
     if (!locked) return locked.error();
     if (locked->Count() == 0) return std::optional<UserTokensRevoked>();  // no such user
@@ -196,7 +197,7 @@ Result<std::optional<UserTokensRevoked>> PostgresStore::LockUserThenRevoke(
 
 Result<UserTokensRevoked> PostgresStore::RevokeUser(const std::string& key, int64_t revoked_before,
                                                     const AccountEvent* event) {
-  auto rows = WithEvent(
+  auto rows = WithFeedEntries(
       event, [&](auto& db) { return db.Run(pg::kRevokeUserTokens, key, revoked_before); },
       [](const pg::Rows&) { return true; });
   if (!rows) return rows.error();

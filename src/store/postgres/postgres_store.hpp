@@ -2,7 +2,8 @@
 // sharing one database. Every call borrows a connection from a pool (`pool_size`); each write
 // is one statement (a CTE where a row and its feed entry go together), committed with
 // PostgreSQL's default synchronous commit before the call returns; a write with its account
-// event, the revocations of a user and a rotation are one transaction (pg::Pool::Transact).
+// event, the revocations of a user and a rotation are one transaction (pg::Pool::Transact), and
+// so is every write of feed entries, which takes the feed's turn first (pg::kTakeFeedTurn).
 // Revocation feed writes NOTIFY the feed's channel so other instances poll at once.
 // Thread safety: any method from any thread; calls block on the network, so never call them
 // from an I/O thread.
@@ -121,6 +122,12 @@ class PostgresStore final : public Store {
   // connection when the connection is lost before COMMIT).
   template <typename Write, typename Wrote>
   Result<pg::Rows> WithEvent(const AccountEvent* event, Write write, Wrote wrote);
+  // WithEvent for a write that adds revocation feed entries: the transaction takes the feed's
+  // turn (pg::kTakeFeedTurn) before `write`, so its entries become visible in `seq` order.
+  template <typename Write, typename Wrote>
+  Result<pg::Rows> WithFeedEntries(const AccountEvent* event, Write write, Wrote wrote);
+  // kTakeFeedTurn on `conn`: the first statement of every transaction writing feed entries.
+  static Status TakeFeedTurn(pg::Connection& conn);
   // kAddAccountEvent on `conn` (nothing when null).
   static Status RecordOn(pg::Connection& conn, const AccountEvent* event);
   // Runs `run_one(connection, row)` for each row inside one transaction on one connection;
@@ -142,6 +149,18 @@ Result<pg::Rows> PostgresStore::WithEvent(const AccountEvent* event, Write write
     if (Status recorded = RecordOn(conn, event); !recorded) return recorded.error();
     return rows;
   });
+}
+
+template <typename Write, typename Wrote>
+Result<pg::Rows> PostgresStore::WithFeedEntries(const AccountEvent* event, Write write,
+                                                Wrote wrote) {
+  return WithEvent(
+      event,
+      [&](pg::Connection& conn) -> Result<pg::Rows> {
+        if (Status turn = TakeFeedTurn(conn); !turn) return turn.error();
+        return write(conn);
+      },
+      wrote);
 }
 
 }  // namespace gatehouse::store

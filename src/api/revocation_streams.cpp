@@ -1,0 +1,176 @@
+#include "api/revocation_streams.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace gatehouse::api {
+namespace {
+
+using Kind = store::RevocationEvent::Kind;
+
+// A comment line keeps idle streams (and the proxies on their way) from timing out, and lets a
+// stream whose client left be noticed and dropped.
+constexpr auto kHeartbeatEvery = std::chrono::seconds(15);
+constexpr std::string_view kHeartbeat = ": keep-alive\n\n";
+// Entries published while a stream catches up, held for it; more ends the stream (its client
+// reconnects with Last-Event-ID and catches up from the store).
+constexpr std::size_t kMaxHeldEntries = 10000;
+constexpr int kScanBatch = 1000;
+// Rows one JSON page may scan for its unexpired entries: a request's cost is bounded however
+// many expired entries the feed holds.
+constexpr int kMaxScannedRows = 20000;
+
+int64_t EntryExpiry(const store::RevocationEvent& event, int64_t user_lifetime) {
+  return event.kind == Kind::kUser ? event.value + user_lifetime : event.value;
+}
+
+}  // namespace
+
+std::string RevocationEntryJson(const store::RevocationEvent& event, int64_t user_lifetime) {
+  nlohmann::json entry;
+  switch (event.kind) {
+    case Kind::kToken:
+      entry["jti"] = event.subject;
+      break;
+    case Kind::kSession:
+      entry["sid"] = event.subject;
+      break;
+    case Kind::kUser:
+      entry["sub"] = event.subject;
+      entry["revoked_before"] = event.value;
+      break;
+  }
+  entry["exp"] = EntryExpiry(event, user_lifetime);
+  return entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool IsLiveEntry(const store::RevocationEvent& event, int64_t user_lifetime, int64_t now) {
+  return EntryExpiry(event, user_lifetime) > now;
+}
+
+std::string RevocationSseEvent(const store::RevocationEvent& event, int64_t user_lifetime) {
+  return "id: " + std::to_string(event.seq) +
+         "\ndata: " + RevocationEntryJson(event, user_lifetime) + "\n\n";
+}
+
+Result<FeedPage> ReadFeedPage(store::Store& store, int64_t after, int limit, int64_t now,
+                              int64_t user_lifetime) {
+  FeedPage page{{}, after};
+  for (int scanned = 0; scanned < kMaxScannedRows;) {
+    auto batch = store.RevocationsSince(page.cursor, kScanBatch);
+    if (!batch) return batch.error();
+    for (const auto& event : *batch) {
+      page.cursor = event.seq;
+      if (!IsLiveEntry(event, user_lifetime, now)) continue;
+      page.entries.push_back(event);
+      if (page.entries.size() >= static_cast<std::size_t>(limit)) return page;
+    }
+    if (batch->size() < static_cast<std::size_t>(kScanBatch)) break;
+    scanned += kScanBatch;
+  }
+  return page;
+}
+
+class RevocationStreams::Stream {
+ public:
+  explicit Stream(std::shared_ptr<http::StreamSink> sink) : sink_(std::move(sink)) {}
+
+  // False once the stream has ended.
+  bool Send(const std::string& bytes) {
+    std::lock_guard lock(mutex_);
+    if (catching_up_) {
+      if (held_.size() >= kMaxHeldEntries) {
+        sink_->End();
+        return false;
+      }
+      held_.push_back(bytes);
+      return true;
+    }
+    return sink_->Write(bytes);
+  }
+  void CaughtUp() {
+    std::lock_guard lock(mutex_);
+    catching_up_ = false;
+    for (auto& bytes : held_) sink_->Write(std::move(bytes));
+    held_.clear();
+  }
+  void End() { sink_->End(); }
+
+ private:
+  std::shared_ptr<http::StreamSink> sink_;
+  std::mutex mutex_;
+  bool catching_up_ = true;
+  std::vector<std::string> held_;
+};
+
+RevocationStreams::RevocationStreams(int max_streams, int64_t user_lifetime)
+    : max_streams_(static_cast<std::size_t>(max_streams)), user_lifetime_(user_lifetime) {
+  heartbeat_ = std::thread([this] { Heartbeats(); });
+}
+
+RevocationStreams::~RevocationStreams() {
+  EndAll();
+  if (heartbeat_.joinable()) heartbeat_.join();
+}
+
+RevocationStreams::Place::~Place() {
+  if (!taken_) streams_.open_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::shared_ptr<RevocationStreams::Place> RevocationStreams::Reserve() {
+  std::lock_guard lock(mutex_);
+  // At the bound, streams whose clients left are found by writing to them (a heartbeat).
+  if (open_.load(std::memory_order_relaxed) >= max_streams_)
+    WriteAllLocked(std::string(kHeartbeat));
+  if (stopping_ || open_.load(std::memory_order_relaxed) >= max_streams_) return nullptr;
+  open_.fetch_add(1, std::memory_order_relaxed);
+  return std::make_shared<Place>(*this);
+}
+
+std::shared_ptr<RevocationStreams::Stream> RevocationStreams::Open(
+    Place& place, std::shared_ptr<http::StreamSink> sink) {
+  auto stream = std::make_shared<Stream>(std::move(sink));
+  std::lock_guard lock(mutex_);
+  if (stopping_) {
+    stream->End();  // the place goes back when dropped
+  } else {
+    place.taken_ = true;
+    streams_.push_back(stream);
+  }
+  return stream;
+}
+
+void RevocationStreams::CaughtUp(Stream& stream) { stream.CaughtUp(); }
+
+void RevocationStreams::Publish(const store::RevocationEvent& event) {
+  if (open_.load(std::memory_order_relaxed) == 0) return;
+  const std::string bytes = RevocationSseEvent(event, user_lifetime_);
+  std::lock_guard lock(mutex_);
+  WriteAllLocked(bytes);
+}
+
+void RevocationStreams::WriteAllLocked(const std::string& bytes) {
+  std::erase_if(streams_, [&](const std::shared_ptr<Stream>& stream) {
+    if (stream->Send(bytes)) return false;
+    open_.fetch_sub(1, std::memory_order_relaxed);
+    return true;
+  });
+}
+
+void RevocationStreams::EndAll() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  for (const auto& stream : streams_) stream->End();
+  open_.fetch_sub(streams_.size(), std::memory_order_relaxed);
+  streams_.clear();
+  stop_.notify_all();
+}
+
+void RevocationStreams::Heartbeats() {
+  const std::string heartbeat(kHeartbeat);
+  std::unique_lock lock(mutex_);
+  while (!stop_.wait_for(lock, kHeartbeatEvery, [this] { return stopping_; })) {
+    WriteAllLocked(heartbeat);
+  }
+}
+
+}  // namespace gatehouse::api

@@ -1,0 +1,128 @@
+// GET /revocations (API.md §12): the revocation feed for resource servers that verify tokens
+// offline, behind revocations.secret. JSON pages by default; with Accept: text/event-stream
+// one Server-Sent Event per entry, the backlog from the store first, then each entry as this
+// instance's sync thread learns it (api/revocation_streams.hpp).
+#include <thread>
+
+#include "api/admin_request.hpp"
+#include "api/revocation_streams.hpp"
+#include "api/services.hpp"
+#include "http/error_response.hpp"
+#include "util/clock.hpp"
+
+namespace gatehouse::api {
+namespace {
+
+constexpr int kStreamPage = 1000;
+// A catching-up stream pauses while its client has this much unsent, and is ended when the
+// backlog has not gone out within the read timeout.
+constexpr std::size_t kCatchUpQueuedBytes = http::StreamSink::kMaxQueuedBytes / 2;
+
+struct FeedQuery {
+  int64_t after = 0;
+  int limit = 100;
+};
+
+// after (a cursor), limit (1-1000, default 100); a stream may resume from Last-Event-ID
+// instead of after (after wins when both are given).
+Result<FeedQuery> ParseFeedQuery(const http::Request& request) {
+  static constexpr std::string_view kNames[] = {"after", "limit"};
+  const std::vector<QueryParam> params = ReadQuery(request.query, kNames);
+  FeedQuery out;
+  if (Status read = ReadIdCursor(params[0], out.after); !read) return read.error();
+  if (Status read = ReadLimit(params[1], out.limit); !read) return read.error();
+  if (!params[0].given && !request.last_event_id.empty()) {
+    auto cursor = ParseIdCursor(request.last_event_id);
+    if (!cursor) return cursor.error();
+    out.after = *cursor;
+  }
+  return out;
+}
+
+bool WantsEventStream(std::string_view accept) {
+  return accept.find("text/event-stream") != std::string_view::npos;
+}
+
+http::Response FeedJson(Services& services, const FeedQuery& query) {
+  auto page = ReadFeedPage(services.store, query.after, query.limit, UnixNow(),
+                           services.revocation_streams->user_lifetime());
+  if (!page) return http::ErrorResponse(page.error());
+  std::string body = "{\"revocations\": [";
+  const int64_t lifetime = services.revocation_streams->user_lifetime();
+  for (std::size_t i = 0; i < page->entries.size(); ++i) {
+    if (i > 0) body += ", ";
+    body += RevocationEntryJson(page->entries[i], lifetime);
+  }
+  body += "], \"cursor\": \"" + std::to_string(page->cursor) + "\"}";
+  http::Response response;
+  response.body = std::move(body);
+  response.no_store = true;
+  return response;
+}
+
+// On a store thread: sends the entries after the stream's cursor, page by page, pausing while
+// the client has much unsent; then the stream takes what was published meanwhile.
+void CatchUp(Services& services, std::shared_ptr<http::StreamSink> sink,
+             std::shared_ptr<RevocationStreams::Stream> stream, int64_t after) {
+  RevocationStreams& streams = *services.revocation_streams;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(services.settings.read_timeout);
+  for (;;) {
+    auto page =
+        ReadFeedPage(services.store, after, kStreamPage, UnixNow(), streams.user_lifetime());
+    if (!page) return sink->End();  // the client reconnects with its Last-Event-ID
+    for (const auto& entry : page->entries) {
+      if (!sink->Write(RevocationSseEvent(entry, streams.user_lifetime()))) return;
+    }
+    after = page->cursor;
+    if (page->entries.size() < static_cast<std::size_t>(kStreamPage)) break;
+    while (sink->Queued() > kCatchUpQueuedBytes) {
+      if (std::chrono::steady_clock::now() > deadline) return sink->End();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  streams.CaughtUp(*stream);
+}
+
+void OpenStream(Services& services, const FeedQuery& query, Reply reply) {
+  RevocationStreams& streams = *services.revocation_streams;
+  auto place = streams.Reserve();
+  if (!place) {
+    http::Response busy = http::MessageResponse(503, "Too many revocation streams");
+    busy.headers.emplace_back("Retry-After", "5");
+    return reply(std::move(busy));
+  }
+  // The first bytes tell an EventSource to reconnect a second after a drop.
+  http::Response response;
+  response.body = "retry: 1000\n\n";
+  response.content_type = "text/event-stream";
+  response.no_store = true;
+  response.stream = [&services, place,
+                     after = query.after](std::shared_ptr<http::StreamSink> sink) {
+    auto stream = services.revocation_streams->Open(*place, sink);
+    const bool queued = services.store_pool.TrySubmit(
+        [&services, sink, stream, after] { CatchUp(services, sink, stream, after); });
+    if (!queued) sink->End();
+  };
+  reply(std::move(response));
+}
+
+}  // namespace
+
+void Revocations(const http::Request& request, Services& services, Reply reply) {
+  if (services.settings.revocations_secret.empty() || services.revocation_streams == nullptr) {
+    return reply(http::MessageResponse(404, "Not found"));
+  }
+  if (Status allowed = CheckCallerSecret(request, services, services.settings.revocations_secret,
+                                         "/revocations", ErrorCode::kWrongRevocationsSecret);
+      !allowed) {
+    return reply(http::ErrorResponse(allowed.error()));
+  }
+  auto query = ParseFeedQuery(request);
+  if (!query) return reply(http::ErrorResponse(query.error()));
+  if (WantsEventStream(request.accept)) return OpenStream(services, *query, std::move(reply));
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, query = *query] { return FeedJson(services, query); });
+}
+
+}  // namespace gatehouse::api

@@ -1,0 +1,189 @@
+"""GET /revocations (API.md §12 "Revocations for resource servers that verify offline", issue 19):
+behind revocations.secret, JSON pages with a cursor, and a Server-Sent Events stream that resumes
+from Last-Event-ID and carries a revocation within one second. Runs on SQLite, and on
+PostgreSQL in scripts/test's PostgreSQL suite."""
+
+import time
+
+import pytest
+
+import gatehouse_e2e as gh
+from gatehouse_e2e import assert_field_error, assert_message, bearer
+from pg_support import module_factory
+from revocation_feed_support import ARGS, SECRET, EventStream, auth, claims, feed, matches
+
+PW = "correct horse"
+BOUND = 1.0
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    with module_factory(tmp_path_factory, "revfeed") as f:
+        yield f(args=ARGS, name="gatehouse(revocations)")
+
+
+def all_entries(srv, after=None) -> tuple[list[dict], str]:
+    entries, cursor = [], after
+    while True:
+        r = feed(srv, **({"after": cursor} if cursor is not None else {}), limit=1000)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        entries += body["revocations"]
+        if not body["revocations"]:
+            return entries, body["cursor"]
+        cursor = body["cursor"]
+
+
+def refused_by(entries, token) -> bool:
+    return any(matches(e, token) for e in entries)
+
+
+# -- the secret ------------------------------------------------------------------------------
+
+def test_revocations_answers_404_without_a_secret(server):
+    assert_message(server.get("/revocations", headers=auth()), 404, "Not found")
+
+
+def test_wrong_or_missing_secret_answers_401(srv):
+    for headers in ({}, auth("not the secret, but just as long as it"), {"Authorization": SECRET}):
+        r = srv.get("/revocations", headers=headers)
+        assert_message(r, 401, "Invalid revocations credentials")
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_failed_authentications_are_limited_per_address_but_the_secret_still_works(server_factory):
+    s = server_factory(args=ARGS + ["--rate-limit-login-per-address", "3/15m"])
+    codes = [s.get("/revocations", headers=auth("wrong " * 8)).status_code for _ in range(5)]
+    assert codes[:3] == [401] * 3 and codes[3:] == [429, 429], codes
+    assert int(s.get("/revocations", headers=auth("wrong " * 8)).headers["Retry-After"]) > 0
+    assert feed(s).status_code == 200
+
+
+# -- JSON pages ------------------------------------------------------------------------------
+
+def test_each_revocation_is_an_entry_with_its_expiry(srv):
+    _, start = all_entries(srv)
+    _, reg = srv.new_user("feed", PW)
+    access, refresh = reg["access_token"], reg["refresh_token"]
+    assert srv.post("/logout/access", headers=bearer(access)).status_code == 200
+    entries, _ = all_entries(srv, start)
+    [entry] = [e for e in entries if e.get("jti") == claims(access)["jti"]]
+    assert entry == {"jti": claims(access)["jti"], "exp": claims(access)["exp"]}
+    assert srv.post("/logout/refresh", headers=bearer(refresh)).status_code == 200
+    entries, _ = all_entries(srv, start)
+    [entry] = [e for e in entries if "sid" in e]
+    assert entry["sid"] == claims(refresh)["sid"] and entry["exp"] >= claims(refresh)["exp"]
+
+
+def test_logout_all_is_a_user_entry_that_refuses_earlier_tokens(srv):
+    _, start = all_entries(srv)
+    u, reg = srv.new_user("Everywhere", PW)
+    login = srv.login(u, PW).json()
+    assert srv.post("/logout/all", headers=bearer(login["access_token"])).status_code == 200
+    entries, _ = all_entries(srv, start)
+    users = [e for e in entries if "sub" in e]
+    assert [e["sub"] for e in users] == [u.lower()]
+    assert users[0]["exp"] >= users[0]["revoked_before"] + 900
+    assert refused_by(entries, reg["access_token"]) and refused_by(entries, login["access_token"])
+    fresh = srv.login(u, PW).json()["access_token"]
+    assert srv.me(fresh).status_code == 200 and not refused_by(entries, fresh)
+
+
+def test_pages_follow_the_cursor_and_an_empty_page_keeps_it(srv):
+    _, start = all_entries(srv)
+    tokens = [srv.new_user("page", PW)[1]["access_token"] for _ in range(3)]
+    for t in tokens:
+        assert srv.post("/logout/access", headers=bearer(t)).status_code == 200
+    seen, cursor = [], start
+    for _ in range(3):
+        body = feed(srv, after=cursor, limit=1).json()
+        assert len(body["revocations"]) == 1 and body["cursor"] != cursor
+        seen += body["revocations"]
+        cursor = body["cursor"]
+    assert [e["jti"] for e in seen] == [claims(t)["jti"] for t in tokens]
+    assert feed(srv, after=cursor).json() == {"revocations": [], "cursor": cursor}
+    assert feed(srv, after=cursor).headers["Cache-Control"] == "no-store"
+
+
+def test_without_a_cursor_every_unexpired_revocation_is_answered(srv):
+    _, reg = srv.new_user("first", PW)
+    assert srv.post("/logout/access", headers=bearer(reg["access_token"])).status_code == 200
+    entries, _ = all_entries(srv)
+    assert refused_by(entries, reg["access_token"])
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"limit": "0"}, "limit"), ({"limit": "1001"}, "limit"), ({"limit": "x"}, "limit"),
+    ({"after": "abc"}, "after"), ({"after": "-1"}, "after"), ({"after": "9" * 40}, "after"),
+])
+def test_bad_query_answers_400(srv, query, field):
+    r = feed(srv, **query)
+    assert_field_error(r, field)
+    want = "Must be between 1 and 1000" if field == "limit" else "Not a cursor this server gave"
+    assert r.json()["message"] == f"{field}: {want}", r.text
+
+
+# -- the event stream ------------------------------------------------------------------------
+
+def test_stream_carries_a_revocation_within_1s_with_its_cursor_as_id(srv):
+    _, start = all_entries(srv)
+    stream = EventStream(srv, after=start)
+    try:
+        assert stream.response.status_code == 200
+        assert stream.response.headers["Content-Type"].startswith("text/event-stream")
+        time.sleep(0.3)
+        for how in ("/logout/access", "/logout/all"):
+            _, reg = srv.new_user("live", PW)
+            t0 = time.monotonic()
+            assert srv.post(how, headers=bearer(reg["access_token"])).status_code == 200
+            at = stream.wait_for(reg["access_token"])
+            assert at is not None and at - t0 < BOUND, f"{how}: {at and at - t0}"
+        ids = [event_id for _, event_id, _ in stream.snapshot()]
+        body = feed(srv, after=start).json()
+        assert ids[-1] == body["cursor"] if len(body["revocations"]) < 100 else True
+    finally:
+        stream.close()
+
+
+def test_stream_sends_the_backlog_then_resumes_from_last_event_id(srv):
+    _, start = all_entries(srv)
+    regs = [srv.new_user("resume", PW)[1] for _ in range(2)]
+    assert srv.post("/logout/access", headers=bearer(regs[0]["access_token"])).status_code == 200
+    first = EventStream(srv, after=start)
+    assert first.wait_for(regs[0]["access_token"]) is not None
+    last_id = first.snapshot()[-1][1]
+    first.close()
+    assert srv.post("/logout/access", headers=bearer(regs[1]["access_token"])).status_code == 200
+    second = EventStream(srv, last_event_id=last_id)
+    try:
+        assert second.wait_for(regs[1]["access_token"]) is not None
+        assert not refused_by([e for _, _, e in second.snapshot()], regs[0]["access_token"])
+    finally:
+        second.close()
+
+
+def test_streams_beyond_the_bound_answer_503(server_factory):
+    s = server_factory(args=ARGS + ["--revocations-max-streams", "2"])
+    streams = [EventStream(s) for _ in range(2)]
+    try:
+        assert [x.response.status_code for x in streams] == [200, 200]
+        r = s.get("/revocations", headers={**auth(), "Accept": "text/event-stream"})
+        assert_message(r, 503, "Too many revocation streams")
+        assert r.headers["Retry-After"] == "5"
+        assert feed(s).status_code == 200  # JSON pages are not streams
+        streams[0].close()
+        assert gh.poll(lambda: EventStream(s).response.status_code == 200, timeout=3)
+    finally:
+        for x in streams:
+            x.close()
+
+
+def test_sigterm_ends_open_streams_and_the_server_stops_at_once(server_factory):
+    s = server_factory(args=ARGS)
+    stream = EventStream(s)
+    assert stream.response.status_code == 200
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    assert s.terminate() == 0
+    assert time.monotonic() - t0 < 3
+    assert stream.ended.wait(3)
