@@ -25,7 +25,9 @@
 #                      /logout/access on PostgreSQL next to the raw fsync rate, issue 16),
 #                      durable (/logout/access on SQLite next to the raw fsync rate of its data
 #                      directory's disk, issue 16), rotation (rotating and non-rotating
-#                      /token/refresh on SQLite and PostgreSQL, issue 16); default: all
+#                      /token/refresh on SQLite and PostgreSQL, issue 16), stream (GET /me
+#                      with 100 revocation streams open against none, and the p99 delay of a
+#                      revocation to every stream, issue 19); default: all
 #   BENCH_LOGOUT_TOKENS_SECONDS  seconds of refreshes collecting the distinct access tokens of
 #                      each /logout/access run (default 2 x BENCH_SECONDS)
 #
@@ -274,7 +276,7 @@ measure_logout() {
 
 # ---- the run ---------------------------------------------------------------------------------
 
-only=${BENCH_ONLY:-cores,cookie,big,login,pg,durable,rotation}
+only=${BENCH_ONLY:-cores,cookie,big,login,pg,durable,rotation,stream}
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -557,6 +559,28 @@ for round in $(seq "$rounds"); do
 done
 for pid in "$rsp_pid" "$rsr_pid" "$rpp_pid" "$rpr_pid"; do stop "$pid"; done
 scripts/pg-cluster destroy "$rot_pg_dir" >/dev/null
+fi
+
+# 7. Issue 19: the revocation stream. GET /me with 100 GET /revocations event streams open and
+#    two revocations a second flowing to all of them (bench/lib/subscribers.py), against GET /me
+#    on the same server with none open, in alternate rounds; then the p99 of every revocation's
+#    delay to every stream, over all rounds.
+if wants stream; then
+stream_secret="a bench revocations secret of thirty-two bytes or more"
+start_gatehouse stream "--revocations-secret '$stream_secret'"
+stream_pid=$gh_pid stream_port=$gh_port
+register_load_user "$stream_port"
+stream_delays=$work/stream-delays
+: >"$stream_delays"
+stream_me=$(wrk_cmd get_bearer.lua "http://127.0.0.1:$stream_port/me" "$work/tokens-$stream_port.access")
+alternate \
+  stream.me_subscribed "GET /me, 100 revocation streams open" \
+  "python3 bench/lib/subscribers.py --port $stream_port --secret '$stream_secret' --refresh-token-file $work/tokens-$stream_port.refresh --subscribers 100 --per-second 2 --seconds $seconds --delays-out $stream_delays -- $stream_me" \
+  stream.me_plain "GET /me, no revocation stream open" "$stream_me"
+record_value stream.delay_p99 "revocation to each of 100 streams, p99 over all rounds" \
+  "$(sort -n "$stream_delays" | awk '{ v[NR] = $1 } END { if (NR) { i = int(NR * 0.99); if (i < 1) i = 1; print v[i] } else print "nan" }')" ms \
+  "bench/lib/subscribers.py (above): $(wc -l <"$stream_delays") delays"
+stop "$stream_pid"
 fi
 
 sleep 1
