@@ -60,28 +60,37 @@ http::Response FeedJson(Services& services, const FeedQuery& query) {
   return response;
 }
 
-// On a store thread: sends the entries after the stream's cursor, page by page, pausing while
-// the client has much unsent; then the stream takes what was published meanwhile.
-void CatchUp(Services& services, std::shared_ptr<http::StreamSink> sink,
-             std::shared_ptr<RevocationStreams::Stream> stream, int64_t after) {
+// Sends the entries after `after`, page by page, pausing while the client has much unsent.
+// Returns when the backlog is sent, or when the stream ended (the client left, a store error,
+// the client stalled past limits.read_timeout).
+void SendBacklog(Services& services, http::StreamSink& sink, int64_t after) {
   RevocationStreams& streams = *services.revocation_streams;
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(services.settings.read_timeout);
   for (;;) {
     auto page =
         ReadFeedPage(services.store, after, kStreamPage, UnixNow(), streams.user_lifetime());
-    if (!page) return sink->End();  // the client reconnects with its Last-Event-ID
+    if (!page) return sink.End();  // the client reconnects with its Last-Event-ID
     for (const auto& entry : page->entries) {
-      if (!sink->Write(RevocationSseEvent(entry, streams.user_lifetime()))) return;
+      if (!sink.Write(RevocationSseEvent(entry, streams.user_lifetime()))) return;
     }
     after = page->cursor;
-    if (page->entries.size() < static_cast<std::size_t>(kStreamPage)) break;
-    while (sink->Queued() > kCatchUpQueuedBytes) {
-      if (std::chrono::steady_clock::now() > deadline) return sink->End();
+    if (page->entries.size() < static_cast<std::size_t>(kStreamPage)) return;
+    while (sink.Queued() > kCatchUpQueuedBytes) {
+      if (std::chrono::steady_clock::now() > deadline) return sink.End();
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
-  streams.CaughtUp(*stream);
+}
+
+// On a store thread: the backlog, then the stream takes what was published meanwhile. It does
+// so however the backlog ended: a stream whose client left then fails its next write (the next
+// revocation or heartbeat, or the next Reserve at the bound) and gives its place back; one left
+// catching up would hold it for good (attacker round 11, F1).
+void CatchUp(Services& services, std::shared_ptr<http::StreamSink> sink,
+             std::shared_ptr<RevocationStreams::Stream> stream, int64_t after) {
+  SendBacklog(services, *sink, after);
+  services.revocation_streams->CaughtUp(*stream);
 }
 
 void OpenStream(Services& services, const FeedQuery& query, Reply reply) {
@@ -102,7 +111,10 @@ void OpenStream(Services& services, const FeedQuery& query, Reply reply) {
     auto stream = services.revocation_streams->Open(*place, sink);
     const bool queued = services.store_pool.TrySubmit(
         [&services, sink, stream, after] { CatchUp(services, sink, stream, after); });
-    if (!queued) sink->End();
+    if (!queued) {
+      sink->End();
+      services.revocation_streams->CaughtUp(*stream);
+    }
   };
   reply(std::move(response));
 }

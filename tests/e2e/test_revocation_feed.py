@@ -178,6 +178,31 @@ def test_streams_beyond_the_bound_answer_503(server_factory):
             x.close()
 
 
+def test_readers_that_leave_during_the_backlog_give_their_places_back(server_factory):
+    """Attacker round 11, F1: a reader that closed while its backlog was being sent kept its
+    place for good, so a few such readers made every later stream 503 until a restart."""
+    import socket
+    s = server_factory(args=ARGS + ["--revocations-max-streams", "3"])
+    for _ in range(60):  # a backlog longer than the first bytes a leaving reader takes
+        _, reg = s.new_user("backlog", PW)
+        assert s.post("/logout/access", headers=bearer(reg["access_token"])).status_code == 200
+    request = (f"GET /revocations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
+               "Accept: text/event-stream\r\n\r\n").encode()
+    for _ in range(6):
+        with socket.create_connection(("127.0.0.1", s.port)) as c:
+            c.sendall(request)
+            assert c.recv(200).startswith(b"HTTP/1.1 200")
+        time.sleep(0.2)
+
+    def opens():
+        stream = EventStream(s)
+        try:
+            return stream.response.status_code == 200
+        finally:
+            stream.close()
+    assert gh.poll(opens, timeout=5), "the places of readers that left were not given back"
+
+
 def test_sigterm_ends_open_streams_and_the_server_stops_at_once(server_factory):
     s = server_factory(args=ARGS)
     stream = EventStream(s)
