@@ -247,6 +247,9 @@ void Me(const http::Request& request, Services& services, Reply reply) {
     auto user = services.store.FindUser(key);
     if (!user) return http::ErrorResponse(user.error());
     if (!*user) return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
+    // A disable revoked every token and dropped the entry: a token dated after it is a forgery
+    // (a leaked key), and caching the user for it would let the refresh path mint from it.
+    if ((*user)->disabled) return http::ErrorResponse(Error{ErrorCode::kTokenRevoked, {}});
     services.users.Put(key, (*user)->username, (*user)->created_at, (*user)->claims);
     return MeResponse({(*user)->username, (*user)->created_at, {}});
   });

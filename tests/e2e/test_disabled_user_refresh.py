@@ -49,6 +49,8 @@ def forged_after(srv, refresh_token: str, *, keep_sid: bool) -> str:
 
 @pytest.mark.parametrize("cached", [True, False])
 def test_a_refresh_token_dated_after_a_disable_refreshes_nothing(srv, cached):
+    """Also after a /me with a forged access token (attacker round 11, F3: /me cached the
+    disabled user, and the refresh path then minted from the cache)."""
     user, reg = srv.new_user("disabled", PW)
     if cached:  # the refreshing server has the user in its cache
         assert srv.post("/token/refresh", headers=bearer(reg["refresh_token"])).status_code == 200
@@ -56,6 +58,9 @@ def test_a_refresh_token_dated_after_a_disable_refreshes_nothing(srv, cached):
                     headers=bearer(ADMIN))
     assert r.status_code == 200, r.text
     time.sleep(1.1)  # a new second: the forged iat is after the disable's cut
+    forged_access = forged_after(srv, reg["access_token"], keep_sid=False)
+    r = srv.get("/me", headers=bearer(forged_access))
+    assert (r.status_code, r.json()) == (401, {"message": "Token has been revoked"}), r.text
     forged = forged_after(srv, reg["refresh_token"], keep_sid=False)
     r = srv.post("/token/refresh", headers=bearer(forged))
     assert (r.status_code, r.json()) == (401, {"message": "Token has been revoked"}), r.text
