@@ -2,6 +2,7 @@
 // (RFC 7662: is this token still good, revocation included) and GET /.well-known/jwks.json.
 #include <nlohmann/json.hpp>
 
+#include "api/known_user.hpp"
 #include "api/services.hpp"
 #include "auth/accounts.hpp"
 #include "auth/client_auth.hpp"
@@ -62,6 +63,42 @@ Result<std::string> CallerToken(const http::Request& request, const Services& se
   return std::string(std::move(*token));
 }
 
+namespace {
+
+// Under rotation a refresh token's signature and the revocations in memory do not say whether
+// it is still good: the store decides whether it is the session's current one (or used within
+// the reuse interval, when a refresh would still answer 200 with the earlier answer).
+bool AskStoreAboutRotation(const auth::Claims& claims, const config::Settings& settings) {
+  return claims.type == auth::TokenType::kRefresh && !claims.sid.empty() &&
+         settings.refresh_rotation;
+}
+
+// On a store thread: a verified token is active unless its user is disabled (the rule of
+// api/known_user.hpp, as for /me and a refresh) or the rotation preview says it is used up.
+// Introspection only looks: a used token shown here does not end its session.
+http::Response StoreVerdict(Services& services, const auth::Claims& claims) {
+  auto user = ReadKnownUser(services, claims.sub_key);
+  if (!user) {
+    if (user.error().code == ErrorCode::kTokenRevoked) return Inactive();
+    return http::ErrorResponse(user.error());
+  }
+  if (!AskStoreAboutRotation(claims, services.settings)) return Active(claims, services.settings);
+  const int64_t now = services.tokens.Now();
+  store::RotationRequest preview;
+  preview.sid = claims.sid;
+  preview.presented_jti = claims.jti;
+  preview.reuse_interval = services.settings.refresh_reuse_interval;
+  preview.idle_since = IdleSince(services, now);
+  preview.use.at = now;
+  auto outlook = services.store.PreviewRotation(preview);
+  if (!outlook) return http::ErrorResponse(outlook.error());
+  using Kind = store::RotationOutcome::Kind;
+  const bool live = *outlook == Kind::kRotated || *outlook == Kind::kReplay;
+  return live ? Active(claims, services.settings) : Inactive();
+}
+
+}  // namespace
+
 void Introspect(const http::Request& request, Services& services, Reply reply) {
   auto token = CallerToken(request, services);
   if (!token) return reply(http::ErrorResponse(token.error()));
@@ -69,28 +106,12 @@ void Introspect(const http::Request& request, Services& services, Reply reply) {
   if (token->empty()) return reply(Inactive());
   auto claims = services.tokens.VerifyAnyType(*token);
   if (!claims) return reply(Inactive());
-  // Under rotation a refresh token's signature and the revocations in memory do not say whether
-  // it is still good: the store decides whether it is the session's current one (or used within
-  // the reuse interval, when a refresh would still answer 200 with the earlier answer).
-  // Introspection only looks: a used token shown here does not end its session.
-  if (claims->type != auth::TokenType::kRefresh || claims->sid.empty() ||
-      !services.settings.refresh_rotation) {
+  // A cached user is enabled: without rotation to check, the answer needs no storage.
+  if (CachedUser(services, claims->sub_key) && !AskStoreAboutRotation(*claims, services.settings)) {
     return reply(Active(*claims, services.settings));
   }
-  RunOnPool(services.store_pool, std::move(reply), [&services, claims = std::move(*claims)] {
-    const int64_t now = services.tokens.Now();
-    store::RotationRequest preview;
-    preview.sid = claims.sid;
-    preview.presented_jti = claims.jti;
-    preview.reuse_interval = services.settings.refresh_reuse_interval;
-    preview.idle_since = IdleSince(services, now);
-    preview.use.at = now;
-    auto outlook = services.store.PreviewRotation(preview);
-    if (!outlook) return http::ErrorResponse(outlook.error());
-    using Kind = store::RotationOutcome::Kind;
-    const bool live = *outlook == Kind::kRotated || *outlook == Kind::kReplay;
-    return live ? Active(claims, services.settings) : Inactive();
-  });
+  RunOnPool(services.store_pool, std::move(reply),
+            [&services, claims = std::move(*claims)] { return StoreVerdict(services, claims); });
 }
 
 }  // namespace gatehouse::api

@@ -7,6 +7,7 @@
 #include "api/admin_request.hpp"
 #include "api/attempt_limits.hpp"
 #include "api/browser_tokens.hpp"
+#include "api/known_user.hpp"
 #include "http/error_response.hpp"
 #include "obs/logging.hpp"
 #include "obs/metrics.hpp"
@@ -241,17 +242,13 @@ void Me(const http::Request& request, Services& services, Reply reply) {
     return reply(TokenRefusal(request, services, auth::TokenType::kAccess, claims.error()));
   }
 
-  if (auto cached = services.users.Get(claims->sub_key)) return reply(MeResponse(*cached));
+  if (auto cached = CachedUser(services, claims->sub_key)) return reply(MeResponse(*cached));
   // Not cached (e.g. after a restart): one indexed read, off the I/O thread.
   RunOnPool(services.store_pool, std::move(reply), [&services, key = std::move(claims->sub_key)] {
-    auto user = services.store.FindUser(key);
+    auto user = ReadKnownUser(services, key);
     if (!user) return http::ErrorResponse(user.error());
     if (!*user) return http::ErrorResponse(Error{ErrorCode::kUserNotFound, {}});
-    // A disable revoked every token and dropped the entry: a token dated after it is a forgery
-    // (a leaked key), and caching the user for it would let the refresh path mint from it.
-    if ((*user)->disabled) return http::ErrorResponse(Error{ErrorCode::kTokenRevoked, {}});
-    services.users.Put(key, (*user)->username, (*user)->created_at, (*user)->claims);
-    return MeResponse({(*user)->username, (*user)->created_at, {}});
+    return MeResponse(**user);
   });
 }
 

@@ -4,6 +4,7 @@
 
 #include "api/attempt_limits.hpp"
 #include "api/browser_tokens.hpp"
+#include "api/known_user.hpp"
 #include "api/routes.hpp"
 #include "api/services.hpp"
 #include "auth/accounts.hpp"
@@ -105,22 +106,12 @@ http::Response RotatedResponse(const Services& services, const auth::TokenPair& 
   return RefreshedResponse(services.settings, access, &refresh);
 }
 
-// The user's claims for a new access token, on a store thread: from this server's cache, else
-// from the store. A change of them here replaces the entry; one made by another instance on a
-// shared store enters the revocation feed, whose follower drops the entry (within the feed's
-// bound, as a revocation), so a read racing that drop is not put back (PutUnlessErased). A
-// removed user's token gets none.
+// The user's claims for a new access token, on a store thread (api/known_user.hpp); a removed
+// user's token gets none, a disabled user's is refused.
 Result<std::string> UserClaims(Services& services, const auth::Claims& claims) {
-  if (auto cached = services.users.Get(claims.sub_key)) return std::move(cached->claims);
-  const uint64_t version = services.users.Version(claims.sub_key);
-  auto user = services.store.FindUser(claims.sub_key);
+  auto user = ReadKnownUser(services, claims.sub_key);
   if (!user) return user.error();
   if (!*user) return std::string();
-  // A disabled user's tokens were revoked when it was disabled; one dated after that cut can
-  // only be a forgery (a leaked retired key, inside its iat leeway), so it mints nothing.
-  if ((*user)->disabled) return Error{ErrorCode::kTokenRevoked, {}};
-  services.users.PutUnlessErased(claims.sub_key, version, (*user)->username, (*user)->created_at,
-                                 (*user)->claims);
   return std::move((*user)->claims);
 }
 

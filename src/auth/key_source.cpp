@@ -217,10 +217,8 @@ StartupStatus CheckKeyPrivacy(const KeyringOptions& options, const std::string& 
   const std::string dir = KeysDir(options);
   struct stat info {};
   if (::stat(dir.c_str(), &info) != 0) return Ok{};  // none yet: made 0700 with the first key
-  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return StartupError{
-        StartupErrorCode::kUnsafeSecretFile,
-        dir + ": holds signing keys but group or others can write to it (chmod 700 " + dir + ")"};
+  if (StartupStatus private_dir = CheckPrivateDir(dir, "signing keys"); !private_dir) {
+    return private_dir;
   }
   return name.empty() ? StartupStatus(Ok{}) : CheckPrivateFile(dir + "/" + name);
 }

@@ -67,6 +67,22 @@ StartupStatus CheckPrivateFile(const std::string& path) {
       path + ": holds a secret but group or others can read it (chmod 600 " + path + ")"};
 }
 
+StartupStatus CheckPrivateDir(const std::string& dir, std::string_view holds) {
+  struct stat info {};
+  if (::stat(dir.c_str(), &info) != 0) return FileError(dir, std::strerror(errno));
+  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return StartupError{StartupErrorCode::kUnsafeSecretFile,
+                        dir + ": holds " + std::string(holds) +
+                            " but group or others can write to it (chmod 700 " + dir + ")"};
+  }
+  if (info.st_uid != ::geteuid() && info.st_uid != 0) {
+    return StartupError{StartupErrorCode::kUnsafeSecretFile,
+                        dir + ": holds " + std::string(holds) + " but another user (uid " +
+                            std::to_string(info.st_uid) + ") owns it and could replace them"};
+  }
+  return Ok{};
+}
+
 Result<std::string> LoadExistingStoredSecret(store::Store& store) {
   auto keys = store.LoadSigningKeys("HS256");
   if (!keys) return keys.error();

@@ -25,6 +25,12 @@ bool IsWeakSecret(std::string_view secret);
 // or with kEnvironment when it cannot be examined. For every file that holds a secret.
 StartupStatus CheckPrivateFile(const std::string& path);
 
+// Fails with kUnsafeSecretFile naming the directory when group or others may write to it, or
+// another user than this process's (or root) owns it: either could replace the secrets it
+// holds. `holds` says what it holds, for the refusal; kEnvironment when it cannot be examined.
+// For every directory that holds a secret: data_dir, and its keys directory.
+StartupStatus CheckPrivateDir(const std::string& dir, std::string_view holds);
+
 // Reads the secret file, or creates it with 32 random bytes written as 43 base64url
 // characters (the key is those characters, so a Flask service can use the same string).
 // Fails with kEnvironment and a one-line detail (never the secret itself), or

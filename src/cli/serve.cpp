@@ -20,6 +20,7 @@
 #include "auth/argon2_fast.hpp"
 #include "auth/passwords.hpp"
 #include "auth/revocation_sync.hpp"
+#include "auth/secret_file.hpp"
 #include "cli/commands.hpp"
 #include "http/server.hpp"
 #include "obs/logging.hpp"
@@ -77,30 +78,6 @@ void RaiseDescriptorLimit(const config::Settings& settings) {
                                                             : std::to_string(limit.rlim_max)}});
 }
 
-// data_dir holds the generated secret, the keys and the SQLite database: a user who can write
-// to it (group or others, or the owner when that is not this user or root) could replace any of
-// them, so the start refuses, as ssh refuses such a home directory.
-StartupStatus CheckDataDir(const std::string& dir) {
-  struct stat info {};
-  if (::stat(dir.c_str(), &info) != 0) {
-    return StartupError{StartupErrorCode::kEnvironment,
-                        "data_dir " + dir + ": " + std::strerror(errno)};
-  }
-  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return StartupError{StartupErrorCode::kUnsafeSecretFile,
-                        "data_dir " + dir +
-                            ": group or others can write to it, and so replace its secrets "
-                            "(chmod 700 " +
-                            dir + ")"};
-  }
-  if (info.st_uid != ::geteuid() && info.st_uid != 0) {
-    return StartupError{StartupErrorCode::kUnsafeSecretFile,
-                        "data_dir " + dir + ": owned by another user (uid " +
-                            std::to_string(info.st_uid) + "), who could replace its secrets"};
-  }
-  return Ok{};
-}
-
 // Initialises libsodium, creates data_dir (0700) and opens the store; `new_database` is set
 // to the path of a SQLite file created by this open.
 StartupResult<std::unique_ptr<store::Store>> OpenDataStore(const config::Settings& settings,
@@ -112,7 +89,10 @@ StartupResult<std::unique_ptr<store::Store>> OpenDataStore(const config::Setting
     return StartupError{StartupErrorCode::kEnvironment,
                         "data_dir " + settings.data_dir + ": " + std::strerror(errno)};
   }
-  if (StartupStatus private_dir = CheckDataDir(settings.data_dir); !private_dir) {
+  // data_dir holds the generated secret, the keys and the SQLite database: a user who can write
+  // to it could replace any of them, so the start refuses, as ssh refuses such a home directory.
+  if (StartupStatus private_dir = auth::CheckPrivateDir(settings.data_dir, "data_dir secrets");
+      !private_dir) {
     return private_dir.error();
   }
   auto store = store::OpenStore(settings.database, {settings.database_pool_size},

@@ -5,7 +5,8 @@ only be a forgery made with a leaked key (a retired key still verifies tokens wh
 within its 60 s leeway after rotation); before this rule such a token refreshed, because refresh
 checked the user's revocation cut and not the disabled flag. The test forges one with the
 server's own HS256 secret (the same position as a leaked key), with and without the user
-cached on the refreshing server, and on the rotating path.
+cached on the refreshing server, and on the rotating path. Introspection applies the same rule
+(attacker round 11, F3: it answered such a token active).
 
 Runs on SQLite, and on PostgreSQL in scripts/test's PostgreSQL list (GATEHOUSE_E2E_PG_URL)."""
 
@@ -19,13 +20,14 @@ import gatehouse_e2e as gh
 from gatehouse_e2e import bearer, decode
 
 ADMIN = "an admin secret of at least thirty-two bytes"
+INTROSPECTION = "an introspection secret of thirty-two bytes"
 PW = "correct horse"
 
 
 @pytest.fixture(scope="module", params=["plain", "rotating"])
 def srv(request, tmp_path_factory):
     f = gh.Factory(tmp_path_factory.mktemp("disabled-refresh"))
-    args = ["--admin-secret", ADMIN]
+    args = ["--admin-secret", ADMIN, "--introspection-secret", INTROSPECTION]
     if request.param == "rotating":
         args += ["--jwt-refresh-rotation", "true"]
     try:
@@ -64,6 +66,14 @@ def test_a_refresh_token_dated_after_a_disable_refreshes_nothing(srv, cached):
     forged = forged_after(srv, reg["refresh_token"], keep_sid=False)
     r = srv.post("/token/refresh", headers=bearer(forged))
     assert (r.status_code, r.json()) == (401, {"message": "Token has been revoked"}), r.text
+    for token in (forged_access, forged):
+        assert introspect(srv, token) == {"active": False}
+
+
+def introspect(srv, token: str) -> dict:
+    r = srv.post("/token/introspect", data={"token": token}, headers=bearer(INTROSPECTION))
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 def test_an_enabled_users_forged_control_token_still_refreshes(srv):
@@ -72,5 +82,7 @@ def test_an_enabled_users_forged_control_token_still_refreshes(srv):
     _, reg = srv.new_user("enabled", PW)
     time.sleep(1.1)
     forged = forged_after(srv, reg["refresh_token"], keep_sid=False)
+    assert introspect(srv, forged)["active"] is True
     r = srv.post("/token/refresh", headers=bearer(forged))
     assert r.status_code == 200, r.text
+    assert introspect(srv, forged_after(srv, reg["access_token"], keep_sid=False))["active"] is True
