@@ -145,6 +145,31 @@ def test_stream_carries_a_revocation_within_1s_with_its_cursor_as_id(srv):
         stream.close()
 
 
+def test_stream_carries_the_instances_own_revocations_at_once(srv):
+    """docs/api.md: an instance's own revocations reach its streams at once, not at the feed's
+    500 ms poll. Each revocation is made just after the previous one arrived, i.e. just after a
+    poll if polls fed the stream: a polled stream gives each one about 500 ms. The median of ten
+    keeps one slow moment of a busy machine from deciding."""
+    rounds = 10
+    regs = [srv.new_user("own", PW)[1] for _ in range(rounds)]
+    _, start = all_entries(srv)
+    stream = EventStream(srv, after=start)
+    try:
+        assert stream.response.status_code == 200
+        delays = []
+        for reg in regs:
+            t0 = time.monotonic()
+            assert srv.post("/logout/access", headers=bearer(reg["access_token"])).status_code == 200
+            at = stream.wait_for(reg["access_token"])
+            assert at is not None, "the revocation never reached the stream"
+            delays.append(at - t0)
+        delays.sort()
+        median = (delays[rounds // 2 - 1] + delays[rounds // 2]) / 2
+        assert median < 0.2, f"median {median * 1000:.0f} ms; all: {[round(d * 1000) for d in delays]}"
+    finally:
+        stream.close()
+
+
 def test_stream_sends_the_backlog_then_resumes_from_last_event_id(srv):
     _, start = all_entries(srv)
     regs = [srv.new_user("resume", PW)[1] for _ in range(2)]
