@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "store/event_rows.hpp"
 #include "store/sqlite/sqlite_statement.hpp"
 #include "store/sqlite/sqlite_statements.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -22,7 +23,7 @@ Status SqliteStore::AppendEvent(RevocationEvent::Kind kind, std::string_view sub
 }
 
 Status SqliteStore::RecordLocked(const AccountEvent* event) {
-  if (event == nullptr) return Ok{};
+  if (event == nullptr || !kWriteEventRows) return Ok{};
   BoundStatement insert =
       Bind(sqlite::kAddAccountEvent, event->type, event->at_ms, event->username, event->sid,
            event->client_address, event->user_agent, event->username_key);
@@ -31,6 +32,7 @@ Status SqliteStore::RecordLocked(const AccountEvent* event) {
 }
 
 Status SqliteStore::InsertEvent(const AccountEvent& event) {
+  if (!kWriteEventRows) return Ok{};
   return Committed([&]() { return RecordLocked(&event); });
 }
 
