@@ -255,6 +255,13 @@ alternate() {
   done
 }
 
+# alternate_login SERIES_A LABEL_A PORT_A SERIES_B LABEL_B PORT_B: POST /login of the seeded
+# users on two servers, $rounds rounds of A then B.
+alternate_login() {
+  alternate "$1" "$2" "$(login_wrk_cmd "$3" "$connections" "$seconds")" \
+    "$4" "$5" "$(login_wrk_cmd "$6" "$connections" "$seconds")"
+}
+
 # measure_baselines SERIES LABEL SCRIPT PATH TOKENFILE ROUND: the same wrk run against the bare
 # Beast server and nginx, recorded as SERIES.bare and SERIES.nginx.
 measure_baselines() {
@@ -495,11 +502,9 @@ for round in $(seq "$rounds"); do
   measure pg.fsync "raw fsync/s, the PostgreSQL data directory's disk" "$round" \
     "$fsync_rate --dir $pg_dir --seconds $seconds"
 done
-alternate \
-  pg.login "POST /login gatehouse on PostgreSQL ($login_users users)" \
-  "$(login_wrk_cmd "$pg_port" "$connections" "$seconds")" \
-  pg.login_sqlite "POST /login gatehouse on SQLite ($login_users users)" \
-  "$(login_wrk_cmd "$sq_port" "$connections" "$seconds")"
+alternate_login \
+  pg.login "POST /login gatehouse on PostgreSQL ($login_users users)" "$pg_port" \
+  pg.login_sqlite "POST /login gatehouse on SQLite ($login_users users)" "$sq_port"
 stop "$pg_pid"
 stop "$sq_pid"
 scripts/pg-cluster destroy "$pg_dir" >/dev/null
@@ -609,11 +614,9 @@ for round in $(seq "$rounds"); do
   measure_logout events.logout_off "POST /logout/access, no event rows (bench-noevents)" \
     "$off_port" "$round"
 done
-alternate \
-  events.login_on "POST /login, events recorded ($login_users users)" \
-  "$(login_wrk_cmd "$on_port" "$connections" "$seconds")" \
-  events.login_off "POST /login, no event rows (bench-noevents, $login_users users)" \
-  "$(login_wrk_cmd "$off_port" "$connections" "$seconds")"
+alternate_login \
+  events.login_on "POST /login, events recorded ($login_users users)" "$on_port" \
+  events.login_off "POST /login, no event rows (bench-noevents, $login_users users)" "$off_port"
 stop "$on_pid"
 stop "$off_pid"
 fi
