@@ -170,6 +170,38 @@ def test_stream_carries_the_instances_own_revocations_at_once(srv):
         stream.close()
 
 
+def http10_get_revocations(srv, accept: str) -> tuple[str, bytes]:
+    """GET /revocations over HTTP/1.0: the answer's head (status line and headers), and what
+    of the body came with it or before the server closed."""
+    import socket
+
+    request = (f"GET /revocations HTTP/1.0\r\nAuthorization: Bearer {SECRET}\r\n"
+               f"Accept: {accept}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as c:
+        c.sendall(request)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = c.recv(65536)
+            assert chunk, f"closed before an answer: {got!r}"
+            got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    return head.decode("latin-1"), body
+
+
+def test_a_stream_over_http_1_0_is_refused_with_426_and_the_json_feed_answered(srv):
+    """HTTP/1.0 has no chunked encoding, in which the stream is sent (docs/api.md): such a client
+    is told to upgrade instead of being sent a body it cannot frame."""
+    head, body = http10_get_revocations(srv, "text/event-stream")
+    lines = head.split("\r\n")
+    assert lines[0].split()[1] == "426", head
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    assert headers["upgrade"] == "HTTP/1.1"
+    assert "transfer-encoding" not in headers, head
+    assert b"The event stream needs HTTP/1.1" in body
+    head, _ = http10_get_revocations(srv, "application/json")
+    assert head.split()[1] == "200" and "chunked" not in head.lower(), head
+
+
 def test_stream_sends_the_backlog_then_resumes_from_last_event_id(srv):
     _, start = all_entries(srv)
     regs = [srv.new_user("resume", PW)[1] for _ in range(2)]
