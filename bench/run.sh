@@ -27,7 +27,9 @@
 #                      directory's disk, issue 16), rotation (rotating and non-rotating
 #                      /token/refresh on SQLite and PostgreSQL, issue 16), stream (GET /me
 #                      with 100 revocation streams open against none, and the p99 delay of a
-#                      revocation to every stream, issue 19); default: all
+#                      revocation to every stream, issue 19), events (/logout/access and
+#                      login with events recorded against build/bench-noevents/gatehouse, which
+#                      writes no event rows, issue 19); default: all
 #   BENCH_LOGOUT_TOKENS_SECONDS  seconds of refreshes collecting the distinct access tokens of
 #                      each /logout/access run (default 2 x BENCH_SECONDS)
 #
@@ -55,6 +57,8 @@ seed_store=$build/bench/gatehouse_seed_store
 argon2_rate=$build/bench/gatehouse_argon2_rate
 bare_beast=$build/bench/gatehouse_bare_beast
 fsync_rate=$build/bench/gatehouse_fsync_rate
+# The same gatehouse writing no event log rows (scripts/bench builds it): part events.
+gatehouse_noevents=build/bench-noevents/gatehouse
 # Node's @node-rs/argon2, installed into $build/node by scripts/bench.
 node_rate="NODE_PATH=$build/node/node_modules node bench/node/argon2_rate.mjs"
 
@@ -251,6 +255,13 @@ alternate() {
   done
 }
 
+# alternate_login SERIES_A LABEL_A PORT_A SERIES_B LABEL_B PORT_B: POST /login of the seeded
+# users on two servers, $rounds rounds of A then B.
+alternate_login() {
+  alternate "$1" "$2" "$(login_wrk_cmd "$3" "$connections" "$seconds")" \
+    "$4" "$5" "$(login_wrk_cmd "$6" "$connections" "$seconds")"
+}
+
 # measure_baselines SERIES LABEL SCRIPT PATH TOKENFILE ROUND: the same wrk run against the bare
 # Beast server and nginx, recorded as SERIES.bare and SERIES.nginx.
 measure_baselines() {
@@ -276,7 +287,7 @@ measure_logout() {
 
 # ---- the run ---------------------------------------------------------------------------------
 
-only=${BENCH_ONLY:-cores,cookie,big,login,pg,durable,rotation,stream}
+only=${BENCH_ONLY:-cores,cookie,big,login,pg,durable,rotation,stream,events}
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -491,11 +502,9 @@ for round in $(seq "$rounds"); do
   measure pg.fsync "raw fsync/s, the PostgreSQL data directory's disk" "$round" \
     "$fsync_rate --dir $pg_dir --seconds $seconds"
 done
-alternate \
-  pg.login "POST /login gatehouse on PostgreSQL ($login_users users)" \
-  "$(login_wrk_cmd "$pg_port" "$connections" "$seconds")" \
-  pg.login_sqlite "POST /login gatehouse on SQLite ($login_users users)" \
-  "$(login_wrk_cmd "$sq_port" "$connections" "$seconds")"
+alternate_login \
+  pg.login "POST /login gatehouse on PostgreSQL ($login_users users)" "$pg_port" \
+  pg.login_sqlite "POST /login gatehouse on SQLite ($login_users users)" "$sq_port"
 stop "$pg_pid"
 stop "$sq_pid"
 scripts/pg-cluster destroy "$pg_dir" >/dev/null
@@ -581,6 +590,36 @@ record_value stream.delay_p99 "revocation to each of 100 streams, p99 over all r
   "$(sort -n "$stream_delays" | awk '{ v[NR] = $1 } END { if (NR) { i = int(NR * 0.99); if (i < 1) i = 1; print v[i] } else print "nan" }')" ms \
   "bench/lib/subscribers.py (above): $(wc -l <"$stream_delays") delays"
 stop "$stream_pid"
+fi
+
+# 8. Issue 19: what recording events costs. POST /logout/access and POST /login on the normal
+#    binary and on build/bench-noevents/gatehouse (the same code, but the store writes no event
+#    rows: CMake GATEHOUSE_RECORD_EVENTS=OFF), two stores seeded alike, in alternate rounds.
+if wants events; then
+if [ ! -x "$gatehouse_noevents" ]; then
+  log "no $gatehouse_noevents (scripts/bench builds it): the events rows are not measured"
+else
+for side in events-on events-off; do
+  mkdir -p "$work/$side"
+  bash -c "$seed_store --database sqlite://$work/$side/gatehouse.db --users $login_users --password $password" >&2
+done
+start_gatehouse events-on
+on_pid=$gh_pid on_port=$gh_port
+gatehouse=$gatehouse_noevents start_gatehouse events-off
+off_pid=$gh_pid off_port=$gh_port
+login_tokens "$on_port" user0
+login_tokens "$off_port" user0
+for round in $(seq "$rounds"); do
+  measure_logout events.logout_on "POST /logout/access, events recorded" "$on_port" "$round"
+  measure_logout events.logout_off "POST /logout/access, no event rows (bench-noevents)" \
+    "$off_port" "$round"
+done
+alternate_login \
+  events.login_on "POST /login, events recorded ($login_users users)" "$on_port" \
+  events.login_off "POST /login, no event rows (bench-noevents, $login_users users)" "$off_port"
+stop "$on_pid"
+stop "$off_pid"
+fi
 fi
 
 sleep 1

@@ -93,6 +93,13 @@ void CatchUp(Services& services, std::shared_ptr<http::StreamSink> sink,
   services.revocation_streams->CaughtUp(*stream);
 }
 
+http::Response NeedsHttp11() {
+  http::Response refused = http::MessageResponse(426, "The event stream needs HTTP/1.1");
+  refused.headers.emplace_back("Upgrade", "HTTP/1.1");
+  refused.headers.emplace_back("Connection", "Upgrade");
+  return refused;
+}
+
 void OpenStream(Services& services, const FeedQuery& query, Reply reply) {
   RevocationStreams& streams = *services.revocation_streams;
   auto place = streams.Reserve();
@@ -132,7 +139,12 @@ void Revocations(const http::Request& request, Services& services, Reply reply) 
   }
   auto query = ParseFeedQuery(request);
   if (!query) return reply(http::ErrorResponse(query.error()));
-  if (WantsEventStream(request.accept)) return OpenStream(services, *query, std::move(reply));
+  if (WantsEventStream(request.accept)) {
+    // A stream is sent chunked, which HTTP/1.0 does not have: such a client is told to upgrade
+    // (RFC 9110 §15.5.22) rather than sent a body it cannot frame.
+    if (request.version < 11) return reply(NeedsHttp11());
+    return OpenStream(services, *query, std::move(reply));
+  }
   RunOnPool(services.store_pool, std::move(reply),
             [&services, query = *query] { return FeedJson(services, query); });
 }

@@ -124,7 +124,8 @@ class Instance {
   void KeepSessions();
   // The route table behind the HTTP server, and the route names its metrics use.
   void WireRouter(api::Routes& routes);
-  void LogListening(bool feed_signal) const;
+  // `feed_signal`: what wakes the revocation sync besides its poll (FeedWatch::Source).
+  void LogListening(const char* feed_signal) const;
 
   const config::Settings& settings_;
   store::Store& store_;
@@ -206,8 +207,9 @@ int Instance::Run(http::ListenClaim claim, const std::string& new_database) {
                          *keyring_,
                          streams_ ? &*streams_ : nullptr};
   StartRevocationSync();
-  // PostgreSQL: another instance's revocation wakes the sync thread at once (LISTEN/NOTIFY).
-  // Here, so that the signal stops before the sync (a member) goes.
+  // A revocation wakes the sync thread at once, so that it reaches the event streams without
+  // waiting for the poll: PostgreSQL, any instance's (LISTEN/NOTIFY); SQLite, each commit that
+  // appended to the feed. Here, so that the signal stops before the sync (a member) goes.
   const auto feed_watch = store_.WatchRevocationFeed([this] { revocation_sync_.Wake(); });
 
   // Webhooks (API.md §12) on threads of their own; stopped when Run returns.
@@ -229,7 +231,7 @@ int Instance::Run(http::ListenClaim claim, const std::string& new_database) {
     reload_asked_ = true;
     revocation_sync_.Wake();
   });
-  LogListening(feed_watch != nullptr);
+  LogListening(feed_watch ? feed_watch->Source() : "polling");
   server_->Run();
   obs::Info("stopped");
   return 0;
@@ -296,7 +298,7 @@ void Instance::WireRouter(api::Routes& routes) {
   server_.emplace(settings_, routes);
 }
 
-void Instance::LogListening(bool feed_signal) const {
+void Instance::LogListening(const char* feed_signal) const {
   const std::string address =
       "http://" + settings_.listen_host + ":" + std::to_string(server_->port());
   obs::Info("gatehouse listening",
@@ -307,7 +309,7 @@ void Instance::LogListening(bool feed_signal) const {
              {"io_threads", std::to_string(settings_.threads)},
              {"hash_threads", std::to_string(settings_.hash_threads)},
              {"revocations_loaded", std::to_string(revocations_.Size())},
-             {"revocation_signal", feed_signal ? "listen/notify" : "polling"}});
+             {"revocation_signal", feed_signal}});
 }
 
 }  // namespace

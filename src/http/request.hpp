@@ -30,6 +30,7 @@ struct Request {
   std::string_view accept;         // the Accept header (first), empty if absent
   std::string_view last_event_id;  // Last-Event-ID (Server-Sent Events resume), empty if absent
   std::string client_address;      // the peer, or the client behind a trusted proxy
+  int version = 11;                // the HTTP version, major * 10 + minor: 10 or 11
 };
 
 struct Response {

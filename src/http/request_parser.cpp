@@ -134,6 +134,7 @@ void RequestParser::Fill(std::string_view peer, const config::Settings& settings
   out.user_agent = KeptValue(kUserAgent);
   out.accept = KeptValue(kAccept);
   out.last_event_id = KeptValue(kLastEventId);
+  out.version = version_;
   out.client_address = ClientAddress(peer, KeptValue(kForwardedFor), settings.trusted_proxies);
 }
 

@@ -159,6 +159,9 @@ struct StoredKey {
 class FeedWatch {
  public:
   virtual ~FeedWatch() = default;
+  // What gives the signal, for the startup log: "listen/notify" (PostgreSQL: every instance's
+  // writes) or "commit" (SQLite: this process's own commits, the only writer).
+  virtual const char* Source() const = 0;
 };
 
 // What the prune calls delete: rows whose time is at or before the one given.

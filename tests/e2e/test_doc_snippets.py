@@ -13,7 +13,9 @@ reader would do by hand is what the test does, with these differences, all on th
   later shell blocks of its document, as in one terminal session; `curl` gets `--fail-with-body`,
   so an HTTP error answer fails the snippet instead of printing quietly;
 - `gatehouse` on the PATH is the binary under test; `python3` is /usr/bin/python3; Node finds the
-  packages tests/e2e/node pins (scripts/test installs them; $GATEHOUSE_SNIPPETS_NODE_MODULES).
+  packages tests/e2e/node pins (scripts/test installs them; $GATEHOUSE_SNIPPETS_NODE_MODULES);
+  Python finds the repository's helper `clients/python/gatehouse_revocations` (PYTHONPATH), as
+  if the reader had pip-installed it as the README says.
 
 Markers, HTML comments on the lines right above a fence (invisible when the Markdown is shown):
 
@@ -49,6 +51,8 @@ LANGUAGES = {"sh": "shell", "bash": "shell", "shell": "shell", "python": "python
              "py": "python", "js": "node", "mjs": "node", "javascript": "node"}
 # html: docs/browser.md's page, which test_browser.py loads in headless Chromium.
 EXAMPLE_LANGUAGES = {"", "toml", "json", "text", "ini", "http", "console-output", "html"}
+# The README's revocation helper, importable by the snippets as if pip-installed.
+PYTHON_HELPER = gh.REPO_ROOT / "clients" / "python" / "gatehouse_revocations"
 SNIPPET_TIMEOUT = 90  # seconds per snippet
 TERMINAL_PASSWORD = "snippet test password"
 NODE_MODULES_ENV = "GATEHOUSE_SNIPPETS_NODE_MODULES"
@@ -157,6 +161,8 @@ class DocumentRun:
         env["PATH"] = f"{self.shims}:{env.get('PATH', '/usr/bin:/bin')}"
         env.pop("ACCESS_TOKEN", None)
         env.pop("NODE_PATH", None)
+        env.pop("REVOCATIONS_SECRET", None)
+        env["PYTHONPATH"] = str(PYTHON_HELPER)
         return env
 
     def ensure_server(self, args: list[str]) -> None:

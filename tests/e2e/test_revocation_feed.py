@@ -145,6 +145,63 @@ def test_stream_carries_a_revocation_within_1s_with_its_cursor_as_id(srv):
         stream.close()
 
 
+def test_stream_carries_the_instances_own_revocations_at_once(srv):
+    """docs/api.md: an instance's own revocations reach its streams at once, not at the feed's
+    500 ms poll. Each revocation is made just after the previous one arrived, i.e. just after a
+    poll if polls fed the stream: a polled stream gives each one about 500 ms. The median of ten
+    keeps one slow moment of a busy machine from deciding."""
+    rounds = 10
+    regs = [srv.new_user("own", PW)[1] for _ in range(rounds)]
+    _, start = all_entries(srv)
+    stream = EventStream(srv, after=start)
+    try:
+        assert stream.response.status_code == 200
+        delays = []
+        for reg in regs:
+            t0 = time.monotonic()
+            assert srv.post("/logout/access", headers=bearer(reg["access_token"])).status_code == 200
+            at = stream.wait_for(reg["access_token"])
+            assert at is not None, "the revocation never reached the stream"
+            delays.append(at - t0)
+        delays.sort()
+        median = (delays[rounds // 2 - 1] + delays[rounds // 2]) / 2
+        assert median < 0.2, f"median {median * 1000:.0f} ms; all: {[round(d * 1000) for d in delays]}"
+    finally:
+        stream.close()
+
+
+def http10_get_revocations(srv, accept: str) -> tuple[str, bytes]:
+    """GET /revocations over HTTP/1.0: the answer's head (status line and headers), and what
+    of the body came with it or before the server closed."""
+    import socket
+
+    request = (f"GET /revocations HTTP/1.0\r\nAuthorization: Bearer {SECRET}\r\n"
+               f"Accept: {accept}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as c:
+        c.sendall(request)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = c.recv(65536)
+            assert chunk, f"closed before an answer: {got!r}"
+            got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    return head.decode("latin-1"), body
+
+
+def test_a_stream_over_http_1_0_is_refused_with_426_and_the_json_feed_answered(srv):
+    """HTTP/1.0 has no chunked encoding, in which the stream is sent (docs/api.md): such a client
+    is told to upgrade instead of being sent a body it cannot frame."""
+    head, body = http10_get_revocations(srv, "text/event-stream")
+    lines = head.split("\r\n")
+    assert lines[0].split()[1] == "426", head
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    assert headers["upgrade"] == "HTTP/1.1"
+    assert "transfer-encoding" not in headers, head
+    assert b"The event stream needs HTTP/1.1" in body
+    head, _ = http10_get_revocations(srv, "application/json")
+    assert head.split()[1] == "200" and "chunked" not in head.lower(), head
+
+
 def test_stream_sends_the_backlog_then_resumes_from_last_event_id(srv):
     _, start = all_entries(srv)
     regs = [srv.new_user("resume", PW)[1] for _ in range(2)]

@@ -946,68 +946,103 @@ TEST_P(StoreContractTest, IsSharedOnlyForPostgresql) {
   EXPECT_EQ(store_->IsShared(), IsPostgres());
 }
 
+// Counts the signals of a feed watch and waits for them.
+class SignalCounter {
+ public:
+  std::function<void()> Callback() {
+    return [this] {
+      std::lock_guard lock(mutex_);
+      ++calls_;
+      signalled_.notify_all();
+    };
+  }
+  int Calls() {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  // True once more than `than` signals came within `within`.
+  bool WaitForMore(int than, std::chrono::milliseconds within) {
+    std::unique_lock lock(mutex_);
+    return signalled_.wait_for(lock, within, [&] { return calls_ > than; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable signalled_;
+  int calls_ = 0;
+};
+
+// PostgreSQL's listener signals once when its LISTEN is in place (so that a catch-up poll can
+// run): wait for that one, so that only a later signal can come from a write.
+void AwaitListening(bool postgres, SignalCounter& counter) {
+  if (postgres) {
+    ASSERT_TRUE(counter.WaitForMore(0, std::chrono::seconds(5))) << "the listener never connected";
+  }
+}
+
 // PostgreSQL signals new feed entries (LISTEN/NOTIFY) so that another instance learns of a
-// revocation within a second; SQLite has no such signal and answers nullptr.
+// revocation within a second; SQLite has one writer, its own process, and is signalled by
+// its own commits only (next test).
 TEST_P(StoreContractTest, WatchRevocationFeedSignalsAnotherStoresRevocation) {
-  std::mutex mutex;
-  std::condition_variable signalled;
-  int calls = 0;
+  if (!IsPostgres()) GTEST_SKIP() << "SQLite: one process writes the file";
+  SignalCounter counter;
   std::unique_ptr<Store> watcher = OpenDatabase();
   ASSERT_TRUE(watcher);
-  std::unique_ptr<FeedWatch> watch = watcher->WatchRevocationFeed([&] {
-    std::lock_guard lock(mutex);
-    ++calls;
-    signalled.notify_all();
-  });
-  if (!IsPostgres()) {
-    EXPECT_EQ(watch, nullptr);
-    return;
-  }
+  std::unique_ptr<FeedWatch> watch = watcher->WatchRevocationFeed(counter.Callback());
   ASSERT_NE(watch, nullptr);
-  // The listener signals once when its LISTEN is in place (so a catch-up poll can run); only a
-  // signal after that one can come from the revocation.
-  std::unique_lock lock(mutex);
-  ASSERT_TRUE(signalled.wait_for(lock, std::chrono::seconds(5), [&] { return calls > 0; }))
-      << "the listener never connected";
-  const int before = calls;
-  lock.unlock();
+  EXPECT_STREQ(watch->Source(), "listen/notify");
+  ASSERT_NO_FATAL_FAILURE(AwaitListening(true, counter));
+  const int before = counter.Calls();
   ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
-  lock.lock();
-  EXPECT_TRUE(signalled.wait_for(lock, std::chrono::seconds(1), [&] { return calls > before; }))
+  EXPECT_TRUE(counter.WaitForMore(before, std::chrono::seconds(1)))
       << "no signal within 1 s of a revocation by another store";
-  lock.unlock();
-  watch.reset();
+}
+
+// Both backends signal the watching store's own feed entries once they are committed: that is
+// what brings an instance's own revocations to its event streams without waiting for the poll.
+TEST_P(StoreContractTest, WatchRevocationFeedSignalsTheStoresOwnRevocations) {
+  SignalCounter counter;
+  std::unique_ptr<FeedWatch> watch = store_->WatchRevocationFeed(counter.Callback());
+  ASSERT_NE(watch, nullptr);
+  EXPECT_STREQ(watch->Source(), IsPostgres() ? "listen/notify" : "commit");
+  ASSERT_NO_FATAL_FAILURE(AwaitListening(IsPostgres(), counter));
+  int before = counter.Calls();
+  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+  EXPECT_TRUE(counter.WaitForMore(before, std::chrono::seconds(1))) << "token revocation";
+  before = counter.Calls();
+  ASSERT_TRUE(store_->SetUserRevokedBefore({"dave", 50}));
+  EXPECT_TRUE(counter.WaitForMore(before, std::chrono::seconds(1))) << "user revocation";
+}
+
+TEST_P(StoreContractTest, SqliteSignalsNoCommitThatAppendedNothingToTheFeed) {
+  if (IsPostgres()) GTEST_SKIP() << "PostgreSQL: NOTIFY is sent by the feed's own writes";
+  SignalCounter counter;
+  std::unique_ptr<FeedWatch> watch = store_->WatchRevocationFeed(counter.Callback());
+  ASSERT_NE(watch, nullptr);
+  ASSERT_TRUE(CreateUser(*store_, MakeUser("erin")));
+  AccountEvent failed_login;
+  failed_login.type = "login.failed";
+  failed_login.at_ms = 1000;
+  ASSERT_TRUE(store_->RecordEvent(failed_login));
+  EXPECT_FALSE(counter.WaitForMore(0, std::chrono::milliseconds(300)));
 }
 
 TEST_P(StoreContractTest, DestroyingTheFeedWatchEndsTheSignal) {
-  std::mutex mutex;
-  std::condition_variable signalled;
-  int calls = 0;
+  SignalCounter counter;
   std::unique_ptr<Store> watcher = OpenDatabase();
   ASSERT_TRUE(watcher);
-  std::unique_ptr<FeedWatch> watch = watcher->WatchRevocationFeed([&] {
-    std::lock_guard lock(mutex);
-    ++calls;
-    signalled.notify_all();
-  });
-  if (watch == nullptr) GTEST_SKIP() << "no signal in this backend, nothing to end";
-  {
-    // Ended while listening, not before the listener got that far.
-    std::unique_lock lock(mutex);
-    ASSERT_TRUE(signalled.wait_for(lock, std::chrono::seconds(5), [&] { return calls > 0; }))
-        << "the listener never connected";
-  }
+  std::unique_ptr<FeedWatch> watch = watcher->WatchRevocationFeed(counter.Callback());
+  ASSERT_NE(watch, nullptr);
+  // Ended while signalling, not before the watch got that far.
+  ASSERT_NO_FATAL_FAILURE(AwaitListening(IsPostgres(), counter));
+  ASSERT_TRUE(watcher->AddRevocation({"jti-0", RevocationKind::kToken, 2000}));
+  ASSERT_TRUE(counter.WaitForMore(IsPostgres() ? 1 : 0, std::chrono::seconds(1)));
   watch.reset();
-  const int calls_before = [&] {
-    std::lock_guard lock(mutex);
-    return calls;
-  }();
+  const int calls_before = counter.Calls();
 
-  ASSERT_TRUE(store_->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
-  ASSERT_TRUE(store_->SetUserRevokedBefore({"dave", 50}));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  std::lock_guard lock(mutex);
-  EXPECT_EQ(calls, calls_before);
+  ASSERT_TRUE(watcher->AddRevocation({"jti-1", RevocationKind::kToken, 2000}));
+  ASSERT_TRUE(watcher->SetUserRevokedBefore({"dave", 50}));
+  EXPECT_FALSE(counter.WaitForMore(calls_before, std::chrono::milliseconds(500)));
 }
 
 TEST_P(StoreContractTest, ANewDatabaseRecordsSessionsSinceTimeZero) {

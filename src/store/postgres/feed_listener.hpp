@@ -25,6 +25,7 @@ class FeedListener final : public FeedWatch {
   ~FeedListener() override;  // stops and joins
   FeedListener(const FeedListener&) = delete;
   FeedListener& operator=(const FeedListener&) = delete;
+  const char* Source() const override { return "listen/notify"; }
 
  private:
   void Run();

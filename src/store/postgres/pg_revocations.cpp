@@ -1,5 +1,6 @@
 // The PostgreSQL store's revocations, revocation feed, pruning, signing keys and shared
 // attempt counters.
+#include "store/event_rows.hpp"
 #include "store/postgres/pg_statements.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/store_rows.hpp"
@@ -26,7 +27,7 @@ Status PostgresStore::TakeFeedTurn(pg::Connection& conn) {
 }
 
 Status PostgresStore::RecordOn(pg::Connection& conn, const AccountEvent* event) {
-  if (event == nullptr) return Ok{};
+  if (event == nullptr || !kWriteEventRows) return Ok{};
   auto rows = conn.Run(pg::kAddAccountEvent, event->type, event->at_ms, event->username, event->sid,
                        event->client_address, event->user_agent, event->username_key);
   if (!rows) return rows.error();
@@ -34,6 +35,7 @@ Status PostgresStore::RecordOn(pg::Connection& conn, const AccountEvent* event) 
 }
 
 Status PostgresStore::InsertEvent(const AccountEvent& event) {
+  if (!kWriteEventRows) return Ok{};
   auto rows = pool_.Run(pg::kAddAccountEvent, event.type, event.at_ms, event.username, event.sid,
                         event.client_address, event.user_agent, event.username_key);
   if (!rows) return rows.error();

@@ -2,19 +2,29 @@
 // store's writer thread.
 #include <sqlite3.h>
 
+#include <utility>
+
 #include "store/sqlite/sqlite_statement.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace gatehouse::store {
 
 void SqliteStore::Exclusive(const std::function<void()>& batch) {
-  std::lock_guard lock(mutex_);
-  batch();
+  {
+    std::lock_guard lock(mutex_);
+    batch();
+  }
+  // After mutex_ is released: the woken reader of the feed takes it at once.
+  if (std::exchange(feed_committed_, false)) {
+    std::lock_guard lock(feed_signal_mutex_);
+    if (feed_signal_) feed_signal_();
+  }
 }
 
 Status SqliteStore::Begin() {
   if (Status file = file_.Check(); !file) return NotingWriteFailure(file.error());
   batch_changed_rows_ = false;
+  batch_appended_feed_ = false;
   // IMMEDIATE takes the write lock at once, so what a write reads cannot change before it writes.
   return NotingWriteFailure(sqlite::Exec(db_, "BEGIN IMMEDIATE", "begin"));
 }
@@ -50,6 +60,7 @@ Status SqliteStore::Commit() {
   // Only a commit that changed rows has shown that writes reach the disk again: an empty one
   // (a batch whose every write failed alone) writes nothing.
   if (batch_changed_rows_) writes_failing_.store(false, std::memory_order_relaxed);
+  if (batch_appended_feed_) feed_committed_ = true;
   return Ok{};
 }
 

@@ -2,7 +2,9 @@
 #include <sqlite3.h>
 
 #include <memory>
+#include <utility>
 
+#include "store/event_rows.hpp"
 #include "store/sqlite/sqlite_statement.hpp"
 #include "store/sqlite/sqlite_statements.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -16,11 +18,12 @@ Status SqliteStore::AppendEvent(RevocationEvent::Kind kind, std::string_view sub
                                 int64_t value) {
   BoundStatement insert = Bind(sqlite::kAddEvent, subject, static_cast<int64_t>(kind), value);
   if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, "append revocation event");
+  batch_appended_feed_ = true;  // every write runs on the writer thread (Committed)
   return Ok{};
 }
 
 Status SqliteStore::RecordLocked(const AccountEvent* event) {
-  if (event == nullptr) return Ok{};
+  if (event == nullptr || !kWriteEventRows) return Ok{};
   BoundStatement insert =
       Bind(sqlite::kAddAccountEvent, event->type, event->at_ms, event->username, event->sid,
            event->client_address, event->user_agent, event->username_key);
@@ -29,6 +32,7 @@ Status SqliteStore::RecordLocked(const AccountEvent* event) {
 }
 
 Status SqliteStore::InsertEvent(const AccountEvent& event) {
+  if (!kWriteEventRows) return Ok{};
   return Committed([&]() { return RecordLocked(&event); });
 }
 
@@ -198,7 +202,27 @@ Result<int64_t> SqliteStore::DeleteExpired(Expiring what, int64_t before) {
   return deleted;
 }
 
-std::unique_ptr<FeedWatch> SqliteStore::StartFeedWatch(std::function<void()>) { return nullptr; }
+class SqliteStore::CommitFeedWatch final : public FeedWatch {
+ public:
+  CommitFeedWatch(SqliteStore& store, std::function<void()> on_new_events) : store_(store) {
+    std::lock_guard lock(store_.feed_signal_mutex_);
+    store_.feed_signal_ = std::move(on_new_events);
+  }
+  ~CommitFeedWatch() override {
+    std::lock_guard lock(store_.feed_signal_mutex_);
+    store_.feed_signal_ = nullptr;
+  }
+  CommitFeedWatch(const CommitFeedWatch&) = delete;
+  CommitFeedWatch& operator=(const CommitFeedWatch&) = delete;
+  const char* Source() const override { return "commit"; }
+
+ private:
+  SqliteStore& store_;
+};
+
+std::unique_ptr<FeedWatch> SqliteStore::StartFeedWatch(std::function<void()> on_new_events) {
+  return std::make_unique<CommitFeedWatch>(*this, std::move(on_new_events));
+}
 
 Result<bool> SqliteStore::InsertSigningKey(const StoredKey& key) {
   bool added = false;

@@ -117,8 +117,10 @@ class SqliteStore final : public Store, private BatchTransaction {
   Result<bool> SelectRevoked(std::string_view jti, std::string_view sid, const std::string& key,
                              int64_t issued_at) override;
   Result<int64_t> DeleteExpired(Expiring what, int64_t before) override;
-  // SQLite has no notifications: the feed is polled.
+  // This process is the only writer: a commit whose batch appended to the feed signals
+  // (after the commit, outside mutex_), so that its revocations reach the streams at once.
   std::unique_ptr<FeedWatch> StartFeedWatch(std::function<void()> on_new_events) override;
+  class CommitFeedWatch;
 
   Result<bool> InsertSigningKey(const StoredKey& key) override;
   Result<std::vector<StoredKey>> SelectSigningKeys(std::string_view algorithm) override;
@@ -185,6 +187,15 @@ class SqliteStore final : public Store, private BatchTransaction {
   // change count when the current write's savepoint began.
   bool batch_changed_rows_ = false;
   int64_t changes_at_savepoint_ = 0;
+  // The writer thread's: a write of the current batch appended to the revocation feed (also
+  // when its savepoint was then undone: a signal too many only polls once more), and a commit
+  // of such a batch is durable and not signalled yet.
+  bool batch_appended_feed_ = false;
+  bool feed_committed_ = false;
+  // The feed watch's signal (empty: none); feed_signal_mutex_ keeps it from running once the
+  // watch is gone.
+  std::mutex feed_signal_mutex_;
+  std::function<void()> feed_signal_;
   sqlite3* db_;
   FileIdentity file_;  // the file opened; checked before every call and every acknowledged write
   // StillReachable's last stat() of file_ (CLOCK_MONOTONIC_COARSE nanoseconds) and its answer.
