@@ -2,6 +2,8 @@
 // offline, behind revocations.secret. JSON pages by default; with Accept: text/event-stream
 // one Server-Sent Event per entry, the backlog from the store first, then each entry as this
 // instance's sync thread learns it (api/revocation_streams.hpp).
+#include <chrono>
+#include <memory>
 #include <thread>
 
 #include "api/admin_request.hpp"
@@ -60,44 +62,57 @@ http::Response FeedJson(Services& services, const FeedQuery& query) {
   return response;
 }
 
-// Sends the entries after `after`, page by page, pausing while the client has much unsent.
-// Returns when the backlog is sent, or when the stream ended (the client left, a store error,
-// the client stalled past limits.read_timeout).
-void SendBacklog(Services& services, http::StreamSink& sink, int64_t after) {
-  RevocationStreams& streams = *services.revocation_streams;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(services.settings.read_timeout);
-  for (;;) {
-    auto page =
-        ReadFeedPage(services.store, after, kStreamPage, UnixNow(), streams.user_lifetime());
-    if (!page) return sink.End();  // the client reconnects with its Last-Event-ID
-    for (const auto& entry : page->entries) {
-      if (!sink.Write(RevocationSseEvent(entry, streams.user_lifetime()))) return;
+// A stream catching up: the entries after `after`, one page per turn on the streams' own pool
+// (Services::stream_pool), never on the store threads requests need (attacker round 12: 40
+// streams opened from cursor 0 held both SQLite store threads, and a refresh waited 7.9 s). A
+// turn whose client has much unsent gives the thread to the others' turns instead of holding
+// it; the stream is ended when its backlog has not gone out within the read timeout.
+struct CatchUp {
+  Services& services;
+  std::shared_ptr<http::StreamSink> sink;
+  std::shared_ptr<RevocationStreams::Stream> stream;
+  int64_t after;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// However the backlog ended, the stream then takes what was published meanwhile: a stream whose
+// client left fails its next write (the next revocation or heartbeat, or the next Reserve at the
+// bound) and gives its place back; one left catching up would hold it for good (attacker round
+// 11, F1).
+void Finish(const CatchUp& job) { job.services.revocation_streams->CaughtUp(*job.stream); }
+
+void TakeTurn(const std::shared_ptr<CatchUp>& job);
+
+void NextTurn(const std::shared_ptr<CatchUp>& job) {
+  if (job->services.stream_pool.TrySubmit([job] { TakeTurn(job); })) return;
+  job->sink->End();  // the pool is full: the client reconnects with its Last-Event-ID
+  Finish(*job);
+}
+
+void TakeTurn(const std::shared_ptr<CatchUp>& job) {
+  http::StreamSink& sink = *job->sink;
+  if (sink.Queued() > kCatchUpQueuedBytes) {
+    if (std::chrono::steady_clock::now() > job->deadline) {
+      sink.End();
+      return Finish(*job);
     }
-    after = page->cursor;
-    if (page->entries.size() < static_cast<std::size_t>(kStreamPage)) return;
-    while (sink.Queued() > kCatchUpQueuedBytes) {
-      if (std::chrono::steady_clock::now() > deadline) return sink.End();
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    // Not a busy loop when every stream waits on its client.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return NextTurn(job);
   }
-}
-
-// On a store thread: the backlog, then the stream takes what was published meanwhile. It does
-// so however the backlog ended: a stream whose client left then fails its next write (the next
-// revocation or heartbeat, or the next Reserve at the bound) and gives its place back; one left
-// catching up would hold it for good (attacker round 11, F1).
-void CatchUp(Services& services, std::shared_ptr<http::StreamSink> sink,
-             std::shared_ptr<RevocationStreams::Stream> stream, int64_t after) {
-  SendBacklog(services, *sink, after);
-  services.revocation_streams->CaughtUp(*stream);
-}
-
-http::Response NeedsHttp11() {
-  http::Response refused = http::MessageResponse(426, "The event stream needs HTTP/1.1");
-  refused.headers.emplace_back("Upgrade", "HTTP/1.1");
-  refused.headers.emplace_back("Connection", "Upgrade");
-  return refused;
+  RevocationStreams& streams = *job->services.revocation_streams;
+  auto page = ReadFeedPage(job->services.store, job->after, kStreamPage, UnixNow(),
+                           streams.user_lifetime());
+  if (!page) {
+    sink.End();  // the client reconnects with its Last-Event-ID
+    return Finish(*job);
+  }
+  for (const auto& entry : page->entries) {
+    if (!sink.Write(RevocationSseEvent(entry, streams.user_lifetime()))) return Finish(*job);
+  }
+  job->after = page->cursor;
+  if (page->entries.size() < static_cast<std::size_t>(kStreamPage)) return Finish(*job);
+  NextTurn(job);
 }
 
 void OpenStream(Services& services, const FeedQuery& query, Reply reply) {
@@ -116,12 +131,9 @@ void OpenStream(Services& services, const FeedQuery& query, Reply reply) {
   response.stream = [&services, place,
                      after = query.after](std::shared_ptr<http::StreamSink> sink) {
     auto stream = services.revocation_streams->Open(*place, sink);
-    const bool queued = services.store_pool.TrySubmit(
-        [&services, sink, stream, after] { CatchUp(services, sink, stream, after); });
-    if (!queued) {
-      sink->End();
-      services.revocation_streams->CaughtUp(*stream);
-    }
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(services.settings.read_timeout);
+    NextTurn(std::make_shared<CatchUp>(CatchUp{services, sink, stream, after, deadline}));
   };
   reply(std::move(response));
 }

@@ -32,6 +32,9 @@ struct Services {
   const auth::PasswordDenyList& deny_list;
   WorkerPool& hash_pool;   // argon2id work: registration, login
   WorkerPool& store_pool;  // storage calls that the I/O threads must not wait on
+  // GET /revocations streams catching up (reading the feed's backlog a page per turn): apart from
+  // store_pool, so that streams never hold up requests' storage calls.
+  WorkerPool& stream_pool;
   const auth::Keyring& keyring;
   // GET /revocations's event streams; null where none are served (tests, revocations off).
   RevocationStreams* revocation_streams = nullptr;

@@ -184,6 +184,8 @@ int Instance::Run(http::ListenClaim claim, const std::string& new_database) {
   // A shared store answers over the network: as many store threads as connections.
   const int store_threads = store_.IsShared() ? settings_.database_pool_size : 2;
   WorkerPool store_pool("gh-store", static_cast<std::size_t>(store_threads), 4096);
+  // GET /revocations streams read their backlog here, a page per turn (api/services.hpp).
+  WorkerPool stream_pool("gh-streams", 2, 4096);
   hash_pool.SetWaitObserver([](double seconds) { obs::GlobalMetrics().RecordHashWait(seconds); });
   // Each hash thread keeps a 19 MiB argon2id work area while it is busy; after a quiet spell
   // it gives the memory back (the next hash maps it again, once).
@@ -204,6 +206,7 @@ int Instance::Run(http::ListenClaim claim, const std::string& new_database) {
                          *deny_list_,
                          hash_pool,
                          store_pool,
+                         stream_pool,
                          *keyring_,
                          streams_ ? &*streams_ : nullptr};
   StartRevocationSync();
