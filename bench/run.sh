@@ -280,9 +280,31 @@ measure_logout() {
   collect="BENCH_TOKENS_OUT=$tokens $(wrk_cmd collect_access.lua "http://127.0.0.1:$3/token/refresh" "$work/tokens-$3.refresh" "$connections" "${BENCH_LOGOUT_TOKENS_SECONDS:-$((seconds * 2))}")"
   bash -c "$collect" >/dev/null 2>&1 || log "collecting tokens failed: $collect"
   log "$(wc -l <"$tokens") access tokens for $2, round $4"
+  local before after
+  before=$(durable_counts "$3")
   measure "$1" "$2" "$4" \
     "BENCH_TOKENS=$tokens $(wrk_cmd logout_each.lua "http://127.0.0.1:$3/logout/access")"
+  after=$(durable_counts "$3")
+  # Writes per fsync of the run (SQLite's group commit; PostgreSQL reports none): what a batch
+  # held. Near 1 the store pays an fsync per write; well above 1 while the rate stays near the
+  # raw fsync rate, the writes are limited by something else (CPU, HTTP), not by the disk.
+  read -r writes transactions <<<"$(paste -d' ' <(echo "$before") <(echo "$after") |
+    awk '{ print $3 - $1, $4 - $2 }')"
+  if [ "$transactions" -gt 0 ]; then
+    record_value "$1.writes_per_fsync" "$2: writes per transaction (round $4)" \
+      "$(awk -v w="$writes" -v t="$transactions" 'BEGIN { printf "%.1f", w / t }')" writes \
+      "gatehouse_durable_{writes,transactions}_total of /metrics around the run ($writes / $transactions)"
+  fi
   rm -f "$tokens"
+}
+
+# durable_counts PORT: "WRITES TRANSACTIONS" of the server's group commit (0 0 on a build
+# without those metrics).
+durable_counts() {
+  curl -sf "http://127.0.0.1:$1/metrics" | awk '
+    $1 == "gatehouse_durable_writes_total" { w = $2 }
+    $1 == "gatehouse_durable_transactions_total" { t = $2 }
+    END { print w + 0, t + 0 }'
 }
 
 # ---- the run ---------------------------------------------------------------------------------

@@ -28,8 +28,10 @@ void Readyz(const http::Request&, Services& services, Reply reply) {
 void Metrics(const http::Request&, Services& services, Reply reply) {
   http::Response response;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  const store::GroupCommit::Counts durable = services.store.DurableWriteCounts();
   response.body =
-      obs::GlobalMetrics().Render({services.hash_pool.QueueDepth(), services.revocations.Size()});
+      obs::GlobalMetrics().Render({services.hash_pool.QueueDepth(), services.revocations.Size(),
+                                   durable.writes, durable.batches});
   reply(std::move(response));
 }
 

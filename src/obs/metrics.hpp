@@ -25,6 +25,10 @@ enum class RateLimitKind {
 struct Gauges {
   std::size_t hash_queue_depth = 0;
   std::size_t revoked_tokens = 0;
+  // The store's group commit (store/group_commit.hpp): durable writes and the transactions
+  // (one fsync each) that held them; their ratio is the writes that shared one fsync.
+  uint64_t durable_writes = 0;
+  uint64_t durable_transactions = 0;
 };
 
 class Metrics {

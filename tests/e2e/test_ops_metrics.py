@@ -49,6 +49,8 @@ def test_metrics_format_and_families(srv):
         "gatehouse_rate_limited": "counter",
         "gatehouse_revoked_tokens": "gauge",
         "gatehouse_store_errors": "counter",
+        "gatehouse_durable_writes": "counter",
+        "gatehouse_durable_transactions": "counter",
     }
     for name, typ in expected.items():
         assert m.family(name).type == typ, (name, m.family(name).type)
@@ -115,6 +117,23 @@ def test_revoked_gauge_grows_on_logout_access(srv):
     assert r.status_code == 200, r.text
     after = scrape(srv).value("gatehouse_revoked_tokens")
     assert after - before == 1, (before, after)
+
+
+@pytest.mark.sqlite_only  # PostgreSQL commits each write alone and reports no group commit
+def test_durable_write_counters_count_a_logout_and_its_transaction(srv):
+    """A /logout/access is one durable write of the SQLite group commit, committed in a
+    transaction before its 200: both counters move (writes / transactions is the number of
+    writes that shared an fsync, what scripts/bench records next to the raw fsync rate)."""
+    u, reg = srv.new_user("met", PW)
+    before = scrape(srv)
+    r = srv.post("/logout/access", headers=bearer(reg["access_token"]))
+    assert r.status_code == 200, r.text
+    after = scrape(srv)
+    writes = after.value("gatehouse_durable_writes_total") - before.value("gatehouse_durable_writes_total")
+    transactions = (after.value("gatehouse_durable_transactions_total")
+                    - before.value("gatehouse_durable_transactions_total"))
+    assert writes >= 1, (before.text, after.text)
+    assert 1 <= transactions <= writes, (writes, transactions)
 
 
 def test_rate_limited_counter(server_factory):
