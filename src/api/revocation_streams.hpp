@@ -30,7 +30,8 @@ std::string RevocationSseEvent(const store::RevocationEvent& event, int64_t user
 
 // A page of the feed after `after`: at most `limit` unexpired entries, and the cursor to read
 // after next (the last entry scanned: expired entries skipped move it on too; nothing after
-// `after` leaves it unchanged). On a store thread.
+// `after` leaves it unchanged). A cursor ahead of the newest entry reads as none. On a store
+// thread.
 struct FeedPage {
   std::vector<store::RevocationEvent> entries;
   int64_t cursor = 0;

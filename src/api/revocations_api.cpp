@@ -115,6 +115,13 @@ void TakeTurn(const std::shared_ptr<CatchUp>& job) {
   NextTurn(job);
 }
 
+http::Response NeedsHttp11() {
+  http::Response refused = http::MessageResponse(426, "The event stream needs HTTP/1.1");
+  refused.headers.emplace_back("Upgrade", "HTTP/1.1");
+  refused.headers.emplace_back("Connection", "Upgrade");
+  return refused;
+}
+
 void OpenStream(Services& services, const FeedQuery& query, Reply reply) {
   RevocationStreams& streams = *services.revocation_streams;
   auto place = streams.Reserve();

@@ -197,18 +197,9 @@ int Instance::Run(http::ListenClaim claim, const std::string& new_database) {
     revocation_sync_.OnApplied(
         [this](const store::RevocationEvent& event) { streams_->Publish(event); });
   }
-  api::Services services{settings_,
-                         store_,
-                         tokens_,
-                         revocations_,
-                         users_,
-                         limits_,
-                         *deny_list_,
-                         hash_pool,
-                         store_pool,
-                         stream_pool,
-                         *keyring_,
-                         streams_ ? &*streams_ : nullptr};
+  api::Services services{settings_,  store_,      tokens_,     revocations_,
+                         users_,     limits_,     *deny_list_, hash_pool,
+                         store_pool, stream_pool, *keyring_,   streams_ ? &*streams_ : nullptr};
   StartRevocationSync();
   // A revocation wakes the sync thread at once, so that it reaches the event streams without
   // waiting for the poll: PostgreSQL, any instance's (LISTEN/NOTIFY); SQLite, each commit that

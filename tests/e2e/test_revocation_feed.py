@@ -269,3 +269,64 @@ def test_sigterm_ends_open_streams_and_the_server_stops_at_once(server_factory):
     assert s.terminate() == 0
     assert time.monotonic() - t0 < 3
     assert stream.ended.wait(3)
+
+
+# -- attacker round 12 -----------------------------------------------------------------------
+
+def test_a_cursor_ahead_of_the_newest_entry_starts_again_from_every_entry(srv):
+    """A reader whose cursor is ahead of the feed (kept across a restore of the database) got
+    an empty page and the same cursor for good; it now gets every unexpired entry again."""
+    _, reg = srv.new_user("ahead", PW)
+    assert srv.post("/logout/access", headers=bearer(reg["access_token"])).status_code == 200
+    _, newest = all_entries(srv)
+    ahead = str(int(newest) + 1_000_000)
+    body = feed(srv, after=ahead, limit=1000).json()
+    assert body["cursor"] != ahead and int(body["cursor"]) <= int(newest)
+    entries, _ = all_entries(srv, after=ahead)
+    assert refused_by(entries, reg["access_token"])
+    stream = EventStream(srv, last_event_id=ahead)
+    try:
+        assert stream.wait_for(reg["access_token"]) is not None
+    finally:
+        stream.close()
+
+
+def test_streams_catching_up_do_not_hold_up_requests_storage(server_factory):
+    """Attacker round 12: streams opened from cursor 0 read their backlog on the store threads,
+    and a stream whose client did not read held its thread until the read timeout, so 40 such
+    streams kept every store thread and a refresh waited 7.9 s. Here 40 clients that do not read
+    (a 4 KiB receive buffer) open streams over a backlog of 7000 entries; a /logout/access (a
+    store thread's work) must still be answered at once."""
+    import concurrent.futures
+    import socket
+    unlimited = ["--rate-limit-refresh-per-user", "1000000000/1s",
+                 "--rate-limit-revocation-per-user", "1000000000/1s"]
+    s = server_factory(args=ARGS + unlimited + ["--limits-read-timeout", "20s"])
+    _, reg = s.new_user("backlog", PW)
+    refresh = bearer(reg["refresh_token"])
+
+    def revoke_one(_):
+        access = s.post("/token/refresh", headers=refresh).json()["access_token"]
+        assert s.post("/logout/access", headers=bearer(access)).status_code == 200
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(revoke_one, range(7000)))
+    request = (f"GET /revocations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
+               "Accept: text/event-stream\r\n\r\n").encode()
+    access = s.post("/token/refresh", headers=refresh).json()["access_token"]
+    stalled = []
+    try:
+        for _ in range(40):
+            c = socket.socket()
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            c.connect(("127.0.0.1", s.port))
+            c.sendall(request)
+            stalled.append(c)
+        time.sleep(0.2)  # the streams start catching up
+        started = time.monotonic()
+        r = s.post("/logout/access", headers=bearer(access), timeout=15)
+        took = time.monotonic() - started
+        assert r.status_code == 200, r.text
+        assert took < 2, f"/logout/access waited {took:.1f} s behind streams catching up"
+    finally:
+        for c in stalled:
+            c.close()

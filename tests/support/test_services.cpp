@@ -43,16 +43,18 @@ TestServices::TestServices(Options options) : directory_(FreshDirectory()) {
                                                  [this] { return now_.load(); });
   hash_pool_ = std::make_unique<WorkerPool>("test-hash", 1, options.hash_queue);
   store_pool_ = std::make_unique<WorkerPool>("test-store", 1, 64);
+  stream_pool_ = std::make_unique<WorkerPool>("test-streams", 1, 64);
   services_ = std::make_unique<api::Services>(
       api::Services{settings_, *store_, *tokens_, revocations_, users_, limits_, deny_list_,
-                    *hash_pool_, *store_pool_, *keyring_});
+                    *hash_pool_, *store_pool_, *stream_pool_, *keyring_});
   routes_ = std::make_unique<api::Routes>(*services_);
 }
 
 TestServices::~TestServices() {
   routes_.reset();
   services_.reset();
-  store_pool_.reset();  // runs what is queued, then joins: before the store goes
+  stream_pool_.reset();  // runs what is queued, then joins: before the store goes
+  store_pool_.reset();
   hash_pool_.reset();
   tokens_.reset();
   store_.reset();

@@ -66,6 +66,7 @@ class TestServices {
   auth::PasswordDenyList deny_list_;
   std::unique_ptr<WorkerPool> hash_pool_;
   std::unique_ptr<WorkerPool> store_pool_;
+  std::unique_ptr<WorkerPool> stream_pool_;
   std::unique_ptr<api::Services> services_;
   std::unique_ptr<api::Routes> routes_;
 };
