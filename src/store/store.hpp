@@ -479,7 +479,9 @@ class Store {
  private:
   RecentSessionUses recent_uses_;
 
-  // RotateRefresh's steps: the answer for a jti already used (nullopt: not used), and a reuse.
+  // RotateRefresh's steps: the decision once the presented token turned out not current, the
+  // answer for a jti already used (nullopt: not used), and a reuse.
+  Result<RotationOutcome> RotateNotCurrent(const RotationRequest& request);
   Result<std::optional<RotationOutcome>> UsedTokenOutcome(const RotationRequest& request);
   Result<RotationOutcome> Reuse(const RotationRequest& request);
 

@@ -147,10 +147,24 @@ Result<std::optional<SessionRecord>> Store::FindSession(std::string_view sid) {
 }
 
 // Rotation's decisions, the same on every backend. Each write is one transaction of the
-// backend's; the order of reads below makes a lost race land on the right answer: the
-// compare-and-set and the record of the used jti commit together, so a refresh that loses the
-// compare finds the winner's record when it reads again.
+// backend's. The common case, the session's current token, is tried first: one compare-and-set
+// and nothing read (on PostgreSQL one round trip instead of five, the measured cost of issue 16's
+// rotation row). It can only succeed for the current token of a live session, which is exactly
+// when the reads below would have led to the same compare-and-set: a used token is never current
+// again (each rotation sets a fresh random jti), and the compare checks the idle cut itself.
 Result<RotationOutcome> Store::RotateRefresh(const RotationRequest& request) {
+  Result<bool> rotated = CompareAndRotate(request, request.presented_jti);
+  if (!rotated) return rotated.error();
+  if (*rotated) return RotationOutcome{RotationOutcome::Kind::kRotated, {}, 0};
+  return RotateNotCurrent(request);
+}
+
+// The compare-and-set above failed: the token was used (a replay, or a reuse), is of an older
+// lineage, its session ended or went idle, or the session was recorded before rotation existed.
+// The order of reads below makes a lost race land on the right answer: the compare-and-set and
+// the record of the used jti commit together, so a refresh that loses the compare finds the
+// winner's record when it reads again.
+Result<RotationOutcome> Store::RotateNotCurrent(const RotationRequest& request) {
   using Kind = RotationOutcome::Kind;
   Result<std::optional<RotationOutcome>> used = UsedTokenOutcome(request);
   if (!used) return used.error();
