@@ -479,9 +479,7 @@ class Store {
  private:
   RecentSessionUses recent_uses_;
 
-  // RotateRefresh's steps: the decision once the presented token turned out not current, the
-  // answer for a jti already used (nullopt: not used), and a reuse.
-  Result<RotationOutcome> RotateNotCurrent(const RotationRequest& request);
+  // RotateRefresh's steps: the answer for a jti already used (nullopt: not used), and a reuse.
   Result<std::optional<RotationOutcome>> UsedTokenOutcome(const RotationRequest& request);
   Result<RotationOutcome> Reuse(const RotationRequest& request);
 
