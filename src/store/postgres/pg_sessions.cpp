@@ -82,11 +82,10 @@ Result<bool> PostgresStore::CompareAndRotate(const RotationRequest& request,
   //   past the interval, serve.cpp's pruning, far longer than a resend takes);
   // - another request with the same token won meanwhile: the same replay of its answer that a
   //   concurrent refresh gets (API.md §10).
-  auto rows = pool_.RunResendingIfLost(pg::kRotateSession, request.sid, expected_jti,
-                                       request.new_jti, request.use.at,
-                                       request.use.client_address, request.use.user_agent,
-                                       request.idle_since, request.presented_jti,
-                                       request.sealed_answer);
+  auto rows =
+      pool_.RunResendingIfLost(pg::kRotateSession, request.sid, expected_jti, request.new_jti,
+                               request.use.at, request.use.client_address, request.use.user_agent,
+                               request.idle_since, request.presented_jti, request.sealed_answer);
   if (!rows) return rows.error();
   return rows->Affected() != 0;
 }
