@@ -3,7 +3,8 @@
 
     record.py run RESULTS --series S --label L --round N --cmd CMD < output_of_the_run
         takes the figures from the run's output: wrk's "BENCH_JSON {...}" line (bench/wrk/
-        report.lua), or the one JSON line of gatehouse_argon2_rate (hashes/s become req/s)
+        report.lua), the one JSON line of gatehouse_argon2_rate (hashes/s become req/s), or
+        pgbench's "tps = ..." (transactions/s become req/s)
     record.py value RESULTS --key K --label L --value V --unit U --cmd CMD
 
 Exits 1 when a run printed no figures (the run itself failed: not a timing).
@@ -22,6 +23,13 @@ def figures_from(output):
             return {"rps": driver["hashes_per_s"], "p50_us": None, "p99_us": None,
                     "note": f"{driver['hashes']} hashes on {driver['threads']} threads"
                             f" in {driver['seconds']:.2f} s"}
+    # pgbench (the PostgreSQL commit rate of run.sh part rotation): transactions/s as req/s.
+    tps = [l for l in output.splitlines() if l.startswith("tps = ")]
+    if tps:
+        done = [l for l in output.splitlines() if l.startswith("number of transactions actually")]
+        return {"rps": float(tps[-1].split()[2]), "p50_us": None, "p99_us": None,
+                "note": "pgbench: " + (done[0].split(":")[-1].strip() if done else "?") +
+                        " transactions"}
     return None
 
 

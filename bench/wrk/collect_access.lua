@@ -1,5 +1,5 @@
 -- POST /token/refresh with Authorization: Bearer $BENCH_TOKEN (a refresh token), writing each
--- new access token to $BENCH_TOKENS_OUT, one a line: distinct access tokens for logout_each.lua
+-- new access token to $BENCH_TOKENS_OUT, one a line: distinct access tokens for post_each.lua
 -- (a revoked token answers 401, so every /logout/access needs a token of its own).
 dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")
 wrk.method = "POST"

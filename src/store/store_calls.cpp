@@ -147,11 +147,22 @@ Result<std::optional<SessionRecord>> Store::FindSession(std::string_view sid) {
 }
 
 // Rotation's decisions, the same on every backend. Each write is one transaction of the
-// backend's; the order of reads below makes a lost race land on the right answer: the
-// compare-and-set and the record of the used jti commit together, so a refresh that loses the
-// compare finds the winner's record when it reads again.
+// backend's. The common case, the session's current token, is tried first: one compare-and-set
+// and nothing read (on PostgreSQL one round trip instead of five, the measured cost of issue 16's
+// rotation row). It can only succeed for the current token of a live session, which is exactly
+// when the reads below would have led to the same compare-and-set: a used token is never current
+// again (each rotation sets a fresh random jti), and the compare checks the idle cut itself.
+//
+// When it fails, the token was used (a replay, or a reuse), is of an older lineage, its session
+// ended or went idle, or the session was recorded before rotation existed. The order of reads
+// below makes a lost race land on the right answer: the compare-and-set and the record of the
+// used jti commit together, so a refresh that loses the compare finds the winner's record when
+// it reads again.
 Result<RotationOutcome> Store::RotateRefresh(const RotationRequest& request) {
   using Kind = RotationOutcome::Kind;
+  Result<bool> current = CompareAndRotate(request, request.presented_jti);
+  if (!current) return current.error();
+  if (*current) return RotationOutcome{Kind::kRotated, {}, 0};
   Result<std::optional<RotationOutcome>> used = UsedTokenOutcome(request);
   if (!used) return used.error();
   if (*used) return std::move(**used);
@@ -161,10 +172,8 @@ Result<RotationOutcome> Store::RotateRefresh(const RotationRequest& request) {
     return RotationOutcome{Kind::kEnded, {}, 0};
   }
   // A session recorded before rotation existed has no current jti: any of its tokens is.
-  const std::string expected =
-      (*session)->refresh_jti.empty() ? std::string() : request.presented_jti;
-  if (expected.empty() || (*session)->refresh_jti == expected) {
-    Result<bool> rotated = CompareAndRotate(request, expected);
+  if ((*session)->refresh_jti.empty()) {
+    Result<bool> rotated = CompareAndRotate(request, std::string_view());
     if (!rotated) return rotated.error();
     if (*rotated) return RotationOutcome{Kind::kRotated, {}, 0};
   }

@@ -227,6 +227,19 @@ Result<Rows> Pool::RunText(const StatementText& statement, const std::vector<std
   return (*fresh)->RunText(statement, params);
 }
 
+Result<Rows> Pool::RunTextResendingIfLost(const StatementText& statement,
+                                          const std::vector<std::string>& params) {
+  auto lease = Acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->RunText(statement, params);
+  if (rows || rows.error().code != ErrorCode::kStorageUnavailable || !(*lease)->Broken()) {
+    return rows;
+  }
+  auto fresh = Replace(*lease);
+  if (!fresh) return fresh.error();
+  return (*fresh)->RunText(statement, params);
+}
+
 std::string RedactUrl(std::string_view url) {
   const std::size_t scheme = url.find("://");
   const std::size_t at = url.rfind('@');

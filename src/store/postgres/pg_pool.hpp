@@ -131,6 +131,18 @@ class Pool {
     return RunText(statement.text, {ParamText(params)...});
   }
   Result<Rows> RunText(const StatementText& statement, const std::vector<std::string>& params);
+  // Runs one autocommit statement as Run does, and once more on a fresh connection (idle ones
+  // dropped, as Transact does) when the connection was lost before its result came, whether it
+  // had sat idle or ended during the statement (pg_terminate_backend of a backend waiting for a
+  // row lock). Whether the first run committed is then unknown, so only for a statement whose
+  // second run leaves the caller with the same outcome either way: each caller says why.
+  template <typename... Params>
+  Result<Rows> RunResendingIfLost(const Statement<Params...>& statement,
+                                  std::type_identity_t<Params>... params) {
+    return RunTextResendingIfLost(statement.text, {ParamText(params)...});
+  }
+  Result<Rows> RunTextResendingIfLost(const StatementText& statement,
+                                      const std::vector<std::string>& params);
 
   // Opens a connection outside the pool (the notification listener, migrations).
   static Result<pg_conn*> Connect(const std::string& url);

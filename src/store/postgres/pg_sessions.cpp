@@ -1,8 +1,10 @@
 // The PostgreSQL store's sessions as users see them (API.md §10): listing, ending one, ending
 // the idle ones, recording a use, and the rows of refresh-token rotation. Each write is one
 // statement (a data-modifying CTE), so it commits whole; the ones that revoke NOTIFY the feed.
-// Writes that must not be lost to a connection ending under them run in pg::Pool::Transact, and
-// so do the ones that end sessions, whose feed entries wait for the feed's turn (kTakeFeedTurn).
+// The ones that end sessions run in pg::Pool::Transact, as their feed entries wait for the
+// feed's turn (kTakeFeedTurn); a rotation is one autocommit statement, sent again when its
+// connection is lost (CompareAndRotate says why that is safe). A rotation writes no feed entry
+// and so does not take the feed's turn: only a reuse, which ends the session, does.
 #include "store/postgres/pg_statements.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/store_rows.hpp"
@@ -69,15 +71,23 @@ Result<std::optional<RefreshUse>> PostgresStore::SelectRefreshUse(std::string_vi
 
 Result<bool> PostgresStore::CompareAndRotate(const RotationRequest& request,
                                              std::string_view expected_jti) {
-  // A transaction of its own (not an autocommit statement) so that a connection lost before its
-  // COMMIT is known to have changed nothing, and the rotation runs again on a fresh one.
-  return pool_.Transact([&](pg::Connection& conn) -> Result<bool> {
-    auto rows = conn.Run(pg::kRotateSession, request.sid, expected_jti, request.new_jti,
-                         request.use.at, request.use.client_address, request.use.user_agent,
-                         request.idle_since, request.presented_jti, request.sealed_answer);
-    if (!rows) return rows.error();
-    return rows->Affected() != 0;
-  });
+  // One autocommit statement (one round trip; the compare, the new jti and the used one's record
+  // commit together). A connection lost before its result leaves unknown whether it committed,
+  // so it is sent once more, and either way the caller ends with the answer of a rotation:
+  // - it had not committed: the second run is the rotation;
+  // - it had: the second run matches no row (the current jti is the new one now) and changes
+  //   nothing, Store::RotateRefresh then reads the used record of the presented jti, which holds
+  //   this very request's sealed answer with used_at = request.use.at, so it is a replay within
+  //   any reuse interval and answers the pair minted for this request (the record is kept 60 s
+  //   past the interval, serve.cpp's pruning, far longer than a resend takes);
+  // - another request with the same token won meanwhile: the same replay of its answer that a
+  //   concurrent refresh gets (API.md §10).
+  auto rows =
+      pool_.RunResendingIfLost(pg::kRotateSession, request.sid, expected_jti, request.new_jti,
+                               request.use.at, request.use.client_address, request.use.user_agent,
+                               request.idle_since, request.presented_jti, request.sealed_answer);
+  if (!rows) return rows.error();
+  return rows->Affected() != 0;
 }
 
 }  // namespace gatehouse::store

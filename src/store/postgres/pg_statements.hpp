@@ -149,7 +149,8 @@ inline constexpr Statement<Text, Int, Text, Text, Int> kTouchSession{
      "$3, user_agent = $4 WHERE sid = $1 AND last_used_at >= $5::bigint",
      true}};
 // The compare-and-set of rotation, and the used jti with its sealed answer, in one statement:
-// only while the current refresh jti is the expected one.
+// only while the current refresh jti is the expected one. Not idempotent as such (no generic
+// retry), but sent again by PostgresStore::CompareAndRotate, which says why its outcome is.
 inline constexpr Statement<Text, Text, Text, Int, Text, Text, Int, Text, Text> kRotateSession{
     {"rotate_session",
      "WITH rotated AS (UPDATE sessions SET refresh_jti = $3, generation = generation + 1, "

@@ -1,6 +1,8 @@
--- POST <url> (/logout/access) with a different access token from $BENCH_TOKENS (one a line,
--- from collect_access.lua) on every request. Run with one wrk thread; once the tokens run out
--- they repeat, and the repeats answer 401 (counted in non2xx): give enough tokens for the run.
+-- POST <url> with a different bearer token from $BENCH_TOKENS (one a line) on every request,
+-- round robin. Run with one wrk thread. /logout/access: distinct access tokens from
+-- collect_access.lua; once they run out they repeat, and the repeats answer 401 (counted in
+-- non2xx): give enough tokens for the run. /token/refresh without rotation: one refresh token
+-- per session, so that every session is used in turn (as many clients would), not one alone.
 dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")
 local tokens = {}
 local file = assert(io.open(assert(os.getenv("BENCH_TOKENS"), "BENCH_TOKENS unset"), "r"))
