@@ -14,8 +14,9 @@ reader would do by hand is what the test does, with these differences, all on th
   so an HTTP error answer fails the snippet instead of printing quietly;
 - `gatehouse` on the PATH is the binary under test; `python3` is /usr/bin/python3; Node finds the
   packages tests/e2e/node pins (scripts/test installs them; $GATEHOUSE_SNIPPETS_NODE_MODULES);
-  Python finds the repository's helper `clients/python/gatehouse_revocations` (PYTHONPATH), as
-  if the reader had pip-installed it as the README says.
+  Python finds the repository's helper `clients/python/gatehouse_revocations` (PYTHONPATH) and
+  Node its helper `clients/node/gatehouse-revocations` (copied into the working directory's
+  node_modules), as if the reader had installed them as the README says.
 
 Markers, HTML comments on the lines right above a fence (invisible when the Markdown is shown):
 
@@ -53,6 +54,7 @@ LANGUAGES = {"sh": "shell", "bash": "shell", "shell": "shell", "python": "python
 EXAMPLE_LANGUAGES = {"", "toml", "json", "text", "ini", "http", "console-output", "html"}
 # The README's revocation helper, importable by the snippets as if pip-installed.
 PYTHON_HELPER = gh.REPO_ROOT / "clients" / "python" / "gatehouse_revocations"
+NODE_HELPER = gh.REPO_ROOT / "clients" / "node" / "gatehouse-revocations"
 SNIPPET_TIMEOUT = 90  # seconds per snippet
 TERMINAL_PASSWORD = "snippet test password"
 NODE_MODULES_ENV = "GATEHOUSE_SNIPPETS_NODE_MODULES"
@@ -145,7 +147,17 @@ class DocumentRun:
             gh.REPO_ROOT / "build" / "e2e-node" / "node_modules")
         self.node_modules = Path(node_modules) if Path(node_modules).is_dir() else None
         if self.node_modules:  # ESM resolves packages from the script's directory upwards
-            (self.workdir / "node_modules").symlink_to(self.node_modules)
+            self._install_node_packages()
+
+    def _install_node_packages(self) -> None:
+        """The pinned packages, and the repository's Node helper copied in as `npm install
+        ./clients/node/gatehouse-revocations` would put it (a copy, so that its own `import
+        "jose"` resolves from here)."""
+        installed = self.workdir / "node_modules"
+        installed.mkdir()
+        for package in self.node_modules.iterdir():
+            (installed / package.name).symlink_to(package)
+        shutil.copytree(NODE_HELPER, installed / NODE_HELPER.name)
 
     def _make_shims(self) -> None:
         self.shims.mkdir(parents=True, exist_ok=True)
