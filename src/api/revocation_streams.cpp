@@ -80,23 +80,30 @@ class RevocationStreams::Stream {
  public:
   explicit Stream(std::shared_ptr<http::StreamSink> sink) : sink_(std::move(sink)) {}
 
-  // False once the stream has ended.
-  bool Send(const std::string& bytes) {
+  // False once the stream has ended. `seq`: the entry's feed position (0 for a comment).
+  bool Send(int64_t seq, const std::string& bytes) {
     std::lock_guard lock(mutex_);
     if (catching_up_) {
       if (held_.size() >= kMaxHeldEntries) {
         sink_->End();
         return false;
       }
-      held_.push_back(bytes);
+      held_.emplace_back(seq, bytes);
       return true;
     }
-    return sink_->Write(bytes);
+    return WriteAfterCursorLocked(seq, bytes);
   }
-  void CaughtUp() {
+  // `through`: the feed position the backlog was read to; from here on the stream sends only
+  // entries after the last position it sent. The sync thread learns an entry after the store
+  // has it, so it can publish one that the backlog (or the JSON page that gave the client its
+  // cursor) already covered: such an entry is not sent again, and a stream resumed from a
+  // cursor starts after it (attacker round 13). Entries reach the feed in order (one writer on
+  // SQLite, the feed row lock on PostgreSQL), so nothing later is skipped.
+  void CaughtUp(int64_t through) {
     std::lock_guard lock(mutex_);
     catching_up_ = false;
-    for (auto& bytes : held_) sink_->Write(std::move(bytes));
+    sent_through_ = through;
+    for (auto& [seq, bytes] : held_) WriteAfterCursorLocked(seq, bytes);
     held_.clear();
   }
   void End() { sink_->End(); }
@@ -105,7 +112,16 @@ class RevocationStreams::Stream {
   std::shared_ptr<http::StreamSink> sink_;
   std::mutex mutex_;
   bool catching_up_ = true;
-  std::vector<std::string> held_;
+  std::vector<std::pair<int64_t, std::string>> held_;  // (seq, event) while catching up
+  int64_t sent_through_ = 0;                           // the last feed position sent
+
+  bool WriteAfterCursorLocked(int64_t seq, const std::string& bytes) {
+    if (seq != 0) {
+      if (seq <= sent_through_) return true;
+      sent_through_ = seq;
+    }
+    return sink_->Write(bytes);
+  }
 };
 
 RevocationStreams::RevocationStreams(int max_streams, int64_t user_lifetime)
@@ -126,7 +142,7 @@ std::shared_ptr<RevocationStreams::Place> RevocationStreams::Reserve() {
   std::lock_guard lock(mutex_);
   // At the bound, streams whose clients left are found by writing to them (a heartbeat).
   if (open_.load(std::memory_order_relaxed) >= max_streams_)
-    WriteAllLocked(std::string(kHeartbeat));
+    WriteAllLocked(0, std::string(kHeartbeat));
   if (stopping_ || open_.load(std::memory_order_relaxed) >= max_streams_) return nullptr;
   open_.fetch_add(1, std::memory_order_relaxed);
   return std::make_shared<Place>(*this);
@@ -145,18 +161,18 @@ std::shared_ptr<RevocationStreams::Stream> RevocationStreams::Open(
   return stream;
 }
 
-void RevocationStreams::CaughtUp(Stream& stream) { stream.CaughtUp(); }
+void RevocationStreams::CaughtUp(Stream& stream, int64_t through) { stream.CaughtUp(through); }
 
 void RevocationStreams::Publish(const store::RevocationEvent& event) {
   if (open_.load(std::memory_order_relaxed) == 0) return;
   const std::string bytes = RevocationSseEvent(event, user_lifetime_);
   std::lock_guard lock(mutex_);
-  WriteAllLocked(bytes);
+  WriteAllLocked(event.seq, bytes);
 }
 
-void RevocationStreams::WriteAllLocked(const std::string& bytes) {
+void RevocationStreams::WriteAllLocked(int64_t seq, const std::string& bytes) {
   std::erase_if(streams_, [&](const std::shared_ptr<Stream>& stream) {
-    if (stream->Send(bytes)) return false;
+    if (stream->Send(seq, bytes)) return false;
     open_.fetch_sub(1, std::memory_order_relaxed);
     return true;
   });
@@ -175,7 +191,7 @@ void RevocationStreams::Heartbeats() {
   const std::string heartbeat(kHeartbeat);
   std::unique_lock lock(mutex_);
   while (!stop_.wait_for(lock, kHeartbeatEvery, [this] { return stopping_; })) {
-    WriteAllLocked(heartbeat);
+    WriteAllLocked(0, heartbeat);
   }
 }
 

@@ -68,8 +68,9 @@ class RevocationStreams {
   std::shared_ptr<Place> Reserve();
   // A stream in `place`, catching up until CaughtUp.
   std::shared_ptr<Stream> Open(Place& place, std::shared_ptr<http::StreamSink> sink);
-  // Sends the entries held while catching up; from now on entries go out as published.
-  void CaughtUp(Stream& stream);
+  // Sends the entries held while catching up that come after `through` (the feed position the
+  // backlog was read to); from now on entries go out as published.
+  void CaughtUp(Stream& stream, int64_t through);
   // On the sync thread: one feed entry, to every open stream.
   void Publish(const store::RevocationEvent& event);
   // The server is stopping: ends every stream and refuses new ones.
@@ -79,8 +80,9 @@ class RevocationStreams {
 
  private:
   void Heartbeats();
-  // Writes `bytes` to every stream; drops the ones that ended. Holds mutex_.
-  void WriteAllLocked(const std::string& bytes);
+  // Writes `bytes` (the entry at feed position `seq`, or a comment: 0) to every stream; drops
+  // the ones that ended. Holds mutex_.
+  void WriteAllLocked(int64_t seq, const std::string& bytes);
 
   const std::size_t max_streams_;
   const int64_t user_lifetime_;

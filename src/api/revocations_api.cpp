@@ -10,6 +10,7 @@
 #include "api/revocation_streams.hpp"
 #include "api/services.hpp"
 #include "http/error_response.hpp"
+#include "util/ascii.hpp"
 #include "util/clock.hpp"
 
 namespace gatehouse::api {
@@ -41,8 +42,9 @@ Result<FeedQuery> ParseFeedQuery(const http::Request& request) {
   return out;
 }
 
+// Media types are case-insensitive (RFC 9110 §8.3.1).
 bool WantsEventStream(std::string_view accept) {
-  return accept.find("text/event-stream") != std::string_view::npos;
+  return AsciiLower(accept).find("text/event-stream") != std::string::npos;
 }
 
 http::Response FeedJson(Services& services, const FeedQuery& query) {
@@ -79,7 +81,9 @@ struct CatchUp {
 // client left fails its next write (the next revocation or heartbeat, or the next Reserve at the
 // bound) and gives its place back; one left catching up would hold it for good (attacker round
 // 11, F1).
-void Finish(const CatchUp& job) { job.services.revocation_streams->CaughtUp(*job.stream); }
+void Finish(const CatchUp& job) {
+  job.services.revocation_streams->CaughtUp(*job.stream, job.after);
+}
 
 void TakeTurn(const std::shared_ptr<CatchUp>& job);
 

@@ -330,3 +330,60 @@ def test_streams_catching_up_do_not_hold_up_requests_storage(server_factory):
     finally:
         for c in stalled:
             c.close()
+
+
+def first_stream_ids(srv, last_event_id: str, n: int = 3) -> list[int]:
+    """The ids of the first n events of a stream resumed from last_event_id (raw socket: fast)."""
+    import re
+    import socket
+    request = (f"GET /revocations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
+               f"Accept: text/event-stream\r\nLast-Event-ID: {last_event_id}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=2) as c:
+        c.sendall(request)
+        buffer, deadline = b"", time.monotonic() + 2
+        while time.monotonic() < deadline and buffer.count(b"\nid: ") < n:
+            try:
+                data = c.recv(65536)
+            except socket.timeout:
+                break
+            if not data:
+                break
+            buffer += data
+    return [int(i) for i in re.findall(rb"\nid: (\d+)\n", buffer)][:n]
+
+
+def test_a_stream_resumed_from_a_cursor_sends_only_entries_after_it(server_factory):
+    """Attacker round 13: while revocations were being made, a stream resumed from the cursor a
+    JSON page had just given sometimes began with entries at or before it (the sync thread had
+    not yet published them when the page was read, and they were sent again after the
+    backlog): 5-15% of such resumptions."""
+    import threading
+    unlimited = ["--rate-limit-refresh-per-user", "1000000000/1s",
+                 "--rate-limit-revocation-per-user", "1000000000/1s"]
+    s = server_factory(args=ARGS + unlimited)
+    _, reg = s.new_user("resume", PW)
+    refresh = bearer(reg["refresh_token"])
+    stop = threading.Event()
+
+    def revoke():
+        while not stop.is_set():
+            access = s.post("/token/refresh", headers=refresh).json()["access_token"]
+            s.post("/logout/access", headers=bearer(access))
+    revokers = [threading.Thread(target=revoke, daemon=True) for _ in range(4)]
+    for t in revokers:
+        t.start()
+    early, probes = [], 0
+    try:
+        _, cursor = all_entries(s)
+        until = time.monotonic() + 8
+        while time.monotonic() < until:
+            cursor = feed(s, after=cursor, limit=1000).json()["cursor"]
+            ids = first_stream_ids(s, cursor)
+            probes += 1
+            early += [(cursor, i) for i in ids if i <= int(cursor)]
+    finally:
+        stop.set()
+        for t in revokers:
+            t.join(10)
+    assert probes >= 20
+    assert not early, f"{len(early)} entries at or before the resumed cursor: {early[:5]}"
