@@ -52,14 +52,10 @@ std::string RevocationSseEvent(const store::RevocationEvent& event, int64_t user
          "\ndata: " + RevocationEntryJson(event, user_lifetime) + "\n\n";
 }
 
-Result<FeedPage> ReadFeedPage(store::Store& store, int64_t after, int limit, int64_t now,
-                              int64_t user_lifetime) {
-  // A cursor ahead of the newest entry was not given by this feed (it came from another
-  // database: a restore, a new one): read as no cursor, so that its reader gets every unexpired
-  // entry again rather than nothing, for good (attacker round 12).
-  auto latest = store.LatestRevocationEvent();
-  if (!latest) return latest.error();
-  if (after > *latest) after = 0;
+namespace {
+
+Result<FeedPage> ScanFeed(store::Store& store, int64_t after, int limit, int64_t now,
+                          int64_t user_lifetime) {
   FeedPage page{{}, after};
   for (int scanned = 0; scanned < kMaxScannedRows;) {
     auto batch = store.RevocationsSince(page.cursor, kScanBatch);
@@ -74,6 +70,22 @@ Result<FeedPage> ReadFeedPage(store::Store& store, int64_t after, int limit, int
     scanned += kScanBatch;
   }
   return page;
+}
+
+}  // namespace
+
+Result<FeedPage> ReadFeedPage(store::Store& store, int64_t after, int limit, int64_t now,
+                              int64_t user_lifetime) {
+  auto page = ScanFeed(store, after, limit, now, user_lifetime);
+  if (!page || after == 0 || page->cursor != after) return page;
+  // Nothing after the cursor. A cursor ahead of the newest entry was not given by this feed (it
+  // came from another database: a restore, a new one): read as no cursor, so that its reader
+  // gets every unexpired entry again rather than nothing, for good (attacker round 12). Asked
+  // only here, where a scan found nothing, so pages with entries cost no extra read.
+  auto latest = store.LatestRevocationEvent();
+  if (!latest) return latest.error();
+  if (after <= *latest) return page;
+  return ScanFeed(store, 0, limit, now, user_lifetime);
 }
 
 class RevocationStreams::Stream {

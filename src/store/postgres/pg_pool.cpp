@@ -217,24 +217,14 @@ Result<Pool::Lease> Pool::Begin() {
   return fresh;
 }
 
-Result<Rows> Pool::RunText(const StatementText& statement, const std::vector<std::string>& params) {
+Result<Rows> Pool::RunOnce(const StatementText& statement, const std::vector<std::string>& params,
+                           Resend resend) {
   auto lease = Acquire();
   if (!lease) return lease.error();
   auto rows = (*lease)->RunText(statement, params);
-  if (rows || !statement.retry_on_reconnect || !DiedIdle(rows.error(), *lease)) return rows;
-  auto fresh = Replace(*lease);
-  if (!fresh) return fresh.error();
-  return (*fresh)->RunText(statement, params);
-}
-
-Result<Rows> Pool::RunTextResendingIfLost(const StatementText& statement,
-                                          const std::vector<std::string>& params) {
-  auto lease = Acquire();
-  if (!lease) return lease.error();
-  auto rows = (*lease)->RunText(statement, params);
-  if (rows || rows.error().code != ErrorCode::kStorageUnavailable || !(*lease)->Broken()) {
-    return rows;
-  }
+  if (rows || resend == Resend::kNever) return rows;
+  const bool lost = rows.error().code == ErrorCode::kStorageUnavailable && (*lease)->Broken();
+  if (resend == Resend::kIfDiedIdle ? !DiedIdle(rows.error(), *lease) : !lost) return rows;
   auto fresh = Replace(*lease);
   if (!fresh) return fresh.error();
   return (*fresh)->RunText(statement, params);

@@ -130,7 +130,10 @@ class Pool {
   Result<Rows> Run(const Statement<Params...>& statement, std::type_identity_t<Params>... params) {
     return RunText(statement.text, {ParamText(params)...});
   }
-  Result<Rows> RunText(const StatementText& statement, const std::vector<std::string>& params);
+  Result<Rows> RunText(const StatementText& statement, const std::vector<std::string>& params) {
+    return RunOnce(statement, params,
+                   statement.retry_on_reconnect ? Resend::kIfDiedIdle : Resend::kNever);
+  }
   // Runs one autocommit statement as Run does, and once more on a fresh connection (idle ones
   // dropped, as Transact does) when the connection was lost before its result came, whether it
   // had sat idle or ended during the statement (pg_terminate_backend of a backend waiting for a
@@ -139,10 +142,8 @@ class Pool {
   template <typename... Params>
   Result<Rows> RunResendingIfLost(const Statement<Params...>& statement,
                                   std::type_identity_t<Params>... params) {
-    return RunTextResendingIfLost(statement.text, {ParamText(params)...});
+    return RunOnce(statement.text, {ParamText(params)...}, Resend::kIfLost);
   }
-  Result<Rows> RunTextResendingIfLost(const StatementText& statement,
-                                      const std::vector<std::string>& params);
 
   // Opens a connection outside the pool (the notification listener, migrations).
   static Result<pg_conn*> Connect(const std::string& url);
@@ -157,6 +158,11 @@ class Pool {
   static bool DiedIdle(const Error& failure, Lease& lease);
   // After DiedIdle: `dead` given back, every idle connection dropped, and a fresh one taken.
   Result<Lease> Replace(Lease& dead);
+  // When a statement is sent once more on a fresh connection: never, when its reused
+  // connection had died idle (it cannot have run), or whenever the connection was lost.
+  enum class Resend { kNever, kIfDiedIdle, kIfLost };
+  Result<Rows> RunOnce(const StatementText& statement, const std::vector<std::string>& params,
+                       Resend resend);
 
   const std::string url_;
   const int size_;
