@@ -3,6 +3,7 @@
 // the server named by GATEHOUSE_TEST_PG_URL, e.g. postgresql://user:pass@127.0.0.1:55432/) and
 // dropped afterwards. Without GATEHOUSE_TEST_PG_URL the PostgreSQL tests are skipped.
 // Backend-specific behaviour (files, modes, schema-version reads) lives in <backend>_store_test.
+#include <algorithm>
 #include <future>
 
 #include "unit/store_contract_fixture.hpp"
@@ -1367,6 +1368,21 @@ TEST_P(StoreContractTest, PruneEventsDropsEventsAtOrBeforeTheCutoffAndKeepsIdsGr
   EXPECT_EQ(left[0].event.at_ms, 3000);
   ASSERT_TRUE(store_->RecordEvent(Event("login.failed", "pia", 4000)));
   EXPECT_GT(Events(*store_).back().id, last);
+}
+
+// A clock that stepped back wrote an older time after a newer one. Retention may keep such an
+// event late (SQLite prunes from the oldest id), but never drops one dated after the cutoff.
+TEST_P(StoreContractTest, PruneEventsNeverDropsAnEventAfterTheCutoffWhenTheClockSteppedBack) {
+  for (const int64_t at_ms : {1000, 5000, 2000, 3000}) {
+    ASSERT_TRUE(store_->RecordEvent(Event("login.failed", "ria", at_ms)));
+  }
+  auto pruned = store_->PruneEvents(2500);
+  ASSERT_TRUE(pruned) << Why(pruned);
+  std::vector<int64_t> left;
+  for (const StoredEvent& stored : Events(*store_)) left.push_back(stored.event.at_ms);
+  EXPECT_EQ(std::count(left.begin(), left.end(), 1000), 0);
+  EXPECT_EQ(std::count(left.begin(), left.end(), 5000), 1);
+  EXPECT_EQ(std::count(left.begin(), left.end(), 3000), 1);
 }
 
 // GET /admin/events hands back no cursor above it (docs/api.md): 0 before any event, then the

@@ -110,8 +110,14 @@ inline constexpr Statement<Int, Text, Text, Int> kListAccountEvents{
 inline constexpr Statement<> kLastEventId{
     {"last_event_id",
      "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"}};
+// Events are appended in time order, so the expired ones are the oldest ids: this walks the
+// rowid from the start to the first event kept, reading no more rows than it deletes (events
+// have no index on `at`). Should the clock step back, an event is kept until those before it
+// expire: later than its time, never earlier.
 inline constexpr Statement<Int> kPruneAccountEvents{
-    {"prune_account_events", "DELETE FROM events WHERE at <= ?"}};
+    {"prune_account_events",
+     "DELETE FROM events WHERE id < COALESCE((SELECT id FROM events WHERE at > ?1 ORDER BY id "
+     "LIMIT 1), (SELECT MAX(id) + 1 FROM events))"}};
 inline constexpr Statement<Text> kUserSessions{
     {"user_sessions", "SELECT sid, expires_at FROM sessions WHERE username_key = ?"}};
 inline constexpr Statement<Text> kDeleteUserSessions{
