@@ -160,9 +160,9 @@ constexpr const char* kMigrations[] = {
     // (kPruneAccountEvents), so these indexes were only written. Measured on /logout/access:
     // the event row's insert was a sixth of the writer thread's time.
     R"sql(
-      DROP INDEX events_by_time;
-      DROP INDEX events_by_user;
-      DROP INDEX events_by_type;
+      DROP INDEX IF EXISTS events_by_time;
+      DROP INDEX IF EXISTS events_by_user;
+      DROP INDEX IF EXISTS events_by_type;
     )sql",
 };
 
