@@ -1,15 +1,8 @@
 #include "http/client_address.hpp"
 
+#include "util/ascii.hpp"
+
 namespace gatehouse::http {
-namespace {
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-}  // namespace
 
 std::string ClientAddress(std::string_view peer, std::string_view forwarded_for,
                           const std::vector<IpNetwork>& trusted_proxies) {
@@ -20,7 +13,7 @@ std::string ClientAddress(std::string_view peer, std::string_view forwarded_for,
   while (!forwarded_for.empty()) {
     const std::size_t comma = forwarded_for.rfind(',');
     const std::string_view hop =
-        Trim(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
+        TrimOws(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
     forwarded_for =
         comma == std::string_view::npos ? std::string_view() : forwarded_for.substr(0, comma);
     if (hop.find('/') != std::string_view::npos || !ParseNetwork(hop)) break;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "http/client_address.hpp"
+#include "util/ascii.hpp"
 
 namespace gatehouse::http {
 namespace {
@@ -48,12 +49,6 @@ bool IsTokenChar(char c) {
 }
 
 bool IsHexDigit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-
-std::string_view TrimOws(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // 0 when the value is the chunked coding alone; else the status refusing it (RFC 9112 §6.1,
 // §6.3): 400 when the framing cannot be trusted (a malformed list, chunked not last or twice,

@@ -1,15 +1,9 @@
 #include "util/cookie_header.hpp"
 
+#include "util/ascii.hpp"
+
 namespace gatehouse {
 namespace {
-
-constexpr bool IsSpace(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);
-  while (!text.empty() && IsSpace(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 // RFC 6265 §4.1.1: a cookie-value may stand in one pair of double quotes.
 std::string_view Unquote(std::string_view value) {
@@ -29,8 +23,8 @@ std::string_view FindCookie(std::string_view header, std::string_view name) {
     header = end == std::string_view::npos ? std::string_view() : header.substr(end + 1);
     const std::size_t equals = pair.find('=');
     if (equals == std::string_view::npos) continue;  // a pair without '=' names nothing
-    if (Trim(pair.substr(0, equals)) != name) continue;
-    const std::string_view value = Unquote(Trim(pair.substr(equals + 1)));
+    if (TrimOws(pair.substr(0, equals)) != name) continue;
+    const std::string_view value = Unquote(TrimOws(pair.substr(equals + 1)));
     return value.size() > kMaxCookieValueBytes ? std::string_view() : value;
   }
   return {};

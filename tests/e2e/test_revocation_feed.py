@@ -188,6 +188,22 @@ def http10_get_revocations(srv, accept: str) -> tuple[str, bytes]:
     return head.decode("latin-1"), body
 
 
+@pytest.mark.parametrize("accept, wants_stream", [
+    ("text/event-stream;q=0", False),
+    ("application/json, text/event-stream ; q=0.000", False),
+    ("text/event-streams", False),
+    ("TEXT/Event-Stream; q=0.5", True),
+    ("application/json;q=0.9, text/event-stream", True),
+])
+def test_accept_opens_a_stream_only_for_text_event_stream_with_a_quality_above_0(
+        srv, accept, wants_stream):
+    """RFC 9110: q=0 means "not acceptable"; media types ignore case. Over HTTP/1.0 a stream is
+    refused with 426 and a JSON page answered, which tells the two apart without holding one."""
+    head, _ = http10_get_revocations(srv, accept)
+    status = head.split("\r\n")[0].split()[1]
+    assert status == ("426" if wants_stream else "200"), head
+
+
 def test_a_stream_over_http_1_0_is_refused_with_426_and_the_json_feed_answered(srv):
     """HTTP/1.0 has no chunked encoding, in which the stream is sent (docs/api.md): such a client
     is told to upgrade instead of being sent a body it cannot frame."""
