@@ -123,6 +123,35 @@ def test_bad_query_answers_400(srv, query, field):
     assert r.json()["message"] == f"{field}: {want}", r.text
 
 
+def test_logouts_of_one_token_at_once_add_one_feed_entry(srv):
+    """Several /logout/access calls with one token at once may all answer 200 (each checked the
+    token before any revoked it), but the token is revoked once: one feed entry (attacker round
+    14 saw 3-4 per jti)."""
+    import threading
+
+    _, start = all_entries(srv)
+    tokens = []
+    for _ in range(10):
+        _, reg = srv.new_user("twice", PW)
+        token = reg["access_token"]
+        tokens.append(token)
+        barrier = threading.Barrier(8)
+        codes = []
+
+        def logout():
+            barrier.wait()
+            codes.append(srv.post("/logout/access", headers=bearer(token)).status_code)
+
+        threads = [threading.Thread(target=logout) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert 200 in codes and set(codes) <= {200, 401}, codes
+    entries, _ = all_entries(srv, after=start)
+    assert [sum(matches(e, token) for e in entries) for token in tokens] == [1] * 10
+
+
 # -- the event stream ------------------------------------------------------------------------
 
 def test_stream_carries_a_revocation_within_1s_with_its_cursor_as_id(srv):

@@ -14,7 +14,8 @@ Status PostgresStore::InsertRevocation(const Revocation& revocation, const Accou
         return db.Run(pg::kAddRevocation, revocation.id, static_cast<int64_t>(revocation.kind),
                       revocation.expires_at);
       },
-      [](const pg::Rows&) { return true; });
+      // A re-add that did not extend the row inserted no feed entry: then no event either.
+      [](const pg::Rows& inserted) { return inserted.Affected() > 0; });
   if (!rows) return rows.error();
   Notify();
   return Ok{};

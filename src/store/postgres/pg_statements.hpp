@@ -201,12 +201,14 @@ inline constexpr Statement<> kTakeFeedTurn{
      "INSERT INTO store_facts (name, value) VALUES ('revocation_feed_turn', 1) ON CONFLICT "
      "(name) DO UPDATE SET value = store_facts.value + 1 RETURNING value",
      false}};
-// A re-add keeps the later expiry, so a row never goes before a token it covers expires.
+// A re-add keeps the later expiry, so a row never goes before a token it covers expires. A re-add
+// that would not extend the row changes nothing and inserts no feed entry (0 rows affected).
 inline constexpr Statement<Text, Int, Int> kAddRevocation{
     {"add_revocation",
      "WITH upsert AS (INSERT INTO revocations (id, kind, expires_at) "
      "VALUES ($1, $2::smallint, $3::bigint) ON CONFLICT (id) DO UPDATE SET "
-     "expires_at = GREATEST(revocations.expires_at, EXCLUDED.expires_at) RETURNING 1) "
+     "expires_at = EXCLUDED.expires_at WHERE EXCLUDED.expires_at > revocations.expires_at "
+     "RETURNING 1) "
      "INSERT INTO revocation_events (kind, subject, value, created_at) "
      "SELECT $2::smallint, $1, $3::bigint, " GH_NOW " FROM upsert",
      true}};

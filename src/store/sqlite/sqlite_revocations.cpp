@@ -52,22 +52,31 @@ Result<int64_t> SqliteStore::SelectLastEventId() {
   });
 }
 
-Status SqliteStore::AddRevocationLocked(const Revocation& revocation, std::string_view what) {
+Result<bool> SqliteStore::AddRevocationLocked(const Revocation& revocation, std::string_view what) {
   {
     BoundStatement insert = Bind(sqlite::kAddRevocation, revocation.id,
                                  static_cast<int64_t>(revocation.kind), revocation.expires_at);
     if (insert.Step() != SQLITE_DONE) return SqliteFailure(db_, what);
   }
+  if (sqlite3_changes(db_) == 0) return false;
   // Token and session revocations share their kind numbers with the feed's events.
-  return AppendEvent(static_cast<RevocationEvent::Kind>(revocation.kind), revocation.id,
-                     revocation.expires_at);
+  if (Status appended = AppendEvent(static_cast<RevocationEvent::Kind>(revocation.kind),
+                                    revocation.id, revocation.expires_at);
+      !appended) {
+    return appended.error();
+  }
+  return true;
+}
+
+Status SqliteStore::AddRevocationRecordingLocked(const Revocation& revocation,
+                                                 const AccountEvent* event) {
+  Result<bool> added = AddRevocationLocked(revocation, "add revocation");
+  if (!added) return added.error();
+  return *added ? RecordLocked(event) : Status(Ok{});
 }
 
 Status SqliteStore::InsertRevocation(const Revocation& revocation, const AccountEvent* event) {
-  return Committed([&]() -> Status {
-    if (Status added = AddRevocationLocked(revocation, "add revocation"); !added) return added;
-    return RecordLocked(event);
-  });
+  return Committed([&]() { return AddRevocationRecordingLocked(revocation, event); });
 }
 
 void SqliteStore::QueueRevocation(const Revocation& revocation, WriteDone done,
@@ -76,10 +85,8 @@ void SqliteStore::QueueRevocation(const Revocation& revocation, WriteDone done,
   if (event != nullptr) recorded = *event;
   group_->Submit(
       [this, revocation, recorded = std::move(recorded)]() -> Status {
-        if (Status added = AddRevocationLocked(revocation, "add revocation"); !added) {
-          return NotingWriteFailure(std::move(added));
-        }
-        return NotingWriteFailure(RecordLocked(recorded ? &*recorded : nullptr));
+        return NotingWriteFailure(
+            AddRevocationRecordingLocked(revocation, recorded ? &*recorded : nullptr));
       },
       std::move(done));
 }

@@ -47,7 +47,7 @@ Status SqliteStore::RevokeEndedLocked(BoundStatement& ended, std::vector<Revocat
       sqlite::ReadAll(db_, ended, &DecodeEndedSession<BoundStatement>, "end sessions");
   if (!sessions) return sessions.error();
   for (const Revocation& session : *sessions) {
-    if (Status added = AddRevocationLocked(session, "revoke session"); !added) return added;
+    if (auto added = AddRevocationLocked(session, "revoke session"); !added) return added.error();
   }
   out = std::move(*sessions);
   return Ok{};

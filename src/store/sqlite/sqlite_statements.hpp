@@ -127,11 +127,13 @@ inline constexpr Statement<> kSessionsRecordedSince{
      "SELECT value FROM store_facts WHERE name = 'sessions_recorded_since'"}};
 
 // Revocations, the user revoked-before times and the revocation feed.
-// A re-add keeps the later expiry, so a row never goes before a token it covers expires.
+// A re-add keeps the later expiry, so a row never goes before a token it covers expires. A re-add
+// that would not extend the row changes nothing (sqlite3_changes 0): two logouts of one token at
+// once add one revocation, one feed entry and one event.
 inline constexpr Statement<Text, Int, Int> kAddRevocation{
     {"add_revocation",
      "INSERT INTO revocations (id, kind, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
-     "SET expires_at = MAX(expires_at, excluded.expires_at)"}};
+     "SET expires_at = excluded.expires_at WHERE excluded.expires_at > revocations.expires_at"}};
 inline constexpr Statement<Text, Int, Int> kImportRevocation{
     {"import_revocation",
      "INSERT OR IGNORE INTO revocations (id, kind, expires_at) VALUES (?, ?, ?)"}};

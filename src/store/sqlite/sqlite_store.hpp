@@ -161,7 +161,12 @@ class SqliteStore final : public Store, private BatchTransaction {
   // Records an account event (nothing when null), inside a transaction the caller holds.
   Status RecordLocked(const AccountEvent* event);
   // Adds (or extends) a revocation and its feed entry, inside a transaction the caller holds.
-  Status AddRevocationLocked(const Revocation& revocation, std::string_view what);
+  // Answers whether it changed anything: a revocation already there with an expiry as late
+  // gets no second feed entry.
+  Result<bool> AddRevocationLocked(const Revocation& revocation, std::string_view what);
+  // AddRevocationLocked, then the event only when it changed anything: a write that changes
+  // nothing records no event.
+  Status AddRevocationRecordingLocked(const Revocation& revocation, const AccountEvent* event);
   // Revokes each session a DELETE ... RETURNING sid, expires_at ended; fills `out`. Inside a
   // transaction the caller holds.
   Status RevokeEndedLocked(sqlite::BoundStatement& ended, std::vector<Revocation>& out);

@@ -168,7 +168,7 @@ Status SqliteStore::RevokeUserLocked(const std::string& key, int64_t revoked_bef
     out.sessions = std::move(*sessions);
   }
   for (const Revocation& session : out.sessions) {
-    if (Status added = AddRevocationLocked(session, "revoke session"); !added) return added;
+    if (auto added = AddRevocationLocked(session, "revoke session"); !added) return added.error();
   }
   BoundStatement forget = Bind(sqlite::kDeleteUserSessions, key);
   if (forget.Step() != SQLITE_DONE) return SqliteFailure(db_, "delete user sessions");
