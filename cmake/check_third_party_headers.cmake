@@ -6,7 +6,7 @@ set(rules
     "boost/" "src/http/"
     "openssl/" "src/auth/"
     "simdjson" "src/auth/"
-    "sodium\\.h" "src/auth/|src/store/postgres/pg_rate_limits\\.cpp|src/webhooks/"
+    "sodium\\.h" "src/auth/|src/store/postgres/pg_rate_limits\\.cpp|src/webhooks/|src/config/webhook_setting_types\\.cpp"
     "curl/" "src/webhooks/http_post\\.cpp"
     "sqlite3\\.h" "src/store/sqlite/"
     "libpq-fe\\.h" "src/store/postgres/"

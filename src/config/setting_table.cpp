@@ -127,8 +127,8 @@ std::vector<SettingSpec> Declare() {
        .expected = "expected comma-separated http:// or https:// URLs (at most 16, each at "
                    "most 2048 bytes)"},
       {.name = "webhooks.secret",
-       .kind = WebhookSecret(&S::webhook_secret),
-       .help = "webhook signing secret: whsec_ + base64 of 24 to 64 bytes",
+       .kind = WebhookSecret(&S::webhook_key),
+       .help = "webhook signing secret: whsec_ + base64 of 24 to 64 random bytes",
        .doc = "the Standard Webhooks signing secret, `whsec_` followed by the base64 of 24 to "
               "64 random bytes (e.g. `echo whsec_$(openssl rand -base64 32)`); the receiver "
               "verifies `webhook-signature` with the same string",

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/settings.hpp"
@@ -45,11 +47,15 @@ SettingKind TokenLocation(bool Settings::*headers, bool Settings::*cookies);
 SettingKind Origins(std::vector<std::string> Settings::*field);
 
 // Webhooks (config/webhook_setting_types.cpp): comma-separated http:// or https:// URLs; a
-// Standard Webhooks secret ("whsec_" + base64 of 24 to 64 bytes); comma-separated event types
+// Standard Webhooks secret, stored decoded (DecodeWebhookSecret); comma-separated event types
 // of API.md §12. Spaces around items and empty items are ignored.
 SettingKind WebhookUrls(std::vector<std::string> Settings::*field);
-SettingKind WebhookSecret(std::string Settings::*field);
+SettingKind WebhookSecret(std::string Settings::*key);
 SettingKind EventTypes(std::vector<std::string> Settings::*field);
+
+// The signing key of a Standard Webhooks secret: "whsec_" + padded standard base64 of 24 to 64
+// bytes that are not one short unit repeated (util/secret_strength.hpp); nullopt otherwise.
+std::optional<std::string> DecodeWebhookSecret(std::string_view secret);
 
 // A setting's type in words: for --help ("INT"), the docs' type column ("integer, 1–256") or a
 // refusal ("expected a whole number from 1 to 256").

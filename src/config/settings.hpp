@@ -45,7 +45,7 @@ struct Settings {
   int64_t session_idle_timeout = 0;         // seconds; 0: sessions do not end when idle
   int64_t events_retention = 0;             // seconds account events are kept
   std::vector<std::string> webhook_urls;    // webhooks.url; empty: no webhooks
-  std::string webhook_secret;               // webhooks.secret as given: "whsec_" + base64
+  std::string webhook_key;                  // webhooks.secret decoded: the HMAC key
   std::vector<std::string> webhook_events;  // webhooks.events; empty: every type
   int password_min_length = 0;
   int threads = 0;       // resolved to the number of cores

@@ -1,10 +1,13 @@
 // The webhook settings' kinds (config/setting_types.hpp).
+#include <sodium.h>
+
 #include <algorithm>
 #include <array>
 #include <string_view>
 
 #include "config/setting_types.hpp"
 #include "util/event_types.hpp"
+#include "util/secret_strength.hpp"
 
 namespace gatehouse::config {
 namespace {
@@ -24,22 +27,28 @@ bool IsHttpUrl(std::string_view url) {
   return false;
 }
 
-bool IsBase64Char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/';
-}
-
-// The number of bytes `text` decodes to as padded standard base64, or -1 when it is none.
-int64_t Base64Length(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return -1;
-  std::size_t padding = 0;
-  while (padding < 2 && text[text.size() - 1 - padding] == '=') ++padding;
-  const std::string_view body = text.substr(0, text.size() - padding);
-  if (!std::all_of(body.begin(), body.end(), IsBase64Char)) return -1;
-  return static_cast<int64_t>(text.size() / 4 * 3 - padding);
-}
-
 }  // namespace
+
+std::optional<std::string> DecodeWebhookSecret(std::string_view secret) {
+  constexpr std::string_view kPrefix = "whsec_";
+  constexpr std::size_t kFewestBytes = 24;
+  constexpr std::size_t kMostBytes = 64;
+  if (!secret.starts_with(kPrefix)) return std::nullopt;
+  const std::string_view encoded = secret.substr(kPrefix.size());
+  std::string key(encoded.size(), '\0');
+  std::size_t size = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(key.data()), key.size(), encoded.data(),
+                        encoded.size(), nullptr, &size, &end,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != encoded.data() + encoded.size()) {
+    return std::nullopt;
+  }
+  key.resize(size);
+  // 24 NUL bytes, or "abab…", have a key's length and none of its worth.
+  if (size < kFewestBytes || size > kMostBytes || IsShortUnitRepeated(key)) return std::nullopt;
+  return key;
+}
 
 SettingKind WebhookUrls(std::vector<std::string> Settings::*field) {
   return {SettingType::kText, 0, 0, [field](const std::string& text, Settings& s) {
@@ -51,12 +60,10 @@ SettingKind WebhookUrls(std::vector<std::string> Settings::*field) {
           }};
 }
 
-SettingKind WebhookSecret(std::string Settings::*field) {
-  constexpr std::string_view kPrefix = "whsec_";
-  return {SettingType::kSecret, 0, 0, [=](const std::string& text, Settings& s) {
-            if (!std::string_view(text).starts_with(kPrefix)) return false;
-            const int64_t bytes = Base64Length(std::string_view(text).substr(kPrefix.size()));
-            return bytes >= 24 && bytes <= 64 && (s.*field = text, true);
+SettingKind WebhookSecret(std::string Settings::*key) {
+  return {SettingType::kSecret, 0, 0, [key](const std::string& text, Settings& s) {
+            std::optional<std::string> decoded = DecodeWebhookSecret(text);
+            return decoded && (s.*key = std::move(*decoded), true);
           }};
 }
 

@@ -65,15 +65,14 @@ int64_t Deliverer::RetryDelayMs(int attempt) {
 StartupResult<std::unique_ptr<Deliverer>> Deliverer::Start(const config::Settings& settings,
                                                            store::Store& store) {
   if (settings.webhook_urls.empty()) return std::unique_ptr<Deliverer>();
-  auto key = DecodeSecret(settings.webhook_secret);
-  if (settings.webhook_secret.empty() || !key) {
+  if (settings.webhook_key.empty()) {
     return StartupError{StartupErrorCode::kBadSetting,
                         "webhooks.url needs webhooks.secret (whsec_ + base64)"};
   }
   InitHttpClient();
   auto targets = Targets(settings.webhook_urls);
   if (!targets) return targets.error();
-  std::unique_ptr<Deliverer> deliverer(new Deliverer(settings, store, std::move(*key)));
+  std::unique_ptr<Deliverer> deliverer(new Deliverer(settings, store, settings.webhook_key));
   std::string shown;
   for (const Target& target : *targets) {
     // Creates the cursor now (at the newest event), before any request is served.

@@ -31,21 +31,6 @@ std::string WebhookBody(const store::StoredEvent& stored) {
 
 std::string WebhookId(int64_t event_id) { return "evt_" + std::to_string(event_id); }
 
-std::optional<std::string> DecodeSecret(std::string_view secret) {
-  constexpr std::string_view kPrefix = "whsec_";
-  if (!secret.starts_with(kPrefix)) return std::nullopt;
-  const std::string_view encoded = secret.substr(kPrefix.size());
-  std::string key(encoded.size(), '\0');
-  std::size_t size = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(key.data()), key.size(), encoded.data(),
-                        encoded.size(), nullptr, &size, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return std::nullopt;
-  }
-  key.resize(size);
-  return key;
-}
-
 std::string Signature(std::string_view key, std::string_view id, int64_t timestamp,
                       std::string_view body) {
   crypto_auth_hmacsha256_state state;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,9 +16,6 @@ std::string WebhookBody(const store::StoredEvent& stored);
 
 // "evt_<event id>": the same on every attempt, for the receiver to deduplicate by.
 std::string WebhookId(int64_t event_id);
-
-// The key of a webhooks.secret ("whsec_" + base64): its decoded bytes; nullopt when malformed.
-std::optional<std::string> DecodeSecret(std::string_view secret);
 
 // "v1,<base64 of HMAC-SHA256(key, id + "." + timestamp + "." + body)>".
 std::string Signature(std::string_view key, std::string_view id, int64_t timestamp,

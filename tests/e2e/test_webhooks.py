@@ -328,6 +328,8 @@ def test_a_url_libcurl_cannot_read_exits_2_without_echoing_it(tmp_path):
 @pytest.mark.parametrize("args", [
     ["--webhooks-secret", "whsec_not*base64!"],
     ["--webhooks-secret", "whsec_" + base64.b64encode(b"short").decode()],
+    ["--webhooks-secret", "whsec_" + base64.b64encode(bytes(32)).decode()],  # 32 NUL bytes
+    ["--webhooks-secret", "whsec_" + base64.b64encode(b"hook" * 8).decode()],  # a word repeated
     ["--webhooks-secret", base64.b64encode(secrets.token_bytes(32)).decode()],
     ["--webhooks-url", "ftp://example.com/hook"],
     ["--webhooks-events", "user.created,no.such_type"],

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/setting_types.hpp"
 #include "store/event_json.hpp"
 #include "webhooks/http_post.hpp"
 #include "webhooks/message.hpp"
@@ -13,15 +14,23 @@ namespace {
 
 // The example of the Standard Webhooks specification (its reference libraries test it too).
 TEST(WebhookSignature, MatchesTheSpecificationsExample) {
-  const auto key = DecodeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  const auto key = config::DecodeWebhookSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
   ASSERT_TRUE(key);
   EXPECT_EQ(Signature(*key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, R"({"test": 2432232314})"),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 }
 
 TEST(WebhookSignature, RefusesASecretThatIsNotWhsecBase64) {
-  EXPECT_FALSE(DecodeSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
-  EXPECT_FALSE(DecodeSecret("whsec_not*base64!"));
+  EXPECT_FALSE(config::DecodeWebhookSecret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+  EXPECT_FALSE(config::DecodeWebhookSecret("whsec_not*base64!"));
+  EXPECT_FALSE(config::DecodeWebhookSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw=="));
+  EXPECT_FALSE(config::DecodeWebhookSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La"));  // 21 bytes
+}
+
+TEST(WebhookSignature, RefusesAKeyOfOneShortUnitRepeated) {
+  EXPECT_FALSE(config::DecodeWebhookSecret("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));  // 24 NULs
+  EXPECT_FALSE(config::DecodeWebhookSecret("whsec_aG9va2hvb2tob29raG9va2hvb2tob29r"));  // "hook"
+  EXPECT_TRUE(config::DecodeWebhookSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
 }
 
 TEST(WebhookBody, DataIsTheEventAsTheLogAnswersIt) {
