@@ -1,9 +1,10 @@
 #include "auth/revocation_set.hpp"
 
 #include <sodium.h>
-#include <time.h>
 
 #include <cstring>
+
+#include "util/clock.hpp"
 
 namespace gatehouse::auth {
 
@@ -92,10 +93,6 @@ void RevocationSet::MarkFollowed(int64_t began_ms) {
   stale_after_ms_.store(began_ms + following_bound_ms_, std::memory_order_relaxed);
 }
 
-int64_t RevocationSet::CoarseMillis() {
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
-}
+int64_t RevocationSet::CoarseMillis() { return CoarseMonotonicNs() / 1'000'000; }
 
 }  // namespace gatehouse::auth

@@ -11,6 +11,12 @@ int64_t UnixNow() {
       .count();
 }
 
+int64_t CoarseMonotonicNs() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
 namespace {
 
 void PutDigits(char* out, unsigned value, int digits) {

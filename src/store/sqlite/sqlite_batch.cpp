@@ -6,6 +6,7 @@
 
 #include "store/sqlite/sqlite_statement.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "util/clock.hpp"
 
 namespace gatehouse::store {
 
@@ -59,13 +60,18 @@ Status SqliteStore::Commit() {
   if (Status file = file_.Check(); !file) return NotingWriteFailure(std::move(file));
   // Only a commit that changed rows has shown that writes reach the disk again: an empty one
   // (a batch whose every write failed alone) writes nothing.
-  if (batch_changed_rows_) writes_failing_.store(false, std::memory_order_relaxed);
+  if (batch_changed_rows_ &&
+      CoarseMonotonicNs() - write_failed_at_ns_.load(std::memory_order_relaxed) >=
+          kWritesSettleNs) {
+    writes_failing_.store(false, std::memory_order_relaxed);
+  }
   if (batch_appended_feed_) feed_committed_ = true;
   return Ok{};
 }
 
 Status SqliteStore::NotingWriteFailure(Status status) {
   if (!status && status.error().code == ErrorCode::kStorageUnavailable) {
+    write_failed_at_ns_.store(CoarseMonotonicNs(), std::memory_order_relaxed);
     writes_failing_.store(true, std::memory_order_relaxed);
   }
   return status;

@@ -183,11 +183,17 @@ class SqliteStore final : public Store, private BatchTransaction {
 
   // Notes a failure for want of storage (a full disk, the file gone) of a transaction step or
   // of one write's own statements; Probe then answers by a write until a commit that changed
-  // rows clears it (Commit).
+  // rows, kWritesSettle after the last failure, clears it (Commit).
   Status NotingWriteFailure(Status status);
+
+  // On a nearly full disk small commits still fit between failing ones: a success clears the
+  // failure only once no write has failed for this long, so /readyz does not flap (a load
+  // balancer checks every few seconds).
+  static constexpr int64_t kWritesSettleNs = 5'000'000'000;
 
   std::mutex mutex_;  // guards db_ and every statement in prepared_
   std::atomic<bool> writes_failing_{false};
+  std::atomic<int64_t> write_failed_at_ns_{0};  // CoarseMonotonicNs of the last such failure
   // The writer thread's: whether a write of the current batch changed rows, and the connection's
   // change count when the current write's savepoint began.
   bool batch_changed_rows_ = false;

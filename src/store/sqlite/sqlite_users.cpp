@@ -1,12 +1,11 @@
 // The SQLite store's users and sessions.
 #include <sqlite3.h>
 
-#include <ctime>
-
 #include "store/sqlite/sqlite_statement.hpp"
 #include "store/sqlite/sqlite_statements.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store_rows.hpp"
+#include "util/clock.hpp"
 
 namespace gatehouse::store {
 
@@ -232,9 +231,7 @@ Result<int64_t> SqliteStore::InsertNewUsers(const std::vector<KeyedUser>& users)
 // that time (docs/api.md). Writes still check the file each time (Committed).
 Status SqliteStore::StillReachable() const {
   constexpr int64_t kReachableReuse = 10'000'000;  // nanoseconds
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  const int64_t now_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+  const int64_t now_ns = CoarseMonotonicNs();
   if (now_ns - reachable_checked_at_.load(std::memory_order_relaxed) >= kReachableReuse) {
     reachable_.store(file_.Present(), std::memory_order_relaxed);
     reachable_checked_at_.store(now_ns, std::memory_order_relaxed);
@@ -249,12 +246,15 @@ Status SqliteStore::Probe() {
   // tells when it works again (one row, and only while writes fail). Before that, a disk found
   // full (one statvfs()) is not ready either, without waiting for a write to fail.
   if (writes_failing_.load(std::memory_order_relaxed)) {
-    return Committed([&]() -> Status {
+    Status probed = Committed([&]() -> Status {
       return sqlite::Exec(db_,
                           "INSERT OR REPLACE INTO store_facts (name, value) "
                           "VALUES ('write_probe', 0)",
                           "write probe");
     });
+    if (!probed || !writes_failing_.load(std::memory_order_relaxed)) return probed;
+    return StorageError(ErrorCode::kStorageUnavailable, "write probe",
+                        "a write failed for want of storage less than 5 s ago");
   }
   return Locked([&]() -> Status {
     if (Status room = file_.CheckRoom(); !room) return room;
