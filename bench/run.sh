@@ -653,10 +653,19 @@ gatehouse=$gatehouse_noevents start_gatehouse events-off
 off_pid=$gh_pid off_port=$gh_port
 login_tokens "$on_port" user0
 login_tokens "$off_port" user0
+# Which side goes first alternates (A B, B A, ...): the second run of a round meets the disk
+# just after the first's writes and checkpoints.
 for round in $(seq "$rounds"); do
-  measure_logout events.logout_on "POST /logout/access, events recorded" "$on_port" "$round"
-  measure_logout events.logout_off "POST /logout/access, no event rows (bench-noevents)" \
-    "$off_port" "$round"
+  sides=(on off)
+  [ $((round % 2)) -eq 0 ] && sides=(off on)
+  for side in "${sides[@]}"; do
+    if [ "$side" = on ]; then
+      measure_logout events.logout_on "POST /logout/access, events recorded" "$on_port" "$round"
+    else
+      measure_logout events.logout_off "POST /logout/access, no event rows (bench-noevents)" \
+        "$off_port" "$round"
+    fi
+  done
 done
 alternate_login \
   events.login_on "POST /login, events recorded ($login_users users)" "$on_port" \

@@ -128,7 +128,7 @@ def main():
         return statistics.median(figures) if figures else None
 
     print()
-    print("== Comparisons (A and B alternate A B A B; medians over rounds; "
+    print("== Comparisons (A and B alternate in each round; medians over rounds; "
           "A/B = median of the per-round ratios)")
     width = max(len(label) for label, *_ in COMPARISONS)
     print(f"{'':{width}} {'A req/s':>9} {'p50':>6} {'p99':>7} | {'B req/s':>9} {'p50':>6} "
