@@ -183,7 +183,7 @@ class SqliteStore final : public Store, private BatchTransaction {
 
   // Notes a failure for want of storage (a full disk, the file gone) of a transaction step or
   // of one write's own statements; Probe then answers by a write until a commit that changed
-  // rows, kWritesSettle after the last failure, clears it (Commit).
+  // rows, kWritesSettleNs after the last failure, clears it (Commit).
   Status NotingWriteFailure(Status status);
 
   // On a nearly full disk small commits still fit between failing ones: a success clears the
