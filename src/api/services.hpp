@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "auth/accounts.hpp"
@@ -94,6 +95,11 @@ void ChangePasswordHandler(const http::Request& request, Services& services, Rep
 // The `token` field of a /token/introspect or /token/revoke request whose caller holds
 // introspection.secret; kNotFound when none is configured, kWrongCallerSecret, field errors.
 Result<std::string> CallerToken(const http::Request& request, const Services& services);
+// The claims of that token: nullopt when it is not valid (both endpoints answer that as "nothing
+// there"); an error when its validity is unknown (cut off from the other instances' revocations:
+// 503), which is never answered as "inactive" or "nothing left to revoke".
+Result<std::optional<auth::Claims>> CallerTokenClaims(const std::string& token,
+                                                      const Services& services);
 void Introspect(const http::Request& request, Services& services, Reply reply);
 void TokenRevoke(const http::Request& request, Services& services, Reply reply);
 void ServerMetadata(const http::Request& request, Services& services, Reply reply);

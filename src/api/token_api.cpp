@@ -338,14 +338,16 @@ void TokenRevoke(const http::Request& request, Services& services, Reply reply) 
   http::Response done;
   done.body = "{}";
   done.no_store = true;
-  auto claims = services.tokens.VerifyAnyType(*token);
-  if (!claims) return reply(std::move(done));
-  if (claims->type == auth::TokenType::kRefresh && !claims->sid.empty()) {
-    store::AccountEvent event = RevocationEventOf(request, *claims);
-    return EndTokenSession(services, std::move(reply), std::move(event), std::move(*claims),
+  auto verified = CallerTokenClaims(*token, services);
+  if (!verified) return reply(http::ErrorResponse(verified.error()));
+  if (!*verified) return reply(std::move(done));
+  auth::Claims& claims = **verified;
+  if (claims.type == auth::TokenType::kRefresh && !claims.sid.empty()) {
+    store::AccountEvent event = RevocationEventOf(request, claims);
+    return EndTokenSession(services, std::move(reply), std::move(event), std::move(claims),
                            "Revocation went wrong", std::move(done));
   }
-  Revoke(services, std::move(reply), RevocationOf(*claims), RevocationEventOf(request, *claims),
+  Revoke(services, std::move(reply), RevocationOf(claims), RevocationEventOf(request, claims),
          "Revocation went wrong", std::move(done));
 }
 

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 import gatehouse_e2e as gh
+from keys_support import INTROSPECTION_SECRET
 from gatehouse_e2e import assert_token_error, bearer, poll, uname
 from pg_support import (
     PW, REVOCATION_BOUND, Cluster, can_run_own_cluster, free_port, instances, module_factory, requires_pg,
@@ -32,7 +33,8 @@ RECOVER = 10.0   # "within a few seconds": the database is back, everything work
 RETRY_AFTER_RE = re.compile(r"^[1-9][0-9]*$")
 
 DOWN_ENDPOINTS = ["registration", "login", "token/refresh", "password", "logout/access",
-                  "logout/refresh", "logout/all"]
+                  "logout/refresh", "logout/all", "token/revoke", "token/introspect"]
+CALLER = ("resource-server", INTROSPECTION_SECRET)  # introspection.secret: RFC 7009 and 7662
 
 
 def safe(fn):
@@ -78,7 +80,7 @@ def outage(cluster, tmp_path_factory):
     c, base = cluster
     with module_factory(tmp_path_factory, "pg-outage") as f:
         db = gh.pg_create_database(base)
-        a, b = instances(f, database=db)
+        a, b = instances(f, database=db, args=["--introspection-secret", INTROSPECTION_SECRET])
         o = {"a": a, "b": b, "factory": f, "db": db}
 
         # -- before: acknowledged writes --------------------------------------------------------
@@ -113,6 +115,12 @@ def outage(cluster, tmp_path_factory):
             lambda: a.post("/logout/refresh", headers=bearer(spare["refresh_token"])), 503, DETECT)
         down["logout/all"] = until_status(
             lambda: a.post("/logout/all", headers=bearer(spare["access_token"])), 503, DETECT)
+        # Attacker round 15: RFC 7009 answered 200 {} here and revoked nothing, and introspection
+        # called the valid token inactive. Validity is unknown while the feed is not followed.
+        for endpoint in ("token/revoke", "token/introspect"):
+            down[endpoint] = until_status(
+                lambda e=endpoint: a.post(f"/{e}", data={"token": spare["access_token"]},
+                                          auth=CALLER), 503, DETECT)
         down["me"] = [until_status(lambda s=s: s.me(o["user_tokens"]["access_token"]), 503, DETECT)
                       for s in (a, b)]
         down["me_cold_b"] = safe(lambda: b.me(o["cold"]["access_token"]))
