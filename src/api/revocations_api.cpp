@@ -9,8 +9,8 @@
 #include "api/admin_request.hpp"
 #include "api/revocation_streams.hpp"
 #include "api/services.hpp"
+#include "http/accept.hpp"
 #include "http/error_response.hpp"
-#include "util/ascii.hpp"
 #include "util/clock.hpp"
 
 namespace gatehouse::api {
@@ -40,37 +40,6 @@ Result<FeedQuery> ParseFeedQuery(const http::Request& request) {
     out.after = *cursor;
   }
   return out;
-}
-
-// Whether a media range's parameters (after its ';') give it quality 0, "not acceptable"
-// (RFC 9110 §12.4.2: q is 0 to 1 with at most three decimals).
-bool HasQualityZero(std::string_view parameters) {
-  while (!parameters.empty()) {
-    const std::size_t semicolon = parameters.find(';');
-    const std::string_view parameter = TrimOws(parameters.substr(0, semicolon));
-    parameters = semicolon == std::string_view::npos ? "" : parameters.substr(semicolon + 1);
-    if (parameter.substr(0, 2) != "q=") continue;
-    const std::string_view value = parameter.substr(2);
-    return value == "0" || (value.size() <= 5 && value.substr(0, 2) == "0." &&
-                            value.find_first_not_of('0', 2) == std::string_view::npos);
-  }
-  return false;
-}
-
-// Whether Accept lists text/event-stream with a quality above 0. Media types are
-// case-insensitive (RFC 9110 §8.3.1).
-bool WantsEventStream(std::string_view accept) {
-  const std::string lowered = AsciiLower(accept);
-  std::string_view ranges = lowered;
-  while (!ranges.empty()) {
-    const std::size_t comma = ranges.find(',');
-    const std::string_view range = ranges.substr(0, comma);
-    ranges = comma == std::string_view::npos ? "" : ranges.substr(comma + 1);
-    const std::size_t semicolon = range.find(';');
-    if (TrimOws(range.substr(0, semicolon)) != "text/event-stream") continue;
-    return semicolon == std::string_view::npos || !HasQualityZero(range.substr(semicolon + 1));
-  }
-  return false;
 }
 
 http::Response FeedJson(Services& services, const FeedQuery& query) {
@@ -188,7 +157,7 @@ void Revocations(const http::Request& request, Services& services, Reply reply) 
   }
   auto query = ParseFeedQuery(request);
   if (!query) return reply(http::ErrorResponse(query.error()));
-  if (WantsEventStream(request.accept)) {
+  if (http::AcceptsMediaType(request.accept, "text/event-stream")) {
     // A stream is sent chunked, which HTTP/1.0 does not have: such a client is told to upgrade
     // (RFC 9110 §15.5.22) rather than sent a body it cannot frame.
     if (request.version < 11) return reply(NeedsHttp11());

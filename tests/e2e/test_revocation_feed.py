@@ -223,6 +223,13 @@ def http10_get_revocations(srv, accept: str) -> tuple[str, bytes]:
     ("text/event-streams", False),
     ("TEXT/Event-Stream; q=0.5", True),
     ("application/json;q=0.9, text/event-stream", True),
+    # Attacker round 15: a comma inside a quoted value split the range, and a q that is not a
+    # well-formed qvalue but reads as 0 opened a stream.
+    ('application/json;x=", text/event-stream;y="', False),
+    ('text/event-stream;x="a, b";q=0', False),
+    ("text/event-stream;q=0.0000", False),
+    ('text/event-stream;q="0"', False),
+    ("text/event-stream;q = 0", False),
 ])
 def test_accept_opens_a_stream_only_for_text_event_stream_with_a_quality_above_0(
         srv, accept, wants_stream):
