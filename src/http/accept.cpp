@@ -1,6 +1,5 @@
 #include "http/accept.hpp"
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -25,7 +24,7 @@ std::vector<std::string_view> SplitOutsideQuotes(std::string_view text, char sep
       start = i + 1;
     }
   }
-  pieces.push_back(TrimOws(text.substr(std::min(start, text.size()))));
+  pieces.push_back(TrimOws(text.substr(start)));  // start <= size: it follows a separator
   return pieces;
 }
 
