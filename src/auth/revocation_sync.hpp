@@ -7,7 +7,8 @@
 //
 // Feed entries can commit out of sequence order (PostgreSQL hands out the number before the
 // commit), so a poll reads again from where the cursor stood a few seconds earlier, and skips
-// the entries it has already applied: a late commit is still seen.
+// the entries it has already applied: a late commit is still seen. Not on a store whose engine
+// orders them (store::Store::FeedVisibleInSeqOrder): there a poll reads from its cursor.
 #pragma once
 
 #include <chrono>
@@ -67,7 +68,8 @@ class RevocationSync {
   std::function<void()> every_poll_;
   std::function<void(const store::RevocationEvent&)> on_applied_;
   const int64_t max_token_lifetime_;
-  int64_t cursor_ = 0;                               // highest sequence number applied
+  const int64_t lookback_ms_;  // how far behind the cursor a poll re-reads (0: not at all)
+  int64_t cursor_ = 0;         // highest sequence number applied
   std::deque<std::pair<int64_t, int64_t>> history_;  // (steady ms, cursor) per poll, oldest first
   std::set<int64_t> applied_;                        // applied numbers above ReadFrom()
   std::mutex mutex_;

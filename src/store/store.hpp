@@ -390,8 +390,13 @@ class Store {
   // poll RevocationsSince from it. Numbers grow with each append, but on a shared database an
   // entry can become visible after entries numbered above it (PostgreSQL hands out the number
   // before the commit): a follower re-reads a window behind its cursor (auth::RevocationSync
-  // does) and nothing is missed.
+  // does) and nothing is missed, unless FeedVisibleInSeqOrder.
   Result<int64_t> LatestRevocationEvent();
+  // True when no entry can become visible after one numbered above it, whoever writes it, so a
+  // follower need not re-read behind its cursor. SQLite: one writer at a time numbers and commits
+  // each entry. PostgreSQL: gatehouse's writers take the feed's turn, but a writer that does not
+  // (an older build, a hand-written INSERT) could still commit out of order.
+  bool FeedVisibleInSeqOrder() const { return FeedSerializedByEngine(); }
   Result<std::vector<RevocationEvent>> RevocationsSince(int64_t seq, int limit);
   // Drops feed entries written at or before `before` (unix seconds).
   Result<int64_t> PruneRevocationEvents(int64_t before);
@@ -554,6 +559,7 @@ class Store {
     done(RotateRefresh(request));
   }
   virtual GroupCommit::Counts WriteCounts() const { return {}; }
+  virtual bool FeedSerializedByEngine() const { return false; }
   virtual Result<int64_t> InsertNewUsers(const std::vector<KeyedUser>& users) = 0;
   virtual Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) = 0;
   virtual Result<std::vector<Revocation>> SelectRevocations(int64_t now) = 0;

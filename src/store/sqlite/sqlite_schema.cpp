@@ -238,7 +238,19 @@ Status Configure(sqlite3* db) {
   if (!mode) return mode.error();
   if (*mode != "wal") return Failure("cannot use WAL journal mode (got '" + *mode + "')");
   // FULL fsyncs the WAL at every commit: a revocation survives power loss once it returns.
-  return Exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "configure");
+  //
+  // A checkpoint copies the WAL's pages into the database file, on the writer's thread, at the
+  // commit that takes the WAL past wal_autocheckpoint pages. At SQLite's default (1,000 pages,
+  // 4 MiB) it wrote the same hot pages (the last leaves of the feed and the events, the upper
+  // levels of each index) into the file every 4 MiB of writes. At 10,000 pages it does so a
+  // tenth as often: measured on /logout/access (SQLite, 64 connections), 10,000 to 11,500 a
+  // second became 14,700 to 15,300; 20,000 and 40,000 pages did no better. Never checkpointing
+  // was slower than the default: a growing WAL allocates new blocks, a reset one reuses its own.
+  // journal_size_limit cuts the file back to that size after a larger transaction.
+  return Exec(db,
+              "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+              "PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 41943040",
+              "configure");
 }
 
 Status ApplyPendingMigrations(sqlite3* db) {

@@ -107,6 +107,7 @@ class SqliteStore final : public Store, private BatchTransaction {
   Result<int64_t> SelectLastEventId() override;
   void QueueRotation(const RotationRequest& request, RotationDone done) override;
   GroupCommit::Counts WriteCounts() const override;
+  bool FeedSerializedByEngine() const override { return true; }
   Result<int64_t> InsertNewRevocations(const std::vector<Revocation>& revocations) override;
   Result<std::vector<Revocation>> SelectRevocations(int64_t now) override;
   Status UpsertUserRevokedBefore(const std::string& key, int64_t revoked_before) override;
