@@ -121,11 +121,13 @@ std::string Metrics::Render(const Gauges& gauges) const {
   AppendHeader(out, "gatehouse_revoked_tokens", "gauge", "Revoked token and session ids in memory");
   out.append("gatehouse_revoked_tokens ").append(std::to_string(gauges.revoked_tokens)) += "\n";
   AppendHeader(out, "gatehouse_durable_writes_total", "counter",
-               "Writes committed or failed by the group commit");
+               "Writes committed or failed by the group commit (PostgreSQL: rotations committed in "
+               "batches)");
   out.append("gatehouse_durable_writes_total ").append(std::to_string(gauges.durable_writes)) +=
       "\n";
   AppendHeader(out, "gatehouse_durable_transactions_total", "counter",
-               "Group-commit transactions (one fsync each) committed or failed");
+               "Group-commit transactions (one fsync each) committed or failed (PostgreSQL: "
+               "rotation batches)");
   out.append("gatehouse_durable_transactions_total ")
       .append(std::to_string(gauges.durable_transactions)) += "\n";
   AppendHeader(out, "gatehouse_store_errors_total", "counter", "Failed storage calls");

@@ -2,12 +2,8 @@
 
 #include <pthread.h>
 
-#include <algorithm>
-#include <exception>
 #include <optional>
 #include <utility>
-
-#include "obs/logging.hpp"
 
 namespace gatehouse::store {
 namespace {
@@ -16,42 +12,22 @@ namespace {
 // transaction (and the time its writes wait for their answer) stays short.
 constexpr std::size_t kMaxBatch = 1024;
 
-// A `done` belongs to the caller; whatever it throws must not end the writer thread.
-void Deliver(const WriteDone& done, Status result) {
-  try {
-    done(std::move(result));
-  } catch (const std::exception& e) {
-    obs::Error("durable write callback failed", {{"error", e.what()}});
-  }
-}
-
 }  // namespace
 
 GroupCommit::GroupCommit(BatchTransaction& backend, std::string thread_name, std::size_t max_queued)
-    : backend_(backend), max_queued_(max_queued), writer_([this] { RunWriter(); }) {
+    : backend_(backend), queue_(max_queued, kMaxBatch), writer_([this] { RunWriter(); }) {
   pthread_setname_np(writer_.native_handle(), thread_name.substr(0, 15).c_str());
 }
 
 GroupCommit::~GroupCommit() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  ready_.notify_one();
+  queue_.Stop();
   writer_.join();
 }
 
 void GroupCommit::Submit(Write write, WriteDone done) {
-  {
-    std::unique_lock lock(mutex_);
-    if (!stopping_ && queue_.size() < max_queued_) {
-      queue_.push_back(Pending{std::move(write), std::move(done)});
-      lock.unlock();
-      ready_.notify_one();
-      return;
-    }
-  }
-  Deliver(done, Error{ErrorCode::kOverloaded, "database: too many writes waiting"});
+  Pending pending{std::move(write), std::move(done)};
+  if (queue_.Add(pending)) return;
+  DeliverToCaller(pending.done, Error{ErrorCode::kOverloaded, "database: too many writes waiting"});
 }
 
 Status GroupCommit::Run(Write write) {
@@ -71,28 +47,20 @@ Status GroupCommit::Run(Write write) {
 }
 
 GroupCommit::Counts GroupCommit::counts() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(counts_mutex_);
   return counts_;
 }
 
 void GroupCommit::RunWriter() {
   std::vector<Pending> batch;
-  for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      const std::size_t taken = std::min(queue_.size(), kMaxBatch);
-      for (std::size_t i = 0; i < taken; ++i) batch.push_back(std::move(queue_[i]));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
-    }
+  while (queue_.Take(batch)) {
     CommitBatch(batch);
     {
-      std::lock_guard lock(mutex_);
+      std::lock_guard lock(counts_mutex_);
       counts_.writes += batch.size();
       ++counts_.batches;
     }
-    for (Pending& pending : batch) Deliver(pending.done, std::move(pending.result));
+    for (Pending& pending : batch) DeliverToCaller(pending.done, std::move(pending.result));
     batch.clear();
   }
 }

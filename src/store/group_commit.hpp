@@ -6,16 +6,15 @@
 // durable. One writer thread per store runs the batches; callers never wait on a clock.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "store/batch_queue.hpp"
 #include "util/result.hpp"
 
 namespace gatehouse::store {
@@ -81,11 +80,8 @@ class GroupCommit {
   bool TryCommit(std::vector<Pending>& batch);
 
   BatchTransaction& backend_;
-  const std::size_t max_queued_;
-  mutable std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<Pending> queue_;
-  bool stopping_ = false;
+  BatchQueue<Pending> queue_;
+  mutable std::mutex counts_mutex_;
   Counts counts_;
   std::thread writer_;
 };

@@ -362,8 +362,9 @@ class Store {
   // backends it blocks as AddRevocation does. Call it from worker pools, as any store call.
   void SubmitRevocation(const Revocation& revocation, WriteDone done,
                         const AccountEvent* event = nullptr);
-  // How many durable writes and transactions the group commit has run (zero on a store
-  // without one): writes / batches is the writes each fsync carried.
+  // How many durable writes and transactions the group commit has run: writes / batches is the
+  // writes each fsync carried. On PostgreSQL, the rotations its batches carried out and the
+  // batches that carried any (store/rotation_batches.hpp); zero on a store without either.
   GroupCommit::Counts DurableWriteCounts() const { return WriteCounts(); }
 
   // Bulk import (gatehouse import-flask): one transaction per call; rows whose username key or

@@ -250,6 +250,78 @@ TEST_P(SessionStoreContractTest, ConcurrentRotationsOfOneTokenThroughTwoStoresRo
   }
 }
 
+// Rotations submitted all at once, as a loaded server submits them (PostgreSQL sends them in
+// batches, SQLite in group commits), through two stores: each session's current token rotates
+// once, a second presentation of it is a replay of that answer, a token that was never current
+// ends its session, and what the batch stored is byte for byte what was asked (a user agent with
+// the characters an array literal escapes).
+TEST_P(SessionStoreContractTest, SubmittedRotationsDecideAsOneByOne) {
+  std::unique_ptr<Store> other = OpenDatabase();
+  ASSERT_TRUE(other);
+  constexpr int kSessions = 24;
+  for (int n = 0; n < kSessions; ++n) Open("sub" + std::to_string(n), "ivan", 1000);
+  struct Submitted {
+    std::string sid;
+    int copy;  // 0, 1: the current token; 2: a token never current
+  };
+  std::vector<Submitted> submitted;
+  for (int n = 0; n < kSessions; ++n) {
+    for (int copy = 0; copy < (n % 3 == 0 ? 3 : 2); ++copy) {
+      submitted.push_back({"sub" + std::to_string(n), copy});
+    }
+  }
+  const uint64_t writes_before =
+      store_->DurableWriteCounts().writes + other->DurableWriteCounts().writes;
+  std::mutex mutex;
+  std::condition_variable all_done;
+  std::map<std::pair<std::string, int>, Result<RotationOutcome>> outcomes;
+  for (std::size_t i = 0; i < submitted.size(); ++i) {
+    const Submitted& it = submitted[i];
+    RotationRequest request = Rotation(it.sid, it.copy == 2 ? it.sid + "-never" : it.sid + "-r0",
+                                       it.sid + "-n" + std::to_string(it.copy), 1010);
+    request.use.user_agent = "quote\" back\\slash {brace,comma} " + it.sid;
+    Store& store = i % 2 == 0 ? *store_ : *other;
+    store.SubmitRotation(request, [&, key = std::make_pair(it.sid, it.copy)](auto outcome) {
+      std::lock_guard lock(mutex);
+      outcomes.emplace(key, std::move(outcome));
+      all_done.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(30),
+                                  [&] { return outcomes.size() == submitted.size(); }));
+  }
+  // Every rotation was carried out by a batch (PostgreSQL) or a group commit (SQLite), not by
+  // the one-by-one path a failed batch falls back to.
+  uint64_t rotated_total = 0;
+  for (const auto& [key, outcome] : outcomes) {
+    rotated_total += outcome && outcome->kind == Kind::kRotated ? 1 : 0;
+  }
+  EXPECT_GE(store_->DurableWriteCounts().writes + other->DurableWriteCounts().writes,
+            writes_before + rotated_total);
+  for (int n = 0; n < kSessions; ++n) {
+    const std::string sid = "sub" + std::to_string(n);
+    const Result<RotationOutcome>& first = outcomes.at({sid, 0});
+    const Result<RotationOutcome>& second = outcomes.at({sid, 1});
+    ASSERT_TRUE(first) << Why(first);
+    ASSERT_TRUE(second) << Why(second);
+    if (n % 3 == 0) {  // the never-current token ended the session, before or after the rotation
+      EXPECT_TRUE(Revoked(sid)) << sid;
+      continue;
+    }
+    const int rotated = (first->kind == Kind::kRotated) + (second->kind == Kind::kRotated);
+    EXPECT_EQ(rotated, 1) << sid;
+    const SessionRecord session = *store_->FindSession(sid).value();
+    EXPECT_EQ(session.generation, 1) << sid;
+    EXPECT_EQ(session.user_agent, "quote\" back\\slash {brace,comma} " + sid);
+    const RotationOutcome& loser = first->kind == Kind::kRotated ? *second : *first;
+    EXPECT_EQ(loser.kind, Kind::kReplay) << sid;
+    EXPECT_EQ(loser.sealed_answer, "sealed:" + session.refresh_jti) << sid;
+    EXPECT_FALSE(Revoked(sid)) << sid;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SessionStoreContractTest,
                          ::testing::Values("sqlite", "postgresql"), BackendName);
 

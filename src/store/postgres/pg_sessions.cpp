@@ -2,15 +2,39 @@
 // the idle ones, recording a use, and the rows of refresh-token rotation. Each write is one
 // statement (a data-modifying CTE), so it commits whole; the ones that revoke NOTIFY the feed.
 // The ones that end sessions run in pg::Pool::Transact, as their feed entries wait for the
-// feed's turn (kTakeFeedTurn); a rotation is one autocommit statement, sent again when its
-// connection is lost (CompareAndRotate says why that is safe). A rotation writes no feed entry
-// and so does not take the feed's turn: only a reuse, which ends the session, does.
+// feed's turn (kTakeFeedTurn). Rotations go in batches, one autocommit statement each
+// (store/rotation_batches.hpp); one decided alone is one autocommit statement, sent again when
+// its connection is lost (CompareAndRotate says why that is safe). A rotation writes no feed
+// entry and so does not take the feed's turn: only a reuse, which ends the session, does.
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
 #include "store/postgres/pg_statements.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/store_rows.hpp"
 
 namespace gatehouse::store {
 namespace {
+
+// A PostgreSQL array literal of `values` (elements quoted, `"` and `\` escaped): one parameter
+// for a whole batch.
+template <typename Field>
+std::string ArrayLiteral(const std::vector<const RotationRequest*>& requests, Field field) {
+  std::string out = "{";
+  for (const RotationRequest* request : requests) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char c : pg::ParamText(field(*request))) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
 
 template <typename T>
 Result<std::optional<T>> FirstOrNone(Result<std::vector<T>> rows) {
@@ -88,6 +112,33 @@ Result<bool> PostgresStore::CompareAndRotate(const RotationRequest& request,
                                request.idle_since, request.presented_jti, request.sealed_answer);
   if (!rows) return rows.error();
   return rows->Affected() != 0;
+}
+
+void PostgresStore::QueueRotation(const RotationRequest& request, RotationDone done) {
+  rotations_.Submit(request, std::move(done));
+}
+
+Result<std::vector<bool>> PostgresStore::RotateCurrent(
+    const std::vector<const RotationRequest*>& requests) {
+  using R = const RotationRequest&;
+  // Not sent again when the connection is lost: the batch fails, and each rotation is decided
+  // alone (RotationBatches says why that is safe).
+  auto rows = pool_.Run(
+      pg::kRotateSessions, ArrayLiteral(requests, [](R r) { return std::string_view(r.sid); }),
+      ArrayLiteral(requests, [](R r) { return std::string_view(r.presented_jti); }),
+      ArrayLiteral(requests, [](R r) { return std::string_view(r.new_jti); }),
+      ArrayLiteral(requests, [](R r) { return r.use.at; }),
+      ArrayLiteral(requests, [](R r) { return std::string_view(r.use.client_address); }),
+      ArrayLiteral(requests, [](R r) { return std::string_view(r.use.user_agent); }),
+      ArrayLiteral(requests, [](R r) { return r.idle_since; }),
+      ArrayLiteral(requests, [](R r) { return std::string_view(r.sealed_answer); }));
+  if (!rows) return rows.error();
+  std::unordered_set<std::string> rotated;
+  for (int i = 0; i < rows->Count(); ++i) rotated.insert(rows->Text(i, 0));
+  std::vector<bool> answer;
+  answer.reserve(requests.size());
+  for (const RotationRequest* request : requests) answer.push_back(rotated.contains(request->sid));
+  return answer;
 }
 
 }  // namespace gatehouse::store

@@ -159,6 +159,24 @@ inline constexpr Statement<Text, Text, Text, Int, Text, Text, Int, Text, Text> k
      "INSERT INTO refresh_uses (jti, sid, used_at, sealed_answer) "
      "SELECT $8, sid, $4::bigint, $9 FROM rotated",
      false}};
+// kRotateSession for many sessions in one statement, so one commit makes every rotation of a
+// batch durable (rotation_batches.hpp). Parameters are PostgreSQL array literals of one element
+// per rotation: the sid, the presented jti (the expected current one), the new jti, the use's
+// time, address and user agent, the idle cut and the sealed answer. The sids are distinct
+// (UPDATE ... FROM changes a row once, with any one of its matches). Answers the sid of every
+// session rotated.
+inline constexpr Statement<Text, Text, Text, Text, Text, Text, Text, Text> kRotateSessions{
+    {"rotate_sessions",
+     "WITH r AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], "
+     "$5::text[], $6::text[], $7::bigint[], $8::text[]) AS r(sid, presented, new_jti, at, "
+     "client_address, user_agent, idle_since, sealed_answer)), "
+     "rotated AS (UPDATE sessions s SET refresh_jti = r.new_jti, generation = s.generation + 1, "
+     "last_used_at = GREATEST(s.last_used_at, r.at), client_address = r.client_address, "
+     "user_agent = r.user_agent FROM r WHERE s.sid = r.sid AND s.refresh_jti = r.presented AND "
+     "s.last_used_at >= r.idle_since RETURNING r.presented, s.sid, r.at, r.sealed_answer) "
+     "INSERT INTO refresh_uses (jti, sid, used_at, sealed_answer) "
+     "SELECT presented, sid, at, sealed_answer FROM rotated RETURNING sid",
+     false}};
 inline constexpr Statement<Text> kFindRefreshUse{
     {"find_refresh_use",
      "SELECT r.sid, r.used_at, r.sealed_answer, CASE WHEN EXISTS (SELECT 1 FROM sessions s "
@@ -325,6 +343,7 @@ inline const StatementText* const kAllStatements[] = {
     &kPruneAccountEvents.text,
     &kTouchSession.text,
     &kRotateSession.text,
+    &kRotateSessions.text,
     &kFindRefreshUse.text,
     &kPruneRefreshUses.text,
     &kRevokeUserTokens.text,

@@ -12,6 +12,10 @@
 namespace gatehouse::store {
 namespace {
 
+// Threads sending batches of rotations: while one batch waits for its commit, the next one
+// gathers and goes on another connection.
+constexpr int kRotationThreads = 2;
+
 // Whether the engine has LISTEN/NOTIFY (CockroachDB answers "unimplemented").
 bool SupportsNotify(PGconn* conn) {
   const std::string sql = std::string("LISTEN ") + pg::kFeedChannel + "; UNLISTEN *";
@@ -82,7 +86,10 @@ PostgresStore::PostgresStore(std::string url, int pool_size, bool notify,
       url_(std::move(url)),
       notify_(notify),
       attempt_digest_key_(digest_key),
-      pool_(url_, pool_size, {std::begin(pg::kAllStatements), std::end(pg::kAllStatements)}) {}
+      pool_(url_, pool_size, {std::begin(pg::kAllStatements), std::end(pg::kAllStatements)}),
+      rotations_([this](const auto& requests) { return RotateCurrent(requests); },
+                 [this](const RotationRequest& request) { return RotateRefresh(request); },
+                 kRotationThreads) {}
 
 PostgresStore::~PostgresStore() = default;
 

@@ -15,6 +15,7 @@
 #include "store/postgres/feed_listener.hpp"
 #include "store/postgres/pg_pool.hpp"
 #include "store/postgres/pg_rate_limits.hpp"
+#include "store/rotation_batches.hpp"
 #include "store/store.hpp"
 
 namespace gatehouse::store {
@@ -60,6 +61,10 @@ class PostgresStore final : public Store {
   Result<std::optional<RefreshUse>> SelectRefreshUse(std::string_view jti) override;
   Result<bool> CompareAndRotate(const RotationRequest& request,
                                 std::string_view expected_jti) override;
+  void QueueRotation(const RotationRequest& request, RotationDone done) override;
+  GroupCommit::Counts WriteCounts() const override { return rotations_.counts(); }
+  // RotationBatches' statement: the compare-and-set of every request's current token, one commit.
+  Result<std::vector<bool>> RotateCurrent(const std::vector<const RotationRequest*>& requests);
   // The sessions a statement ending sessions (... SELECT sid, expires_at FROM ended) ended;
   // wakes the other instances when there were any.
   Result<std::vector<Revocation>> EndedAndNotified(Result<pg::Rows> rows);
@@ -139,6 +144,7 @@ class PostgresStore final : public Store {
   const bool notify_;  // whether the engine has NOTIFY (PostgreSQL yes, CockroachDB no)
   pg::AttemptDigestKey attempt_digest_key_;  // shared by every instance; see pg_rate_limits
   pg::Pool pool_;
+  RotationBatches rotations_;  // after pool_: its threads stop before the pool goes
 };
 
 template <typename Write, typename Wrote>
