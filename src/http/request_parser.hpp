@@ -104,6 +104,8 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
   bool CountFieldLine(std::string_view name_text, std::string_view value);
   bool KeepOnce(Kept which, std::string_view value);
   void Keep(Kept which, std::string_view value);
+  // Rebuilds the kept text with only the values in use (Keep says when).
+  void DropDeadCopies();
   std::string_view KeptValue(Kept which) const;
   void Reject(unsigned status, std::string_view message, boost::beast::error_code& ec);
   void CheckUnconsumed(std::size_t unconsumed, boost::beast::error_code& ec);

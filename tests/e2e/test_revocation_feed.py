@@ -230,6 +230,10 @@ def http10_get_revocations(srv, accept: str) -> tuple[str, bytes]:
     ("text/event-stream;q=0.0000", False),
     ('text/event-stream;q="0"', False),
     ("text/event-stream;q = 0", False),
+    # Attacker round 16: a second Accept field was ignored. RFC 9110 §5.3: two fields are one
+    # list.
+    ("application/json\r\nAccept: text/event-stream", True),
+    ("application/json\r\nX-Other: 1\r\nAccept: text/event-stream;q=0", False),
 ])
 def test_accept_opens_a_stream_only_for_text_event_stream_with_a_quality_above_0(
         srv, accept, wants_stream):

@@ -358,6 +358,35 @@ TEST(RequestParser, KeptFieldsAreReadAndForwardedForJoins) {
   EXPECT_TRUE(out.keep_alive);
 }
 
+// RFC 9110 §5.3: repeated fields of a list are the same as one field with the values joined.
+TEST(RequestParser, RepeatedAcceptFieldsJoinAsOneList) {
+  Parse parse;
+  const Outcome out = parse(
+      "GET /revocations HTTP/1.1\r\nHost: x\r\nAccept: application/json;q=0.5\r\n"
+      "User-Agent: a\r\naccept: text/event-stream\r\n\r\n");
+  ASSERT_TRUE(out.done);
+  EXPECT_EQ(out.request.accept, "application/json;q=0.5, text/event-stream");
+}
+
+// Two list fields taking turns, the whole head long: what a connection keeps stays within
+// twice the head's limit, and both lists are whole.
+TEST(RequestParser, AlternatingListFieldsKeepLittleMoreThanTheHead) {
+  Parse parse;
+  std::string head = "GET /me HTTP/1.1\r\nHost: x\r\n";
+  int pairs = 0;
+  while (head.size() + 60 < parse.settings.header_bytes) {
+    head += "X-Forwarded-For: 1\r\nAccept: a/b\r\n";
+    ++pairs;
+  }
+  const Outcome out = parse(head + "\r\n");
+  ASSERT_TRUE(out.done);
+  EXPECT_LE(parse.storage.text.capacity(), 2 * parse.settings.header_bytes + 64);
+  std::string accept = "a/b";
+  for (int i = 1; i < pairs; ++i) accept += ", a/b";
+  EXPECT_EQ(out.request.accept, accept);
+  EXPECT_EQ(out.request.client_address, "127.0.0.1");  // the peer: 1 is not a trusted proxy
+}
+
 TEST(RequestParser, StorageIsReusedAcrossRequests) {
   Parse parse;
   ASSERT_TRUE(parse("GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer first\r\n\r\n").done);
