@@ -61,10 +61,12 @@ bool ReadString(simdjson::dom::element value, std::string_view& out) {
   return !value.get(out) && !out.empty() && out.size() <= kMaxClaimBytes;
 }
 
-// A `sub` that could never name an account (a control character, NUL among them) is refused
-// here, so that no endpoint passes it on to the store, the logs or the revocation set. Other
-// names outside the registration rules stay: accounts imported from Flask may have them.
-bool ReadSubject(simdjson::dom::element value, std::string_view& out) {
+// A `sub` that could never name an account, or a `jti` or `sid` that no issuer makes (a control
+// character, NUL among them), is refused here, so that no endpoint passes it on to the store, the
+// logs or the revocation set (PostgreSQL cannot hold a NUL in text: a signed `sid` with one was
+// a 500, attacker round 17). Other names outside the registration rules stay: accounts imported
+// from Flask may have them.
+bool ReadIdentifier(simdjson::dom::element value, std::string_view& out) {
   return ReadString(value, out) && std::none_of(out.begin(), out.end(), [](char c) {
            const auto byte = static_cast<unsigned char>(c);
            return byte < 0x20 || byte == 0x7F;
@@ -101,13 +103,13 @@ bool ReadClaim(unsigned bit, simdjson::dom::element value, const TokenLifetimes&
   std::string_view iss;
   switch (bit) {
     case kSub:
-      return ReadSubject(value, strings.sub);
+      return ReadIdentifier(value, strings.sub);
     case kType:
       return ReadString(value, strings.type);
     case kJti:
-      return ReadString(value, strings.jti);
+      return ReadIdentifier(value, strings.jti);
     case kSid:
-      return ReadString(value, strings.sid);
+      return ReadIdentifier(value, strings.sid);
     case kCsrf:
       return ReadString(value, strings.csrf);
     case kExp:

@@ -239,6 +239,11 @@ WRONG_TYPES = {
     "type_unknown": lambda ctx: {"type": "admin"},
     "jti_number": lambda ctx: {"jti": 12345},
     "sid_number": lambda ctx: {"sid": 12345},
+    # Attacker round 17: a signed jti or sid with NUL was a 500 on PostgreSQL (text holds no NUL);
+    # no issuer makes one, so it is an invalid token, as a control character in sub is.
+    "jti_nul": lambda ctx: {"jti": "a\u0000b"},
+    "sid_nul": lambda ctx: {"sid": "a\u0000b"},
+    "jti_control": lambda ctx: {"jti": "a\u0001b"},
 }
 
 
